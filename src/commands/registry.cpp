@@ -1,0 +1,18 @@
+#include "commands/command.h"
+
+namespace tpk::commands {
+
+// One declaration and one call per subcommand file in src/commands/.
+
+void register_all(CLI::App& app, Runner* run) {
+    (void)app;
+    (void)run;
+}
+
+Runner default_runner() {
+    return [] () -> Result<int> {
+        return make_error("no command given; see tracepacket --help");
+    };
+}
+
+}  // namespace tpk::commands
