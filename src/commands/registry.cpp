@@ -3,10 +3,12 @@
 namespace tpk::commands {
 
 // One declaration and one call per subcommand file in src/commands/.
+void register_bench(CLI::App& app, Runner* run);
 
 void register_all(CLI::App& app, Runner* run) {
     (void)app;
     (void)run;
+    register_bench(app, run);
 }
 
 Runner default_runner() {
