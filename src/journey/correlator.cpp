@@ -1,0 +1,1221 @@
+#include "journey/correlator.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "decode/packet.h"
+#include "decode/text.h"
+
+namespace tpk::journey {
+namespace {
+
+using model::Event;
+using model::EventKind;
+using model::Flow;
+using model::Layer;
+using K = EventKind;
+
+// ---------------------------------------------------------------- helpers
+
+bool flow_empty(const Flow& f) {
+    return f.protocol == 0 && f.src.family == 0 && f.dst.family == 0 && f.unix_inode == 0;
+}
+
+Flow reversed(const Flow& f) {
+    Flow r = f;
+    std::swap(r.src, r.dst);
+    std::swap(r.unix_inode, r.unix_peer_inode);
+    return r;
+}
+
+// Same conversation, either direction (TCP/UDP 5-tuple).
+bool same_conversation(const Flow& a, const Flow& b) {
+    if (a.protocol != b.protocol) return false;
+    return (a.src == b.src && a.dst == b.dst) || (a.src == b.dst && a.dst == b.src);
+}
+
+// Events that carry an skb of the packet path: a packet is one skb for its
+// lifetime (net_dev_queue .. consume_skb/kfree_skb).
+bool is_skb_hop(K k) {
+    switch (k) {
+        case K::net_dev_queue:
+        case K::net_dev_start_xmit:
+        case K::net_dev_xmit:
+        case K::netif_rx:
+        case K::netif_receive_skb:
+        case K::tcp_probe:
+        case K::skb_copy_datagram_iovec:
+        case K::consume_skb:
+        case K::kfree_skb:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool is_receive_side(K k) {
+    switch (k) {
+        case K::netif_rx:
+        case K::netif_receive_skb:
+        case K::tcp_probe:
+        case K::sk_data_ready:
+        case K::skb_copy_datagram_iovec:
+        case K::consume_skb:
+        case K::kfree_skb:
+        case K::sock_recv_length:
+        case K::tcp_receive_reset:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// Hops that report the end of something that already happened (the send
+// returning after loopback ran the whole receive path, transmit done after
+// netif_rx, the skb freed): shown, but they do not start a layer on the
+// packet's path.
+bool is_completion_hop(K k) {
+    switch (k) {
+        case K::sock_send_length:
+        case K::net_dev_xmit:
+        case K::consume_skb:
+        case K::kfree_skb:
+        case K::sock_recv_length:
+        case K::inet_sock_set_state:
+        case K::tcp_retransmit_skb:
+        case K::tcp_send_reset:
+        case K::tcp_receive_reset:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// Which event of a packet's skb to trust for its headers: the ones that read
+// the IP/TCP headers of the skb itself.
+int header_priority(K k) {
+    switch (k) {
+        case K::net_dev_queue: return 0;
+        case K::net_dev_start_xmit: return 1;
+        case K::netif_receive_skb: return 2;
+        case K::netif_rx: return 3;
+        case K::net_dev_xmit: return 4;
+        default: return 10;
+    }
+}
+
+bool is_send_syscall(const std::string& n) {
+    return n == "sendto" || n == "sendmsg" || n == "send" || n == "write" || n == "writev" ||
+           n == "sendmmsg" || n == "pwrite64";
+}
+bool is_recv_syscall(const std::string& n) {
+    return n == "recvfrom" || n == "recvmsg" || n == "recv" || n == "read" || n == "readv" ||
+           n == "recvmmsg";
+}
+
+Hop hop_from(const Event& e) {
+    Hop h;
+    h.event = e.kind;
+    h.layer = model::layer_of(e.kind);
+    h.receive_side = is_receive_side(e.kind);
+    h.t_ns = e.t_ns;
+    h.pid = e.pid;
+    h.tid = e.tid;
+    h.cpu = e.cpu;
+    h.comm = e.comm;
+    h.skb = e.skb;
+    h.sk = e.sk;
+    h.len = e.skb_len;
+    h.dev = e.dev;
+    if (e.kind == K::kfree_skb)
+        h.detail = "drop " + (e.drop_reason_name.empty() ? std::to_string(e.drop_reason)
+                                                           : e.drop_reason_name);
+    if (e.kind == K::inet_sock_set_state)
+        h.detail = fmt::format("{} -> {}", model::tcp_state_name(e.old_state),
+                               model::tcp_state_name(e.new_state));
+    if (e.kind == K::fib_table_lookup)
+        h.detail = e.route_err ? fmt::format("table {} err {}", e.table, e.route_err)
+                               : fmt::format("table {}", e.table);
+    return h;
+}
+
+// ---------------------------------------------------------------- frames
+
+model::Endpoint endpoint_of(const decode::IpAddress& a, std::uint16_t port) {
+    model::Endpoint e;
+    e.family = a.family == decode::Family::ipv4 ? AF_INET
+             : a.family == decode::Family::ipv6 ? AF_INET6 : 0;
+    e.port = port;
+    std::memcpy(e.addr.data(), a.bytes.data(), 16);
+    if (a.family == decode::Family::ipv4) std::fill(e.addr.begin() + 4, e.addr.end(), 0);
+    return e;
+}
+
+Frame frame_from(const Event& e, std::size_t index, decode::TextRenderer& text) {
+    Frame f;
+    f.index = index;
+    f.t_ns = e.t_ns;
+    f.captured_len = static_cast<std::uint32_t>(e.frame.size());
+    f.wire_len = e.skb_len ? e.skb_len : f.captured_len;
+    f.link_type = e.link_type;
+    f.bytes = e.frame;
+    decode::Packet p;
+    auto bytes = std::as_bytes(std::span<const std::uint8_t>(e.frame));
+    decode::decode_frame(e.link_type, bytes, f.wire_len, p);
+    if (p.transport == decode::Transport::tcp || p.transport == decode::Transport::udp) {
+        f.flow.protocol = p.protocol;
+        f.flow.src = endpoint_of(p.src, p.src_port());
+        f.flow.dst = endpoint_of(p.dst, p.dst_port());
+        f.payload_len = p.payload_length;
+        if (p.transport == decode::Transport::tcp) {
+            f.tcp_flags = p.tcp.flags;
+            f.seq = p.tcp.seq;
+            f.ack = p.tcp.ack;
+        }
+    }
+    fmt::memory_buffer out;
+    text.render_body(p, out);
+    f.summary = fmt::to_string(out);
+    return f;
+}
+
+bool frame_matches(const Frame& f, const Packet& p) {
+    if (f.flow.protocol != p.flow.protocol || f.flow.src != p.flow.src || f.flow.dst != p.flow.dst)
+        return false;
+    if (f.payload_len != p.payload_len) return false;
+    if (p.flow.protocol == IPPROTO_TCP)
+        return f.tcp_flags == p.tcp_flags && f.seq == p.seq && f.ack == p.ack;
+    return true;
+}
+
+// ---------------------------------------------------------------- builder
+
+struct PacketState {
+    Packet p;
+    int header_rank = 100;
+    std::uint64_t rx_ns = 0;       // netif_receive_skb: its receive processing starts
+    std::uint64_t end_ns = 0;      // consume/kfree: its skb is gone
+    std::uint32_t rx_cpu = 0;
+    std::uint32_t rx_tid = 0;
+    bool has_device = false;
+    bool unix_like = false;
+    std::uint64_t copy_len = 0;    // bytes copied to user (UNIX byte accounting)
+};
+
+class Builder {
+public:
+    explicit Builder(CorrelatorInput in) : in_(std::move(in)) {}
+    Journey run();
+
+private:
+    void sort_events();
+    void build_syscalls();
+    void build_packets();
+    void read_headers(PacketState& ps, const Event& e);
+    void build_frames();
+    void learn_sockets();
+    void build_connections();
+    void attach_syscalls();
+    void attach_unix();
+    void attach_side_events();
+    void classify();
+    void match_frames();
+    void build_states();
+    void build_routes();
+    void finish();
+
+    std::size_t open_syscall(std::uint32_t tid, std::uint64_t t) const;
+    std::size_t receiving_packet(std::uint32_t cpu, std::uint32_t tid, std::uint64_t t) const;
+    std::size_t connection_of(const Flow& f) const;
+    Role role_of_pid(std::uint32_t pid) const;
+    Role role_of_sk(std::uint64_t sk) const;
+
+    CorrelatorInput in_;
+    std::vector<const Event*> ev_;           // time order
+    std::vector<const Event*> side_;         // sk_data_ready, states, fib, sock_*_length, ...
+    std::vector<const Event*> frames_ev_;
+    std::vector<PacketState> ps_;
+    std::unordered_map<std::uint64_t, std::size_t> live_skb_;
+    std::map<std::uint32_t, std::vector<std::size_t>> syscalls_by_tid_;
+    std::unordered_map<std::uint64_t, Flow> sk_flow_;   // local -> remote
+    std::unordered_map<std::uint64_t, int> sk_family_;
+    std::unordered_map<std::uint64_t, std::uint64_t> unix_peer_;  // sender sk -> peer sk
+    Journey j_;
+};
+
+void Builder::sort_events() {
+    ev_.reserve(in_.events.size());
+    for (const auto& e : in_.events) ev_.push_back(&e);
+    std::stable_sort(ev_.begin(), ev_.end(),
+                     [](const Event* a, const Event* b) { return a->t_ns < b->t_ns; });
+}
+
+void Builder::build_syscalls() {
+    std::unordered_map<std::uint32_t, std::size_t> open;  // tid -> syscall
+    for (const Event* e : ev_) {
+        if (e->kind == K::syscall_enter) {
+            Syscall s;
+            s.name = e->syscall;
+            s.nr = e->syscall_nr;
+            s.pid = e->pid;
+            s.tid = e->tid;
+            s.comm = e->comm;
+            s.fd = e->fd;
+            s.size = e->size;
+            s.flags = e->flags;
+            s.enter_ns = e->t_ns;
+            s.sk = e->sk;
+            open[e->tid] = j_.syscalls.size();
+            j_.syscalls.push_back(std::move(s));
+        } else if (e->kind == K::syscall_exit) {
+            auto it = open.find(e->tid);
+            if (it != open.end() && j_.syscalls[it->second].nr == e->syscall_nr) {
+                auto& s = j_.syscalls[it->second];
+                s.exit_ns = e->t_ns;
+                s.ret = e->ret;
+                if (!s.sk) s.sk = e->sk;
+                open.erase(it);
+            } else {
+                // The enter happened before tracing started (or was lost).
+                Syscall s;
+                s.name = e->syscall;
+                s.nr = e->syscall_nr;
+                s.pid = e->pid;
+                s.tid = e->tid;
+                s.comm = e->comm;
+                s.fd = e->fd;
+                s.enter_ns = e->t_ns;
+                s.exit_ns = e->t_ns;
+                s.ret = e->ret;
+                s.sk = e->sk;
+                j_.syscalls.push_back(std::move(s));
+            }
+        }
+    }
+    std::stable_sort(j_.syscalls.begin(), j_.syscalls.end(),
+                     [](const Syscall& a, const Syscall& b) { return a.enter_ns < b.enter_ns; });
+    for (std::size_t i = 0; i < j_.syscalls.size(); ++i) {
+        syscalls_by_tid_[j_.syscalls[i].tid].push_back(i);
+        auto& s = j_.syscalls[i];
+        if (auto r = role_of_pid(s.pid); r != Role::unknown) s.role = r;
+    }
+}
+
+// The syscall running on tid at time t, or kNone.
+std::size_t Builder::open_syscall(std::uint32_t tid, std::uint64_t t) const {
+    auto it = syscalls_by_tid_.find(tid);
+    if (it == syscalls_by_tid_.end()) return kNone;
+    std::size_t best = kNone;
+    for (std::size_t i : it->second) {
+        const auto& s = j_.syscalls[i];
+        if (s.enter_ns > t) break;
+        if (s.exit_ns == 0 || s.exit_ns >= t) best = i;
+    }
+    return best;
+}
+
+void Builder::read_headers(PacketState& ps, const Event& e) {
+    if (flow_empty(e.flow) || e.flow.protocol == 0) return;
+    int rank = header_priority(e.kind);
+    if (rank >= ps.header_rank) return;
+    ps.header_rank = rank;
+    ps.p.flow = e.flow;
+    ps.p.tcp_flags = e.tcp_flags;
+    ps.p.seq = e.seq;
+    ps.p.ack = e.ack;
+    ps.p.payload_len = e.payload_len;
+}
+
+void Builder::build_packets() {
+    for (const Event* e : ev_) {
+        if (e->kind == K::frame) {
+            frames_ev_.push_back(e);
+            continue;
+        }
+        if (e->kind == K::syscall_enter || e->kind == K::syscall_exit ||
+            e->kind == K::socket_snapshot)
+            continue;
+        if (!is_skb_hop(e->kind) || e->skb == 0) {
+            side_.push_back(e);
+            continue;
+        }
+        auto it = live_skb_.find(e->skb);
+        bool ends = e->kind == K::consume_skb || e->kind == K::kfree_skb;
+        std::size_t idx;
+        if (it == live_skb_.end() || e->kind == K::net_dev_queue) {
+            // consume_skb of an skb we never saw on the path (e.g. the TCP
+            // original freed when ACKed) is not a packet of the journey.
+            if (e->kind == K::consume_skb) continue;
+            idx = ps_.size();
+            ps_.emplace_back();
+            ps_.back().p.skbs.push_back(e->skb);
+            live_skb_[e->skb] = idx;
+        } else {
+            idx = it->second;
+        }
+        auto& ps = ps_[idx];
+        ps.p.hops.push_back(hop_from(*e));
+        read_headers(ps, *e);
+        switch (e->kind) {
+            case K::net_dev_queue:
+            case K::net_dev_start_xmit:
+            case K::net_dev_xmit:
+                ps.has_device = true;
+                if (!ps.p.sender_sk && e->sk) ps.p.sender_sk = e->sk;
+                break;
+            case K::netif_receive_skb:
+                ps.has_device = true;
+                if (!ps.rx_ns) {
+                    ps.rx_ns = e->t_ns;
+                    ps.rx_cpu = e->cpu;
+                    ps.rx_tid = e->tid;
+                }
+                break;
+            case K::netif_rx:
+                ps.has_device = true;
+                break;
+            case K::tcp_probe:
+                if (e->sk) ps.p.receiver_sk = e->sk;
+                break;
+            case K::skb_copy_datagram_iovec:
+                ps.copy_len += e->skb_len;
+                if (!ps.rx_ns) {
+                    ps.rx_cpu = e->cpu;
+                    ps.rx_tid = e->tid;
+                }
+                break;
+            case K::kfree_skb:
+                ps.p.dropped = true;
+                ps.p.drop_reason = e->drop_reason_name.empty() ? std::to_string(e->drop_reason)
+                                                               : e->drop_reason_name;
+                break;
+            default:
+                break;
+        }
+        if (ends) {
+            ps.end_ns = e->t_ns;
+            live_skb_.erase(e->skb);
+        }
+    }
+    for (auto& ps : ps_) ps.unix_like = !ps.has_device && ps.header_rank == 100;
+}
+
+void Builder::build_frames() {
+    decode::TextRenderer text({.absolute_seq = true});
+    for (std::size_t i = 0; i < frames_ev_.size(); ++i)
+        j_.unmatched_frames.push_back(frame_from(*frames_ev_[i], i, text));
+    j_.stats.frames = frames_ev_.size();
+}
+
+// sk -> its local and remote endpoints, from every source that names both:
+// the socket tracepoints give local -> remote; a transmitted skb's owner is its
+// sender; tcp_probe's socket is the receiver.
+void Builder::learn_sockets() {
+    for (const Event* e : side_) {
+        if (!e->sk) continue;
+        if (e->flow.src.family) sk_family_[e->sk] = e->flow.src.family;
+        if (e->kind == K::inet_sock_set_state || e->kind == K::tcp_sendmsg_locked) {
+            if (e->flow.protocol && !sk_flow_.count(e->sk)) sk_flow_[e->sk] = e->flow;
+        }
+    }
+    for (const Event* e : ev_) {
+        if ((e->kind == K::syscall_enter || e->kind == K::syscall_exit) && e->sk &&
+            e->flow.src.family)
+            sk_family_[e->sk] = e->flow.src.family;
+    }
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        if (p.flow.protocol == 0) continue;
+        if (p.sender_sk && !sk_flow_.count(p.sender_sk)) sk_flow_[p.sender_sk] = p.flow;
+        if (p.receiver_sk && !sk_flow_.count(p.receiver_sk))
+            sk_flow_[p.receiver_sk] = reversed(p.flow);
+    }
+    // Packets whose owners were not on their events: find them by endpoint.
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        if (p.flow.protocol == 0) continue;
+        for (const auto& [sk, f] : sk_flow_) {
+            if (f.protocol != p.flow.protocol) continue;
+            if (!p.sender_sk && f.src == p.flow.src && f.dst == p.flow.dst) p.sender_sk = sk;
+            if (!p.receiver_sk && f.src == p.flow.dst && f.dst == p.flow.src) p.receiver_sk = sk;
+        }
+    }
+    // A syscall's socket: its own sk, or the socket tracepoints that fired
+    // inside its window on the same thread.
+    for (const Event* e : side_) {
+        if (e->kind != K::sock_send_length && e->kind != K::sock_recv_length &&
+            e->kind != K::tcp_sendmsg_locked && e->kind != K::inet_sock_set_state)
+            continue;
+        if (!e->sk) continue;
+        std::size_t s = open_syscall(e->tid, e->t_ns);
+        if (s == kNone || j_.syscalls[s].sk) continue;
+        // inet_sock_set_state fires for whichever socket softirq touches, so
+        // it names the syscall's socket only for the caller's own transitions
+        // (connect: CLOSE -> SYN-SENT, listen: CLOSE -> LISTEN).
+        if (e->kind == K::inet_sock_set_state && e->old_state != 7) continue;
+        j_.syscalls[s].sk = e->sk;
+    }
+    // fd -> sk per process: connect/close/shutdown on a known fd.
+    std::map<std::pair<std::uint32_t, int>, std::uint64_t> fd_sk;
+    for (const auto& s : j_.syscalls)
+        if (s.sk && s.fd >= 0) fd_sk[{s.pid, s.fd}] = s.sk;
+    for (auto& s : j_.syscalls) {
+        if (s.sk || s.fd < 0) continue;
+        if (auto it = fd_sk.find({s.pid, s.fd}); it != fd_sk.end()) s.sk = it->second;
+    }
+}
+
+Role Builder::role_of_pid(std::uint32_t pid) const {
+    for (const auto& p : in_.processes)
+        if (p.pid == pid) return p.role;
+    return Role::unknown;
+}
+
+std::size_t Builder::connection_of(const Flow& f) const {
+    for (std::size_t i = 0; i < j_.connections.size(); ++i) {
+        const auto& c = j_.connections[i];
+        if (c.client_to_server.protocol != f.protocol) continue;
+        if (f.protocol == 0) continue;
+        if (same_conversation(c.client_to_server, f)) return i;
+    }
+    return kNone;
+}
+
+Role Builder::role_of_sk(std::uint64_t sk) const {
+    if (!sk) return Role::unknown;
+    for (const auto& c : j_.connections) {
+        if (sk == c.client_sk) return Role::client;
+        if (sk == c.server_sk || sk == c.listen_sk) return Role::server;
+    }
+    auto it = sk_flow_.find(sk);
+    if (it != sk_flow_.end()) {
+        for (const auto& c : j_.connections) {
+            if (c.client_to_server.protocol != it->second.protocol) continue;
+            if (it->second.src == c.client_to_server.src) return Role::client;
+            if (it->second.src == c.client_to_server.dst) return Role::server;
+            if (it->second.src.port == c.client_to_server.dst.port && it->second.dst.port == 0)
+                return Role::server;
+        }
+        if (in_.server_port && it->second.src.port == in_.server_port) return Role::server;
+    }
+    return Role::unknown;
+}
+
+std::string transport_of(const Flow& f) {
+    bool v6 = f.src.family == AF_INET6;
+    if (f.protocol == IPPROTO_TCP) return v6 ? "tcp6" : "tcp";
+    if (f.protocol == IPPROTO_UDP) return v6 ? "udp6" : "udp";
+    return "unix";
+}
+
+// Who is the client: the sender of a SYN without ACK; else the side that is
+// not the known server port; else the first sender.
+Flow client_direction(const std::vector<PacketState>& ps, const std::vector<std::size_t>& members,
+                      std::uint16_t server_port) {
+    for (std::size_t i : members) {
+        const auto& p = ps[i].p;
+        if (p.flow.protocol == IPPROTO_TCP && (p.tcp_flags & model::kSyn) &&
+            !(p.tcp_flags & model::kAck))
+            return p.flow;
+    }
+    const Flow& first = ps[members.front()].p.flow;
+    if (server_port) {
+        if (first.dst.port == server_port) return first;
+        if (first.src.port == server_port) return reversed(first);
+    }
+    return first;
+}
+
+void Builder::build_connections() {
+    std::vector<std::vector<std::size_t>> groups;
+    std::vector<Flow> keys;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& f = ps_[i].p.flow;
+        if (f.protocol == 0) continue;
+        std::size_t g = kNone;
+        for (std::size_t k = 0; k < keys.size(); ++k)
+            if (same_conversation(keys[k], f)) g = k;
+        if (g == kNone) {
+            g = keys.size();
+            keys.push_back(f);
+            groups.emplace_back();
+        }
+        groups[g].push_back(i);
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        Connection c;
+        c.client_to_server = client_direction(ps_, groups[g], in_.server_port);
+        c.transport = transport_of(c.client_to_server);
+        for (std::size_t i : groups[g]) {
+            const auto& p = ps_[i].p;
+            bool from_client = p.flow.src == c.client_to_server.src;
+            if (p.tcp_flags & model::kSyn) {
+                if (from_client) c.client_isn = p.seq;
+                else c.server_isn = p.seq;
+            }
+            if (from_client) {
+                if (p.sender_sk) c.client_sk = p.sender_sk;
+                if (p.receiver_sk) c.server_sk = p.receiver_sk;
+            } else {
+                if (p.sender_sk && !(p.tcp_flags & model::kSyn)) c.server_sk = p.sender_sk;
+                if (p.receiver_sk) c.client_sk = p.receiver_sk;
+            }
+        }
+        // Sockets whose local end is the server's but are not connected to
+        // the client: the listener.
+        for (const auto& [sk, f] : sk_flow_) {
+            if (f.protocol != c.client_to_server.protocol) continue;
+            if (f.src == c.client_to_server.dst && !sk_flow_.empty() && sk != c.server_sk &&
+                f.dst.port == 0)
+                c.listen_sk = sk;
+            if (!c.client_sk && f.src == c.client_to_server.src && f.dst == c.client_to_server.dst)
+                c.client_sk = sk;
+            if (!c.server_sk && f.src == c.client_to_server.dst && f.dst == c.client_to_server.src)
+                c.server_sk = sk;
+        }
+        j_.connections.push_back(std::move(c));
+    }
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        auto& p = ps_[i].p;
+        p.connection = connection_of(p.flow);
+        if (p.connection == kNone) continue;
+        const auto& c = j_.connections[p.connection];
+        p.direction = p.flow.src == c.client_to_server.src ? Direction::client_to_server
+                                                           : Direction::server_to_client;
+    }
+}
+
+// The packet whose receive processing is running on (cpu, tid) at time t: on
+// loopback the whole receive path (and any reply it sends) runs nested inside
+// netif_receive_skb of that packet, in whatever task raised the softirq.
+std::size_t Builder::receiving_packet(std::uint32_t cpu, std::uint32_t tid,
+                                      std::uint64_t t) const {
+    std::size_t best = kNone;
+    std::uint64_t best_rx = 0;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& ps = ps_[i];
+        if (!ps.rx_ns || ps.rx_cpu != cpu || ps.rx_tid != tid) continue;
+        if (ps.rx_ns > t) continue;
+        if (ps.end_ns && ps.end_ns < t) continue;
+        if (ps.rx_ns >= best_rx) {
+            best = i;
+            best_rx = ps.rx_ns;
+        }
+    }
+    return best;
+}
+
+Hop syscall_hop(const Syscall& s, std::size_t index, bool enter, bool receive_side) {
+    Hop h;
+    h.event = enter ? K::syscall_enter : K::syscall_exit;
+    h.layer = Layer::application;
+    h.receive_side = receive_side;
+    h.t_ns = enter ? s.enter_ns : s.exit_ns;
+    h.pid = s.pid;
+    h.tid = s.tid;
+    h.comm = s.comm;
+    h.sk = s.sk;
+    h.detail = s.name + (enter ? " enter" : fmt::format(" exit = {}", s.ret));
+    h.syscall = index;
+    return h;
+}
+
+bool syscall_owns(const Syscall& s, std::uint64_t sender_sk, const Flow& flow,
+                  const std::unordered_map<std::uint64_t, Flow>& sk_flow) {
+    if (!s.sk) return false;
+    if (sender_sk) return s.sk == sender_sk;
+    auto it = sk_flow.find(s.sk);
+    return it != sk_flow.end() && it->second.src == flow.src && it->second.dst == flow.dst;
+}
+
+void Builder::attach_syscalls() {
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        auto& ps = ps_[i];
+        auto& p = ps.p;
+        if (ps.unix_like || p.hops.empty()) continue;
+        std::sort(p.hops.begin(), p.hops.end(),
+                  [](const Hop& a, const Hop& b) { return a.t_ns < b.t_ns; });
+        const Hop& first = p.hops.front();
+        bool carries = p.payload_len > 0 || (p.tcp_flags & (model::kSyn | model::kFin)) ||
+                       p.flow.protocol == IPPROTO_UDP;
+        bool syn_ack = (p.tcp_flags & model::kSyn) && (p.tcp_flags & model::kAck);
+        std::size_t s = open_syscall(first.tid, first.t_ns);
+        bool owned = s != kNone && !syn_ack && syscall_owns(j_.syscalls[s], p.sender_sk, p.flow, sk_flow_);
+        std::size_t rx = receiving_packet(first.cpu, first.tid, first.t_ns);
+        if (rx == i) rx = kNone;
+        if (owned && (carries || rx == kNone)) {
+            p.cause = Cause::syscall;
+            p.send_syscall = s;
+        } else if (rx != kNone) {
+            p.cause = Cause::reply;
+            p.reply_to = rx;
+        } else if (owned) {
+            p.cause = Cause::syscall;
+            p.send_syscall = s;
+        } else {
+            p.cause = Cause::timer;
+        }
+        // The receive syscall that copied its bytes to user space.
+        for (const Hop& h : p.hops) {
+            if (h.event != K::skb_copy_datagram_iovec) continue;
+            std::size_t r = open_syscall(h.tid, h.t_ns);
+            if (r != kNone) p.recv_syscall = r;
+            break;
+        }
+        if (p.send_syscall != kNone) {
+            const auto& sc = j_.syscalls[p.send_syscall];
+            p.hops.push_back(syscall_hop(sc, p.send_syscall, true, false));
+        }
+        if (p.recv_syscall != kNone) {
+            const auto& sc = j_.syscalls[p.recv_syscall];
+            if (sc.exit_ns) p.hops.push_back(syscall_hop(sc, p.recv_syscall, false, true));
+        }
+    }
+}
+
+// UNIX sockets: no device, no headers. The receiver's copy names the skb and
+// its recv syscall names the receiving socket; the sender's syscall window
+// holds sk_data_ready of that same (peer) socket. Bytes pair them up in order.
+void Builder::attach_unix() {
+    // Sender sk -> peer sk, from sk_data_ready inside send windows.
+    std::map<std::size_t, std::uint64_t> send_peer;  // send syscall -> peer sk
+    std::map<std::size_t, const Event*> send_ready;
+    for (const Event* e : side_) {
+        if (e->kind != K::sk_data_ready || !e->sk) continue;
+        std::size_t s = open_syscall(e->tid, e->t_ns);
+        if (s == kNone || !is_send_syscall(j_.syscalls[s].name)) continue;
+        auto fam = sk_family_.find(j_.syscalls[s].sk);
+        if (fam != sk_family_.end() && fam->second != AF_UNIX) continue;
+        if (sk_flow_.count(j_.syscalls[s].sk)) continue;  // an inet socket
+        send_peer[s] = e->sk;
+        send_ready[s] = e;
+        if (j_.syscalls[s].sk) unix_peer_[j_.syscalls[s].sk] = e->sk;
+    }
+    // Receiving sk -> its packets in order, with their byte counts.
+    std::map<std::uint64_t, std::vector<std::size_t>> by_receiver;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        auto& ps = ps_[i];
+        if (!ps.unix_like) continue;
+        for (const Hop& h : ps.p.hops) {
+            if (h.event != K::skb_copy_datagram_iovec) continue;
+            std::size_t r = open_syscall(h.tid, h.t_ns);
+            if (r != kNone) {
+                ps.p.recv_syscall = r;
+                ps.p.receiver_sk = j_.syscalls[r].sk;
+            }
+            break;
+        }
+        if (ps.p.receiver_sk) by_receiver[ps.p.receiver_sk].push_back(i);
+    }
+    for (auto& [receiver, list] : by_receiver) {
+        std::vector<std::size_t> sends;
+        for (const auto& [s, peer] : send_peer)
+            if (peer == receiver) sends.push_back(s);
+        std::uint64_t sent_before = 0, recv_before = 0;
+        std::size_t k = 0;
+        for (std::size_t i : list) {
+            auto& p = ps_[i].p;
+            // The send whose bytes contain this packet's first byte.
+            while (k < sends.size()) {
+                const auto& sc = j_.syscalls[sends[k]];
+                std::uint64_t n = sc.ret > 0 ? static_cast<std::uint64_t>(sc.ret) : 0;
+                if (recv_before < sent_before + n) break;
+                sent_before += n;
+                ++k;
+            }
+            recv_before += ps_[i].copy_len ? ps_[i].copy_len : 1;
+            if (k >= sends.size()) continue;
+            std::size_t s = sends[k];
+            const auto& sc = j_.syscalls[s];
+            p.send_syscall = s;
+            p.cause = Cause::syscall;
+            p.sender_sk = sc.sk;
+            bool first_of_send = std::none_of(list.begin(), list.end(), [&](std::size_t o) {
+                return o != i && ps_[o].p.send_syscall == s && o < i;
+            });
+            p.hops.push_back(syscall_hop(sc, s, true, false));
+            if (first_of_send) {
+                Hop ready = hop_from(*send_ready[s]);
+                p.hops.push_back(ready);
+            }
+        }
+    }
+    for (auto& ps : ps_) {
+        if (!ps.unix_like) continue;
+        auto& p = ps.p;
+        p.kind = PacketKind::message;
+        p.payload_len = static_cast<std::uint32_t>(ps.copy_len);
+        p.flow.src.family = AF_UNIX;
+        p.flow.dst.family = AF_UNIX;
+        if (p.recv_syscall != kNone) {
+            const auto& sc = j_.syscalls[p.recv_syscall];
+            if (sc.exit_ns) p.hops.push_back(syscall_hop(sc, p.recv_syscall, false, true));
+        }
+        if (p.send_syscall == kNone) p.cause = Cause::unknown;
+    }
+    // One connection per UNIX socket pair.
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        auto& p = ps_[i].p;
+        if (!ps_[i].unix_like || !p.sender_sk || !p.receiver_sk) continue;
+        std::size_t found = kNone;
+        for (std::size_t c = 0; c < j_.connections.size(); ++c) {
+            const auto& con = j_.connections[c];
+            if (con.client_to_server.protocol != 0) continue;
+            if ((con.client_sk == p.sender_sk && con.server_sk == p.receiver_sk) ||
+                (con.client_sk == p.receiver_sk && con.server_sk == p.sender_sk))
+                found = c;
+        }
+        Role sender_role = p.send_syscall != kNone ? role_of_pid(j_.syscalls[p.send_syscall].pid)
+                                                   : Role::unknown;
+        if (found == kNone) {
+            Connection con;
+            con.transport = in_.transport.rfind("unix", 0) == 0 ? in_.transport : "unix";
+            con.client_to_server.src.family = AF_UNIX;
+            con.client_to_server.dst.family = AF_UNIX;
+            bool sender_is_client = sender_role != Role::server;
+            con.client_sk = sender_is_client ? p.sender_sk : p.receiver_sk;
+            con.server_sk = sender_is_client ? p.receiver_sk : p.sender_sk;
+            found = j_.connections.size();
+            j_.connections.push_back(std::move(con));
+        }
+        p.connection = found;
+        p.direction = p.sender_sk == j_.connections[found].client_sk ? Direction::client_to_server
+                                                                      : Direction::server_to_client;
+    }
+}
+
+// Hops that name a socket, not an skb: attach them to the packet they belong
+// to by thread, socket and time.
+void Builder::attach_side_events() {
+    for (const Event* e : side_) {
+        switch (e->kind) {
+            case K::tcp_sendmsg_locked:
+            case K::sock_send_length: {
+                // The send syscall's first packet gets its socket hops.
+                std::size_t s = open_syscall(e->tid, e->t_ns);
+                if (s == kNone) break;
+                for (auto& ps : ps_) {
+                    if (ps.p.send_syscall != s) continue;
+                    if (ps.unix_like && e->kind == K::tcp_sendmsg_locked) continue;
+                    ps.p.hops.push_back(hop_from(*e));
+                    break;
+                }
+                break;
+            }
+            case K::sock_recv_length: {
+                std::size_t s = open_syscall(e->tid, e->t_ns);
+                if (s == kNone) break;
+                for (auto it = ps_.rbegin(); it != ps_.rend(); ++it) {
+                    if (it->p.recv_syscall != s) continue;
+                    it->p.hops.push_back(hop_from(*e));
+                    break;
+                }
+                break;
+            }
+            case K::sk_data_ready:
+            case K::tcp_retransmit_skb:
+            case K::tcp_send_reset:
+            case K::tcp_receive_reset: {
+                std::size_t rx = receiving_packet(e->cpu, e->tid, e->t_ns);
+                if (rx == kNone) break;
+                if (e->kind == K::sk_data_ready && ps_[rx].p.receiver_sk && e->sk &&
+                    ps_[rx].p.receiver_sk != e->sk)
+                    break;
+                ps_[rx].p.hops.push_back(hop_from(*e));
+                if (e->kind == K::tcp_retransmit_skb) ps_[rx].p.retransmit = true;
+                break;
+            }
+            case K::fib_table_lookup: {
+                // The route lookup for a packet happens on its thread just
+                // before its first device hop (connect's SYN, the SYN-ACK).
+                std::size_t best = kNone;
+                for (std::size_t i = 0; i < ps_.size(); ++i) {
+                    const auto& h = ps_[i].p.hops;
+                    auto first = std::find_if(h.begin(), h.end(), [](const Hop& x) {
+                        return x.event == K::net_dev_queue;
+                    });
+                    if (first == h.end() || first->tid != e->tid || first->t_ns < e->t_ns)
+                        continue;
+                    if (best == kNone || first->t_ns < std::find_if(ps_[best].p.hops.begin(),
+                                                                    ps_[best].p.hops.end(),
+                                                                    [](const Hop& x) {
+                                                                        return x.event == K::net_dev_queue;
+                                                                    })->t_ns)
+                        best = i;
+                }
+                if (best == kNone) break;
+                std::size_t s1 = open_syscall(e->tid, e->t_ns);
+                const Hop& q = *std::find_if(ps_[best].p.hops.begin(), ps_[best].p.hops.end(),
+                                             [](const Hop& x) { return x.event == K::net_dev_queue; });
+                std::size_t s2 = open_syscall(q.tid, q.t_ns);
+                if (s1 != s2) break;
+                ps_[best].p.hops.push_back(hop_from(*e));
+                break;
+            }
+            default:
+                break;
+        }
+    }
+    for (const Event* e : side_) {
+        if (e->kind != K::inet_sock_set_state) continue;
+        std::size_t rx = receiving_packet(e->cpu, e->tid, e->t_ns);
+        if (rx == kNone) continue;
+        const auto& c = ps_[rx].p;
+        if (!same_conversation(c.flow, e->flow) && !(e->flow.dst.port == 0)) continue;
+        ps_[rx].p.hops.push_back(hop_from(*e));
+    }
+}
+
+PacketKind kind_of(const Packet& p) {
+    if (p.flow.protocol == IPPROTO_UDP) return PacketKind::datagram;
+    if (p.flow.protocol != IPPROTO_TCP) return PacketKind::message;
+    if (p.tcp_flags & model::kRst) return PacketKind::reset;
+    if (p.tcp_flags & model::kSyn) return PacketKind::handshake;
+    if (p.payload_len > 0) return PacketKind::data;
+    if (p.tcp_flags & model::kFin) return PacketKind::teardown;
+    return PacketKind::ack;
+}
+
+std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
+    switch (p.cause) {
+        case Cause::syscall: {
+            const auto& s = syscalls[p.send_syscall];
+            return fmt::format("{} ({} pid {} tid {})", s.name, role_name(s.role), s.pid, s.tid);
+        }
+        case Cause::reply:
+            return "kernel, replying while it received another packet";
+        case Cause::timer:
+            if (p.retransmit) return "retransmit timer";
+            if (p.tcp_flags == model::kAck && p.payload_len == 0) return "delayed-ACK timer";
+            return "timer (softirq, no syscall)";
+        case Cause::unknown:
+            break;
+    }
+    return "unknown (its first hops were not seen)";
+}
+
+void Builder::classify() {
+    // Relative sequence numbers, ACK-completes-handshake, kinds.
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        if (p.flow.protocol) p.kind = kind_of(p);
+        if (p.connection == kNone || p.flow.protocol != IPPROTO_TCP) continue;
+        const auto& c = j_.connections[p.connection];
+        bool from_client = p.direction == Direction::client_to_server;
+        std::uint32_t own = from_client ? c.client_isn : c.server_isn;
+        std::uint32_t peer = from_client ? c.server_isn : c.client_isn;
+        p.rel_seq = p.seq - own;
+        p.rel_ack = (p.tcp_flags & model::kAck) ? p.ack - peer : 0;
+        if (p.kind == PacketKind::ack && from_client && p.rel_seq == 1 && p.rel_ack == 1)
+            p.kind = PacketKind::handshake;
+    }
+    // FIN's ACKs are teardown: a pure ACK after a FIN in the other direction.
+    std::set<std::pair<std::size_t, int>> fin_seen;
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        if (p.connection == kNone) continue;
+        int dir = static_cast<int>(p.direction);
+        if (p.kind == PacketKind::ack && fin_seen.count({p.connection, 3 - dir}))
+            p.kind = PacketKind::teardown;
+        if (p.tcp_flags & model::kFin) fin_seen.insert({p.connection, dir});
+    }
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {
+            return a.t_ns < b.t_ns;
+        });
+        if (p.hops.empty()) continue;
+        p.sent_by = sent_by(p, j_.syscalls);
+        p.cause_ns = p.hops.front().t_ns;
+        if (p.cause == Cause::syscall) p.cause_ns = j_.syscalls[p.send_syscall].enter_ns;
+        if (p.cause == Cause::reply) p.cause_ns = ps_[p.reply_to].rx_ns;
+        for (auto& h : p.hops) h.since_cause_ns = static_cast<std::int64_t>(h.t_ns - p.cause_ns);
+    }
+}
+
+// A hop's place on the path: the layer it starts, send side then receive side.
+// The copy to user starts the receiving application's part.
+int stage_of(const Hop& h, Layer* layer, bool* receive_side) {
+    *receive_side = h.receive_side;
+    *layer = h.layer;
+    if (h.event == K::skb_copy_datagram_iovec) *layer = Layer::application;
+    static constexpr Layer kSend[] = {Layer::application, Layer::socket, Layer::transport,
+                                      Layer::network, Layer::device};
+    static constexpr Layer kRecv[] = {Layer::receive, Layer::network, Layer::transport,
+                                      Layer::socket, Layer::application};
+    const Layer* order = *receive_side ? kRecv : kSend;
+    for (int i = 0; i < 5; ++i)
+        if (order[i] == *layer) return (*receive_side ? 5 : 0) + i;
+    return -1;
+}
+
+std::vector<LayerSpan> layer_spans(const Packet& p) {
+    std::map<int, LayerSpan> starts;
+    std::uint64_t end = 0;
+    for (const Hop& h : p.hops) {
+        if (is_completion_hop(h.event)) continue;
+        Layer layer;
+        bool rx;
+        int stage = stage_of(h, &layer, &rx);
+        if (stage < 0) continue;
+        end = std::max(end, h.t_ns);
+        auto it = starts.find(stage);
+        if (it == starts.end() || h.t_ns < it->second.start_ns)
+            starts[stage] = LayerSpan{layer, rx, h.t_ns, 0};
+    }
+    std::vector<LayerSpan> spans;
+    for (auto& [stage, span] : starts) spans.push_back(span);
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+        std::uint64_t next = i + 1 < spans.size() ? spans[i + 1].start_ns : end;
+        spans[i].duration_ns = next > spans[i].start_ns ? next - spans[i].start_ns : 0;
+    }
+    return spans;
+}
+
+void Builder::match_frames() {
+    std::vector<bool> used(j_.unmatched_frames.size(), false);
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        if (p.flow.protocol == 0) continue;
+        for (std::size_t f = 0; f < j_.unmatched_frames.size(); ++f) {
+            if (used[f] || !frame_matches(j_.unmatched_frames[f], p)) continue;
+            used[f] = true;
+            p.frame = j_.unmatched_frames[f];
+            break;
+        }
+    }
+    std::vector<Frame> rest;
+    for (std::size_t f = 0; f < used.size(); ++f)
+        if (!used[f]) rest.push_back(std::move(j_.unmatched_frames[f]));
+    j_.stats.frames_matched = used.size() - rest.size();
+    j_.unmatched_frames = std::move(rest);
+}
+
+void Builder::build_states() {
+    for (const Event* e : side_) {
+        if (e->kind != K::inet_sock_set_state) continue;
+        StateChange s;
+        s.t_ns = e->t_ns;
+        s.sk = e->sk;
+        s.flow = e->flow;
+        s.old_state = e->old_state;
+        s.new_state = e->new_state;
+        s.connection = connection_of(e->flow);
+        if (s.connection == kNone) {
+            // The listener: its remote end is empty; it belongs to the
+            // connection whose server end it is.
+            for (std::size_t c = 0; c < j_.connections.size(); ++c) {
+                const auto& con = j_.connections[c];
+                if (con.client_to_server.protocol == e->flow.protocol &&
+                    con.client_to_server.dst.port == e->flow.src.port)
+                    s.connection = c;
+            }
+        }
+        s.role = role_of_sk(e->sk);
+        if (s.role == Role::unknown && s.connection != kNone) {
+            const auto& con = j_.connections[s.connection];
+            s.role = e->flow.src == con.client_to_server.src ? Role::client : Role::server;
+        }
+        std::size_t rx = receiving_packet(e->cpu, e->tid, e->t_ns);
+        s.packet = rx;
+        j_.states.push_back(std::move(s));
+    }
+}
+
+void Builder::build_routes() {
+    j_.routes = in_.routes;
+    std::vector<FibLookup> lookups;
+    for (const Event* e : side_) {
+        if (e->kind != K::fib_table_lookup) continue;
+        FibLookup f;
+        f.t_ns = e->t_ns;
+        f.pid = e->pid;
+        f.comm = e->comm;
+        f.table = e->table;
+        f.err = e->route_err;
+        f.gateway = e->gateway;
+        f.flow = e->flow;
+        f.dev = e->dev;
+        f.during_syscall = open_syscall(e->tid, e->t_ns);
+        for (std::size_t i = 0; i < ps_.size(); ++i)
+            for (const Hop& h : ps_[i].p.hops)
+                if (h.event == K::fib_table_lookup && h.t_ns == e->t_ns && h.tid == e->tid)
+                    f.packet = i;
+        lookups.push_back(std::move(f));
+    }
+    if (j_.routes.empty() && !lookups.empty()) j_.routes.emplace_back();
+    if (!j_.routes.empty()) {
+        auto& r = j_.routes.front();
+        r.lookups = std::move(lookups);
+        bool any_table_254 = std::any_of(r.lookups.begin(), r.lookups.end(),
+                                         [](const FibLookup& f) { return f.table == 254; });
+        if (any_table_254 && r.table == "local")
+            r.notes.push_back(
+                "the kernel reports table 254 (main) for its lookups while rtnetlink says "
+                "table local: with no policy rules the local and main tables share one trie");
+        if (!r.lookups.empty())
+            r.notes.push_back(fmt::format(
+                "{} route lookup(s) while tracing, at connect/handshake; data packets reuse "
+                "the socket's cached route (no lookup per packet)",
+                r.lookups.size()));
+        else if (r.has_answer)
+            r.notes.push_back(
+                "no route lookup was traced: the sockets used routes cached before tracing "
+                "started, or the transport needs none");
+    }
+}
+
+std::uint64_t median(std::vector<std::uint64_t> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+void Builder::finish() {
+    // Packets in the order they started.
+    std::vector<std::size_t> order(ps_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto start = [&](std::size_t i) {
+        return ps_[i].p.hops.empty() ? 0 : ps_[i].p.hops.front().t_ns;
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return start(a) < start(b); });
+    std::vector<std::size_t> where(ps_.size());
+    for (std::size_t k = 0; k < order.size(); ++k) where[order[k]] = k;
+    auto remap = [&](std::size_t i) { return i == kNone ? kNone : where[i]; };
+    for (std::size_t k : order) {
+        Packet p = std::move(ps_[k].p);
+        p.reply_to = remap(p.reply_to);
+        p.layers = layer_spans(p);
+        j_.packets.push_back(std::move(p));
+    }
+    for (auto& s : j_.states) s.packet = remap(s.packet);
+    for (auto& r : j_.routes)
+        for (auto& f : r.lookups) f.packet = remap(f.packet);
+
+    for (std::size_t i = 0; i < j_.packets.size(); ++i) {
+        auto& p = j_.packets[i];
+        if (p.connection != kNone) j_.connections[p.connection].packets.push_back(i);
+        if (p.send_syscall != kNone) j_.syscalls[p.send_syscall].packets.push_back(i);
+        if (p.recv_syscall != kNone && p.recv_syscall != p.send_syscall)
+            j_.syscalls[p.recv_syscall].packets.push_back(i);
+        if (!p.frame && p.flow.protocol) ++j_.stats.packets_without_frame;
+    }
+    for (std::size_t i = 0; i < j_.states.size(); ++i)
+        if (j_.states[i].connection != kNone)
+            j_.connections[j_.states[i].connection].states.push_back(i);
+
+    // Syscalls: socket, role, connection, stream ranges.
+    std::map<std::uint64_t, std::uint64_t> sent, received;
+    for (std::size_t i = 0; i < j_.syscalls.size(); ++i) {
+        auto& s = j_.syscalls[i];
+        if (s.role == Role::unknown) s.role = role_of_sk(s.sk);
+        for (std::size_t c = 0; c < j_.connections.size(); ++c) {
+            const auto& con = j_.connections[c];
+            if (s.sk && (s.sk == con.client_sk || s.sk == con.server_sk || s.sk == con.listen_sk))
+                s.connection = c;
+        }
+        if (s.connection == kNone && !s.packets.empty())
+            s.connection = j_.packets[s.packets.front()].connection;
+        if (s.connection != kNone) j_.connections[s.connection].syscalls.push_back(i);
+        if (s.ret > 0 && s.sk) {
+            auto& counter = is_send_syscall(s.name) ? sent : is_recv_syscall(s.name) ? received
+                                                                                      : sent;
+            if (is_send_syscall(s.name) || is_recv_syscall(s.name)) {
+                s.stream_begin = counter[s.sk];
+                counter[s.sk] += static_cast<std::uint64_t>(s.ret);
+                s.stream_end = counter[s.sk];
+            }
+        }
+    }
+    // Processes: the given ones, then every pid seen in a syscall.
+    j_.processes = in_.processes;
+    for (const auto& s : j_.syscalls) {
+        bool known = std::any_of(j_.processes.begin(), j_.processes.end(),
+                                 [&](const Process& p) { return p.pid == s.pid; });
+        if (!known) j_.processes.push_back(Process{s.pid, s.comm, s.role});
+    }
+
+    // Per-layer summary of the data packets.
+    std::map<std::pair<bool, int>, std::vector<std::uint64_t>> by_layer;
+    std::vector<std::uint64_t> one_way;
+    for (const auto& p : j_.packets) {
+        bool is_data = p.kind == PacketKind::data || p.kind == PacketKind::datagram ||
+                       p.kind == PacketKind::message;
+        if (!is_data) continue;
+        ++j_.stats.data_packets;
+        for (const auto& span : p.layers) {
+            int order_key = span.receive_side ? 10 - static_cast<int>(span.layer)
+                                              : static_cast<int>(span.layer);
+            by_layer[{span.receive_side, order_key}].push_back(span.duration_ns);
+        }
+        if (p.send_syscall != kNone && p.recv_syscall != kNone) {
+            const auto& s = j_.syscalls[p.send_syscall];
+            const auto& r = j_.syscalls[p.recv_syscall];
+            if (r.exit_ns > s.enter_ns) one_way.push_back(r.exit_ns - s.enter_ns);
+        }
+    }
+    for (auto& [key, values] : by_layer) {
+        LayerSummary l;
+        l.receive_side = key.first;
+        l.layer = static_cast<Layer>(key.first ? 10 - key.second : key.second);
+        l.samples = values.size();
+        l.median_ns = median(values);
+        j_.layer_summary.push_back(l);
+    }
+    j_.stats.median_one_way_ns = median(one_way);
+    j_.stats.lost_events = in_.lost_events;
+    j_.stats.capture_dropped = in_.capture_dropped;
+    j_.stats.events = in_.events.size() - frames_ev_.size();
+    j_.transport = in_.transport;
+    if (j_.transport.empty() && !j_.connections.empty())
+        j_.transport = j_.connections.front().transport;
+    if (in_.lost_events)
+        j_.notes.push_back(fmt::format(
+            "{} kernel events were lost (ring buffer full): some packets may miss hops",
+            in_.lost_events));
+}
+
+Journey Builder::run() {
+    sort_events();
+    build_syscalls();
+    build_packets();
+    build_frames();
+    learn_sockets();
+    build_connections();
+    attach_syscalls();
+    attach_unix();
+    attach_side_events();
+    classify();
+    match_frames();
+    build_states();
+    build_routes();
+    finish();
+    return std::move(j_);
+}
+
+}  // namespace
+
+Journey correlate(CorrelatorInput input) { return Builder(std::move(input)).run(); }
+
+std::uint64_t recorded_counter(const std::string& text, const std::string& name) {
+    std::istringstream in(text);
+    std::string line;
+    std::string prefix = "# " + name + " ";
+    while (std::getline(in, line))
+        if (line.rfind(prefix, 0) == 0)
+            return std::strtoull(line.c_str() + prefix.size(), nullptr, 10);
+    return 0;
+}
+
+}  // namespace tpk::journey

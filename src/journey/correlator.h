@@ -1,0 +1,32 @@
+// The correlator: the one place that joins events from every source (kernel
+// tracepoints, system calls, captured frames, socket snapshots) into a
+// Journey. Pure code: it reads a vector of events and returns data, so the
+// unit tests run it on recordings without privileges.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "journey/journey.h"
+#include "model/event.h"
+
+namespace tpk::journey {
+
+struct CorrelatorInput {
+    std::vector<model::Event> events;  // any order; frames and syscalls included
+    std::uint64_t lost_events = 0;     // from the tracer
+    std::uint64_t capture_dropped = 0; // from pcap_stats
+    std::vector<Process> processes;    // known roles (the lab's client and server)
+    std::vector<Route> routes;         // rtnetlink answers for the destinations
+    std::string transport;             // "tcp", ... or "" when unknown (trace)
+    std::uint16_t server_port = 0;     // tells client from server when no SYN was seen
+};
+
+Journey correlate(CorrelatorInput input);
+
+// Recordings keep the tracer's counters as comment lines the event reader
+// skips: "# lost_events 12". Returns 0 when absent.
+std::uint64_t recorded_counter(const std::string& recording_text, const std::string& name);
+
+}  // namespace tpk::journey
