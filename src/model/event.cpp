@@ -34,6 +34,8 @@ constexpr KindInfo kKinds[] = {
     {EventKind::tcp_receive_reset, "tcp_receive_reset", Layer::transport},
     {EventKind::frame, "frame", Layer::capture},
     {EventKind::socket_snapshot, "socket_snapshot", Layer::socket},
+    {EventKind::process_fork, "process_fork", Layer::application},
+    {EventKind::process_exit, "process_exit", Layer::application},
 };
 
 const KindInfo& info(EventKind kind) {

@@ -39,6 +39,9 @@ enum class EventKind : std::uint16_t {
     // Not from the kernel probes:
     frame,                   // a frame seen by the capture (libpcap), bytes in `frame`
     socket_snapshot,         // a sock_diag snapshot of one socket (state, queues)
+    // Traced processes (kernel side): pid is the parent/exiting process.
+    process_fork,            // sched:sched_process_fork of a traced process; ret = child tgid
+    process_exit,            // sched:sched_process_exit, last thread; ret = exit code
 };
 
 std::string_view event_name(EventKind kind);          // "net_dev_start_xmit"

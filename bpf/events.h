@@ -1,0 +1,110 @@
+/* The one record the BPF programs write into the ring buffer and user space
+ * reads (STYLE.md "One header for kernel/user structs"). Includes nothing:
+ * __u8..__u64 come from vmlinux.h in BPF and <linux/types.h> in C++.
+ *
+ * Byte order: saddr/daddr/gateway are in network byte order, as on the wire;
+ * every other field (ports too) is in host byte order.
+ * The layout is checked by static_asserts in tests/unit/kernel/events_layout_test.cpp.
+ */
+#ifndef TPK_EVENTS_H
+#define TPK_EVENTS_H
+
+#define TPK_COMM_LEN 16
+#define TPK_IFNAME_LEN 16
+#define TPK_SYSCALL_ARGS 6
+/* x86_64 syscall numbers stay below this (the last one is ~460 in 6.18). */
+#define TPK_MAX_SYSCALLS 512
+
+/* What fired. User space maps these to tpk::model::EventKind (src/kernel/convert.cpp). */
+enum tpk_event_kind {
+	TPK_EV_SYSCALL_ENTER = 1,
+	TPK_EV_SYSCALL_EXIT = 2,
+	TPK_EV_SOCK_SEND_LENGTH = 3,
+	TPK_EV_SOCK_RECV_LENGTH = 4,
+	TPK_EV_TCP_SENDMSG_LOCKED = 5,
+	TPK_EV_FIB_TABLE_LOOKUP = 6,
+	TPK_EV_NET_DEV_QUEUE = 7,
+	TPK_EV_NET_DEV_START_XMIT = 8,
+	TPK_EV_NET_DEV_XMIT = 9,
+	TPK_EV_NETIF_RX = 10,
+	TPK_EV_NETIF_RECEIVE_SKB = 11,
+	TPK_EV_TCP_PROBE = 12,
+	TPK_EV_INET_SOCK_SET_STATE = 13,
+	TPK_EV_SK_DATA_READY = 14,
+	TPK_EV_SKB_COPY_DATAGRAM_IOVEC = 15,
+	TPK_EV_CONSUME_SKB = 16,
+	TPK_EV_KFREE_SKB = 17,
+	TPK_EV_TCP_RETRANSMIT_SKB = 18,
+	TPK_EV_TCP_SEND_RESET = 19,
+	TPK_EV_TCP_RECEIVE_RESET = 20,
+	TPK_EV_PROCESS_FORK = 21,	/* a traced process forked: pid = parent, ret = child tgid */
+	TPK_EV_PROCESS_EXIT = 22,	/* a traced process's last thread exited */
+	TPK_EV_KIND_END = 23,
+};
+
+/* Where the flow fields (addresses, ports, protocol, inodes) were read. */
+enum tpk_flow_source {
+	TPK_FLOW_NONE = 0,
+	TPK_FLOW_HEADERS = 1,	/* the packet's IP and TCP/UDP headers: s* is the sender */
+	TPK_FLOW_SOCK = 2,	/* the struct sock: s* is the local end, d* the peer */
+	TPK_FLOW_ROUTE = 3,	/* the route lookup's flowi4: s* is the local end */
+};
+
+struct tpk_event {
+	__u32 kind;		/* enum tpk_event_kind */
+	__u32 cpu;
+	__u64 t_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 skb;		/* struct sk_buff address, 0 when none */
+	__u64 sk;		/* struct sock address, 0 when none */
+	__u64 unix_inode;	/* UNIX sockets: inode of the sock ... */
+	__u64 unix_peer_inode;	/* ... and of its peer (as sock_diag reports them) */
+	__u64 args[TPK_SYSCALL_ARGS];	/* syscall arguments as passed (enter and exit);
+					 * sock_*_length: args[0] = MSG_* flags;
+					 * skb_copy_datagram_iovec: args[0] = bytes copied */
+	__s64 ret;		/* syscall return value; bytes for sock_*_length */
+	__u32 pid;		/* tgid of the current task */
+	__u32 tid;
+	__u32 seq;		/* TCP sequence number (host order) */
+	__u32 ack;
+	__u32 payload_len;	/* transport payload bytes from the headers */
+	__u32 skb_len;		/* skb->len */
+	__s32 ifindex;
+	__s32 syscall_nr;	/* -1 when not a syscall */
+	__s32 old_state;	/* inet_sock_set_state */
+	__s32 new_state;
+	__u32 table;		/* fib_table_lookup table id */
+	__s32 route_err;	/* fib_table_lookup result */
+	__s32 drop_reason;	/* kfree_skb: enum skb_drop_reason */
+	__u32 size;		/* tcp_sendmsg_locked: bytes left in the msghdr */
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u8 gateway[16];	/* fib_table_lookup next hop gateway, 0 when direct */
+	__u16 family;		/* AF_INET, AF_INET6, AF_UNIX or 0 */
+	__u16 sport;
+	__u16 dport;
+	__u8 protocol;		/* IPPROTO_TCP, IPPROTO_UDP, 0 */
+	__u8 tcp_flags;		/* the TCP header's flags byte */
+	__u8 flow_source;	/* enum tpk_flow_source */
+	__u8 fd_is_socket;	/* syscalls: args[0] is a socket fd and sk is its sock */
+	__u8 pad[6];
+	char comm[TPK_COMM_LEN];
+	char dev[TPK_IFNAME_LEN];
+};
+
+/* Per-syscall knobs in the .rodata array syscall_wanted[nr], set by user
+ * space from its syscall table (src/kernel/syscalls.cpp). */
+#define TPK_SC_TRACE		0x01	/* record enter and exit */
+#define TPK_SC_FD_ARG0		0x02	/* args[0] is an fd: attach its sock */
+#define TPK_SC_SOCKET_ONLY	0x04	/* skip unless args[0] is a socket (read, write, close) */
+#define TPK_SC_RET_FD		0x08	/* the return value is a new socket fd (socket, accept) */
+#define TPK_SC_RX		0x10	/* receives: the flow runs from the peer to us */
+#define TPK_SC_CLOSES		0x20	/* the sock may be gone at exit: do not read it again */
+
+/* A port pre-seeded or learned as part of the traced conversation. */
+struct tpk_port_key {
+	__u16 port;		/* host byte order */
+	__u8 protocol;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
+#endif /* TPK_EVENTS_H */

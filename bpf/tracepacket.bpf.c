@@ -1,0 +1,889 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tracepacket's kernel side: tp_btf programs on the send/receive path and on
+ * raw_syscalls, filtered in the kernel to the traced conversation, writing
+ * struct tpk_event records into one ring buffer. It records; user space
+ * decides (ARCHITECTURE.md). fentry/kprobe are refused on our kernels, so only
+ * tracepoints are used.
+ *
+ * What belongs to the traced conversation:
+ *   - system calls of traced tgids (traced_tgids, children added at fork);
+ *   - socks touched by those system calls (traced_socks), and their local
+ *     ports (traced_ports; user space may pre-seed the server's port so the
+ *     handshake's first packets are caught before any sock is known);
+ *   - a packet whose IP/TCP/UDP headers carry a traced port, or whose owning
+ *     sock is traced (UNIX skbs have no headers: skb->sk is the sender).
+ * The headers decide when present: an skb address alone is not trusted,
+ * because skbs freed without a tracepoint (kfree_skb_partial() after TCP
+ * coalescing, __kfree_skb() of acked write-queue skbs) leave stale addresses
+ * that the slab hands out again at once. traced_skbs only bridges
+ * net_dev_start_xmit -> net_dev_xmit, where the skb may already be on its
+ * way to the receiver and must not be read.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* include/linux/socket.h, if_ether.h, stat.h and tcp_states.h are macros or
+ * enums vmlinux.h does not always carry. */
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define TPK_TCP_TIME_WAIT 6
+#define TPK_TCP_NEW_SYN_RECV 12
+#define TPK_PROTO_TCP 6
+#define TPK_PROTO_UDP 17
+
+/* Knobs, set by user space before load. */
+const volatile __u8 syscall_wanted[TPK_MAX_SYSCALLS] = {};
+const volatile bool trace_syscalls = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);	/* resized by user space before load */
+} events SEC(".maps");
+
+/* Ring buffer reservations that failed: the events lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+/* An event is assembled here and copied into the ring buffer only if it
+ * belongs to the conversation, so untraced traffic never counts as lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tpk_event);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);	/* tgid */
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);	/* struct sock address */
+	__type(value, __u8);
+} traced_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tpk_port_key);
+	__type(value, __u8);
+} traced_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);	/* struct sk_buff address, start_xmit -> xmit */
+	__type(value, __u8);
+} traced_skbs SEC(".maps");
+
+struct syscall_start {
+	__u64 args[TPK_SYSCALL_ARGS];
+	__u64 sk;
+	__s32 nr;
+	__u8 want;
+	__u8 fd_is_socket;
+	__u8 pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);	/* tid */
+	__type(value, struct syscall_start);
+} syscall_starts SEC(".maps");
+
+/* ---- events ---------------------------------------------------------- */
+
+static __always_inline struct tpk_event *new_event(__u32 kind)
+{
+	__u32 zero = 0;
+	struct tpk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 pid_tgid;
+
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	pid_tgid = bpf_get_current_pid_tgid();
+	e->kind = kind;
+	e->t_ns = bpf_ktime_get_ns();
+	e->cpu = bpf_get_smp_processor_id();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->syscall_nr = -1;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void submit(struct tpk_event *e)
+{
+	__u32 zero = 0;
+	__u64 *lost;
+
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0) == 0)
+		return;
+	lost = bpf_map_lookup_elem(&lost_events, &zero);
+	if (lost)
+		*lost += 1;
+}
+
+/* ---- what is traced -------------------------------------------------- */
+
+static __always_inline bool tgid_traced(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&traced_tgids, &tgid) != NULL;
+}
+
+static __always_inline bool port_traced(__u8 protocol, __u16 port)
+{
+	struct tpk_port_key key = { .port = port, .protocol = protocol };
+
+	if (!port)
+		return false;
+	return bpf_map_lookup_elem(&traced_ports, &key) != NULL;
+}
+
+static __always_inline void learn_port(__u8 protocol, __u16 port)
+{
+	struct tpk_port_key key = { .port = port, .protocol = protocol };
+	__u8 one = 1;
+
+	if (!port || (protocol != TPK_PROTO_TCP && protocol != TPK_PROTO_UDP))
+		return;
+	if (!bpf_map_lookup_elem(&traced_ports, &key))
+		bpf_map_update_elem(&traced_ports, &key, &one, BPF_ANY);
+}
+
+/* Request and time-wait socks are struct sock_common only: sk_protocol lies
+ * beyond it, and both kinds exist for TCP alone. */
+static __always_inline __u8 sock_protocol(struct sock *sk)
+{
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (state == TPK_TCP_NEW_SYN_RECV || state == TPK_TCP_TIME_WAIT)
+		return TPK_PROTO_TCP;
+	return (__u8)BPF_CORE_READ(sk, sk_protocol);
+}
+
+static __always_inline bool is_inet(__u16 family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
+static __always_inline void learn_sock(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u8 one = 1;
+	__u16 family;
+
+	if (!sk)
+		return;
+	if (!bpf_map_lookup_elem(&traced_socks, &key))
+		bpf_map_update_elem(&traced_socks, &key, &one, BPF_ANY);
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* The local port appears only at bind/connect/autobind; learning it on
+	 * every sighting catches the SYN's port right after tcp_v4_connect(). */
+	if (is_inet(family))
+		learn_port(sock_protocol(sk), BPF_CORE_READ(sk, __sk_common.skc_num));
+}
+
+static __always_inline struct sock *unix_peer_of(struct sock *sk)
+{
+	return BPF_CORE_READ((struct unix_sock *)sk, peer);
+}
+
+static __always_inline bool sock_traced(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u16 family;
+	__u8 protocol;
+
+	if (!sk)
+		return false;
+	if (bpf_map_lookup_elem(&traced_socks, &key)) {
+		learn_sock(sk);
+		return true;
+	}
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_UNIX) {
+		/* The peer of a traced UNIX socket belongs to the conversation:
+		 * sk_data_ready fires on the receiver's sock. */
+		__u64 peer = (__u64)unix_peer_of(sk);
+
+		if (peer && bpf_map_lookup_elem(&traced_socks, &peer)) {
+			learn_sock(sk);
+			return true;
+		}
+		return false;
+	}
+	if (!is_inet(family))
+		return false;
+	protocol = sock_protocol(sk);
+	if (port_traced(protocol, BPF_CORE_READ(sk, __sk_common.skc_num)) ||
+	    port_traced(protocol, bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))) {
+		learn_sock(sk);
+		return true;
+	}
+	return false;
+}
+
+/* ---- flows ----------------------------------------------------------- */
+
+static __always_inline __u64 unix_inode_of(struct sock *sk)
+{
+	/* SOCK_INODE(): struct socket is the first member of struct socket_alloc,
+	 * followed by the inode sock_diag reports. */
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct socket_alloc *alloc = (struct socket_alloc *)sock;
+
+	if (!sock)
+		return 0;
+	return BPF_CORE_READ(alloc, vfs_inode.i_ino);
+}
+
+/* Fills the flow from the sock. rx: the packet travels from the peer to sk,
+ * so the peer is the source. */
+static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk, bool rx)
+{
+	__u16 family, lport, rport;
+
+	if (!sk)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->family = family;
+	e->flow_source = TPK_FLOW_SOCK;
+	if (family == AF_UNIX) {
+		struct sock *peer = unix_peer_of(sk);
+		__u64 local = unix_inode_of(sk), remote = peer ? unix_inode_of(peer) : 0;
+
+		e->unix_inode = rx ? remote : local;
+		e->unix_peer_inode = rx ? local : remote;
+		return;
+	}
+	if (!is_inet(family))
+		return;
+	e->protocol = sock_protocol(sk);
+	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->sport = rx ? rport : lport;
+	e->dport = rx ? lport : rport;
+	if (family == AF_INET) {
+		__be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(e->saddr, rx ? &remote : &local, 4);
+		__builtin_memcpy(e->daddr, rx ? &local : &remote, 4);
+	} else if (rx) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_daddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_rcv_saddr);
+	} else {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* Reads the IP and TCP/UDP headers from skb->head + network_header. On
+ * transmit (net_dev_*) and on loopback receive (netif_*, tcp_probe, copy to
+ * user) the header offsets stay valid: loopback hands the same skb over.
+ * Returns false for skbs without IP headers (UNIX, not yet built). */
+static __always_inline bool fill_header_flow(struct tpk_event *e, struct sk_buff *skb)
+{
+	__u16 protocol = BPF_CORE_READ(skb, protocol);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 l4_off, l4_len;
+	__u8 l4;
+
+	if (!head || nh == (__u16)~0U)
+		return false;
+	if (protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.version != 4)
+			return false;
+		l4 = ip.protocol;
+		l4_off = nh + ip.ihl * 4;
+		l4_len = bpf_ntohs(ip.tot_len);
+		l4_len = l4_len > ip.ihl * 4u ? l4_len - ip.ihl * 4u : 0;
+		e->family = AF_INET;
+		__builtin_memcpy(e->saddr, &ip.saddr, 4);
+		__builtin_memcpy(e->daddr, &ip.daddr, 4);
+	} else if (protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.version != 6)
+			return false;
+		/* Extension headers are not followed: ports stay 0 then. */
+		l4 = ip6.nexthdr;
+		l4_off = nh + sizeof(ip6);
+		l4_len = bpf_ntohs(ip6.payload_len);
+		e->family = AF_INET6;
+		__builtin_memcpy(e->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(e->daddr, &ip6.daddr, 16);
+	} else {
+		return false;
+	}
+	e->protocol = l4;
+	e->flow_source = TPK_FLOW_HEADERS;
+	if (l4 == TPK_PROTO_TCP) {
+		struct tcphdr th;
+		__u32 doff;
+
+		if (bpf_probe_read_kernel(&th, sizeof(th), head + l4_off))
+			return true;
+		doff = th.doff * 4;
+		e->sport = bpf_ntohs(th.source);
+		e->dport = bpf_ntohs(th.dest);
+		e->seq = bpf_ntohl(th.seq);
+		e->ack = bpf_ntohl(th.ack_seq);
+		e->tcp_flags = ((__u8 *)&th)[13];
+		e->payload_len = l4_len > doff ? l4_len - doff : 0;
+	} else if (l4 == TPK_PROTO_UDP) {
+		struct udphdr uh;
+
+		if (bpf_probe_read_kernel(&uh, sizeof(uh), head + l4_off))
+			return true;
+		e->sport = bpf_ntohs(uh.source);
+		e->dport = bpf_ntohs(uh.dest);
+		l4_len = bpf_ntohs(uh.len);
+		e->payload_len = l4_len > sizeof(uh) ? l4_len - sizeof(uh) : 0;
+	}
+	return true;
+}
+
+/* Whether an skb belongs to the conversation; fills its flow either way.
+ * sk: the sock the tracepoint names, or NULL to use skb->sk. */
+static __always_inline bool skb_traced(struct tpk_event *e, struct sk_buff *skb, struct sock *sk)
+{
+	bool headers = fill_header_flow(e, skb);
+
+	e->skb = (__u64)skb;
+	e->skb_len = BPF_CORE_READ(skb, len);
+	if (!sk)
+		sk = BPF_CORE_READ(skb, sk);
+	e->sk = (__u64)sk;
+	if (!headers)
+		fill_sock_flow(e, sk, false);	/* UNIX skbs: skb->sk is the sender */
+	if (sk && sock_traced(sk))
+		return true;
+	if (headers && (e->protocol == TPK_PROTO_TCP || e->protocol == TPK_PROTO_UDP))
+		return port_traced(e->protocol, e->sport) || port_traced(e->protocol, e->dport);
+	return false;
+}
+
+static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev)
+{
+	if (!dev)
+		return;
+	e->ifindex = BPF_CORE_READ(dev, ifindex);
+	BPF_CORE_READ_STR_INTO(&e->dev, dev, name);
+}
+
+/* ---- processes ------------------------------------------------------- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	struct tpk_event *e;
+	__u8 one = 1;
+
+	if (parent_tgid == child_tgid || !bpf_map_lookup_elem(&traced_tgids, &parent_tgid))
+		return 0;
+	bpf_map_update_elem(&traced_tgids, &child_tgid, &one, BPF_ANY);
+	e = new_event(TPK_EV_PROCESS_FORK);
+	if (!e)
+		return 0;
+	e->ret = child_tgid;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dead)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tid = BPF_CORE_READ(task, pid);
+	struct tpk_event *e;
+
+	bpf_map_delete_elem(&syscall_starts, &tid);
+	if (!group_dead || !bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return 0;
+	bpf_map_delete_elem(&traced_tgids, &tgid);
+	e = new_event(TPK_EV_PROCESS_EXIT);
+	if (!e)
+		return 0;
+	e->ret = BPF_CORE_READ(task, exit_code);
+	submit(e);
+	return 0;
+}
+
+/* ---- system calls ---------------------------------------------------- */
+
+static __always_inline struct sock *sock_of_fd(__s64 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+	umode_t mode;
+
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline __u8 wanted(long id)
+{
+	if (!trace_syscalls || id < 0 || id >= TPK_MAX_SYSCALLS)
+		return 0;
+	return syscall_wanted[id];
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
+{
+	struct syscall_start start = {};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sock *sk = NULL;
+	struct tpk_event *e;
+	__u8 want = wanted(id);
+
+	if (!want || !tgid_traced())
+		return 0;
+	start.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	start.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	start.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	start.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	start.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	start.args[5] = BPF_CORE_READ(regs, r9);
+	if (want & TPK_SC_FD_ARG0)
+		sk = sock_of_fd((int)start.args[0]);
+	if ((want & TPK_SC_SOCKET_ONLY) && !sk)
+		return 0;
+	start.nr = id;
+	start.want = want;
+	start.sk = (__u64)sk;
+	start.fd_is_socket = sk != NULL;
+	learn_sock(sk);
+	bpf_map_update_elem(&syscall_starts, &tid, &start, BPF_ANY);
+
+	e = new_event(TPK_EV_SYSCALL_ENTER);
+	if (!e)
+		return 0;
+	e->syscall_nr = id;
+	__builtin_memcpy(e->args, start.args, sizeof(e->args));
+	e->sk = (__u64)sk;
+	e->fd_is_socket = start.fd_is_socket;
+	fill_sock_flow(e, sk, want & TPK_SC_RX);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct syscall_start *start = bpf_map_lookup_elem(&syscall_starts, &tid);
+	struct sock *sk;
+	struct tpk_event *e;
+
+	if (!start)
+		return 0;
+	sk = (struct sock *)start->sk;
+	if ((start->want & TPK_SC_RET_FD) && ret >= 0) {
+		sk = sock_of_fd(ret);	/* the new socket of socket()/accept() */
+		learn_sock(sk);
+	}
+	e = new_event(TPK_EV_SYSCALL_EXIT);
+	if (e) {
+		e->syscall_nr = start->nr;
+		__builtin_memcpy(e->args, start->args, sizeof(e->args));
+		e->ret = ret;
+		e->sk = (__u64)sk;
+		e->fd_is_socket = start->fd_is_socket;
+		/* Read the sock again: connect() and bind() gave it its ports. */
+		if (!(start->want & TPK_SC_CLOSES))
+			fill_sock_flow(e, sk, start->want & TPK_SC_RX);
+		learn_sock(start->want & TPK_SC_CLOSES ? NULL : sk);
+		submit(e);
+	}
+	bpf_map_delete_elem(&syscall_starts, &tid);
+	return 0;
+}
+
+/* ---- socket ------------------------------------------------------------ */
+
+/* Both run at the end of the send/recv syscall in the caller's task. */
+static __always_inline int sock_length(__u32 kind, struct sock *sk, int ret, int flags, bool rx)
+{
+	struct tpk_event *e;
+
+	if (tgid_traced())
+		learn_sock(sk);
+	else if (!sock_traced(sk))
+		return 0;
+	e = new_event(kind);
+	if (!e)
+		return 0;
+	e->sk = (__u64)sk;
+	e->ret = ret;
+	e->args[0] = (__u32)flags;
+	fill_sock_flow(e, sk, rx);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(handle_sock_send_length, struct sock *sk, int ret, int flags)
+{
+	return sock_length(TPK_EV_SOCK_SEND_LENGTH, sk, ret, flags, false);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(handle_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	return sock_length(TPK_EV_SOCK_RECV_LENGTH, sk, ret, flags, true);
+}
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(handle_sk_data_ready, const struct sock *csk)
+{
+	struct sock *sk = (struct sock *)csk;
+	struct tpk_event *e;
+
+	if (!sock_traced(sk))
+		return 0;
+	e = new_event(TPK_EV_SK_DATA_READY);
+	if (!e)
+		return 0;
+	e->sk = (__u64)sk;
+	fill_sock_flow(e, sk, true);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_inet_sock_set_state, const struct sock *csk, const int oldstate,
+	     const int newstate)
+{
+	struct sock *sk = (struct sock *)csk;
+	struct tpk_event *e;
+
+	/* Not by task: state changes of others run in softirq in any task. */
+	if (!sock_traced(sk))
+		return 0;
+	e = new_event(TPK_EV_INET_SOCK_SET_STATE);
+	if (!e)
+		return 0;
+	e->sk = (__u64)sk;
+	e->old_state = oldstate;
+	e->new_state = newstate;
+	fill_sock_flow(e, sk, false);
+	submit(e);
+	return 0;
+}
+
+/* ---- transport --------------------------------------------------------- */
+
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msghdr *msg,
+	     const struct sk_buff *skb, int size_goal)
+{
+	struct sock *sk = (struct sock *)csk;
+	struct tpk_event *e;
+
+	if (tgid_traced())
+		learn_sock(sk);
+	else if (!sock_traced(sk))
+		return 0;
+	e = new_event(TPK_EV_TCP_SENDMSG_LOCKED);
+	if (!e)
+		return 0;
+	e->sk = (__u64)sk;
+	e->skb = (__u64)skb;	/* usually NULL: the new skb does not exist yet */
+	e->skb_len = skb ? BPF_CORE_READ(skb, len) : 0;
+	e->size = BPF_CORE_READ(msg, msg_iter.count);
+	fill_sock_flow(e, sk, false);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
+{
+	struct tpk_event *e = new_event(TPK_EV_TCP_PROBE);
+
+	if (!e || !skb_traced(e, (struct sk_buff *)skb, sk))
+		return 0;
+	submit(e);
+	return 0;
+}
+
+/* The skb is the write-queue original, without built headers: its sequence
+ * numbers live in TCP_SKB_CB(skb), in skb->cb. */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_buff *skb)
+{
+	struct sock *sk = (struct sock *)csk;
+	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&skb->cb[0];
+	struct tpk_event *e;
+	__u32 end_seq;
+
+	if (!sock_traced(sk))
+		return 0;
+	e = new_event(TPK_EV_TCP_RETRANSMIT_SKB);
+	if (!e)
+		return 0;
+	e->sk = (__u64)sk;
+	e->skb = (__u64)skb;
+	e->skb_len = BPF_CORE_READ(skb, len);
+	fill_sock_flow(e, sk, false);
+	e->seq = BPF_CORE_READ(cb, seq);
+	end_seq = BPF_CORE_READ(cb, end_seq);
+	e->tcp_flags = (__u8)BPF_CORE_READ(cb, tcp_flags);
+	e->payload_len = end_seq - e->seq;	/* SYN and FIN count one each */
+	submit(e);
+	return 0;
+}
+
+/* skb is the packet that caused the reset (sk may be NULL): the flow is
+ * turned around to show the reset's direction. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff *skb)
+{
+	struct sock *sk = (struct sock *)csk;
+	struct tpk_event *e = new_event(TPK_EV_TCP_SEND_RESET);
+	__u8 addr[16];
+	__u16 port;
+
+	if (!e)
+		return 0;
+	if (skb) {
+		if (!skb_traced(e, (struct sk_buff *)skb, sk))
+			return 0;
+	} else if (sock_traced(sk)) {
+		e->sk = (__u64)sk;
+		fill_sock_flow(e, sk, false);
+		submit(e);
+		return 0;
+	} else {
+		return 0;
+	}
+	if (e->flow_source == TPK_FLOW_HEADERS) {
+		__builtin_memcpy(addr, e->saddr, 16);
+		__builtin_memcpy(e->saddr, e->daddr, 16);
+		__builtin_memcpy(e->daddr, addr, 16);
+		port = e->sport;
+		e->sport = e->dport;
+		e->dport = port;
+		e->tcp_flags = 0x04;	/* RST */
+		e->seq = e->ack;
+		e->ack = 0;
+		e->payload_len = 0;
+	}
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
+{
+	struct tpk_event *e;
+
+	if (!sock_traced(sk))
+		return 0;
+	e = new_event(TPK_EV_TCP_RECEIVE_RESET);
+	if (!e)
+		return 0;
+	e->sk = (__u64)sk;
+	fill_sock_flow(e, sk, true);
+	submit(e);
+	return 0;
+}
+
+/* ---- network ----------------------------------------------------------- */
+
+/* Route lookups run at bind/connect and for the handshake, in the task or in
+ * softirq; data segments reuse the socket's cached route. A lookup belongs to
+ * the conversation when its ports are traced, or when a traced task makes it
+ * before its port exists (connect). */
+SEC("tp_btf/fib_table_lookup")
+int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
+	     const struct fib_nh_common *nhc, int err)
+{
+	struct tpk_event *e;
+	__u8 protocol = BPF_CORE_READ(flp, __fl_common.flowic_proto);
+	__u16 sport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.sport));
+	__u16 dport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport));
+	__be32 saddr, daddr;
+
+	if (!port_traced(protocol, sport) && !port_traced(protocol, dport) &&
+	    !((sport == 0 || dport == 0) && tgid_traced()))
+		return 0;
+	e = new_event(TPK_EV_FIB_TABLE_LOOKUP);
+	if (!e)
+		return 0;
+	saddr = BPF_CORE_READ(flp, saddr);
+	daddr = BPF_CORE_READ(flp, daddr);
+	e->family = AF_INET;
+	e->protocol = protocol;
+	e->sport = sport;
+	e->dport = dport;
+	__builtin_memcpy(e->saddr, &saddr, 4);
+	__builtin_memcpy(e->daddr, &daddr, 4);
+	e->flow_source = TPK_FLOW_ROUTE;
+	e->table = tb_id;
+	e->route_err = err;
+	if (nhc) {
+		if (BPF_CORE_READ(nhc, nhc_gw_family) == AF_INET) {
+			__be32 gw = BPF_CORE_READ(nhc, nhc_gw.ipv4);
+
+			__builtin_memcpy(e->gateway, &gw, 4);
+		} else if (BPF_CORE_READ(nhc, nhc_gw_family) == AF_INET6) {
+			BPF_CORE_READ_INTO(&e->gateway, nhc, nhc_gw.ipv6);
+		}
+		fill_dev(e, BPF_CORE_READ(nhc, nhc_dev));
+	}
+	submit(e);
+	return 0;
+}
+
+/* ---- device and receive -------------------------------------------------- */
+
+static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net_device *dev)
+{
+	struct tpk_event *e = new_event(kind);
+
+	if (!e || !skb_traced(e, skb, NULL))
+		return 0;
+	fill_dev(e, dev ? dev : BPF_CORE_READ(skb, dev));
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(handle_net_dev_queue, struct sk_buff *skb)
+{
+	return skb_event(TPK_EV_NET_DEV_QUEUE, skb, NULL);
+}
+
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(handle_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
+{
+	struct tpk_event *e = new_event(TPK_EV_NET_DEV_START_XMIT);
+	__u64 key = (__u64)skb;
+	__u8 one = 1;
+
+	if (!e || !skb_traced(e, (struct sk_buff *)skb, NULL))
+		return 0;
+	fill_dev(e, (struct net_device *)dev);
+	bpf_map_update_elem(&traced_skbs, &key, &one, BPF_ANY);
+	submit(e);
+	return 0;
+}
+
+/* After the driver took the skb: loopback_xmit() has already passed it to
+ * netif_rx(), so it is not read here; the flow comes from start_xmit. */
+SEC("tp_btf/net_dev_xmit")
+int BPF_PROG(handle_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
+	     unsigned int skb_len)
+{
+	__u64 key = (__u64)skb;
+	struct tpk_event *e;
+
+	if (!bpf_map_lookup_elem(&traced_skbs, &key))
+		return 0;
+	bpf_map_delete_elem(&traced_skbs, &key);
+	e = new_event(TPK_EV_NET_DEV_XMIT);
+	if (!e)
+		return 0;
+	e->skb = key;
+	e->skb_len = skb_len;
+	e->ret = rc;
+	fill_dev(e, dev);
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/netif_rx")
+int BPF_PROG(handle_netif_rx, struct sk_buff *skb)
+{
+	return skb_event(TPK_EV_NETIF_RX, skb, NULL);
+}
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(handle_netif_receive_skb, struct sk_buff *skb)
+{
+	return skb_event(TPK_EV_NETIF_RECEIVE_SKB, skb, NULL);
+}
+
+/* ---- copy to user and the end of the skb ---------------------------------- */
+
+SEC("tp_btf/skb_copy_datagram_iovec")
+int BPF_PROG(handle_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
+{
+	struct tpk_event *e = new_event(TPK_EV_SKB_COPY_DATAGRAM_IOVEC);
+
+	if (!e || !skb_traced(e, (struct sk_buff *)skb, NULL))
+		return 0;
+	e->args[0] = (__u32)len;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/consume_skb")
+int BPF_PROG(handle_consume_skb, struct sk_buff *skb, void *location)
+{
+	struct tpk_event *e = new_event(TPK_EV_CONSUME_SKB);
+
+	if (!e || !skb_traced(e, skb, NULL))
+		return 0;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
+	     struct sock *rx_sk)
+{
+	struct tpk_event *e = new_event(TPK_EV_KFREE_SKB);
+
+	/* rx_sk: the receiving sock, when the drop happened on its way in. */
+	if (!e || !skb_traced(e, skb, rx_sk))
+		return 0;
+	e->drop_reason = reason;
+	submit(e);
+	return 0;
+}

@@ -1,0 +1,107 @@
+// The kernel side of a journey: loads the BPF programs of bpf/tracepacket.bpf.c,
+// attaches them to tracepoints, follows the traced processes (and their
+// children) and hands every event of their conversation to the caller as a
+// model::Event. Filtering happens in the kernel: only events of traced
+// processes' system calls and of their sockets, skbs and ports reach user space.
+//
+// Lifecycle, one function per step (STYLE.md "Small functions"):
+//     auto t = Tracer::open();               // probe features, open the skeleton
+//     t->configure(options);                 // knobs and map sizes, before load
+//     t->load();  t->attach();
+//     t->add_pid(pid); t->add_port(...);     // any time after load
+//     while (...) t->poll(100, sink);        // or epoll on t->epoll_fd()
+//     t->stop();                             // detach, drain; the destructor does it too
+// Tracer::start(options) runs open..attach in one call.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/event.h"
+#include "util/result.h"
+
+namespace tpk::kernel {
+
+struct TracedPort {
+    std::uint8_t protocol = 0;   // IPPROTO_TCP or IPPROTO_UDP
+    std::uint16_t port = 0;      // host byte order
+};
+
+struct TracerOptions {
+    // Processes (tgids) to trace; their children are followed through fork.
+    std::vector<pid_t> pids;
+    // Ports known to belong to the conversation before any socket exists (the
+    // server's port), so the handshake's first packets are caught.
+    std::vector<TracedPort> ports;
+    // Ring buffer size in bytes; rounded up to a power of two >= one page.
+    // Tiny sizes lose events (counted in lost_events()).
+    std::size_t ring_buffer_bytes = 8u << 20;
+    // Record the traced processes' socket system calls (enter and exit).
+    bool syscalls = true;
+};
+
+// libbpf's own messages ("libbpf: prog 'x': failed to attach ...") and the
+// tracer's notes. Without a logger they are dropped: failures come back as
+// Errors anyway. level: 0 warning, 1 info, 2 debug (libbpf_print_level).
+using Logger = std::function<void(int level, std::string_view line)>;
+void set_logger(Logger logger);
+
+// Root, or CAP_BPF + CAP_PERFMON (CAP_SYS_ADMIN also does). The Error names
+// the missing capability and has code EPERM, so commands can tell it apart
+// and show what still works.
+Status check_privileges();
+// BTF, tp_btf, ring buffer, tracefs (mounted here when it is not). Includes
+// check_privileges(). One sentence naming what is missing.
+Status probe_features();
+
+using EventSink = std::function<void(model::Event&&)>;
+
+class Tracer {
+public:
+    static Result<Tracer> open();
+    static Result<Tracer> start(const TracerOptions& options);
+
+    Tracer(Tracer&&) noexcept;
+    Tracer& operator=(Tracer&&) noexcept;
+    Tracer(const Tracer&) = delete;
+    Tracer& operator=(const Tracer&) = delete;
+    ~Tracer();
+
+    Status configure(const TracerOptions& options);
+    Status load();
+    Status attach();
+
+    // Add a process or port to the traced set (after load).
+    Status add_pid(pid_t pid);
+    Status add_port(TracedPort port);
+
+    // Waits up to timeout_ms (0: no wait, -1: forever) for events and passes
+    // each to sink. Returns how many were delivered. EINTR is not an error.
+    Result<int> poll(int timeout_ms, const EventSink& sink);
+    // Delivers whatever is in the ring buffer without waiting.
+    Result<int> drain(const EventSink& sink);
+    // Readable when events are waiting: put it in your poll set.
+    int epoll_fd() const;
+
+    // Events the kernel could not put in the ring buffer (it was full).
+    std::uint64_t lost_events() const;
+    // Program ids while attached (the runtime test checks they vanish).
+    std::vector<std::uint32_t> program_ids() const;
+
+    // Detaches every program and frees the maps. Idempotent.
+    void stop();
+
+private:
+    struct State;
+    explicit Tracer(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace tpk::kernel
