@@ -4,11 +4,15 @@ namespace tpk::commands {
 
 // One declaration and one call per subcommand file in src/commands/.
 void register_bench(CLI::App& app, Runner* run);
+void register_sockets(CLI::App& app, Runner* run);
+void register_route(CLI::App& app, Runner* run);
 
 void register_all(CLI::App& app, Runner* run) {
     (void)app;
     (void)run;
     register_bench(app, run);
+    register_sockets(app, run);
+    register_route(app, run);
 }
 
 Runner default_runner() {
