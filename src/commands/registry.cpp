@@ -6,6 +6,7 @@ namespace tpk::commands {
 void register_bench(CLI::App& app, Runner* run);
 void register_sockets(CLI::App& app, Runner* run);
 void register_route(CLI::App& app, Runner* run);
+void register_capture(CLI::App& app, Runner* run);
 
 void register_all(CLI::App& app, Runner* run) {
     (void)app;
@@ -13,6 +14,7 @@ void register_all(CLI::App& app, Runner* run) {
     register_bench(app, run);
     register_sockets(app, run);
     register_route(app, run);
+    register_capture(app, run);
 }
 
 Runner default_runner() {

@@ -1,0 +1,180 @@
+#include "capture/session.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "capture/pcapng_writer.h"
+#include "decode/packet.h"
+
+namespace tpk::capture {
+
+namespace {
+
+inline void close_dumper(pcap_dumper_t* d) { pcap_dump_close(d); }
+using DumperHandle = ScopedHandle<pcap_dumper_t, close_dumper>;
+
+// Decodes and renders into one large buffer, written with one fwrite per
+// 256 KiB: the text path costs one format pass per packet, no stdio per field.
+class TextSink : public FrameSink {
+public:
+    TextSink(int link_type, const decode::TextOptions& options, std::FILE* out)
+        : link_type_(link_type), renderer_(options), out_(out) {}
+
+    Status on_frame(const Frame& f) override {
+        decode::decode_frame(link_type_, f.data, f.wire_length, packet_);
+        if (packet_.has_malformed) ++malformed_;
+        if (!out_) return {};
+        renderer_.render(packet_, f.sec, f.nsec, buffer_);
+        if (buffer_.size() >= kFlushBytes) return flush();
+        return {};
+    }
+
+    Status flush() override {
+        if (!out_ || buffer_.size() == 0) return {};
+        const std::size_t n = std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+        buffer_.clear();
+        if (n == 0 && std::ferror(out_)) return errno_error("write output");
+        std::fflush(out_);
+        return {};
+    }
+
+    std::uint64_t malformed() const { return malformed_; }
+
+private:
+    static constexpr std::size_t kFlushBytes = 256 * 1024;
+    int link_type_;
+    decode::TextRenderer renderer_;
+    decode::Packet packet_;
+    std::FILE* out_;
+    fmt::memory_buffer buffer_;
+    std::uint64_t malformed_ = 0;
+};
+
+class PcapSink : public FrameSink {
+public:
+    explicit PcapSink(DumperHandle d, std::string path) : dumper_(std::move(d)), path_(std::move(path)) {}
+    Status on_frame(const Frame& f) override {
+        pcap_pkthdr h{};
+        h.ts.tv_sec = f.sec;
+        h.ts.tv_usec = f.nsec;  // the handle is nanosecond-precision; pcap_dump keeps it
+        h.caplen = static_cast<bpf_u_int32>(f.data.size());
+        h.len = f.wire_length;
+        pcap_dump(reinterpret_cast<u_char*>(dumper_.get()), &h, reinterpret_cast<const u_char*>(f.data.data()));
+        return {};
+    }
+    Status close() {
+        if (pcap_dump_flush(dumper_.get()) != 0) return make_error("write " + path_ + ": flush failed");
+        dumper_.reset();
+        return {};
+    }
+
+private:
+    DumperHandle dumper_;
+    std::string path_;
+};
+
+class PcapngSink : public FrameSink {
+public:
+    explicit PcapngSink(PcapngWriter w) : writer_(std::move(w)) {}
+    Status on_frame(const Frame& f) override {
+        return writer_.write_packet(f.sec, f.nsec, f.data, f.wire_length);
+    }
+    Status close() { return writer_.close(); }
+
+private:
+    PcapngWriter writer_;
+};
+
+Result<Source> open_source(const SessionOptions& o) {
+    if (!o.read_path.empty()) return Source::open_file(o.read_path);
+    LiveOptions live;
+    live.interface = o.interface;
+    live.snaplen = o.snaplen;
+    live.immediate = o.immediate;
+    live.buffer_bytes = o.buffer_kib * 1024;
+    return Source::open_live(live);
+}
+
+Result<SessionSummary> finish(Source& source, SessionSummary s) {
+    s.live = source.is_live();
+    s.packets = source.delivered();
+    if (source.is_live()) {
+        auto st = source.stats();
+        if (!st) return std::move(st).take_error();
+        s.stats = *st;
+    }
+    return s;
+}
+
+Status run_writer(Source& source, const SessionOptions& o, int stop_fd) {
+    if (wants_pcapng(o.write_path)) {
+        PcapngInterface iface;
+        iface.link_type = source.link_type();
+        iface.snaplen = static_cast<std::uint32_t>(source.snaplen());
+        iface.name = source.is_live() ? source.name() : "";
+        auto w = PcapngWriter::create(o.write_path, iface);
+        if (!w) return std::move(w).take_error();
+        PcapngSink sink(std::move(*w));
+        Status s = source.run(sink, o.count, stop_fd);
+        Status c = sink.close();
+        return s ? c : s;
+    }
+    DumperHandle d(pcap_dump_open(source.handle(), o.write_path.c_str()));
+    if (!d) return make_error("write " + o.write_path + ": " + pcap_geterr(source.handle()));
+    PcapSink sink(std::move(d), o.write_path);
+    Status s = source.run(sink, o.count, stop_fd);
+    Status c = sink.close();
+    return s ? c : s;
+}
+
+}  // namespace
+
+bool wants_pcapng(const std::string& path) {
+    auto ends = [&](std::string_view suffix) {
+        return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    return ends(".pcapng") || ends(".ntar");
+}
+
+Result<SessionSummary> run_session(const SessionOptions& o, std::FILE* out, int stop_fd,
+                                   SessionSummary* partial) {
+    auto source = open_source(o);
+    if (!source) return std::move(source).take_error();
+    if (!o.read_path.empty() && !decode::is_supported_link_type(source->link_type()) && o.write_path.empty()) {
+        const char* name = pcap_datalink_val_to_name(source->link_type());
+        return make_error(o.read_path + ": link type " + std::to_string(source->link_type()) + " (" +
+                          (name ? name : "unknown") + ") is not decoded; supported: EN10MB, LINUX_SLL, "
+                          "LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP");
+    }
+    if (auto f = source->set_filter(o.filter); !f) return std::move(f).take_error();
+
+    SessionSummary summary;
+    Status run;
+    if (!o.write_path.empty()) {
+        run = run_writer(*source, o, stop_fd);
+    } else {
+        TextSink sink(source->link_type(), o.text, out);
+        run = source->run(sink, o.count, stop_fd);
+        summary.malformed = sink.malformed();
+    }
+    if (!run) {
+        if (partial) {
+            partial->live = source->is_live();
+            partial->packets = source->delivered();
+        }
+        return std::move(run).take_error();
+    }
+    return finish(*source, summary);
+}
+
+std::string format_summary(const SessionSummary& s) {
+    if (!s.stats) return fmt::format("{} packet{} read\n", s.packets, s.packets == 1 ? "" : "s");
+    const CaptureStats& st = *s.stats;
+    std::string text = fmt::format("{} packets captured\n{} packets received by filter\n{} packets dropped by kernel\n",
+                                   st.captured, st.received_by_filter, st.dropped_by_kernel);
+    if (st.dropped_by_interface) text += fmt::format("{} packets dropped by interface\n", st.dropped_by_interface);
+    return text;
+}
+
+}  // namespace tpk::capture

@@ -1,0 +1,75 @@
+// tracepacket capture: tcpdump's flags for the wire view. Parses options,
+// wires a signalfd for Ctrl-C, runs capture::run_session and prints the
+// tcpdump-style counters at exit. The work lives in src/capture/.
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "capture/session.h"
+#include "commands/command.h"
+#include "lab/signals.h"
+
+namespace tpk::commands {
+namespace {
+
+struct CaptureFlags {
+    capture::SessionOptions session;
+    std::vector<std::string> filter_words;
+    int name_lookups = 0;  // -n/-nn: accepted for tcpdump habits; we never resolve names
+    bool buffered = false;
+};
+
+std::string join(const std::vector<std::string>& words) {
+    std::string s;
+    for (const auto& w : words) {
+        if (!s.empty()) s += ' ';
+        s += w;
+    }
+    return s;
+}
+
+Result<int> run_capture(CaptureFlags flags) {
+    capture::SessionOptions& o = flags.session;
+    o.filter = join(flags.filter_words);
+    o.immediate = !flags.buffered;
+    if (o.snaplen <= 0) o.snaplen = 262144;  // tcpdump: -s 0 means the maximum
+    auto stop = lab::SignalStop::open();
+    if (!stop) return std::move(stop).take_error();
+    auto summary = capture::run_session(o, stdout, stop->fd());
+    std::fflush(stdout);
+    if (!summary) return std::move(summary).take_error();
+    const std::string text = capture::format_summary(*summary);
+    std::fputs(text.c_str(), stderr);
+    return 0;
+}
+
+}  // namespace
+
+void register_capture(CLI::App& app, Runner* run) {
+    auto flags = std::make_shared<CaptureFlags>();
+    auto* cmd = app.add_subcommand(
+        "capture",
+        "Capture packets like tcpdump (libpcap, immediate mode, nanosecond stamps) and print "
+        "them in tcpdump -nn style, or write them with -w; -r reads pcap and pcapng files.");
+    auto& s = flags->session;
+    cmd->add_option("-i,--interface", s.interface, "interface to capture on (default lo; `any` for all)");
+    cmd->add_option("-c,--count", s.count, "stop after this many packets");
+    cmd->add_option("-s,--snaplen", s.snaplen, "bytes to keep of each packet (default 262144)");
+    cmd->add_option("-w,--write", s.write_path, "write packets to FILE (pcapng if it ends in .pcapng, else pcap)");
+    cmd->add_option("-r,--read", s.read_path, "read packets from a pcap or pcapng FILE (needs no privileges)");
+    cmd->add_option("-B,--buffer-size", s.buffer_kib, "kernel capture buffer in KiB (default 4096)");
+    cmd->add_flag("-v", s.text.verbose, "more detail: TTL, ID, lengths, checksums (-vv: more)");
+    cmd->add_flag("-x", s.text.hex, "hex dump of each packet after its link header (-xx: with it)");
+    cmd->add_flag("-n", flags->name_lookups, "no name lookups (always the case; accepted as -n and -nn)");
+    cmd->add_flag("-S,--absolute-tcp-sequence-numbers", s.text.absolute_seq, "print raw TCP seq/ack");
+    cmd->add_flag("--nano", s.text.nano, "print nanosecond timestamps");
+    cmd->add_flag("--buffered", flags->buffered,
+                  "no immediate mode: the kernel hands packets over in blocks (less CPU, later delivery)");
+    cmd->add_option("filter", flags->filter_words, "pcap-filter expression, e.g. tcp port 8080")
+        ->expected(0, -1);
+    cmd->callback([flags, run] { *run = [flags] { return run_capture(*flags); }; });
+}
+
+}  // namespace tpk::commands

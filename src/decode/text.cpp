@@ -1,0 +1,753 @@
+#include "decode/text.h"
+
+#include <arpa/inet.h>
+#include <fmt/compile.h>
+
+#include <cstring>
+#include <string_view>
+
+namespace tpk::decode {
+
+namespace {
+
+using Buf = fmt::memory_buffer;
+
+void put(Buf& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+void put(Buf& out, char c) { out.push_back(c); }
+
+void put_uint(Buf& out, std::uint64_t v) {
+    fmt::format_int f(v);
+    out.append(f.data(), f.data() + f.size());
+}
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+void put_hex2(Buf& out, std::uint8_t v) {
+    out.push_back(kHexDigits[v >> 4]);
+    out.push_back(kHexDigits[v & 0xf]);
+}
+
+// "0x%04x"
+void put_hex16(Buf& out, std::uint16_t v) {
+    put(out, "0x");
+    put_hex2(out, static_cast<std::uint8_t>(v >> 8));
+    put_hex2(out, static_cast<std::uint8_t>(v));
+}
+
+std::string_view protocol_name(std::uint8_t proto) {
+    switch (proto) {
+        case kProtoIcmp: return "ICMP";
+        case kProtoTcp: return "TCP";
+        case kProtoUdp: return "UDP";
+        case kProtoIcmpv6: return "ICMPv6";
+        case 0: return "Options";
+        case 41: return "IPv6";
+        case 43: return "Routing";
+        case 44: return "Fragment";
+        case 50: return "ESP";
+        case 51: return "AH";
+        case 59: return "none";
+        case 60: return "DSTOPT";
+        case 132: return "SCTP";
+        default: return "unknown";
+    }
+}
+
+void put_endpoint(Buf& out, const IpAddress& a, std::uint16_t port) {
+    append_address(a, out);
+    put(out, '.');
+    put_uint(out, port);
+}
+
+void put_flow(Buf& out, const Packet& p, bool with_ports) {
+    if (with_ports) {
+        put_endpoint(out, p.src, p.src_port());
+        put(out, " > ");
+        put_endpoint(out, p.dst, p.dst_port());
+    } else {
+        append_address(p.src, out);
+        put(out, " > ");
+        append_address(p.dst, out);
+    }
+    put(out, ": ");
+}
+
+void put_truncated(Buf& out, Layer layer) {
+    put(out, "[|");
+    put(out, layer_name(layer));
+    put(out, ']');
+}
+
+// tcpdump's tcp_flag_values order: F S R P . U E W.
+void put_tcp_flags(Buf& out, std::uint8_t flags) {
+    put(out, "Flags [");
+    if (flags == 0) put(out, "none");
+    static constexpr struct { std::uint8_t bit; char c; } kFlags[] = {
+        {tcp_fin, 'F'}, {tcp_syn, 'S'}, {tcp_rst, 'R'}, {tcp_psh, 'P'},
+        {tcp_ack, '.'}, {tcp_urg, 'U'}, {tcp_ece, 'E'}, {tcp_cwr, 'W'},
+    };
+    for (const auto& f : kFlags)
+        if (flags & f.bit) out.push_back(f.c);
+    put(out, ']');
+}
+
+std::string_view tcp_option_name(std::uint8_t kind) {
+    switch (kind) {
+        case 0: return "eol";
+        case 1: return "nop";
+        case 2: return "mss";
+        case 3: return "wscale";
+        case 4: return "sackOK";
+        case 5: return "sack";
+        case 6: return "echo";
+        case 7: return "echoreply";
+        case 8: return "TS";
+        case 11: return "cc";
+        case 12: return "ccnew";
+        case 13: return "ccecho";
+        case 19: return "md5";
+        case 20: return "scps";
+        case 27: return "snack";
+        case 28: return "uto";
+        case 29: return "tcp-ao";
+        case 30: return "mptcp";
+        case 34: return "tfo";
+        case 253: return "exp";
+        case 254: return "exp";
+        default: return {};
+    }
+}
+
+void put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
+    const TcpInfo& tcp = p.tcp;
+    const Bytes f = p.frame;
+    const std::uint32_t h = p.transport_offset;
+    put(out, ", options [");
+    std::uint8_t sack_index = 0;
+    for (std::uint8_t i = 0; i < tcp.option_count; ++i) {
+        const TcpOption& o = tcp.options[i];
+        if (i) put(out, ',');
+        const std::string_view name = tcp_option_name(o.kind);
+        if (name.empty()) {
+            put(out, "unknown-");
+            put_uint(out, o.kind);
+        } else {
+            put(out, name);
+        }
+        if (o.length != 1 && (o.length < 2 || i + 1 == tcp.option_count) && tcp.options_malformed) {
+            put(out, "[bad opt]");
+            return;
+        }
+        const std::size_t d = h + o.data_offset;
+        const bool complete = o.length < 2 || o.data_length == o.length - 2;
+        switch (o.kind) {
+            case 0: case 1: case 4: break;
+            case 2:
+                if (tcp.has_mss) { put(out, ' '); put_uint(out, tcp.mss); }
+                break;
+            case 3:
+                if (tcp.has_wscale) { put(out, ' '); put_uint(out, tcp.wscale); }
+                break;
+            case 8:
+                if (o.data_length >= 8) {
+                    put(out, " val ");
+                    put_uint(out, load_be32(f, d));
+                    put(out, " ecr ");
+                    put_uint(out, load_be32(f, d + 4));
+                }
+                break;
+            case 5:
+                if ((o.length - 2) % 8 != 0) {
+                    put(out, " invalid sack");
+                    break;
+                }
+                put(out, ' ');
+                put_uint(out, (o.length - 2u) / 8u);
+                put(out, ' ');
+                for (std::size_t j = 0; j + 8 <= o.data_length; j += 8, ++sack_index) {
+                    put(out, '{');
+                    put_uint(out, static_cast<std::uint32_t>(load_be32(f, d + j) - sack_base));
+                    put(out, ':');
+                    put_uint(out, static_cast<std::uint32_t>(load_be32(f, d + j + 4) - sack_base));
+                    put(out, '}');
+                }
+                break;
+            case 6: case 7: case 11: case 12: case 13:
+                if (o.data_length >= 4) { put(out, ' '); put_uint(out, load_be32(f, d)); }
+                break;
+            default:
+                if (o.data_length) put(out, " 0x");
+                for (std::size_t j = 0; j < o.data_length; ++j) put_hex2(out, load_u8(f, d + j));
+                break;
+        }
+        if (!complete) {
+            put(out, ' ');
+            put_truncated(out, Layer::tcp);
+            return;
+        }
+        // The known fixed-size kinds with an unexpected length (tcpdump's "[len N]").
+        const int expected = o.kind == 2 ? 4 : o.kind == 3 ? 3 : o.kind == 4 ? 2 : o.kind == 8 ? 10 : 0;
+        if (expected && o.length != expected) {
+            put(out, "[len ");
+            put_uint(out, o.length);
+            put(out, ']');
+        }
+    }
+    put(out, ']');
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Addresses
+
+void append_address(const IpAddress& a, Buf& out) {
+    if (a.family == Family::ipv4) {
+        for (int i = 0; i < 4; ++i) {
+            if (i) out.push_back('.');
+            const unsigned v = a.bytes[i];
+            if (v >= 100) out.push_back(static_cast<char>('0' + v / 100));
+            if (v >= 10) out.push_back(static_cast<char>('0' + v / 10 % 10));
+            out.push_back(static_cast<char>('0' + v % 10));
+        }
+    } else if (a.family == Family::ipv6) {
+        char text[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, a.bytes.data(), text, sizeof text)) put(out, std::string_view(text));
+    } else {
+        put(out, '?');
+    }
+}
+
+void append_mac(const MacAddress& m, Buf& out) {
+    for (std::size_t i = 0; i < m.size(); ++i) {
+        if (i) out.push_back(':');
+        put_hex2(out, m[i]);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// TCP sequence tracking
+
+bool TcpConversationKey::operator==(const TcpConversationKey& o) const {
+    return ports == o.ports && a.family == o.a.family && a.bytes == o.a.bytes && b.bytes == o.b.bytes;
+}
+
+std::size_t TcpConversationKeyHash::operator()(const TcpConversationKey& k) const {
+    std::uint64_t h = k.ports * 0x9e3779b97f4a7c15ull;
+    for (std::size_t i = 0; i < 16; i += 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, k.a.bytes.data() + i, 8);
+        std::memcpy(&y, k.b.bytes.data() + i, 8);
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h = (h ^ y) * 0xc4ceb9fe1a85ec53ull;
+    }
+    return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+TcpSequenceTracker::Relative TcpSequenceTracker::relate(const Packet& p) {
+    const TcpInfo& tcp = p.tcp;
+    if (!(tcp.flags & tcp_ack)) return {tcp.seq, tcp.ack, 0};
+    const std::uint16_t sport = tcp.src_port, dport = tcp.dst_port;
+    // tcpdump's arbitrary collating order, so both directions share one entry.
+    const bool rev = sport > dport ||
+                     (sport == dport && std::memcmp(p.src.bytes.data(), p.dst.bytes.data(), 16) > 0);
+    TcpConversationKey key;
+    if (rev) {
+        key.a = p.dst; key.b = p.src;
+        key.ports = static_cast<std::uint32_t>(dport) << 16 | sport;
+    } else {
+        key.a = p.src; key.b = p.dst;
+        key.ports = static_cast<std::uint32_t>(sport) << 16 | dport;
+    }
+    auto [it, inserted] = conversations_.try_emplace(key);
+    Base& base = it->second;
+    std::uint32_t seq = tcp.seq, ack = tcp.ack;
+    if (inserted || (tcp.flags & tcp_syn)) {
+        if (rev) { base.ack = seq; base.seq = ack - 1; }
+        else { base.seq = seq; base.ack = ack - 1; }
+    } else if (rev) {
+        seq -= base.ack; ack -= base.seq;
+    } else {
+        seq -= base.seq; ack -= base.ack;
+    }
+    return {seq, ack, rev ? base.seq : base.ack};
+}
+
+// ---------------------------------------------------------------------------
+// Checksums
+
+ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field) {
+    ChecksumCheck c;
+    if (p.later_fragment || !fits(p.frame, p.transport_offset, p.transport_length)) return c;
+    if (p.network == Network::ipv4 && (p.ipv4.more_fragments)) return c;
+    const Bytes seg = p.frame.subspan(p.transport_offset, p.transport_length);
+    std::uint32_t sum = 0;
+    if (p.transport != Transport::icmp) {  // ICMPv4 has no pseudo-header
+        const std::size_t n = p.src.family == Family::ipv4 ? 4 : 16;
+        sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(p.src.bytes.data()), n), sum);
+        sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(p.dst.bytes.data()), n), sum);
+        sum += p.protocol;
+        sum += p.transport_length & 0xffff;
+        sum += p.transport_length >> 16;
+    }
+    sum = checksum_add(seg, sum);
+    c.computable = true;
+    c.valid = checksum_fold(sum) == 0;
+    // Remove the field (one's complement subtraction) to get what it should be.
+    c.expected = checksum_fold(sum + (0xffffu ^ field));
+    return c;
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+
+void TextRenderer::render_time(std::int64_t sec, std::uint32_t nsec, Buf& out) {
+    if (sec != cached_sec_) {
+        const std::time_t t = static_cast<std::time_t>(sec);
+        std::tm tm{};
+        if (options_.utc) gmtime_r(&t, &tm);
+        else localtime_r(&t, &tm);
+        const int parts[3] = {tm.tm_hour, tm.tm_min, tm.tm_sec};
+        for (int i = 0; i < 3; ++i) {
+            cached_hms_[i * 3] = static_cast<char>('0' + parts[i] / 10);
+            cached_hms_[i * 3 + 1] = static_cast<char>('0' + parts[i] % 10);
+            if (i < 2) cached_hms_[i * 3 + 2] = ':';
+        }
+        cached_hms_[8] = '.';
+        cached_sec_ = sec;
+    }
+    out.append(cached_hms_, cached_hms_ + 9);
+    char frac[9];
+    std::uint32_t v = options_.nano ? nsec : nsec / 1000;
+    const int digits = options_.nano ? 9 : 6;
+    for (int i = digits - 1; i >= 0; --i) {
+        frac[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+    out.append(frac, frac + digits);
+    out.push_back(' ');
+}
+
+void TextRenderer::render(const Packet& p, std::int64_t ts_sec, std::uint32_t ts_nsec, Buf& out) {
+    render_time(ts_sec, ts_nsec, out);
+    render_body(p, out);
+    if (options_.hex) render_hex(p, out);
+    out.push_back('\n');
+}
+
+void TextRenderer::render_ipv4_verbose(const Packet& p, Buf& out) {
+    const Ipv4Info& ip = p.ipv4;
+    put(out, "(tos 0x");
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:x}"), ip.tos);
+    switch (ip.tos & 3) {
+        case 1: put(out, ",ECT(1)"); break;
+        case 2: put(out, ",ECT(0)"); break;
+        case 3: put(out, ",CE"); break;
+        default: break;
+    }
+    if (ip.ttl >= 1) { put(out, ", ttl "); put_uint(out, ip.ttl); }
+    put(out, ", id ");
+    put_uint(out, ip.id);
+    put(out, ", offset ");
+    put_uint(out, ip.fragment_offset);
+    put(out, ", flags [");
+    bool any = false;
+    auto flag = [&](bool on, std::string_view name) {
+        if (!on) return;
+        if (any) put(out, ", ");
+        put(out, name);
+        any = true;
+    };
+    flag(ip.more_fragments, "+");
+    flag(ip.dont_fragment, "DF");
+    flag(ip.reserved_flag, "rsvd");
+    if (!any) put(out, "none");
+    put(out, "], proto ");
+    put(out, protocol_name(ip.protocol));
+    put(out, " (");
+    put_uint(out, ip.protocol);
+    put(out, "), length ");
+    put_uint(out, ip.total_length);
+    if (ip.options_length) {
+        put(out, ", options (");
+        put_uint(out, ip.options_length);
+        put(out, " bytes)");
+    }
+    if (!ip.checksum_ok) {
+        put(out, ", bad cksum ");
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:x}"), ip.checksum);
+        put(out, "!");
+    }
+    put(out, ")\n    ");
+}
+
+void TextRenderer::render_ipv6_verbose(const Packet& p, Buf& out) {
+    const Ipv6Info& ip = p.ipv6;
+    put(out, "(");
+    if (ip.traffic_class) fmt::format_to(std::back_inserter(out), FMT_COMPILE("class 0x{:02x}, "), ip.traffic_class);
+    if (ip.flow_label) fmt::format_to(std::back_inserter(out), FMT_COMPILE("flowlabel 0x{:05x}, "), ip.flow_label);
+    put(out, "hlim ");
+    put_uint(out, ip.hop_limit);
+    put(out, ", next-header ");
+    put(out, protocol_name(ip.next_header));
+    put(out, " (");
+    put_uint(out, ip.next_header);
+    put(out, ") payload length: ");
+    put_uint(out, ip.payload_length);
+    put(out, ") ");
+}
+
+void TextRenderer::render_body(const Packet& p, Buf& out) {
+    if (p.network == Network::arp) {
+        render_arp(p, out);
+        return;
+    }
+    if (p.network == Network::none || p.network == Network::other) {
+        if (p.has_malformed) {
+            put_truncated(out, p.malformed.layer);
+            if (!p.malformed.truncated) { put(out, ' '); put(out, p.malformed.reason); }
+        } else {
+            fmt::format_to(std::back_inserter(out), FMT_COMPILE("ethertype 0x{:04x}, length {}"),
+                           p.link.ethertype, p.wire_length);
+        }
+        return;
+    }
+    const bool v4 = p.network == Network::ipv4;
+    put(out, v4 ? "IP " : "IP6 ");
+    if (p.has_malformed && (p.malformed.layer == Layer::ipv4 || p.malformed.layer == Layer::ipv6)) {
+        const std::uint32_t avail = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.network_offset));
+        if (p.malformed.truncated && avail < (v4 ? 20u : 40u)) {
+            put(out, v4 ? "truncated-ip " : "truncated-ip6 ");
+            put_uint(out, p.wire_length - p.network_offset);
+            put(out, ' ');
+            put_truncated(out, p.malformed.layer);
+        } else if (p.malformed.truncated) {
+            put_flow(out, p, false);
+            put_truncated(out, p.malformed.layer);
+        } else if (p.ipv4.header_length < 20 && v4) {
+            put(out, "bad-hlen ");
+            put_uint(out, p.ipv4.header_length);
+        } else if (v4 && p.ipv4.total_length < p.ipv4.header_length) {
+            put(out, "bad-len ");
+            put_uint(out, p.ipv4.total_length);
+        } else {
+            put_flow(out, p, false);
+            put(out, "[");
+            put(out, p.malformed.reason);
+            put(out, "]");
+        }
+        return;
+    }
+    if (options_.verbose) {
+        if (v4) render_ipv4_verbose(p, out);
+        else render_ipv6_verbose(p, out);
+    }
+    if (!v4 && p.ipv6.is_fragment) {
+        // tcpdump's frag6_print: "frag (offset|length) ".
+        append_address(p.src, out);
+        put(out, " > ");
+        append_address(p.dst, out);
+        put(out, ": frag (");
+        put_uint(out, p.ipv6.fragment_offset);
+        put(out, '|');
+        put_uint(out, p.transport_length);
+        put(out, ") ");
+        if (p.later_fragment) return;
+    }
+    if (p.later_fragment) {
+        put_flow(out, p, false);
+        out.resize(out.size() - 1);  // tcpdump: "src > dst: ip-proto-N" has no trailing blank
+        put(out, " ip-proto-");
+        put_uint(out, p.protocol);
+        return;
+    }
+    switch (p.transport) {
+        case Transport::tcp: render_tcp(p, out); return;
+        case Transport::udp: render_udp(p, out); return;
+        case Transport::icmp: render_icmp(p, out); return;
+        case Transport::icmpv6: render_icmpv6(p, out); return;
+        default: break;
+    }
+    put_flow(out, p, false);
+    if (v4) {
+        put(out, "ip-proto-");
+        put_uint(out, p.protocol);
+        put(out, ' ');
+        put_uint(out, p.transport_length);
+    } else {
+        put(out, "ip-proto-");
+        put_uint(out, p.protocol);
+        put(out, ' ');
+        put_uint(out, p.transport_length);
+    }
+}
+
+void TextRenderer::render_tcp(const Packet& p, Buf& out) {
+    const TcpInfo& tcp = p.tcp;
+    const bool bad = p.has_malformed && p.malformed.layer == Layer::tcp;
+    const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
+    if (bad && have < 4) {
+        put_flow(out, p, false);
+        put_truncated(out, Layer::tcp);
+        return;
+    }
+    put_flow(out, p, true);
+    if (bad && have < 20) {
+        put_truncated(out, Layer::tcp);
+        return;
+    }
+    if (tcp.header_length < 20) {
+        put(out, "tcp ");
+        put_uint(out, p.transport_length - tcp.header_length);
+        put(out, " [bad hdr length ");
+        put_uint(out, tcp.header_length);
+        put(out, " - too short, < 20]");
+        return;
+    }
+    put_tcp_flags(out, tcp.flags);
+    const auto rel = options_.absolute_seq ? TcpSequenceTracker::Relative{tcp.seq, tcp.ack, 0}
+                                           : sequences_.relate(p);
+    if (tcp.header_length > p.transport_length) {
+        put(out, " [bad hdr length ");
+        put_uint(out, tcp.header_length);
+        put(out, " - too long, > ");
+        put_uint(out, p.transport_length);
+        put(out, ']');
+        return;
+    }
+    if (options_.verbose) {
+        const ChecksumCheck c = check_transport_checksum(p, tcp.checksum);
+        if (c.computable) {
+            put(out, ", cksum ");
+            put_hex16(out, tcp.checksum);
+            if (c.valid) put(out, " (correct)");
+            else { put(out, " (incorrect -> "); put_hex16(out, c.expected); put(out, ')'); }
+        }
+    }
+    const std::uint32_t length = p.payload_length;
+    if (options_.verbose > 1 || length > 0 || (tcp.flags & (tcp_syn | tcp_fin | tcp_rst))) {
+        put(out, ", seq ");
+        put_uint(out, rel.seq);
+        if (length > 0) {
+            put(out, ':');
+            put_uint(out, static_cast<std::uint32_t>(rel.seq + length));
+        }
+    }
+    if (tcp.flags & tcp_ack) {
+        put(out, ", ack ");
+        put_uint(out, rel.ack);
+    }
+    put(out, ", win ");
+    put_uint(out, tcp.window);
+    if (tcp.flags & tcp_urg) {
+        put(out, ", urg ");
+        put_uint(out, tcp.urgent);
+    }
+    if (tcp.header_length > 20) put_tcp_options(out, p, rel.sack_base);
+    if (bad) return;  // options cut by the snap length: [|tcp] already printed
+    put(out, ", length ");
+    put_uint(out, length);
+}
+
+void TextRenderer::render_udp(const Packet& p, Buf& out) {
+    const bool bad = p.has_malformed && p.malformed.layer == Layer::udp;
+    const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
+    if (bad && have < 4) {
+        put_flow(out, p, false);
+        put_truncated(out, Layer::udp);
+        return;
+    }
+    put_flow(out, p, true);
+    if (bad && have < 8) {
+        put_truncated(out, Layer::udp);
+        return;
+    }
+    if (p.transport_length < 8) {
+        put(out, "truncated-udp ");
+        put_uint(out, p.transport_length);
+        return;
+    }
+    if (p.udp.length < 8) {
+        put(out, "truncated-udplength ");
+        put_uint(out, p.udp.length);
+        return;
+    }
+    if (options_.verbose) {
+        const ChecksumCheck c = check_transport_checksum(p, p.udp.checksum);
+        if (c.computable && p.udp.checksum != 0) {
+            if (c.valid) put(out, "[udp sum ok] ");
+            else {
+                put(out, "[bad udp cksum ");
+                put_hex16(out, p.udp.checksum);
+                put(out, " -> ");
+                put_hex16(out, c.expected);
+                put(out, "!] ");
+            }
+        } else if (c.computable && p.network == Network::ipv4) {
+            put(out, "[no cksum] ");
+        }
+    }
+    if (p.udp.length > p.transport_length) {
+        put(out, "UDP, bad length ");
+        put_uint(out, p.udp.length - 8u);
+        put(out, " > ");
+        put_uint(out, p.transport_length - 8u);
+        return;
+    }
+    put(out, "UDP, length ");
+    put_uint(out, p.payload_length);
+}
+
+void TextRenderer::render_icmp(const Packet& p, Buf& out) {
+    put_flow(out, p, false);
+    if (p.has_malformed && p.malformed.layer == Layer::icmp) {
+        put_truncated(out, Layer::icmp);
+        return;
+    }
+    const IcmpInfo& icmp = p.icmp;
+    put(out, "ICMP ");
+    if (icmp.is_echo) {
+        put(out, icmp.type == 8 ? "echo request, id " : "echo reply, id ");
+        put_uint(out, icmp.id);
+        put(out, ", seq ");
+        put_uint(out, icmp.seq);
+    } else if (icmp.type == 3 && icmp.has_quoted) {
+        switch (icmp.code) {
+            case 0: put(out, "net "); append_address(icmp.quoted_dst, out); put(out, " unreachable"); break;
+            case 1: put(out, "host "); append_address(icmp.quoted_dst, out); put(out, " unreachable"); break;
+            case 2:
+                append_address(icmp.quoted_dst, out);
+                put(out, " protocol ");
+                put_uint(out, icmp.quoted_protocol);
+                put(out, " unreachable");
+                break;
+            case 3:
+                append_address(icmp.quoted_dst, out);
+                put(out, icmp.quoted_protocol == kProtoTcp ? " tcp port " : " udp port ");
+                put_uint(out, icmp.quoted_dst_port);
+                put(out, " unreachable");
+                break;
+            default:
+                append_address(icmp.quoted_dst, out);
+                put(out, " unreachable - #");
+                put_uint(out, icmp.code);
+                break;
+        }
+    } else if (icmp.type == 11) {
+        put(out, icmp.code == 0 ? "time exceeded in-transit" : "ip reassembly time exceeded");
+    } else {
+        put(out, "type-#");
+        put_uint(out, icmp.type);
+    }
+    put(out, ", length ");
+    put_uint(out, p.transport_length);
+    if (options_.verbose) {
+        const ChecksumCheck c = check_transport_checksum(p, icmp.checksum);
+        if (c.computable && !c.valid) {
+            fmt::format_to(std::back_inserter(out), FMT_COMPILE(" (wrong icmp cksum {:x} (->{:x})!)"),
+                           icmp.checksum, c.expected);
+        }
+    }
+}
+
+void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
+    put_flow(out, p, false);
+    if (p.has_malformed && p.malformed.layer == Layer::icmpv6) {
+        put_truncated(out, Layer::icmpv6);
+        return;
+    }
+    const IcmpInfo& icmp = p.icmp;
+    if (options_.verbose) {
+        const ChecksumCheck c = check_transport_checksum(p, icmp.checksum);
+        if (c.computable) {
+            if (c.valid) put(out, "[icmp6 sum ok] ");
+            else {
+                put(out, "[bad icmp6 cksum ");
+                put_hex16(out, icmp.checksum);
+                put(out, " -> ");
+                put_hex16(out, c.expected);
+                put(out, "!] ");
+            }
+        }
+    }
+    put(out, "ICMP6, ");
+    switch (icmp.type) {
+        case 1: put(out, "destination unreachable"); break;
+        case 2: put(out, "packet too big"); break;
+        case 3: put(out, "time exceeded in-transit"); break;
+        case 4: put(out, "parameter problem"); break;
+        case 128: put(out, "echo request"); break;
+        case 129: put(out, "echo reply"); break;
+        case 133: put(out, "router solicitation"); break;
+        case 134: put(out, "router advertisement"); break;
+        case 135: put(out, "neighbor solicitation"); break;
+        case 136: put(out, "neighbor advertisement"); break;
+        case 143: put(out, "multicast listener report v2"); break;
+        default:
+            put(out, "unknown icmp6 type (");
+            put_uint(out, icmp.type);
+            put(out, ')');
+            break;
+    }
+    if (icmp.is_echo) {
+        put(out, ", id ");
+        put_uint(out, icmp.id);
+        put(out, ", seq ");
+        put_uint(out, icmp.seq);
+    } else if (icmp.has_target) {
+        put(out, icmp.type == 135 ? ", who has " : ", tgt is ");
+        append_address(icmp.target, out);
+    }
+    put(out, ", length ");
+    put_uint(out, p.transport_length);
+}
+
+void TextRenderer::render_arp(const Packet& p, Buf& out) {
+    const ArpInfo& a = p.arp;
+    put(out, "ARP, ");
+    if (p.has_malformed) {
+        put_truncated(out, Layer::arp);
+        return;
+    }
+    if (!a.is_ethernet_ipv4) {
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE("Unknown Hardware ({}), length {}"),
+                       a.hardware_type, p.wire_length - p.network_offset);
+        return;
+    }
+    IpAddress sender{Family::ipv4, {}}, target{Family::ipv4, {}};
+    std::memcpy(sender.bytes.data(), a.sender_ip.data(), 4);
+    std::memcpy(target.bytes.data(), a.target_ip.data(), 4);
+    if (a.operation == 1) {
+        put(out, "Request who-has ");
+        append_address(target, out);
+        put(out, " tell ");
+        append_address(sender, out);
+    } else if (a.operation == 2) {
+        put(out, "Reply ");
+        append_address(sender, out);
+        put(out, " is-at ");
+        append_mac(a.sender_mac, out);
+    } else {
+        put(out, "op ");
+        put_uint(out, a.operation);
+    }
+    put(out, ", length ");
+    put_uint(out, p.wire_length - p.network_offset);
+}
+
+// tcpdump -x (hex_print): "\n\t0x0000:  4500 003c ..." 16 bytes a line,
+// without the link header; -xx includes it.
+void TextRenderer::render_hex(const Packet& p, Buf& out) {
+    const std::size_t start = options_.hex > 1 ? 0 : std::min<std::size_t>(p.link.header_length, p.frame.size());
+    const Bytes data = p.frame.subspan(start);
+    for (std::size_t i = 0; i < data.size(); i += 2) {
+        if (i % 16 == 0) {
+            fmt::format_to(std::back_inserter(out), FMT_COMPILE("\n\t0x{:04x}: "), i);
+        }
+        put(out, ' ');
+        put_hex2(out, load_u8(data, i));
+        if (i + 1 < data.size()) put_hex2(out, load_u8(data, i + 1));
+    }
+}
+
+}  // namespace tpk::decode
