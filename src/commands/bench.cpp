@@ -154,7 +154,12 @@ std::string ratio_text(std::optional<double> ratio) {
     return ratio ? fmt::format("{:.2f}x", *ratio) : "-";
 }
 
-double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+// Rounds to `decimals` places so JSON shows 133.41, not 133.41000000000001:
+// dividing by a power of ten gives the double nearest the decimal.
+double round_to(double v, int decimals) {
+    const double scale = std::pow(10.0, decimals);
+    return std::round(v * scale) / scale;
+}
 
 std::string pin_text(const Plan& plan) {
     const auto& pin = plan.latency_opts.pin;
@@ -220,8 +225,8 @@ void print_json(const Plan& plan, const Results& r) {
                             {"warmup", plan.latency_opts.warmup}, {"p50_ns", s.p50_ns},
                             {"p90_ns", s.p90_ns}, {"p99_ns", s.p99_ns}, {"p999_ns", s.p999_ns},
                             {"max_ns", s.max_ns}, {"min_ns", s.min_ns},
-                            {"mean_ns", round_to(s.mean_ns, 0.1)}};
-        if (auto ratio = latency_ratio(r, c)) j["p50_ratio_to_tcp"] = round_to(*ratio, 0.0001);
+                            {"mean_ns", round_to(s.mean_ns, 1)}};
+        if (auto ratio = latency_ratio(r, c)) j["p50_ratio_to_tcp"] = round_to(*ratio, 4);
         fmt::print("{}\n", j.dump());
     }
     for (const auto& c : r.throughput) {
@@ -230,12 +235,12 @@ void print_json(const Plan& plan, const Results& r) {
             continue;
         }
         nlohmann::json j = {{"type", "throughput"}, {"transport", bench::transport_name(c.transport)},
-                            {"size", c.size}, {"seconds", round_to(c.seconds(), 1e-6)},
+                            {"size", c.size}, {"seconds", round_to(c.seconds(), 6)},
                             {"bytes", c.bytes}, {"messages", c.messages},
-                            {"mb_per_s", round_to(c.megabytes_per_second(), 0.01)},
-                            {"gbit_per_s", round_to(c.gigabits_per_second(), 0.0001)},
-                            {"messages_per_s", round_to(c.messages_per_second(), 1)}};
-        if (auto ratio = throughput_ratio(r, c)) j["ratio_to_tcp"] = round_to(*ratio, 0.0001);
+                            {"mb_per_s", round_to(c.megabytes_per_second(), 2)},
+                            {"gbit_per_s", round_to(c.gigabits_per_second(), 4)},
+                            {"messages_per_s", round_to(c.messages_per_second(), 0)}};
+        if (auto ratio = throughput_ratio(r, c)) j["ratio_to_tcp"] = round_to(*ratio, 4);
         fmt::print("{}\n", j.dump());
     }
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# TCP stream throughput at 128 KiB writes: `tracepacket bench` against
+# `iperf3 -c 127.0.0.1 -l 128K`, run alternately in this one invocation
+# against an iperf3 server this script starts on a free port and stops.
+# Figure: ours / iperf3 >= 0.95 (received bits per second, both).
+#
+#   bench/iperf3-throughput.sh     (env: ROUNDS=5 SECONDS_EACH=3 PIN= BUILD=build)
+#
+# PIN=A,B pins the sender/client to CPU A and the receiver/server to CPU B,
+# for both tools (iperf3 -A A,B; tracepacket bench --pin B,A since its
+# measuring side is the receiver). Unset: neither is pinned.
+set -euo pipefail
+source "$(dirname "$0")/common.bash"
+need_file "$TPK"
+need_tool iperf3
+
+ROUNDS=${ROUNDS:-5}
+SECONDS_EACH=${SECONDS_EACH:-3}
+PIN=${PIN-}
+
+iperf_pin=()
+ours_pin=()
+if [ -n "$PIN" ]; then
+    iperf_pin=(-A "$PIN")
+    ours_pin=(--pin "${PIN#*,},${PIN%,*}")
+fi
+
+port=$(free_port)
+iperf3 -s -p "$port" >/dev/null 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
+wait_for_tcp_port "$port"
+
+iperf_gbps() {
+    iperf3 -c 127.0.0.1 -p "$port" -l 128K -t "$SECONDS_EACH" "${iperf_pin[@]}" -J |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9)'
+}
+
+ours_gbps() {
+    "$TPK" bench --mode throughput --transport tcp --size 128K --stream-time "$SECONDS_EACH" \
+        "${ours_pin[@]}" --json | json_field throughput tcp gbit_per_s
+}
+
+echo "== TCP throughput at 128 KiB writes, $SECONDS_EACH s each, $ROUNDS alternating rounds," \
+     "pin=${PIN:-none} (iperf3 server on port $port)"
+theirs=()
+ours=()
+for round in $(seq "$ROUNDS"); do
+    t=$(iperf_gbps)
+    o=$(ours_gbps)
+    printf '  round %s: iperf3 %.2f Gbit/s, tracepacket bench %.2f Gbit/s\n' "$round" "$t" "$o"
+    theirs+=("$t")
+    ours+=("$o")
+done
+m_t=$(median "${theirs[@]}")
+m_o=$(median "${ours[@]}")
+r=$(ratio "$m_o" "$m_t")
+printf 'tcp 128 KiB: median tracepacket %.2f Gbit/s / iperf3 %.2f Gbit/s = %s (figure: >= 0.95: %s)\n' \
+    "$m_o" "$m_t" "$r" "$(verdict "$r" ">=" 0.95)"
