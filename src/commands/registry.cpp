@@ -4,23 +4,26 @@ namespace tpk::commands {
 
 // One declaration and one call per subcommand file in src/commands/.
 void register_bench(CLI::App& app, Runner* run);
+void register_server(CLI::App& app, Runner* run);
+void register_client(CLI::App& app, Runner* run);
+Runner lab_exchange_runner();  // lab_exchange.cpp
 void register_sockets(CLI::App& app, Runner* run);
 void register_route(CLI::App& app, Runner* run);
 void register_capture(CLI::App& app, Runner* run);
+void register_record_events(CLI::App& app, Runner* run);
 
 void register_all(CLI::App& app, Runner* run) {
     (void)app;
     (void)run;
     register_bench(app, run);
+    register_server(app, run);
+    register_client(app, run);
     register_sockets(app, run);
     register_route(app, run);
     register_capture(app, run);
+    register_record_events(app, run);
 }
 
-Runner default_runner() {
-    return [] () -> Result<int> {
-        return make_error("no command given; see tracepacket --help");
-    };
-}
+Runner default_runner() { return lab_exchange_runner(); }
 
 }  // namespace tpk::commands

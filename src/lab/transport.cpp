@@ -121,22 +121,56 @@ std::string describe(const Address& a) {
     return a.to_string();
 }
 
-// Refuses to replace anything but a socket; removes a socket only with force.
-Status prepare_unix_path(const std::string& path, bool force) {
+// A socket file nobody has bound any more answers connect() with
+// ECONNREFUSED (unix_find_other finds the inode but no listening sock); any
+// other answer (success, EAGAIN on a full backlog, EPROTOTYPE for another
+// socket type) means a live server owns it.
+bool unix_path_is_stale(Transport t, const Address& addr) {
+    UniqueFd probe(::socket(AF_UNIX, socket_type(t) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!probe) return false;
+    return ::connect(probe.get(), addr.sa(), addr.length) != 0 && errno == ECONNREFUSED;
+}
+
+// Refuses to replace anything but a socket; removes a left-over socket only
+// with force, and never one a running server still owns.
+Status prepare_unix_path(Transport t, const Address& addr, bool force) {
+    const std::string path = addr.unix_path();
     struct stat st{};
     if (::lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) return {};
         return errno_error("stat " + path);
     }
     if (!S_ISSOCK(st.st_mode))
-        return make_error(path + " exists and is not a socket; refusing to touch it", EEXIST);
+        return make_error(path + " exists and is not a socket; refusing to touch it (choose "
+                                 "another path with --listen)",
+                          EEXIST);
+    if (!unix_path_is_stale(t, addr))
+        return make_error("socket file " + path +
+                              " is in use by a running server; stop it or choose another path",
+                          EADDRINUSE);
     if (!force)
         return make_error("socket file " + path +
-                              " already exists (another server, or a leftover): use --force "
+                              " already exists (left over from an earlier run?): use --force "
                               "to replace it",
                           EEXIST);
     if (::unlink(path.c_str()) != 0) return errno_error("remove " + path);
     return {};
+}
+
+// "port 8080 on 127.0.0.1 is already in use (tcp)"
+std::string in_use_message(Transport t, const Address& addr) {
+    std::string where;
+    if (is_unix(t)) {
+        where = "address " + addr.to_string();
+    } else {
+        std::string text = addr.to_string();
+        auto colon = text.rfind(':');
+        std::string host = text.substr(0, colon);
+        if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        where = "port " + text.substr(colon + 1) + " on " + host;
+    }
+    return where + " is already in use (" + std::string(transport_name(t)) +
+           "): stop the other server or choose another address with --listen";
 }
 
 }  // namespace
@@ -173,6 +207,17 @@ std::size_t max_message_size(Transport t) {
     }
 }
 
+std::size_t message_limit(Transport t, int fd) {
+    if (is_byte_stream(t)) return 0;
+    if (!is_unix(t)) return max_message_size(t);
+    // unix_dgram_sendmsg (also used by seqpacket) refuses len > sk_sndbuf - 32
+    // with EMSGSIZE; SO_SNDBUF reads back the doubled kernel value.
+    int sndbuf = 0;
+    socklen_t len = sizeof sndbuf;
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0 || sndbuf <= 32) return 0;
+    return static_cast<std::size_t>(sndbuf) - 32;
+}
+
 bool Address::is_abstract() const {
     if (family() != AF_UNIX) return false;
     const auto* sun = reinterpret_cast<const sockaddr_un*>(&storage);
@@ -198,14 +243,17 @@ std::string sockaddr_to_string(const sockaddr* sa, socklen_t len) {
         case AF_INET6: {
             const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
             inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
-            return "[" + std::string(buf) + "]:" + std::to_string(ntohs(sin6->sin6_port));
+            // Appends, not "[" + std::string: GCC 12 warns falsely there (-Wrestrict, PR 105329).
+            std::string out = "[";
+            out.append(buf).append("]:").append(std::to_string(ntohs(sin6->sin6_port)));
+            return out;
         }
         case AF_UNIX: {
             const auto* sun = reinterpret_cast<const sockaddr_un*>(sa);
             auto off = offsetof(sockaddr_un, sun_path);
             if (len <= off) return "(unnamed)";
             std::size_t n = len - off;
-            if (sun->sun_path[0] == '\0') return "@" + std::string(sun->sun_path + 1, n - 1);
+            if (sun->sun_path[0] == '\0') return std::string("@").append(sun->sun_path + 1, n - 1);
             return std::string(sun->sun_path, strnlen(sun->sun_path, n));
         }
         default: return "(family " + std::to_string(sa->sa_family) + ")";
@@ -254,17 +302,18 @@ Result<BoundSocket> open_server(Transport t, const Address& addr, const ListenOp
     if (!s.fd) return errno_error("socket(" + std::string(transport_name(t)) + ")");
     std::string path = addr.unix_path();
     if (!path.empty()) {
-        if (auto st = prepare_unix_path(path, opts.force); !st) return std::move(st).take_error();
-    } else if (!is_unix(t)) {
+        if (auto st = prepare_unix_path(t, addr, opts.force); !st)
+            return std::move(st).take_error();
+    } else if (!is_unix(t) && socket_type(t) == SOCK_STREAM) {
+        // TCP only: lets a restarted server bind while old connections sit in
+        // TIME_WAIT. On UDP SO_REUSEADDR would let two servers share a port
+        // (and split its datagrams), hiding "port in use".
         int one = 1;
         ::setsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     }
     if (::bind(s.fd.get(), addr.sa(), addr.length) != 0) {
         int e = errno;
-        if (e == EADDRINUSE)
-            return make_error(std::string(is_unix(t) ? "address " : "port ") + describe(addr) +
-                                  " is already in use (" + std::string(transport_name(t)) + ")",
-                              e);
+        if (e == EADDRINUSE) return make_error(in_use_message(t, addr), e);
         return errno_error(e, "bind " + describe(addr));
     }
     if (!path.empty()) s.path = UnixPathOwner(path);
@@ -292,7 +341,8 @@ Result<BoundSocket> open_client(Transport t, const Address& addr) {
     if (::connect(s.fd.get(), addr.sa(), addr.length) != 0) {
         int e = errno;
         if (e == ECONNREFUSED || e == ENOENT)
-            return make_error("connection refused by " + describe(addr) +
+            return make_error(std::string(e == ENOENT ? "no socket at " : "connection refused by ") +
+                                  describe(addr) +
                                   ": is a server listening there? (tracepacket server --transport " +
                                   std::string(transport_name(t)) + ")",
                               e);

@@ -45,6 +45,9 @@ bool is_connection_oriented(Transport t);
 // Largest message one send can carry, or 0 when only memory limits it.
 // UDP: 65535 - 20 (IPv4) - 8 = 65507; UDP over IPv6: 65535 - 8 = 65527.
 std::size_t max_message_size(Transport t);
+// The same for an open socket: UNIX datagram and seqpacket messages are
+// limited by the sender's send buffer (SO_SNDBUF - 32). 0: a byte stream.
+std::size_t message_limit(Transport t, int fd);
 
 struct Address {
     sockaddr_storage storage{};

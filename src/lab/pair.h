@@ -1,0 +1,36 @@
+// Runs a server and a client as two separate processes, the way the journey
+// needs them (two pids, two sockets, nothing shared but the kernel): fork the
+// server, wait until it reports its bound address over a pipe (no sleeping),
+// fork the client with that address, reap both.
+#pragma once
+
+#include <functional>
+
+#include "lab/transport.h"
+#include "util/result.h"
+
+namespace tpk::lab {
+
+// The server calls this once it listens; the client gets the address.
+using ReadyCallback = std::function<void(const Address&)>;
+// Each side returns its exit code or an Error; both run in a child process.
+using ServerMain = std::function<Result<int>(const ReadyCallback& ready)>;
+using ClientMain = std::function<Result<int>(const Address& server)>;
+
+struct PairPids {
+    int server = 0;
+    int client = 0;
+};
+
+struct PairHooks {
+    // Called in the parent once both children exist (e.g. to trace their pids).
+    std::function<void(const PairPids&)> on_started;
+};
+
+// Returns the larger of the two exit codes, or the first side's Error
+// ("client: connection refused by ..."). If the client fails or this process
+// gets SIGINT/SIGTERM, the server is sent SIGTERM; nothing is left running.
+Result<int> run_pair(const ServerMain& server, const ClientMain& client,
+                     const PairHooks& hooks = {});
+
+}  // namespace tpk::lab
