@@ -66,6 +66,16 @@ Result<Source> Source::open_file(const std::string& path) {
     return Source(std::move(h), path, false);
 }
 
+Result<Source> Source::open_stream(std::FILE* f, const std::string& name) {
+    char err[PCAP_ERRBUF_SIZE] = {};
+    PcapHandle h(pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err));
+    if (!h) {
+        std::fclose(f);
+        return make_error("read " + name + ": " + err);
+    }
+    return Source(std::move(h), name, false);
+}
+
 Status Source::set_filter(const std::string& expression) {
     if (expression.empty()) return {};
     bpf_program program{};

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,6 +55,9 @@ class Source {
 public:
     static Result<Source> open_live(const LiveOptions& options);
     static Result<Source> open_file(const std::string& path);
+    // Reads a capture from an open stream (takes ownership of f even on
+    // failure); name is used in messages. The fuzz target reads from memory.
+    static Result<Source> open_stream(std::FILE* f, const std::string& name);
 
     // Compiles a pcap-filter expression ("tcp port 8080") and installs it.
     Status set_filter(const std::string& expression);
