@@ -11,6 +11,7 @@ void register_sockets(CLI::App& app, Runner* run);
 void register_route(CLI::App& app, Runner* run);
 void register_capture(CLI::App& app, Runner* run);
 void register_record_events(CLI::App& app, Runner* run);
+void register_record_events(CLI::App& app, Runner* run);
 
 void register_all(CLI::App& app, Runner* run) {
     (void)app;
@@ -21,6 +22,7 @@ void register_all(CLI::App& app, Runner* run) {
     register_sockets(app, run);
     register_route(app, run);
     register_capture(app, run);
+    register_record_events(app, run);
     register_record_events(app, run);
 }
 

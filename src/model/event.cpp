@@ -36,6 +36,7 @@ constexpr KindInfo kKinds[] = {
     {EventKind::socket_snapshot, "socket_snapshot", Layer::socket},
     {EventKind::process_fork, "process_fork", Layer::application},
     {EventKind::process_exit, "process_exit", Layer::application},
+    {EventKind::lost_events, "lost_events", Layer::application},
 };
 
 const KindInfo& info(EventKind kind) {

@@ -42,6 +42,7 @@ enum class EventKind : std::uint16_t {
     // Traced processes (kernel side): pid is the parent/exiting process.
     process_fork,            // sched:sched_process_fork of a traced process; ret = child tgid
     process_exit,            // sched:sched_process_exit, last thread; ret = exit code
+    lost_events,             // recordings only: events the kernel dropped (ring buffer full), count in size
 };
 
 std::string_view event_name(EventKind kind);          // "net_dev_start_xmit"

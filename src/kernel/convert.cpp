@@ -1,0 +1,172 @@
+#include "kernel/convert.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include <bpf/btf.h>
+
+#include "kernel/syscalls.h"
+
+namespace tpk::kernel {
+namespace {
+
+using model::EventKind;
+
+std::string bounded_string(const char* p, std::size_t max) {
+    return std::string(p, strnlen(p, max));
+}
+
+void convert_flow(const tpk_event& raw, model::Event& e) {
+    if (raw.flow_source == TPK_FLOW_NONE) return;
+    auto& f = e.flow;
+    f.protocol = raw.protocol;
+    f.src.family = f.dst.family = raw.family;
+    if (raw.family == AF_UNIX) {
+        f.unix_inode = raw.unix_inode;
+        f.unix_peer_inode = raw.unix_peer_inode;
+        return;
+    }
+    f.src.port = raw.sport;
+    f.dst.port = raw.dport;
+    std::size_t n = raw.family == AF_INET ? 4 : 16;
+    std::copy_n(raw.saddr, n, f.src.addr.begin());
+    std::copy_n(raw.daddr, n, f.dst.addr.begin());
+}
+
+std::uint64_t arg(const tpk_event& raw, int index) {
+    return index == kNoArg ? 0 : raw.args[index];
+}
+
+void convert_syscall(const tpk_event& raw, model::Event& e) {
+    e.syscall_nr = raw.syscall_nr;
+    e.syscall = syscall_name(raw.syscall_nr);
+    if (const auto* info = find_syscall(raw.syscall_nr)) {
+        if (info->fd_arg != kNoArg) e.fd = static_cast<std::int32_t>(arg(raw, info->fd_arg));
+        e.size = arg(raw, info->size_arg);
+        e.flags = arg(raw, info->flags_arg);
+    }
+    if (raw.kind == TPK_EV_SYSCALL_EXIT) e.ret = raw.ret;
+}
+
+}  // namespace
+
+std::optional<EventKind> event_kind_of(std::uint32_t raw_kind) {
+    switch (raw_kind) {
+        case TPK_EV_SYSCALL_ENTER: return EventKind::syscall_enter;
+        case TPK_EV_SYSCALL_EXIT: return EventKind::syscall_exit;
+        case TPK_EV_SOCK_SEND_LENGTH: return EventKind::sock_send_length;
+        case TPK_EV_SOCK_RECV_LENGTH: return EventKind::sock_recv_length;
+        case TPK_EV_TCP_SENDMSG_LOCKED: return EventKind::tcp_sendmsg_locked;
+        case TPK_EV_FIB_TABLE_LOOKUP: return EventKind::fib_table_lookup;
+        case TPK_EV_NET_DEV_QUEUE: return EventKind::net_dev_queue;
+        case TPK_EV_NET_DEV_START_XMIT: return EventKind::net_dev_start_xmit;
+        case TPK_EV_NET_DEV_XMIT: return EventKind::net_dev_xmit;
+        case TPK_EV_NETIF_RX: return EventKind::netif_rx;
+        case TPK_EV_NETIF_RECEIVE_SKB: return EventKind::netif_receive_skb;
+        case TPK_EV_TCP_PROBE: return EventKind::tcp_probe;
+        case TPK_EV_INET_SOCK_SET_STATE: return EventKind::inet_sock_set_state;
+        case TPK_EV_SK_DATA_READY: return EventKind::sk_data_ready;
+        case TPK_EV_SKB_COPY_DATAGRAM_IOVEC: return EventKind::skb_copy_datagram_iovec;
+        case TPK_EV_CONSUME_SKB: return EventKind::consume_skb;
+        case TPK_EV_KFREE_SKB: return EventKind::kfree_skb;
+        case TPK_EV_TCP_RETRANSMIT_SKB: return EventKind::tcp_retransmit_skb;
+        case TPK_EV_TCP_SEND_RESET: return EventKind::tcp_send_reset;
+        case TPK_EV_TCP_RECEIVE_RESET: return EventKind::tcp_receive_reset;
+        case TPK_EV_PROCESS_FORK: return EventKind::process_fork;
+        case TPK_EV_PROCESS_EXIT: return EventKind::process_exit;
+        default: return std::nullopt;
+    }
+}
+
+std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names) {
+    auto kind = event_kind_of(raw.kind);
+    if (!kind) return std::nullopt;
+    model::Event e;
+    e.kind = *kind;
+    e.t_ns = raw.t_ns;
+    e.pid = raw.pid;
+    e.tid = raw.tid;
+    e.cpu = raw.cpu;
+    e.comm = bounded_string(raw.comm, sizeof(raw.comm));
+    e.skb = raw.skb;
+    e.sk = raw.sk;
+    convert_flow(raw, e);
+    e.tcp_flags = raw.tcp_flags;
+    e.seq = raw.seq;
+    e.ack = raw.ack;
+    e.payload_len = raw.payload_len;
+    e.skb_len = raw.skb_len;
+    e.ifindex = raw.ifindex;
+    e.dev = bounded_string(raw.dev, sizeof(raw.dev));
+
+    switch (raw.kind) {
+        case TPK_EV_SYSCALL_ENTER:
+        case TPK_EV_SYSCALL_EXIT:
+            convert_syscall(raw, e);
+            break;
+        case TPK_EV_SOCK_SEND_LENGTH:
+        case TPK_EV_SOCK_RECV_LENGTH:
+            // The tracepoint's ret: bytes moved, or -errno.
+            e.ret = raw.ret;
+            e.size = raw.ret > 0 ? static_cast<std::uint64_t>(raw.ret) : 0;
+            e.flags = raw.args[0];
+            break;
+        case TPK_EV_SKB_COPY_DATAGRAM_IOVEC:
+            e.size = raw.args[0];   // bytes copied to user space
+            break;
+        case TPK_EV_TCP_SENDMSG_LOCKED:
+            e.size = raw.size;      // bytes still to send from the msghdr
+            break;
+        case TPK_EV_INET_SOCK_SET_STATE:
+            e.old_state = raw.old_state;
+            e.new_state = raw.new_state;
+            break;
+        case TPK_EV_FIB_TABLE_LOOKUP:
+            e.table = raw.table;
+            e.route_err = raw.route_err;
+            std::copy_n(raw.gateway, 16, e.gateway.begin());
+            break;
+        case TPK_EV_NET_DEV_XMIT:
+            e.ret = raw.ret;        // the driver's NETDEV_TX_* code
+            break;
+        case TPK_EV_KFREE_SKB: {
+            e.drop_reason = raw.drop_reason;
+            auto it = drop_names.find(raw.drop_reason);
+            e.drop_reason_name = it != drop_names.end()
+                                     ? it->second
+                                     : "reason_" + std::to_string(raw.drop_reason);
+            break;
+        }
+        case TPK_EV_PROCESS_FORK:
+        case TPK_EV_PROCESS_EXIT:
+            e.ret = raw.ret;        // child tgid (fork), exit code (exit)
+            break;
+        default:
+            break;
+    }
+    return e;
+}
+
+Result<DropReasonNames> load_drop_reason_names() {
+    struct btf* btf = btf__load_vmlinux_btf();
+    if (!btf) return errno_error("read the kernel's BTF for drop reason names");
+    DropReasonNames names;
+    int id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+    if (id > 0) {
+        const struct btf_type* t = btf__type_by_id(btf, id);
+        const struct btf_enum* values = btf_enum(t);
+        constexpr std::string_view kPrefix = "SKB_DROP_REASON_";
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            std::string_view name = btf__name_by_offset(btf, values[i].name_off);
+            if (name.starts_with(kPrefix)) name.remove_prefix(kPrefix.size());
+            names.emplace(values[i].val, std::string(name));
+        }
+    }
+    btf__free(btf);
+    return names;
+}
+
+}  // namespace tpk::kernel

@@ -1,0 +1,31 @@
+// From the kernel's raw record (struct tpk_event, bpf/events.h) to the
+// model::Event every other part of tracepacket reads. Pure code: the unit
+// tests feed it hand-built records.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <linux/types.h>
+
+#include "events.h"
+#include "model/event.h"
+#include "util/result.h"
+
+namespace tpk::kernel {
+
+// enum skb_drop_reason value -> "NO_SOCKET" (SKB_DROP_REASON_ prefix dropped).
+using DropReasonNames = std::unordered_map<int, std::string>;
+
+// Read from the running kernel's BTF (/sys/kernel/btf/vmlinux): the enum
+// changes between kernels, so no table is compiled in.
+Result<DropReasonNames> load_drop_reason_names();
+
+std::optional<model::EventKind> event_kind_of(std::uint32_t raw_kind);
+
+// nullopt for a record of unknown kind (a BPF object newer than this code).
+std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names);
+
+}  // namespace tpk::kernel

@@ -1,0 +1,241 @@
+#include "kernel/tracer.h"
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "kernel/convert.h"
+#include "kernel/log.h"
+#include "kernel/syscalls.h"
+#include "tracepacket.skel.h"
+#include "util/fd.h"
+
+namespace tpk::kernel {
+namespace {
+
+void destroy_skeleton(tracepacket_bpf* skel) { tracepacket_bpf__destroy(skel); }
+void free_ring_buffer(ring_buffer* rb) { ring_buffer__free(rb); }
+
+using Skeleton = ScopedHandle<tracepacket_bpf, destroy_skeleton>;
+using RingBuffer = ScopedHandle<ring_buffer, free_ring_buffer>;
+
+Error libbpf_error(int err, const std::string& what) {
+    return errno_error(err < 0 ? -err : err, what);
+}
+
+// "handle_net_dev_xmit" -> "net_dev_xmit": the tracepoint a program needs.
+std::string tracepoint_of(const bpf_program* prog) {
+    std::string_view section = bpf_program__section_name(prog);
+    auto slash = section.find('/');
+    return std::string(slash == std::string_view::npos ? section : section.substr(slash + 1));
+}
+
+std::size_t ring_buffer_size(std::size_t bytes) {
+    auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    return std::bit_ceil(std::max(bytes, page));
+}
+
+}  // namespace
+
+struct Tracer::State {
+    // Declared before the ring buffer, so it is destroyed after it (the
+    // ring buffer reads the skeleton's map).
+    Skeleton skel;
+    RingBuffer rb;
+    TracerOptions options;
+    DropReasonNames drop_names;
+    const EventSink* sink = nullptr;   // set for the duration of poll()/drain()
+    int delivered = 0;
+    bool loaded = false;
+    bool attached = false;
+
+    static int on_record(void* ctx, void* data, std::size_t size) {
+        auto* self = static_cast<State*>(ctx);
+        if (size < sizeof(tpk_event) || !self->sink) return 0;
+        tpk_event raw;
+        std::memcpy(&raw, data, sizeof(raw));
+        if (auto event = convert_event(raw, self->drop_names)) {
+            (*self->sink)(std::move(*event));
+            ++self->delivered;
+        }
+        return 0;
+    }
+};
+
+Tracer::Tracer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Tracer::Tracer(Tracer&&) noexcept = default;
+Tracer& Tracer::operator=(Tracer&&) noexcept = default;
+Tracer::~Tracer() { stop(); }
+
+Result<Tracer> Tracer::open() {
+    route_libbpf_logs();
+    if (auto ok = probe_features(); !ok) return std::move(ok).take_error();
+    auto state = std::make_unique<State>();
+    state->skel = Skeleton(tracepacket_bpf__open());
+    if (!state->skel) return errno_error("open the BPF skeleton");
+    auto names = load_drop_reason_names();
+    if (names) state->drop_names = std::move(*names);
+    else log(0, names.error().message() + "; drops are shown by number");
+    return Tracer(std::move(state));
+}
+
+Result<Tracer> Tracer::start(const TracerOptions& options) {
+    auto tracer = open();
+    if (!tracer) return tracer;
+    if (auto ok = tracer->configure(options); !ok) return std::move(ok).take_error();
+    if (auto ok = tracer->load(); !ok) return std::move(ok).take_error();
+    if (auto ok = tracer->attach(); !ok) return std::move(ok).take_error();
+    return tracer;
+}
+
+Status Tracer::configure(const TracerOptions& options) {
+    auto& s = *state_;
+    if (s.loaded) return make_error("configure the tracer: already loaded");
+    s.options = options;
+    auto* rodata = s.skel.get()->rodata;
+    rodata->trace_syscalls = options.syscalls;
+    for (const auto& sc : traced_syscalls()) rodata->syscall_wanted[sc.nr] = sc.knobs;
+    std::size_t rb_bytes = ring_buffer_size(options.ring_buffer_bytes);
+    if (int err = bpf_map__set_max_entries(s.skel.get()->maps.events, rb_bytes); err)
+        return libbpf_error(err, "size the ring buffer to " + std::to_string(rb_bytes) + " bytes");
+    // A tracepoint this kernel lacks costs its hop, not the whole trace.
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, s.skel.get()->obj) {
+        std::string tp = tracepoint_of(prog);
+        if (libbpf_find_vmlinux_btf_id(tp.c_str(), BPF_TRACE_RAW_TP) < 0) {
+            log(0, "tracepoint " + tp + " is missing on this kernel; its events are not recorded");
+            bpf_program__set_autoload(prog, false);
+        }
+    }
+    return {};
+}
+
+Status Tracer::load() {
+    auto& s = *state_;
+    if (s.loaded) return {};
+    if (int err = tracepacket_bpf__load(s.skel.get()); err)
+        return libbpf_error(err, "load the BPF programs (run with -v for the verifier's log)");
+    s.loaded = true;
+    for (pid_t pid : s.options.pids)
+        if (auto ok = add_pid(pid); !ok) return ok;
+    for (const auto& port : s.options.ports)
+        if (auto ok = add_port(port); !ok) return ok;
+    s.rb = RingBuffer(ring_buffer__new(bpf_map__fd(s.skel.get()->maps.events), State::on_record,
+                                       &s, nullptr));
+    if (!s.rb) return errno_error("set up the ring buffer reader");
+    return {};
+}
+
+Status Tracer::attach() {
+    auto& s = *state_;
+    if (!s.loaded) return make_error("attach the tracer: not loaded");
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, s.skel.get()->obj) {
+        if (!bpf_program__autoload(prog)) continue;
+        bpf_link* link = bpf_program__attach(prog);
+        if (!link)
+            return errno_error("attach tp_btf/" + tracepoint_of(prog));
+        // The skeleton owns its links: destroy() detaches them.
+        for (int i = 0; i < s.skel.get()->skeleton->prog_cnt; ++i) {
+            auto& p = s.skel.get()->skeleton->progs[i];
+            if (*p.prog == prog) *p.link = link;
+        }
+    }
+    s.attached = true;
+    return {};
+}
+
+Status Tracer::add_pid(pid_t pid) {
+    auto& s = *state_;
+    if (!s.loaded) return make_error("trace pid " + std::to_string(pid) + ": tracer not loaded");
+    __u32 key = static_cast<__u32>(pid);
+    __u8 one = 1;
+    if (bpf_map__update_elem(s.skel.get()->maps.traced_tgids, &key, sizeof(key), &one, sizeof(one),
+                             BPF_ANY))
+        return errno_error("trace pid " + std::to_string(pid));
+    return {};
+}
+
+Status Tracer::add_port(TracedPort port) {
+    auto& s = *state_;
+    if (!s.loaded) return make_error("trace port: tracer not loaded");
+    tpk_port_key key{};
+    key.port = port.port;
+    key.protocol = port.protocol;
+    __u8 one = 1;
+    if (bpf_map__update_elem(s.skel.get()->maps.traced_ports, &key, sizeof(key), &one, sizeof(one),
+                             BPF_ANY))
+        return errno_error("trace port " + std::to_string(port.port));
+    return {};
+}
+
+Result<int> Tracer::poll(int timeout_ms, const EventSink& sink) {
+    auto& s = *state_;
+    if (!s.rb) return make_error("poll the tracer: not loaded");
+    s.sink = &sink;
+    s.delivered = 0;
+    int err = ring_buffer__poll(s.rb.get(), timeout_ms);
+    s.sink = nullptr;
+    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
+    return s.delivered;
+}
+
+Result<int> Tracer::drain(const EventSink& sink) {
+    auto& s = *state_;
+    if (!s.rb) return make_error("drain the tracer: not loaded");
+    s.sink = &sink;
+    s.delivered = 0;
+    int err = ring_buffer__consume(s.rb.get());
+    s.sink = nullptr;
+    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
+    return s.delivered;
+}
+
+int Tracer::epoll_fd() const {
+    return state_ && state_->rb ? ring_buffer__epoll_fd(state_->rb.get()) : -1;
+}
+
+std::uint64_t Tracer::lost_events() const {
+    if (!state_ || !state_->loaded) return 0;
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return 0;
+    std::vector<__u64> per_cpu(static_cast<std::size_t>(cpus));
+    __u32 zero = 0;
+    if (bpf_map__lookup_elem(state_->skel.get()->maps.lost_events, &zero, sizeof(zero),
+                             per_cpu.data(), per_cpu.size() * sizeof(__u64), 0))
+        return 0;
+    std::uint64_t total = 0;
+    for (auto n : per_cpu) total += n;
+    return total;
+}
+
+std::vector<std::uint32_t> Tracer::program_ids() const {
+    std::vector<std::uint32_t> ids;
+    if (!state_ || !state_->loaded) return ids;
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, state_->skel.get()->obj) {
+        int fd = bpf_program__fd(prog);
+        if (fd < 0) continue;
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) ids.push_back(info.id);
+    }
+    return ids;
+}
+
+void Tracer::stop() {
+    if (!state_) return;
+    state_->rb.reset();
+    state_->skel.reset();   // detaches every link, unloads programs and maps
+    state_->loaded = state_->attached = false;
+}
+
+}  // namespace tpk::kernel
