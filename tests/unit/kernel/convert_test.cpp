@@ -1,0 +1,254 @@
+#include "kernel/convert.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+#include <set>
+
+#include <gtest/gtest.h>
+
+namespace tpk::kernel {
+namespace {
+
+using model::EventKind;
+
+tpk_event raw_of(std::uint32_t kind) {
+    tpk_event raw{};
+    raw.kind = kind;
+    raw.t_ns = 1'000'000'123;
+    raw.pid = 42;
+    raw.tid = 43;
+    raw.cpu = 1;
+    raw.syscall_nr = -1;
+    std::strcpy(raw.comm, "client");
+    return raw;
+}
+
+void set_ipv4(tpk_event& raw, const char* src, std::uint16_t sport, const char* dst,
+              std::uint16_t dport) {
+    raw.family = AF_INET;
+    raw.protocol = IPPROTO_TCP;
+    inet_pton(AF_INET, src, raw.saddr);
+    inet_pton(AF_INET, dst, raw.daddr);
+    raw.sport = sport;
+    raw.dport = dport;
+}
+
+TEST(Convert, EveryRawKindHasAModelKindOfTheSameName) {
+    const char* names[] = {nullptr, "syscall_enter", "syscall_exit", "sock_send_length",
+        "sock_recv_length", "tcp_sendmsg_locked", "fib_table_lookup", "net_dev_queue",
+        "net_dev_start_xmit", "net_dev_xmit", "netif_rx", "netif_receive_skb", "tcp_probe",
+        "inet_sock_set_state", "sk_data_ready", "skb_copy_datagram_iovec", "consume_skb",
+        "kfree_skb", "tcp_retransmit_skb", "tcp_send_reset", "tcp_receive_reset",
+        "process_fork", "process_exit"};
+    static_assert(std::size(names) == TPK_EV_KIND_END);
+    std::set<EventKind> seen;
+    for (std::uint32_t k = 1; k < TPK_EV_KIND_END; ++k) {
+        auto kind = event_kind_of(k);
+        ASSERT_TRUE(kind) << k;
+        EXPECT_EQ(model::event_name(*kind), names[k]);
+        EXPECT_TRUE(seen.insert(*kind).second);
+    }
+    EXPECT_FALSE(event_kind_of(0));
+    EXPECT_FALSE(event_kind_of(TPK_EV_KIND_END));
+    EXPECT_FALSE(convert_event(raw_of(999), {}));
+}
+
+TEST(Convert, PacketHeadersBecomeTheFlowInPacketDirection) {
+    auto raw = raw_of(TPK_EV_NET_DEV_QUEUE);
+    set_ipv4(raw, "127.0.0.1", 43952, "127.0.0.2", 8080);
+    raw.flow_source = TPK_FLOW_HEADERS;
+    raw.skb = 0xffff88817fc16ee0;
+    raw.sk = 0xffff888100001000;
+    raw.tcp_flags = model::kPsh | model::kAck;
+    raw.seq = 750166142;
+    raw.ack = 2860156564;
+    raw.payload_len = 18;
+    raw.skb_len = 84;
+    raw.ifindex = 1;
+    std::strcpy(raw.dev, "lo");
+
+    auto e = convert_event(raw, {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind, EventKind::net_dev_queue);
+    EXPECT_EQ(e->t_ns, 1'000'000'123u);
+    EXPECT_EQ(e->pid, 42u);
+    EXPECT_EQ(e->tid, 43u);
+    EXPECT_EQ(e->comm, "client");
+    EXPECT_EQ(e->skb, 0xffff88817fc16ee0u);
+    EXPECT_EQ(e->sk, 0xffff888100001000u);
+    EXPECT_EQ(e->flow.protocol, IPPROTO_TCP);
+    EXPECT_EQ(e->flow.src.family, AF_INET);
+    EXPECT_EQ(e->flow.src.port, 43952);
+    EXPECT_EQ(e->flow.dst.port, 8080);
+    std::array<std::uint8_t, 16> src{127, 0, 0, 1}, dst{127, 0, 0, 2};
+    EXPECT_EQ(e->flow.src.addr, src);
+    EXPECT_EQ(e->flow.dst.addr, dst);
+    EXPECT_EQ(e->tcp_flags, model::kPsh | model::kAck);
+    EXPECT_EQ(e->seq, 750166142u);
+    EXPECT_EQ(e->ack, 2860156564u);
+    EXPECT_EQ(e->payload_len, 18u);
+    EXPECT_EQ(e->skb_len, 84u);
+    EXPECT_EQ(e->dev, "lo");
+    EXPECT_EQ(e->ifindex, 1);
+    EXPECT_EQ(e->syscall_nr, -1);
+    EXPECT_EQ(e->fd, -1);
+}
+
+TEST(Convert, NoFlowSourceMeansNoFlow) {
+    auto raw = raw_of(TPK_EV_NET_DEV_XMIT);
+    raw.sport = 99;   // stale bytes must not leak into the flow
+    auto e = convert_event(raw, {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->flow, model::Flow{});
+}
+
+TEST(Convert, Ipv6AddressesKeepAllSixteenBytes) {
+    auto raw = raw_of(TPK_EV_NETIF_RX);
+    raw.family = AF_INET6;
+    raw.protocol = IPPROTO_UDP;
+    raw.flow_source = TPK_FLOW_HEADERS;
+    inet_pton(AF_INET6, "::1", raw.saddr);
+    inet_pton(AF_INET6, "fe80::2", raw.daddr);
+    auto e = convert_event(raw, {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->flow.src.addr[15], 1);
+    EXPECT_EQ(e->flow.dst.addr[0], 0xfe);
+    EXPECT_EQ(e->flow.dst.addr[15], 2);
+}
+
+TEST(Convert, UnixFlowCarriesInodesOnly) {
+    auto raw = raw_of(TPK_EV_SKB_COPY_DATAGRAM_IOVEC);
+    raw.family = AF_UNIX;
+    raw.flow_source = TPK_FLOW_SOCK;
+    raw.unix_inode = 1234;
+    raw.unix_peer_inode = 1235;
+    raw.sport = 7;   // meaningless for UNIX
+    raw.args[0] = 18;
+    auto e = convert_event(raw, {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->flow.src.family, AF_UNIX);
+    EXPECT_EQ(e->flow.dst.family, AF_UNIX);
+    EXPECT_EQ(e->flow.unix_inode, 1234u);
+    EXPECT_EQ(e->flow.unix_peer_inode, 1235u);
+    EXPECT_EQ(e->flow.src.port, 0);
+    EXPECT_EQ(e->flow.protocol, 0);
+    EXPECT_EQ(e->size, 18u);   // bytes copied to user
+}
+
+TEST(Convert, SyscallArgumentsFollowTheTable) {
+    auto enter = raw_of(TPK_EV_SYSCALL_ENTER);
+    enter.syscall_nr = SYS_sendto;
+    enter.args[0] = 5;           // fd
+    enter.args[1] = 0x7fff0000;  // buf
+    enter.args[2] = 18;          // len
+    enter.args[3] = 0x4000;      // MSG_NOSIGNAL
+    enter.ret = 777;             // not a return value at entry
+    auto e = convert_event(enter, {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind, EventKind::syscall_enter);
+    EXPECT_EQ(e->syscall, "sendto");
+    EXPECT_EQ(e->syscall_nr, SYS_sendto);
+    EXPECT_EQ(e->fd, 5);
+    EXPECT_EQ(e->size, 18u);
+    EXPECT_EQ(e->flags, 0x4000u);
+    EXPECT_EQ(e->ret, 0);
+
+    auto exit = enter;
+    exit.kind = TPK_EV_SYSCALL_EXIT;
+    exit.ret = -11;  // -EAGAIN
+    e = convert_event(exit, {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->kind, EventKind::syscall_exit);
+    EXPECT_EQ(e->ret, -11);
+
+    auto msg = raw_of(TPK_EV_SYSCALL_ENTER);
+    msg.syscall_nr = SYS_recvmsg;
+    msg.args[0] = 7;
+    msg.args[2] = 0x40;  // MSG_DONTWAIT
+    e = convert_event(msg, {});
+    EXPECT_EQ(e->fd, 7);
+    EXPECT_EQ(e->size, 0u);   // the length is inside the msghdr: exit's ret tells
+    EXPECT_EQ(e->flags, 0x40u);
+
+    auto poll = raw_of(TPK_EV_SYSCALL_ENTER);
+    poll.syscall_nr = SYS_poll;
+    poll.args[0] = 0x7fff1234;   // a pointer, not an fd
+    poll.args[1] = 2;
+    e = convert_event(poll, {});
+    EXPECT_EQ(e->fd, -1);
+    EXPECT_EQ(e->size, 2u);
+}
+
+TEST(Convert, SocketLengthNegativeReturnIsAnErrorNotASize) {
+    auto raw = raw_of(TPK_EV_SOCK_RECV_LENGTH);
+    raw.ret = -104;   // -ECONNRESET
+    raw.args[0] = 0x40;
+    auto e = convert_event(raw, {});
+    EXPECT_EQ(e->ret, -104);
+    EXPECT_EQ(e->size, 0u);
+    EXPECT_EQ(e->flags, 0x40u);
+    raw.ret = 18;
+    e = convert_event(raw, {});
+    EXPECT_EQ(e->size, 18u);
+}
+
+TEST(Convert, StatesRoutesAndForks) {
+    auto state = raw_of(TPK_EV_INET_SOCK_SET_STATE);
+    state.old_state = 2;   // SYN_SENT
+    state.new_state = 1;   // ESTABLISHED
+    auto e = convert_event(state, {});
+    EXPECT_EQ(model::tcp_state_name(e->old_state), "SYN-SENT");
+    EXPECT_EQ(model::tcp_state_name(e->new_state), "ESTABLISHED");
+
+    auto route = raw_of(TPK_EV_FIB_TABLE_LOOKUP);
+    route.table = 254;
+    route.route_err = 0;
+    route.gateway[0] = 10;
+    route.gateway[3] = 1;
+    e = convert_event(route, {});
+    EXPECT_EQ(e->table, 254u);
+    EXPECT_EQ(e->gateway[0], 10);
+    EXPECT_EQ(e->gateway[3], 1);
+
+    auto fork = raw_of(TPK_EV_PROCESS_FORK);
+    fork.ret = 4321;
+    e = convert_event(fork, {});
+    EXPECT_EQ(e->kind, EventKind::process_fork);
+    EXPECT_EQ(e->ret, 4321);
+}
+
+TEST(Convert, DropReasonsAreNamedFromTheTableOrByNumber) {
+    DropReasonNames names{{2, "NOT_SPECIFIED"}, {3, "NO_SOCKET"}};
+    auto raw = raw_of(TPK_EV_KFREE_SKB);
+    raw.drop_reason = 3;
+    EXPECT_EQ(convert_event(raw, names)->drop_reason_name, "NO_SOCKET");
+    EXPECT_EQ(convert_event(raw, names)->drop_reason, 3);
+    raw.drop_reason = 4000;
+    EXPECT_EQ(convert_event(raw, names)->drop_reason_name, "reason_4000");
+}
+
+TEST(Convert, CommWithoutTerminatorStaysInBounds) {
+    auto raw = raw_of(TPK_EV_SK_DATA_READY);
+    std::memset(raw.comm, 'x', sizeof(raw.comm));
+    std::memset(raw.dev, 'y', sizeof(raw.dev));
+    auto e = convert_event(raw, {});
+    EXPECT_EQ(e->comm, std::string(16, 'x'));
+    EXPECT_EQ(e->dev, std::string(16, 'y'));
+}
+
+// The running kernel's BTF names the drop reasons; without it (no BTF) the
+// loader says so instead of returning an empty table silently.
+TEST(Convert, DropReasonNamesComeFromTheKernelBtf) {
+    auto names = load_drop_reason_names();
+    if (!names) GTEST_SKIP() << "no kernel BTF: " << names.error().message();
+    bool found = false;
+    for (const auto& [value, name] : *names) found |= name == "NO_SOCKET";
+    EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace tpk::kernel

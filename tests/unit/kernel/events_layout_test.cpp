@@ -1,0 +1,67 @@
+// bpf/events.h is read by two compilers (clang -target bpf and g++): its
+// layout must not depend on either. These asserts fail the build when a
+// field moves; the BPF side's offsets come from the same header.
+#include <linux/types.h>
+
+#include <cstddef>
+
+#include <gtest/gtest.h>
+
+#include "events.h"
+
+static_assert(sizeof(tpk_event) == 256, "tpk_event is 256 bytes, no implicit padding");
+static_assert(alignof(tpk_event) == 8);
+static_assert(offsetof(tpk_event, kind) == 0, "the kind tag comes first");
+static_assert(offsetof(tpk_event, cpu) == 4);
+static_assert(offsetof(tpk_event, t_ns) == 8);
+static_assert(offsetof(tpk_event, skb) == 16);
+static_assert(offsetof(tpk_event, sk) == 24);
+static_assert(offsetof(tpk_event, unix_inode) == 32);
+static_assert(offsetof(tpk_event, unix_peer_inode) == 40);
+static_assert(offsetof(tpk_event, args) == 48);
+static_assert(offsetof(tpk_event, ret) == 96);
+static_assert(offsetof(tpk_event, pid) == 104);
+static_assert(offsetof(tpk_event, tid) == 108);
+static_assert(offsetof(tpk_event, seq) == 112);
+static_assert(offsetof(tpk_event, ack) == 116);
+static_assert(offsetof(tpk_event, payload_len) == 120);
+static_assert(offsetof(tpk_event, skb_len) == 124);
+static_assert(offsetof(tpk_event, ifindex) == 128);
+static_assert(offsetof(tpk_event, syscall_nr) == 132);
+static_assert(offsetof(tpk_event, old_state) == 136);
+static_assert(offsetof(tpk_event, new_state) == 140);
+static_assert(offsetof(tpk_event, table) == 144);
+static_assert(offsetof(tpk_event, route_err) == 148);
+static_assert(offsetof(tpk_event, drop_reason) == 152);
+static_assert(offsetof(tpk_event, size) == 156);
+static_assert(offsetof(tpk_event, saddr) == 160);
+static_assert(offsetof(tpk_event, daddr) == 176);
+static_assert(offsetof(tpk_event, gateway) == 192);
+static_assert(offsetof(tpk_event, family) == 208);
+static_assert(offsetof(tpk_event, sport) == 210);
+static_assert(offsetof(tpk_event, dport) == 212);
+static_assert(offsetof(tpk_event, protocol) == 214);
+static_assert(offsetof(tpk_event, tcp_flags) == 215);
+static_assert(offsetof(tpk_event, flow_source) == 216);
+static_assert(offsetof(tpk_event, fd_is_socket) == 217);
+static_assert(offsetof(tpk_event, pad) == 218);
+static_assert(offsetof(tpk_event, comm) == 224);
+static_assert(offsetof(tpk_event, dev) == 240);
+static_assert(sizeof(tpk_port_key) == 4);
+static_assert(offsetof(tpk_port_key, port) == 0 && offsetof(tpk_port_key, protocol) == 2);
+
+// The fields sum to the size: nothing was padded in behind our back.
+TEST(EventsLayout, FieldsFillTheStructExactly) {
+    tpk_event e{};
+    std::size_t sum = sizeof e.kind + sizeof e.cpu + sizeof e.t_ns + sizeof e.skb + sizeof e.sk +
+                      sizeof e.unix_inode + sizeof e.unix_peer_inode + sizeof e.args +
+                      sizeof e.ret + sizeof e.pid + sizeof e.tid + sizeof e.seq + sizeof e.ack +
+                      sizeof e.payload_len + sizeof e.skb_len + sizeof e.ifindex +
+                      sizeof e.syscall_nr + sizeof e.old_state + sizeof e.new_state +
+                      sizeof e.table + sizeof e.route_err + sizeof e.drop_reason + sizeof e.size +
+                      sizeof e.saddr + sizeof e.daddr + sizeof e.gateway + sizeof e.family +
+                      sizeof e.sport + sizeof e.dport + sizeof e.protocol + sizeof e.tcp_flags +
+                      sizeof e.flow_source + sizeof e.fd_is_socket + sizeof e.pad + sizeof e.comm +
+                      sizeof e.dev;
+    EXPECT_EQ(sum, sizeof(tpk_event));
+}
