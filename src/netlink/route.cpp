@@ -241,6 +241,7 @@ Result<RouteDecision> get_route(const RouteQuery& query) {
     auto reply = ask_kernel(*socket, query, 0);
     if (!reply) {
         Error e = std::move(reply).take_error();
+        if (e.code == 0) return e;  // ours (a bad --iif/--oif), not the kernel's
         auto entry = longest_match(tables, query.destination);
         if (entry && is_refusing_type(entry->type) && !query.input_device) {
             // IPv4 refuses the lookup itself (fib_props[type].error).

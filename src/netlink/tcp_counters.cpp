@@ -74,7 +74,6 @@ const std::vector<CounterInfo>& queue_counters() {
         {"TcpExt.SyncookiesRecv", "valid syncookies received back"},
         {"TcpExt.SyncookiesFailed", "invalid syncookies received"},
         {"TcpExt.TCPBacklogDrop", "segment dropped: socket backlog full while the user held the lock"},
-        {"TcpExt.TCPAbortOnOverflow", "RST sent because the accept queue was full (tcp_abort_on_overflow)"},
         {"Tcp.ActiveOpens", "connect(): CLOSED -> SYN-SENT"},
         {"Tcp.PassiveOpens", "handshakes accepted by listeners: LISTEN -> SYN-RECV"},
         {"Tcp.AttemptFails", "connection attempts that failed (SYN-SENT/SYN-RECV -> CLOSED)"},

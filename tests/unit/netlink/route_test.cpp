@@ -1,0 +1,103 @@
+#include "netlink/route.h"
+
+#include <gtest/gtest.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+namespace tpk::netlink {
+namespace {
+
+IpAddress ip(const char* text) { return *parse_ip_address(text); }
+
+TEST(ParseIpAddress, AcceptsOnlyWholeAddresses) {
+    EXPECT_EQ(ip("127.0.0.1").family, AF_INET);
+    EXPECT_EQ(ip("::1").family, AF_INET6);
+    EXPECT_EQ(ip("::1").to_string(), "::1");
+    for (const char* bad : {"1.2.3", "1.2.3.4.5", "256.0.0.1", "::g", "", "fe80::1%eth0", " 1.2.3.4"}) {
+        auto r = parse_ip_address(bad);
+        ASSERT_FALSE(r.ok()) << bad;
+        EXPECT_NE(r.error().message().find("malformed address"), std::string::npos);
+    }
+}
+
+TEST(PrefixContains, ComparesOnlyThePrefixBits) {
+    EXPECT_TRUE(prefix_contains(ip("127.0.0.0"), 8, ip("127.1.2.3")));
+    EXPECT_FALSE(prefix_contains(ip("127.0.0.0"), 8, ip("128.0.0.1")));
+    EXPECT_TRUE(prefix_contains(ip("10.99.0.0"), 16, ip("10.99.255.1")));
+    EXPECT_FALSE(prefix_contains(ip("10.99.0.0"), 17, ip("10.99.128.1")));
+    EXPECT_TRUE(prefix_contains(ip("0.0.0.0"), 0, ip("8.8.8.8")));
+    EXPECT_FALSE(prefix_contains(ip("::"), 0, ip("8.8.8.8"))) << "families differ";
+    EXPECT_TRUE(prefix_contains(ip("2001:db8::"), 32, ip("2001:db8:1::1")));
+}
+
+TEST(TableNames, RoundTrip) {
+    EXPECT_EQ(table_name(RT_TABLE_LOCAL), "local");
+    EXPECT_EQ(table_name(RT_TABLE_MAIN), "main");
+    EXPECT_EQ(table_name(100), "100");
+    EXPECT_EQ(*parse_table("local"), 255u);
+    EXPECT_EQ(*parse_table("all"), 0u);
+    EXPECT_EQ(*parse_table("100"), 100u);
+    EXPECT_FALSE(parse_table("mian").ok());
+    EXPECT_FALSE(parse_table("0").ok());
+    EXPECT_EQ(route_type_name(RTN_UNREACHABLE), "unreachable");
+}
+
+RouteDecision local_decision() {
+    RouteDecision d;
+    d.query.destination = ip("127.0.0.1");
+    d.type = RTN_LOCAL;
+    d.table = RT_TABLE_MAIN;
+    d.device = "lo";
+    RouteEntry e;
+    e.family = AF_INET;
+    e.destination = ip("127.0.0.0");
+    e.prefix_length = 8;
+    e.table = RT_TABLE_LOCAL;
+    e.type = RTN_LOCAL;
+    d.matched = e;
+    return d;
+}
+
+TEST(ExplainRoute, LocalSaysItNeverLeavesAndWhyTheTableIsMain) {
+    std::string text = explain_route(local_decision());
+    EXPECT_NE(text.find("address of this host"), std::string::npos) << text;
+    EXPECT_NE(text.find("route local 127.0.0.0/8 in table local"), std::string::npos) << text;
+    EXPECT_NE(text.find("never leaves the machine"), std::string::npos) << text;
+    EXPECT_NE(text.find("reports table main"), std::string::npos) << text;
+}
+
+TEST(ExplainRoute, NoMergeNoteWhenTheTablesAgree) {
+    RouteDecision d = local_decision();
+    d.table = RT_TABLE_LOCAL;
+    EXPECT_EQ(explain_route(d).find("merged"), std::string::npos);
+}
+
+TEST(ExplainRoute, GatewayAndRefusals) {
+    RouteDecision d;
+    d.query.destination = ip("8.8.8.8");
+    d.type = RTN_UNICAST;
+    d.device = "eth0";
+    d.gateway = ip("192.0.2.1");
+    d.source = ip("192.0.2.2");
+    std::string text = explain_route(d);
+    EXPECT_NE(text.find("out eth0 to gateway 192.0.2.1, source 192.0.2.2"), std::string::npos) << text;
+    d.type = RTN_UNREACHABLE;
+    EXPECT_NE(explain_route(d).find("EHOSTUNREACH"), std::string::npos);
+    d.type = RTN_PROHIBIT;
+    EXPECT_NE(explain_route(d).find("EACCES"), std::string::npos);
+}
+
+TEST(RouteEntry, PrefixText) {
+    RouteEntry e;
+    e.destination = ip("0.0.0.0");
+    EXPECT_EQ(e.prefix_text(), "default");
+    e.destination = ip("127.0.0.1");
+    e.prefix_length = 32;
+    EXPECT_EQ(e.prefix_text(), "127.0.0.1");
+    e.destination = ip("10.0.0.0");
+    e.prefix_length = 8;
+    EXPECT_EQ(e.prefix_text(), "10.0.0.0/8");
+}
+
+}  // namespace
+}  // namespace tpk::netlink
