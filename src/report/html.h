@@ -1,0 +1,38 @@
+// One self-contained HTML page (no scripts, no network fetches): the
+// sequence diagram as inline SVG (client, its socket, TCP/UDP and IP, the
+// device, the server's IP, TCP/UDP and socket, server; one arrow per packet,
+// handshake and teardown shaded), the protocol stack with the measured time
+// per layer, the packets table, the route and notes. With several journeys
+// (--compare) a bar chart of their one-way times comes first.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "journey/journey.h"
+#include "util/result.h"
+
+namespace tpk::report {
+
+// A horizontal bar chart, for --compare and for bench results (the bench
+// command turns its results into these; this module does not know them).
+struct Bar {
+    std::string label;        // "tcp"
+    double value = 0;         // bar length, in the chart's unit
+    std::string value_text;   // "23.4 µs", printed at the bar's end
+};
+struct BarChart {
+    std::string title;        // "median one-way time"
+    std::vector<Bar> bars;
+};
+
+std::string render_bar_chart_svg(const BarChart& chart);
+std::string render_journeys_html(const std::vector<journey::Journey>& journeys);
+// A page of charts only (bench results).
+std::string render_charts_html(const std::string& title, const std::vector<BarChart>& charts);
+
+Status write_html(const std::vector<journey::Journey>& journeys, const std::string& path);
+Status write_charts_html(const std::string& title, const std::vector<BarChart>& charts,
+                         const std::string& path);
+
+}  // namespace tpk::report

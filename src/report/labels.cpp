@@ -1,0 +1,155 @@
+#include "report/labels.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+
+namespace tpk::report {
+
+namespace {
+
+// Three significant digits, as people read latencies: 1.23, 12.3, 123.
+std::string three_digits(double v) {
+    if (v < 10) return fmt::format("{:.2f}", v);
+    if (v < 100) return fmt::format("{:.1f}", v);
+    return fmt::format("{:.0f}", v);
+}
+
+int depth_of(model::Layer layer) {
+    switch (layer) {
+        case model::Layer::application: return 0;
+        case model::Layer::socket: return 1;
+        case model::Layer::transport: return 2;
+        case model::Layer::network: return 3;
+        case model::Layer::device:
+        case model::Layer::receive:
+        case model::Layer::capture: return 4;
+    }
+    return 4;
+}
+
+}  // namespace
+
+std::string duration_text(std::int64_t ns) {
+    const char* sign = ns < 0 ? "-" : "";
+    const double a = std::fabs(static_cast<double>(ns));
+    if (a < 1e3) return fmt::format("{}{} ns", sign, static_cast<long long>(a));
+    // Round first so 999.9 µs prints as "1.00 ms", not "1000 µs".
+    if (std::round(a / 1e1) < 1e5) return fmt::format("{}{} µs", sign, three_digits(a / 1e3));
+    if (std::round(a / 1e4) < 1e5) return fmt::format("{}{} ms", sign, three_digits(a / 1e6));
+    return fmt::format("{}{} s", sign, three_digits(a / 1e9));
+}
+
+std::string tcp_flags_text(std::uint8_t flags) {
+    if (flags == 0) return "";
+    std::string s;
+    // tcpdump's order (print-tcp.c tcp_flag_values): F S R P . U
+    if (flags & model::kFin) s += 'F';
+    if (flags & model::kSyn) s += 'S';
+    if (flags & model::kRst) s += 'R';
+    if (flags & model::kPsh) s += 'P';
+    if (flags & model::kAck) s += '.';
+    if (flags & model::kUrg) s += 'U';
+    return s;
+}
+
+std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    switch (e.family) {
+        case AF_INET:
+            inet_ntop(AF_INET, e.addr.data(), buf, sizeof buf);
+            return fmt::format("{}:{}", buf, e.port);
+        case AF_INET6:
+            inet_ntop(AF_INET6, e.addr.data(), buf, sizeof buf);
+            return fmt::format("[{}]:{}", buf, e.port);
+        case AF_UNIX:
+            return unix_inode ? fmt::format("unix:{}", unix_inode) : "unix";
+        default:
+            return "?";
+    }
+}
+
+std::string flow_text(const model::Flow& f) {
+    return endpoint_text(f.src, f.unix_inode) + " > " + endpoint_text(f.dst, f.unix_peer_inode);
+}
+
+std::string packet_title(const journey::Journey& j, std::size_t index) {
+    const journey::Packet& p = j.packets.at(index);
+    std::string s = fmt::format("#{} {} {}", index + 1, journey::direction_name(p.direction),
+                                journey::packet_kind_name(p.kind));
+    const bool tcp = p.flow.protocol == 6;  // IPPROTO_TCP
+    if (tcp) {
+        s += " " + tcp_flags_text(p.tcp_flags);
+        s += p.payload_len ? fmt::format(" seq {}:{}", p.rel_seq, p.rel_seq + p.payload_len)
+                           : fmt::format(" seq {}", p.rel_seq);
+        if (p.tcp_flags & model::kAck) s += fmt::format(" ack {}", p.rel_ack);
+    }
+    s += fmt::format(" len {}", p.payload_len);
+    if (p.retransmit) s += " retransmit";
+    if (p.dropped) s += " DROPPED" + (p.drop_reason.empty() ? "" : " " + p.drop_reason);
+    return s;
+}
+
+std::string hop_line(const journey::Hop& h) {
+    std::string s = fmt::format("+{:<10} {:<11} {}", duration_text(h.since_cause_ns),
+                                model::layer_name(h.layer), model::event_name(h.event));
+    if (!h.detail.empty()) s += " (" + h.detail + ")";
+    if (h.skb) s += fmt::format(" skb {:#x}", h.skb);
+    if (h.len) s += fmt::format(" len {}", h.len);
+    if (!h.dev.empty()) s += " " + h.dev;
+    s += fmt::format(" [cpu {} {} {}]", h.cpu, h.comm.empty() ? "?" : h.comm, h.pid);
+    return s;
+}
+
+std::int64_t packet_span_ns(const journey::Packet& p) {
+    if (p.hops.empty()) return 0;
+    return static_cast<std::int64_t>(p.hops.back().t_ns) - static_cast<std::int64_t>(p.cause_ns);
+}
+
+std::string transport_label(const journey::Journey& j) {
+    std::string t = j.transport;
+    if (t.empty() && !j.connections.empty()) t = j.connections.front().transport;
+    if (t.rfind("tcp", 0) == 0) return "TCP";
+    if (t.rfind("udp", 0) == 0) return "UDP";
+    if (t.rfind("unix", 0) == 0) return "UNIX";
+    return "TCP/UDP";
+}
+
+std::string device_label(const journey::Journey& j) {
+    for (const auto& p : j.packets)
+        for (const auto& h : p.hops)
+            if (!h.dev.empty()) return h.dev;
+    for (const auto& r : j.routes)
+        if (!r.dev.empty()) return r.dev;
+    return "lo";
+}
+
+int lane_of(const journey::Packet& p, const journey::Hop& h) {
+    const int depth = depth_of(h.layer);
+    if (depth == 4) return 4;
+    const bool sender_is_client = p.direction != journey::Direction::server_to_client;
+    const bool client_side = sender_is_client != h.receive_side;
+    return client_side ? depth : kLaneCount - 1 - depth;
+}
+
+std::string html_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace tpk::report

@@ -1,0 +1,37 @@
+// The output options every journey-producing command shares, and the one
+// call that writes them: `journey` and `trace` wire them in with two lines,
+//     report::add_output_options(cmd, opts.outputs);
+//     if (auto st = report::write_outputs(journey, opts.outputs); !st) return st.error();
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "journey/journey.h"
+#include "util/result.h"
+
+namespace tpk::report {
+
+struct OutputOptions {
+    std::string pcapng;     // --pcapng FILE
+    std::string perfetto;   // --perfetto FILE
+    std::string html;       // --html FILE
+    bool mermaid = false;   // --mermaid: the sequence diagram on stdout
+};
+
+// Adds --pcapng FILE, --perfetto FILE, --html FILE and --mermaid to cmd. A
+// FILE whose directory does not exist is refused while parsing.
+void add_output_options(CLI::App& cmd, OutputOptions& o);
+
+// Writes every file asked for, prints the Mermaid diagram to out when
+// asked, and saves the journey's layer times for `tracepacket stack`
+// (best effort: a cache that cannot be written never fails the run).
+Status write_outputs(const journey::Journey& j, const OutputOptions& o, std::ostream& out = std::cout);
+// --compare: all journeys in one file of each format; the last one is saved.
+Status write_outputs(const std::vector<journey::Journey>& journeys, const OutputOptions& o,
+                     std::ostream& out = std::cout);
+
+}  // namespace tpk::report
