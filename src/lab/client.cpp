@@ -39,7 +39,7 @@ public:
         if (auto st = connect(); !st) return std::move(st).take_error();
         for (std::uint64_t i = 0; i < opts_.count; ++i)
             if (auto st = exchange(i); !st) return std::move(st).take_error();
-        if (opts_.count > 1 || !opts_.log_messages)
+        if (opts_.count > 1 || opts_.verify || !opts_.log_messages)
             log(std::to_string(summary_.messages) +
                 (summary_.messages == 1 ? " message, " : " messages, ") +
                 std::to_string(summary_.bytes_sent) + " bytes sent, " +
