@@ -105,7 +105,7 @@ void print_decision(const netlink::RouteDecision& d, bool json) {
             {"type", "route"},
             {"destination", d.query.destination.to_string()},
             {"route_type", netlink::route_type_name(d.type)},
-            {"table", netlink::table_name(d.table)},
+            {"table", d.table ? netlink::table_name(d.table) : ""},
             {"table_id", d.table},
             {"device", d.device},
             {"source", d.source ? d.source->to_string() : ""},
@@ -122,7 +122,7 @@ void print_decision(const netlink::RouteDecision& d, bool json) {
     }
     fmt::print("destination  {}\n", d.query.destination.to_string());
     fmt::print("type         {}\n", netlink::route_type_name(d.type));
-    fmt::print("table        {}\n", netlink::table_name(d.table));
+    fmt::print("table        {}\n", d.table ? netlink::table_name(d.table) : "-");
     fmt::print("device       {}\n", d.device.empty() ? "-" : d.device);
     fmt::print("source       {}\n", optional_address(d.source));
     fmt::print("gateway      {}\n", optional_address(d.gateway));

@@ -1,5 +1,6 @@
 #include "netlink/route.h"
 
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -130,20 +131,116 @@ bool is_refusing_type(int type) {
     return type == RTN_UNREACHABLE || type == RTN_PROHIBIT || type == RTN_BLACKHOLE;
 }
 
-// The entry of `tables` (searched in the order of the default rules: local,
-// main, default) with the longest prefix containing the address. Used only
-// when the kernel refused the lookup and so cannot tell us what matched; a
-// custom rule set would make this a guess, which explain_route says.
-std::optional<RouteEntry> longest_match(const std::vector<RouteEntry>& routes,
-                                        const IpAddress& address) {
-    for (std::uint32_t table : {RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT}) {
-        const RouteEntry* best = nullptr;
-        for (const auto& r : routes) {
-            if (r.table != table || !prefix_contains(r.destination, r.prefix_length, address))
-                continue;
-            if (!best || r.prefix_length > best->prefix_length) best = &r;
-        }
-        if (best && best->type != RTN_THROW) return *best;
+// A policy routing rule (`ip rule`), as much of it as we can evaluate.
+struct Rule {
+    std::uint32_t priority = 0;
+    int action = 0;               // FR_ACT_*
+    std::uint32_t table = 0;
+    bool invert = false;
+    IpAddress source, destination;
+    int source_length = 0, destination_length = 0;
+    std::optional<std::uint32_t> mark, mark_mask;
+    std::string input_device, output_device;
+    bool has_other_selectors = false;  // uid range, ports, ip proto, l3mdev, tunnel id
+};
+
+Status dump_rules(NetlinkSocket& socket, int family, std::vector<Rule>& out) {
+    std::vector<char> buffer;
+    nlmsghdr* request = socket.start_request(buffer, RTM_GETRULE, NLM_F_DUMP);
+    auto* hdr = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(request, sizeof(fib_rule_hdr)));
+    hdr->family = static_cast<std::uint8_t>(family);
+    Status s = socket.exchange(request, [&](const nlmsghdr* message) -> Status {
+        if (message->nlmsg_type != RTM_NEWRULE) return {};
+        const auto* h = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(message));
+        Rule r;
+        r.action = h->action;
+        r.table = h->table;
+        r.invert = h->flags & FIB_RULE_INVERT;
+        r.source_length = h->src_len;
+        r.destination_length = h->dst_len;
+        r.source.family = r.destination.family = h->family;
+        for_each_attribute(message, sizeof(fib_rule_hdr), [&](const nlattr* attr) {
+            switch (mnl_attr_get_type(attr)) {
+            case FRA_PRIORITY: r.priority = mnl_attr_get_u32(attr); break;
+            case FRA_TABLE: r.table = mnl_attr_get_u32(attr); break;
+            case FRA_SRC: r.source = attr_address(attr, h->family); break;
+            case FRA_DST: r.destination = attr_address(attr, h->family); break;
+            case FRA_FWMARK: r.mark = mnl_attr_get_u32(attr); break;
+            case FRA_FWMASK: r.mark_mask = mnl_attr_get_u32(attr); break;
+            case FRA_IIFNAME: r.input_device = mnl_attr_get_str(attr); break;
+            case FRA_OIFNAME: r.output_device = mnl_attr_get_str(attr); break;
+            case FRA_UID_RANGE: case FRA_IP_PROTO: case FRA_SPORT_RANGE: case FRA_DPORT_RANGE:
+            case FRA_L3MDEV: case FRA_TUN_ID: r.has_other_selectors = true; break;
+            default: break;
+            }
+        });
+        out.push_back(std::move(r));
+        return {};
+    });
+    if (!s) return s;
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Rule& a, const Rule& b) { return a.priority < b.priority; });
+    return {};
+}
+
+// fib_rule_match() for the selectors we know. A locally generated packet
+// matches "iif lo" (the kernel sets flowi_iif = LOOPBACK_IFINDEX on output).
+bool rule_matches(const Rule& r, const RouteQuery& q) {
+    bool match = true;
+    if (r.source_length > 0)
+        match = match && q.from && prefix_contains(r.source, r.source_length, *q.from);
+    if (r.destination_length > 0)
+        match = match && prefix_contains(r.destination, r.destination_length, q.destination);
+    if (r.mark) {
+        std::uint32_t mask = r.mark_mask.value_or(0xffffffff);
+        match = match && (q.mark.value_or(0) & mask) == *r.mark;
+    }
+    if (!r.input_device.empty())
+        match = match && r.input_device == q.input_device.value_or("lo");
+    if (!r.output_device.empty()) match = match && q.output_device == r.output_device;
+    if (r.has_other_selectors) match = false;  // cannot tell: skip it
+    return r.invert ? !match : match;
+}
+
+int rule_refusal_type(int action) {
+    if (action == FR_ACT_UNREACHABLE) return RTN_UNREACHABLE;
+    if (action == FR_ACT_PROHIBIT) return RTN_PROHIBIT;
+    if (action == FR_ACT_BLACKHOLE) return RTN_BLACKHOLE;
+    return 0;
+}
+
+// The longest-prefix entry of one table containing the address.
+const RouteEntry* longest_match_in(const std::vector<RouteEntry>& routes, std::uint32_t table,
+                                   const IpAddress& address) {
+    const RouteEntry* best = nullptr;
+    for (const auto& r : routes) {
+        if (r.table != table || !prefix_contains(r.destination, r.prefix_length, address)) continue;
+        if (!best || r.prefix_length > best->prefix_length) best = &r;
+    }
+    return best;
+}
+
+// What refused the lookup, found by walking the rules in priority order as
+// fib_rules_lookup() does: a rule that itself refuses, or the first table
+// with an entry for the address (a "throw" entry goes on to the next rule).
+// Used only when the kernel refused and so cannot tell us what matched.
+struct Refusal {
+    int type = 0;
+    std::optional<RouteEntry> entry;
+    std::optional<std::uint32_t> rule_priority;
+};
+
+std::optional<Refusal> find_refusal(const std::vector<Rule>& rules,
+                                    const std::vector<RouteEntry>& routes, const RouteQuery& q) {
+    for (const auto& rule : rules) {
+        if (!rule_matches(rule, q)) continue;
+        if (int type = rule_refusal_type(rule.action))
+            return Refusal{type, std::nullopt, rule.priority};
+        if (rule.action != FR_ACT_TO_TBL) continue;
+        const RouteEntry* entry = longest_match_in(routes, rule.table, q.destination);
+        if (!entry || entry->type == RTN_THROW) continue;
+        if (!is_refusing_type(entry->type)) return std::nullopt;
+        return Refusal{entry->type, *entry, rule.priority};
     }
     return std::nullopt;
 }
@@ -238,17 +335,25 @@ Result<RouteDecision> get_route(const RouteQuery& query) {
     RouteDecision decision;
     decision.query = query;
     std::string target = query.destination.to_string();
-    auto reply = ask_kernel(*socket, query, 0);
+    // RTM_F_LOOKUP_TABLE: report the table the lookup found the route in, as
+    // `ip route get` asks (IPv6 ignores the flag and always does).
+    auto reply = ask_kernel(*socket, query, RTM_F_LOOKUP_TABLE);
     if (!reply) {
         Error e = std::move(reply).take_error();
         if (e.code == 0) return e;  // ours (a bad --iif/--oif), not the kernel's
-        auto entry = longest_match(tables, query.destination);
-        if (entry && is_refusing_type(entry->type) && !query.input_device) {
-            // IPv4 refuses the lookup itself (fib_props[type].error).
-            decision.type = entry->type;
-            decision.table = entry->table;
-            decision.device = entry->device;
-            decision.matched = entry;
+        std::vector<Rule> rules;
+        Status got_rules = dump_rules(*socket, query.destination.family, rules);
+        if (!got_rules) return wrap(std::move(got_rules).take_error(), "dump ip rules");
+        auto refusal = find_refusal(rules, tables, query);
+        if (refusal && !query.input_device) {
+            // The kernel fails the lookup itself (fib_props[type].error).
+            decision.type = refusal->type;
+            decision.matched = refusal->entry;
+            decision.refused_by_rule = refusal->rule_priority;
+            if (refusal->entry) {
+                decision.table = refusal->entry->table;
+                decision.device = refusal->entry->device;
+            }
             decision.refused_errno = e.code;
             return decision;
         }

@@ -61,6 +61,9 @@ struct RouteDecision {
     // Non-zero when the kernel refused to route (type unreachable -> EHOSTUNREACH,
     // prohibit -> EACCES, blackhole -> EINVAL): the decision is still shown.
     int refused_errno = 0;
+    // The priority of the ip rule that led to the refusal: the rule itself
+    // refuses when `matched` is empty, else it sent the lookup to that table.
+    std::optional<std::uint32_t> refused_by_rule;
 };
 
 // Asks the kernel. "No route at all" (ENETUNREACH and no table entry covers

@@ -12,6 +12,8 @@ namespace tpk::netlink {
 namespace {
 
 std::string matched_text(const RouteDecision& d) {
+    if (!d.matched && d.refused_by_rule)
+        return " (ip rule " + std::to_string(*d.refused_by_rule) + " itself)";
     if (!d.matched) return "";
     const RouteEntry& m = *d.matched;
     std::string text = " (route " + route_type_name(m.type) + " " + m.prefix_text() +

@@ -1,0 +1,121 @@
+// `tracepacket route` against `ip -d route get` inside a network namespace
+// this test creates (needs root): routes that refuse (unreachable, prohibit,
+// blackhole), an address with no route at all, a custom ip rule (which splits
+// the merged local/main tables, so 127.0.0.1 is reported in table local), and
+// a rule that refuses by itself.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "integration/netlink/peer_tools.h"
+
+namespace tpk::test {
+namespace {
+
+class RouteInNetns : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (geteuid() != 0) GTEST_SKIP() << "needs root (ip netns add); run as root";
+        name_ = "tpk-netlink-" + std::to_string(getpid());
+        if (run_command("ip netns add " + name_ + " 2>&1").exit_code != 0)
+            GTEST_SKIP() << "cannot create a network namespace here";
+        created_ = true;
+        ip("link set lo up");
+        ip("route add unreachable 10.99.0.0/16");
+        ip("route add prohibit 10.98.0.0/16");
+        ip("route add blackhole 10.97.0.0/16");
+        ip("-6 route add unreachable 2001:db8:99::/48");
+    }
+    void TearDown() override {
+        if (created_) run_command("ip netns del " + name_);
+    }
+
+    void ip(const std::string& args) {
+        auto r = run_command("ip -n " + name_ + " " + args + " 2>&1");
+        ASSERT_EQ(r.exit_code, 0) << "ip " << args << ": " << r.out;
+    }
+    // ip's answer: the first line, or its error message ("No route to host").
+    std::string ip_get(const std::string& address) {
+        return run_command("ip -n " + name_ + " -d route get " + address + " 2>&1").out;
+    }
+    CommandOutput ours(const std::string& args) {
+        return run_command("ip netns exec " + name_ + " " + tracepacket(args) + " 2>&1");
+    }
+    nlohmann::json ours_json(const std::string& address, int expected_exit) {
+        auto run = run_command("ip netns exec " + name_ + " " + tracepacket("route --json " + address));
+        EXPECT_EQ(run.exit_code, expected_exit) << run.out;
+        auto lines = lines_of(run.out);
+        return lines.empty() ? nlohmann::json() : nlohmann::json::parse(lines[0]);
+    }
+
+    std::string name_;
+    bool created_ = false;
+};
+
+TEST_F(RouteInNetns, RefusingRoutesGiveTheKernelsErrorAndTheEntry) {
+    struct Case {
+        const char* address;
+        const char* type;
+        const char* prefix;
+        const char* error;
+    };
+    for (const Case& c : {Case{"10.99.1.1", "unreachable", "10.99.0.0/16", "No route to host"},
+                          Case{"10.98.1.1", "prohibit", "10.98.0.0/16", "Permission denied"},
+                          Case{"10.97.1.1", "blackhole", "10.97.0.0/16", "Invalid argument"},
+                          Case{"2001:db8:99::1", "unreachable", "2001:db8:99::/48", "No route to host"}}) {
+        SCOPED_TRACE(c.address);
+        EXPECT_NE(ip_get(c.address).find(c.error), std::string::npos) << ip_get(c.address);
+        auto j = ours_json(c.address, 1);
+        EXPECT_EQ(j["route_type"], c.type);
+        EXPECT_EQ(j["table"], "main");
+        EXPECT_EQ(j["matched"]["prefix"], c.prefix);
+        EXPECT_EQ(j["refused"], c.error);
+        auto text = ours(std::string("route ") + c.address);
+        EXPECT_NE(text.out.find(std::string("tracepacket: error: the kernel refuses to route to ") +
+                                c.address + ": " + c.error),
+                  std::string::npos)
+            << text.out;
+    }
+}
+
+TEST_F(RouteInNetns, NoRouteAtAllIsOneClearError) {
+    for (const char* address : {"8.8.8.8", "2001:db8:1::1"}) {
+        EXPECT_NE(ip_get(address).find("Network is unreachable"), std::string::npos);
+        auto run = ours(std::string("route ") + address);
+        EXPECT_EQ(run.exit_code, 1);
+        EXPECT_EQ(lines_of(run.out).size(), 1u) << run.out;
+        EXPECT_NE(run.out.find(std::string("no route to ") + address + ": Network is unreachable"),
+                  std::string::npos)
+            << run.out;
+    }
+}
+
+TEST_F(RouteInNetns, ACustomRuleUnmergesTheTablesAndIsFollowed) {
+    auto before = ours_json("127.0.0.1", 0);
+    EXPECT_EQ(before["table"], "main") << "no custom rules: local is merged into main";
+    EXPECT_NE(ip_get("127.0.0.1").find("table main"), std::string::npos);
+
+    ip("rule add from all lookup 100 pref 100");
+    ip("route add unreachable 10.99.5.0/24 table 100");
+    ip("rule add prohibit to 10.50.0.0/16 pref 50");
+
+    auto after = ours_json("127.0.0.1", 0);
+    EXPECT_NE(ip_get("127.0.0.1").find("table local"), std::string::npos);
+    EXPECT_EQ(after["table"], "local");
+    EXPECT_EQ(after["explanation"].get<std::string>().find("merged"), std::string::npos);
+
+    auto via_rule = ours_json("10.99.5.1", 1);
+    EXPECT_EQ(via_rule["matched"]["prefix"], "10.99.5.0/24");
+    EXPECT_EQ(via_rule["matched"]["table"], "100");
+    auto past_rule = ours_json("10.99.6.1", 1);
+    EXPECT_EQ(past_rule["matched"]["prefix"], "10.99.0.0/16");
+
+    EXPECT_NE(ip_get("10.50.1.1").find("Permission denied"), std::string::npos);
+    auto by_rule = ours_json("10.50.1.1", 1);
+    EXPECT_EQ(by_rule["route_type"], "prohibit");
+    EXPECT_NE(by_rule["explanation"].get<std::string>().find("ip rule 50"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tpk::test
