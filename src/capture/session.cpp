@@ -148,6 +148,7 @@ Result<SessionSummary> run_session(const SessionOptions& o, std::FILE* out, int 
                           "LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP");
     }
     if (auto f = source->set_filter(o.filter); !f) return std::move(f).take_error();
+    if (o.on_open) o.on_open(*source);
 
     SessionSummary summary;
     Status run;
@@ -166,6 +167,16 @@ Result<SessionSummary> run_session(const SessionOptions& o, std::FILE* out, int 
         return std::move(run).take_error();
     }
     return finish(*source, summary);
+}
+
+std::string describe_source(const Source& source) {
+    const int dlt = source.link_type();
+    const char* name = pcap_datalink_val_to_name(dlt);
+    const char* description = pcap_datalink_val_to_description(dlt);
+    return fmt::format("{} {}, link-type {} ({}), snapshot length {}", source.is_live() ? "listening on" : "reading from file",
+                       source.name(), name ? name : std::to_string(dlt).c_str(),
+                       description ? description : "unknown", source.snaplen()) +
+           (source.is_live() ? " bytes" : "");
 }
 
 std::string format_summary(const SessionSummary& s) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -24,7 +25,14 @@ struct SessionOptions {
     bool immediate = true;
     std::string filter;       // pcap-filter expression
     decode::TextOptions text;
+    // Called once the source is open and filtered, before the first packet
+    // (the command prints tcpdump's "listening on ..." line from it).
+    std::function<void(const Source&)> on_open;
 };
+
+// "listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes"
+// or "reading from file F, link-type ...", as tcpdump says it.
+std::string describe_source(const Source& source);
 
 struct SessionSummary {
     bool live = false;

@@ -37,6 +37,9 @@ Result<int> run_capture(CaptureFlags flags) {
     if (o.snaplen <= 0) o.snaplen = 262144;  // tcpdump: -s 0 means the maximum
     auto stop = lab::SignalStop::open();
     if (!stop) return std::move(stop).take_error();
+    o.on_open = [](const capture::Source& source) {
+        std::fprintf(stderr, "%s\n", capture::describe_source(source).c_str());
+    };
     auto summary = capture::run_session(o, stdout, stop->fd());
     std::fflush(stdout);
     if (!summary) return std::move(summary).take_error();
