@@ -224,7 +224,9 @@ private:
     void read_headers(PacketState& ps, const Event& e);
     void build_frames();
     void learn_sockets();
+    void find_receivers();
     void build_connections();
+    void attach_datagram_reads();
     void attach_syscalls();
     void attach_unix();
     void attach_side_events();
@@ -235,6 +237,7 @@ private:
     void finish();
 
     std::size_t open_syscall(std::uint32_t tid, std::uint64_t t) const;
+    std::size_t own_syscall(const Event& state_change) const;
     std::size_t receiving_packet(std::uint32_t cpu, std::uint32_t tid, std::uint64_t t) const;
     std::size_t connection_of(const Flow& f) const;
     Role role_of_pid(std::uint32_t pid) const;
@@ -284,6 +287,8 @@ void Builder::build_syscalls() {
                 s.exit_ns = e->t_ns;
                 s.ret = e->ret;
                 if (!s.sk) s.sk = e->sk;
+                else if (e->sk && e->sk != s.sk) s.new_sk = e->sk;  // accept()
+                if (s.name == "socket" || s.name == "socketpair") s.new_sk = e->sk;
                 open.erase(it);
             } else {
                 // The enter happened before tracing started (or was lost).
@@ -322,6 +327,16 @@ std::size_t Builder::open_syscall(std::uint32_t tid, std::uint64_t t) const {
         if (s.exit_ns == 0 || s.exit_ns >= t) best = i;
     }
     return best;
+}
+
+// A state change the socket's own syscall made (connect: SYN-SENT, close:
+// FIN-WAIT-1, listen: LISTEN), as opposed to one made while receiving.
+std::size_t Builder::own_syscall(const Event& e) const {
+    std::size_t s = open_syscall(e.tid, e.t_ns);
+    if (s == kNone) return kNone;
+    const auto& sc = j_.syscalls[s];
+    if (e.sk && (sc.sk == e.sk || sc.new_sk == e.sk)) return s;
+    return kNone;
 }
 
 void Builder::read_headers(PacketState& ps, const Event& e) {
@@ -388,14 +403,20 @@ void Builder::build_packets() {
                 if (e->sk) ps.p.receiver_sk = e->sk;
                 break;
             case K::skb_copy_datagram_iovec:
-                ps.copy_len += e->skb_len;
+                // size: bytes this copy moved (a read may take part of an skb).
+                ps.copy_len += e->size ? e->size : e->skb_len;
+                // UNIX skbs belong to the sender's socket (skb_set_owner_w).
+                if (e->sk && !ps.p.sender_sk && ps.header_rank == 100) ps.p.sender_sk = e->sk;
                 if (!ps.rx_ns) {
                     ps.rx_cpu = e->cpu;
                     ps.rx_tid = e->tid;
                 }
                 break;
             case K::kfree_skb:
-                ps.p.dropped = true;
+                // QUEUE_PURGE: the skb was still queued when its socket was
+                // destroyed (tcp_done -> inet_csk_destroy_sock) - it had been
+                // processed; not a loss.
+                ps.p.dropped = e->drop_reason_name != "QUEUE_PURGE";
                 ps.p.drop_reason = e->drop_reason_name.empty() ? std::to_string(e->drop_reason)
                                                                : e->drop_reason_name;
                 break;
@@ -467,8 +488,10 @@ void Builder::learn_sockets() {
     }
     // fd -> sk per process: connect/close/shutdown on a known fd.
     std::map<std::pair<std::uint32_t, int>, std::uint64_t> fd_sk;
-    for (const auto& s : j_.syscalls)
+    for (const auto& s : j_.syscalls) {
         if (s.sk && s.fd >= 0) fd_sk[{s.pid, s.fd}] = s.sk;
+        if (s.new_sk && s.ret >= 0) fd_sk[{s.pid, static_cast<int>(s.ret)}] = s.new_sk;
+    }
     for (auto& s : j_.syscalls) {
         if (s.sk || s.fd < 0) continue;
         if (auto it = fd_sk.find({s.pid, s.fd}); it != fd_sk.end()) s.sk = it->second;
@@ -534,6 +557,16 @@ Flow client_direction(const std::vector<PacketState>& ps, const std::vector<std:
         if (first.src.port == server_port) return reversed(first);
     }
     return first;
+}
+
+// The socket a packet was delivered to: sk_data_ready, nested in its receive
+// processing, names it (UDP skbs do not carry it).
+void Builder::find_receivers() {
+    for (const Event* e : side_) {
+        if (e->kind != K::sk_data_ready || !e->sk) continue;
+        std::size_t rx = receiving_packet(e->cpu, e->tid, e->t_ns);
+        if (rx != kNone && !ps_[rx].p.receiver_sk) ps_[rx].p.receiver_sk = e->sk;
+    }
 }
 
 void Builder::build_connections() {
@@ -607,6 +640,10 @@ std::size_t Builder::receiving_packet(std::uint32_t cpu, std::uint32_t tid,
         if (!ps.rx_ns || ps.rx_cpu != cpu || ps.rx_tid != tid) continue;
         if (ps.rx_ns > t) continue;
         if (ps.end_ns && ps.end_ns < t) continue;
+        // Nested processing stays inside one syscall (or one softirq outside
+        // any): a packet received during sendto() cannot be what close() is
+        // doing later in the same thread.
+        if (open_syscall(tid, ps.rx_ns) != open_syscall(tid, t)) continue;
         if (ps.rx_ns >= best_rx) {
             best = i;
             best_rx = ps.rx_ns;
@@ -683,6 +720,37 @@ void Builder::attach_syscalls() {
     }
 }
 
+// UDP copies a linear datagram with copy_linear_skb() (udp_recvmsg), which
+// has no tracepoint, so no copy names the skb. Datagrams to one socket are
+// read in order: the k-th datagram goes to the k-th read of that socket that
+// returned after it arrived (MSG_PEEK reads leave it queued).
+void Builder::attach_datagram_reads() {
+    std::map<std::uint64_t, std::vector<std::size_t>> by_receiver;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& p = ps_[i].p;
+        if (p.flow.protocol != IPPROTO_UDP || p.recv_syscall != kNone || !p.receiver_sk) continue;
+        by_receiver[p.receiver_sk].push_back(i);
+    }
+    constexpr std::uint64_t kMsgPeek = 2;
+    for (auto& [sk, list] : by_receiver) {
+        std::vector<std::size_t> reads;
+        for (std::size_t s = 0; s < j_.syscalls.size(); ++s) {
+            const auto& sc = j_.syscalls[s];
+            if (sc.sk == sk && is_recv_syscall(sc.name) && sc.ret > 0 && sc.exit_ns &&
+                !(sc.flags & kMsgPeek))
+                reads.push_back(s);
+        }
+        std::size_t k = 0;
+        for (std::size_t i : list) {
+            auto& p = ps_[i].p;
+            while (k < reads.size() && j_.syscalls[reads[k]].exit_ns < ps_[i].rx_ns) ++k;
+            if (k >= reads.size()) break;
+            p.recv_syscall = reads[k++];
+            p.hops.push_back(syscall_hop(j_.syscalls[p.recv_syscall], p.recv_syscall, false, true));
+        }
+    }
+}
+
 // UNIX sockets: no device, no headers. The receiver's copy names the skb and
 // its recv syscall names the receiving socket; the sender's syscall window
 // holds sk_data_ready of that same (peer) socket. Bytes pair them up in order.
@@ -718,9 +786,20 @@ void Builder::attach_unix() {
         if (ps.p.receiver_sk) by_receiver[ps.p.receiver_sk].push_back(i);
     }
     for (auto& [receiver, list] : by_receiver) {
+        // The sender: the skb's owner (UNIX skbs are charged to the sender),
+        // else the socket whose sends woke this one.
+        std::uint64_t sender = 0;
+        for (std::size_t i : list)
+            if (!sender) sender = ps_[i].p.sender_sk;
         std::vector<std::size_t> sends;
-        for (const auto& [s, peer] : send_peer)
-            if (peer == receiver) sends.push_back(s);
+        if (sender) {
+            for (std::size_t s = 0; s < j_.syscalls.size(); ++s)
+                if (j_.syscalls[s].sk == sender && is_send_syscall(j_.syscalls[s].name))
+                    sends.push_back(s);
+        } else {
+            for (const auto& [s, peer] : send_peer)
+                if (peer == receiver) sends.push_back(s);
+        }
         std::uint64_t sent_before = 0, recv_before = 0;
         std::size_t k = 0;
         for (std::size_t i : list) {
@@ -744,10 +823,7 @@ void Builder::attach_unix() {
                 return o != i && ps_[o].p.send_syscall == s && o < i;
             });
             p.hops.push_back(syscall_hop(sc, s, true, false));
-            if (first_of_send) {
-                Hop ready = hop_from(*send_ready[s]);
-                p.hops.push_back(ready);
-            }
+            if (first_of_send && send_ready.count(s)) p.hops.push_back(hop_from(*send_ready[s]));
         }
     }
     for (auto& ps : ps_) {
@@ -872,7 +948,9 @@ void Builder::attach_side_events() {
         if (rx == kNone) continue;
         const auto& c = ps_[rx].p;
         if (!same_conversation(c.flow, e->flow) && !(e->flow.dst.port == 0)) continue;
-        ps_[rx].p.hops.push_back(hop_from(*e));
+        Hop h = hop_from(*e);
+        h.receive_side = true;   // the receiver's TCP changed state on this packet
+        ps_[rx].p.hops.push_back(std::move(h));
     }
 }
 
@@ -1026,8 +1104,8 @@ void Builder::build_states() {
             const auto& con = j_.connections[s.connection];
             s.role = e->flow.src == con.client_to_server.src ? Role::client : Role::server;
         }
-        std::size_t rx = receiving_packet(e->cpu, e->tid, e->t_ns);
-        s.packet = rx;
+        s.syscall = own_syscall(*e);
+        s.packet = receiving_packet(e->cpu, e->tid, e->t_ns);
         j_.states.push_back(std::move(s));
     }
 }
@@ -1059,10 +1137,10 @@ void Builder::build_routes() {
         r.lookups = std::move(lookups);
         bool any_table_254 = std::any_of(r.lookups.begin(), r.lookups.end(),
                                          [](const FibLookup& f) { return f.table == 254; });
-        if (any_table_254 && r.table == "local")
+        if (any_table_254 && r.type == "local")
             r.notes.push_back(
-                "the kernel reports table 254 (main) for its lookups while rtnetlink says "
-                "table local: with no policy rules the local and main tables share one trie");
+                "fib_table_lookup reports table 254 (main) although the route is a local one: "
+                "with no policy rules the kernel keeps the local and main tables in one trie");
         if (!r.lookups.empty())
             r.notes.push_back(fmt::format(
                 "{} route lookup(s) while tracing, at connect/handshake; data packets reuse "
@@ -1192,8 +1270,10 @@ Journey Builder::run() {
     build_packets();
     build_frames();
     learn_sockets();
+    find_receivers();
     build_connections();
     attach_syscalls();
+    attach_datagram_reads();
     attach_unix();
     attach_side_events();
     classify();
@@ -1216,6 +1296,45 @@ std::uint64_t recorded_counter(const std::string& text, const std::string& name)
         if (line.rfind(prefix, 0) == 0)
             return std::strtoull(line.c_str() + prefix.size(), nullptr, 10);
     return 0;
+}
+
+}  // namespace tpk::journey
+
+namespace tpk::journey {
+
+void read_recording_header(const std::string& text, CorrelatorInput& input) {
+    input.lost_events = recorded_counter(text, "lost_events");
+    input.capture_dropped = recorded_counter(text, "capture_dropped");
+    input.server_port = static_cast<std::uint16_t>(recorded_counter(text, "server_port"));
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string hash, key;
+        words >> hash >> key;
+        if (hash != "#") continue;
+        if (key == "transport") words >> input.transport;
+        if (key == "process") {
+            Process p;
+            std::string role;
+            words >> p.pid >> role >> p.comm;
+            p.role = role == "client" ? Role::client : role == "server" ? Role::server
+                                                                        : Role::unknown;
+            input.processes.push_back(std::move(p));
+        }
+    }
+}
+
+std::string recording_header(const CorrelatorInput& input) {
+    std::string out;
+    out += fmt::format("# lost_events {}\n", input.lost_events);
+    out += fmt::format("# capture_dropped {}\n", input.capture_dropped);
+    if (!input.transport.empty()) out += fmt::format("# transport {}\n", input.transport);
+    if (input.server_port) out += fmt::format("# server_port {}\n", input.server_port);
+    for (const auto& p : input.processes)
+        out += fmt::format("# process {} {} {}\n", p.pid, role_name(p.role),
+                           p.comm.empty() ? "-" : p.comm);
+    return out;
 }
 
 }  // namespace tpk::journey

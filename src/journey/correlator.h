@@ -25,8 +25,18 @@ struct CorrelatorInput {
 
 Journey correlate(CorrelatorInput input);
 
-// Recordings keep the tracer's counters as comment lines the event reader
-// skips: "# lost_events 12". Returns 0 when absent.
+// Recordings (tests/fixtures/events/*.jsonl) keep what is not an event as
+// comment lines the event reader skips:
+//     # lost_events 12
+//     # capture_dropped 0
+//     # transport tcp
+//     # server_port 40123
+//     # process 4242 server tracepacket
+// recorded_counter returns 0 when the line is absent.
 std::uint64_t recorded_counter(const std::string& recording_text, const std::string& name);
+// Fills everything but events from those lines.
+void read_recording_header(const std::string& recording_text, CorrelatorInput& input);
+// The same lines for a recording's top.
+std::string recording_header(const CorrelatorInput& input);
 
 }  // namespace tpk::journey

@@ -55,6 +55,7 @@ struct Syscall {
     std::uint64_t enter_ns = 0;
     std::uint64_t exit_ns = 0;     // 0 when the exit was not seen (still blocked / lost)
     std::uint64_t sk = 0;          // socket it used, 0 when unknown
+    std::uint64_t new_sk = 0;      // socket()/accept(): the socket it returned
     std::size_t connection = kNone;
     // For data syscalls on a connection: the byte range of the stream it moved
     // (relative to the first byte of the direction, as TCP relative seq).
@@ -73,6 +74,7 @@ struct StateChange {
     Role role = Role::unknown;
     std::size_t connection = kNone;
     std::size_t packet = kNone;    // the packet whose processing caused it, if any
+    std::size_t syscall = kNone;   // or the socket's own syscall it happened in (connect, close)
 };
 
 // One fib:fib_table_lookup hit.
@@ -198,8 +200,9 @@ struct Packet {
     std::optional<Frame> frame;    // the matched captured frame
 
     bool retransmit = false;
-    bool dropped = false;
-    std::string drop_reason;       // kfree_skb reason name
+    bool dropped = false;          // ended in kfree_skb for a reason other than QUEUE_PURGE
+    std::string drop_reason;       // kfree_skb reason name (also QUEUE_PURGE: freed with
+                                   // the socket's queue at close, after it was processed)
 };
 
 // One conversation: a TCP connection, a UDP flow (both directions) or a UNIX
@@ -248,6 +251,9 @@ struct Journey {
     std::vector<Frame> unmatched_frames;
     std::vector<LayerSummary> layer_summary;
     Stats stats;
+    // CLOCK_REALTIME minus CLOCK_MONOTONIC when recorded (0: unknown), so
+    // writers can give wall-clock stamps (pcapng) to monotonic times.
+    std::int64_t realtime_offset_ns = 0;
     // Set when the kernel side could not run: what is missing and what is
     // still shown (user-space timings, socket states, route).
     bool partial = false;

@@ -1,0 +1,146 @@
+// tracepacket journey: run the lab server and client as two processes, trace
+// them in the kernel, capture on lo, and show every packet's path through
+// every layer. Options in, journey_session records, the correlator joins,
+// journey_output prints.
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands/command.h"
+#include "commands/journey_output.h"
+#include "commands/journey_session.h"
+#include "journey/correlator.h"
+#include "report/outputs.h"
+
+namespace tpk::commands {
+namespace {
+
+struct JourneyCliOptions {
+    std::string transport = "tcp";
+    std::string message = "Hello from client!";
+    std::string reply = "Hello from server!";
+    std::size_t size = 0;
+    std::uint64_t count = 1;
+    bool json = false;
+    std::string compare;
+    std::string record_raw;   // hidden: save the recording as a fixture
+    std::string replay;       // hidden: correlate a saved recording instead of running
+    report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
+};
+
+journey::Journey finish(Recording&& r) {
+    auto j = journey::correlate(std::move(r.input));
+    if (!r.kernel_traced) j.partial = true;
+    j.partial_reasons = r.partial_reasons;
+    for (auto& n : r.notes) j.notes.push_back(std::move(n));
+    return j;
+}
+
+Result<journey::Journey> one_journey(const JourneyCliOptions& o, lab::Transport t) {
+    LabJourneyOptions lo;
+    lo.transport = t;
+    lo.message = o.message;
+    lo.reply = o.reply;
+    lo.size = o.size;
+    lo.count = o.count;
+    auto rec = record_lab_journey(lo);
+    if (!rec) return rec.error();
+    if (!o.record_raw.empty())
+        if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
+    return finish(std::move(*rec));
+}
+
+Result<std::vector<lab::Transport>> parse_compare(const std::string& list) {
+    std::vector<lab::Transport> out;
+    std::stringstream in(list);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        auto t = lab::parse_transport(item);
+        if (!t) return wrap(t.error(), "--compare");
+        out.push_back(*t);
+    }
+    if (out.size() < 2)
+        return make_error("--compare needs two or more transports, e.g. --compare tcp,unix");
+    return out;
+}
+
+void print(const journey::Journey& j, bool json) {
+    if (json) {
+        write_journey_json(j, std::cout);
+        std::cout.flush();
+    } else {
+        fmt::print("{}", render_journey_text(j, terminal_style()));
+        std::fflush(stdout);
+    }
+}
+
+Result<int> run_journey(const JourneyCliOptions& o) {
+    if (o.count == 0) return make_error("--count must be at least 1");
+    if (!o.replay.empty()) {
+        auto rec = read_recording(o.replay);
+        if (!rec) return rec.error();
+        auto j = finish(std::move(*rec));
+        print(j, o.json);
+        if (auto st = report::write_outputs(j, o.outputs); !st) return st.error();
+        return 0;
+    }
+    if (!o.compare.empty()) {
+        auto transports = parse_compare(o.compare);
+        if (!transports) return transports.error();
+        std::vector<journey::Journey> all;
+        for (auto t : *transports) {
+            auto j = one_journey(o, t);
+            if (!j) return wrap(j.error(), std::string(lab::transport_name(t)));
+            if (o.json) write_journey_json(*j, std::cout);
+            all.push_back(std::move(*j));
+        }
+        if (!o.json) fmt::print("{}", render_compare_text(all, terminal_style()));
+        if (auto st = report::write_outputs(all, o.outputs); !st) return st.error();
+        return 0;
+    }
+    auto t = lab::parse_transport(o.transport);
+    if (!t) return wrap(t.error(), "--transport");
+    auto j = one_journey(o, *t);
+    if (!j) return j.error();
+    print(*j, o.json);
+    if (auto st = report::write_outputs(*j, o.outputs); !st) return st.error();
+    return 0;
+}
+
+}  // namespace
+
+void register_journey(CLI::App& app, Runner* run) {
+    auto opts = std::make_shared<JourneyCliOptions>();
+    auto* cmd = app.add_subcommand(
+        "journey",
+        "Run a client and a server on localhost and follow every packet through every layer "
+        "(needs root or CAP_BPF+CAP_PERFMON; without them, shows what still works)");
+    cmd->add_option("--transport,-t", opts->transport,
+                    "tcp, tcp6, udp, udp6, unix or unix-dgram")
+        ->capture_default_str();
+    cmd->add_option("--message,-m", opts->message, "what the client sends")->capture_default_str();
+    cmd->add_option("--reply,-r", opts->reply, "what the server answers")->capture_default_str();
+    cmd->add_option("--size,-s", opts->size,
+                    "send generated payloads of N bytes instead of --message (echoed back)");
+    cmd->add_option("--count,-c", opts->count, "messages to send, each answered")
+        ->capture_default_str();
+    cmd->add_flag("--json", opts->json, "JSON Lines (docs/json-schema.md) instead of text");
+    cmd->add_option("--compare", opts->compare,
+                    "run several transports and compare them, e.g. tcp,unix");
+    report::add_output_options(*cmd, opts->outputs);
+    cmd->add_option("--record-raw", opts->record_raw, "save the recorded events (fixtures)")
+        ->group("");
+    cmd->add_option("--replay", opts->replay, "correlate a saved recording")->group("");
+    cmd->callback([opts, run] { *run = [opts] { return run_journey(*opts); }; });
+}
+
+// What `tracepacket` with no command runs: the default journey.
+Runner journey_default_runner() {
+    return [] { return run_journey(JourneyCliOptions{}); };
+}
+
+}  // namespace tpk::commands

@@ -1,0 +1,618 @@
+#include "commands/journey_output.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace tpk::commands {
+namespace {
+
+using journey::Hop;
+using journey::Journey;
+using journey::kNone;
+using journey::Packet;
+using journey::Role;
+using model::EventKind;
+using model::Layer;
+
+struct Paint {
+    bool on;
+    std::string wrap(const char* code, const std::string& s) const {
+        return on ? fmt::format("\x1b[{}m{}\x1b[0m", code, s) : s;
+    }
+    std::string head(const std::string& s) const { return wrap("1", s); }
+    std::string dim(const std::string& s) const { return wrap("2", s); }
+    std::string warn(const std::string& s) const { return wrap("1;31", s); }
+    std::string good(const std::string& s) const { return wrap("32", s); }
+    std::string who(Role r, const std::string& s) const {
+        return wrap(r == Role::client ? "36" : r == Role::server ? "35" : "0", s);
+    }
+};
+
+std::string fit(std::string s, std::size_t width) {
+    if (s.size() <= width) return s;
+    if (width < 4) return s.substr(0, width);
+    return s.substr(0, width - 3) + "...";
+}
+
+// Breaks text into lines of at most width, each after the first indented.
+std::string wrap_text(const std::string& prefix, const std::string& text,
+                      std::size_t width = 100) {
+    std::vector<std::string> words;
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        std::size_t space = std::min(text.find(' ', pos), text.size());
+        if (space > pos) words.push_back(text.substr(pos, space - pos));
+        pos = space + 1;
+    }
+    std::string out, line = prefix;
+    bool empty = true;
+    for (const auto& w : words) {
+        if (!empty && line.size() + 1 + w.size() > width) {
+            out += line;
+            out += '\n';
+            line.assign(prefix.size(), ' ');
+            empty = true;
+        }
+        if (!empty) line += ' ';
+        line += w.size() + prefix.size() > width ? fit(w, width - prefix.size()) : w;
+        empty = false;
+    }
+    out += line;
+    out += '\n';
+    return out;
+}
+
+std::string us(std::int64_t ns) { return fmt::format("{:.1f}", static_cast<double>(ns) / 1000.0); }
+
+std::uint64_t journey_start(const Journey& j) {
+    std::uint64_t t0 = UINT64_MAX;
+    for (const auto& s : j.syscalls)
+        if (s.enter_ns) t0 = std::min(t0, s.enter_ns);
+    for (const auto& p : j.packets)
+        if (!p.hops.empty()) t0 = std::min(t0, p.hops.front().t_ns);
+    for (const auto& s : j.states) t0 = std::min(t0, s.t_ns);
+    return t0 == UINT64_MAX ? 0 : t0;
+}
+
+std::string rel(std::uint64_t t, std::uint64_t t0) {
+    return t >= t0 ? us(static_cast<std::int64_t>(t - t0)) : "-" + us(static_cast<std::int64_t>(t0 - t));
+}
+
+std::string role_label(Role r) { return std::string(journey::role_name(r)); }
+
+std::string layer_short(Layer l, bool transport_udp) {
+    switch (l) {
+        case Layer::application: return "app";
+        case Layer::socket: return "socket";
+        case Layer::transport: return transport_udp ? "udp" : "tcp";
+        case Layer::network: return "ip";
+        case Layer::device: return "device";
+        case Layer::receive: return "receive";
+        case Layer::capture: return "capture";
+    }
+    return "?";
+}
+
+std::string syscall_text(const journey::Syscall& s) {
+    std::string args;
+    if (s.fd >= 0) args = fmt::format("fd={}", s.fd);
+    if (s.size) args += fmt::format("{}len={}", args.empty() ? "" : ", ", s.size);
+    std::string ret = s.exit_ns ? fmt::format(" = {}", s.ret) : " (no return seen)";
+    if (s.exit_ns && s.ret < 0 && s.ret > -4096) {
+        const char* name = strerrorname_np(static_cast<int>(-s.ret));
+        ret = fmt::format(" = -1 {}", name ? name : std::to_string(-s.ret));
+    }
+    return fmt::format("{}({}){}", s.name, args, ret);
+}
+
+bool is_udp(const Journey& j) { return j.transport.rfind("udp", 0) == 0; }
+bool is_unix(const Journey& j) { return j.transport.rfind("unix", 0) == 0; }
+
+std::string connection_title(const Journey& j) {
+    if (j.connections.empty()) return j.transport.empty() ? "no connection seen" : j.transport;
+    const auto& c = j.connections.front();
+    if (c.client_to_server.protocol == 0)
+        return fmt::format("{}: client socket {:#x} <-> server socket {:#x}", c.transport,
+                           c.client_sk, c.server_sk);
+    return fmt::format("{}: client {} -> server {}", c.transport,
+                       endpoint_text(c.client_to_server.src), endpoint_text(c.client_to_server.dst));
+}
+
+void render_syscalls(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out) {
+    out += paint.head("SYSTEM CALLS") + "\n";
+    if (j.syscalls.empty()) out += "  none traced\n";
+    for (const auto& proc : j.processes) {
+        bool any = std::any_of(j.syscalls.begin(), j.syscalls.end(),
+                               [&](const journey::Syscall& s) { return s.pid == proc.pid; });
+        if (!any) continue;
+        out += "  " + paint.who(proc.role, fmt::format("{} (pid {}, {})", role_label(proc.role),
+                                                       proc.pid, proc.comm)) + "\n";
+        out += paint.dim(fmt::format("    {:>12}  {:>10}  {}", "start µs", "took µs", "call")) + "\n";
+        for (const auto& s : j.syscalls) {
+            if (s.pid != proc.pid) continue;
+            std::string took = s.exit_ns ? us(static_cast<std::int64_t>(s.exit_ns - s.enter_ns)) : "-";
+            std::string pk;
+            if (!s.packets.empty()) {
+                pk = " -> packet";
+                if (s.packets.size() > 1) pk += "s";
+                for (std::size_t k = 0; k < s.packets.size() && k < 4; ++k)
+                    pk += fmt::format(" #{}", s.packets[k] + 1);
+                if (s.packets.size() > 4) pk += " ...";
+            }
+            out += fit(fmt::format("    {:>12}  {:>10}  {}{}", rel(s.enter_ns, t0), took,
+                                   syscall_text(s), pk), 100) + "\n";
+        }
+    }
+    out += "\n";
+}
+
+void render_route(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out) {
+    if (is_unix(j)) {
+        out += paint.head("ROUTE") + "\n";
+        out += "  none: UNIX domain sockets never reach IP; there is no route lookup.\n\n";
+        return;
+    }
+    for (const auto& r : j.routes) {
+        out += paint.head("ROUTE to " + (r.destination.empty() ? std::string("?") : r.destination)) + "\n";
+        if (r.has_answer) {
+            out += fmt::format("  rtnetlink (ip route get): type {}, table {}, dev {}{}{}\n", r.type,
+                               r.table, r.dev, r.source.empty() ? "" : ", src " + r.source,
+                               r.gateway.empty() ? "" : ", via " + r.gateway);
+        }
+        out += fmt::format("  kernel route lookups traced: {}\n", r.lookups.size());
+        for (const auto& f : r.lookups) {
+            std::string during = f.during_syscall != kNone
+                                     ? j.syscalls[f.during_syscall].name + "()"
+                                     : std::string("softirq");
+            std::string pkt = f.packet != kNone ? fmt::format(", for packet #{}", f.packet + 1) : "";
+            out += fmt::format("    {:>12} µs  fib_table_lookup table {}{} by {} pid {} in {}{}\n",
+                               rel(f.t_ns, t0), f.table, f.err ? fmt::format(" err {}", f.err) : "",
+                               f.comm, f.pid, during, pkt);
+        }
+        for (const auto& n : r.notes) out += wrap_text("  note: ", n);
+    }
+    if (j.routes.empty()) out += paint.head("ROUTE") + "\n  not known\n";
+    out += "\n";
+}
+
+void render_states(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out) {
+    out += paint.head("SOCKET STATES") + "\n";
+    if (j.states.empty()) {
+        out += is_unix(j) || is_udp(j)
+                   ? "  none: only TCP sockets have a state machine (inet_sock_set_state).\n\n"
+                   : "  none traced\n\n";
+        return;
+    }
+    out += paint.dim(fmt::format("  {:>12}  {:<7} {:<28} {}", "t µs", "side", "change", "while")) + "\n";
+    for (const auto& s : j.states) {
+        std::string change = fmt::format("{} -> {}", model::tcp_state_name(s.old_state),
+                                         model::tcp_state_name(s.new_state));
+        std::string why;
+        if (s.packet != kNone) why = fmt::format("receiving packet #{}", s.packet + 1);
+        if (s.syscall != kNone)
+            why += fmt::format("{}its {}() ({} pid {})", why.empty() ? "" : ", in ",
+                               j.syscalls[s.syscall].name,
+                               role_label(j.syscalls[s.syscall].role), j.syscalls[s.syscall].pid);
+        if (why.empty())
+            why = fmt::format("socket {:#x}", s.sk);
+        out += fmt::format("  {:>12}  {:<7} {:<28} {}\n", rel(s.t_ns, t0),
+                           paint.who(s.role, role_label(s.role)), change, why);
+    }
+    out += "\n";
+}
+
+std::string packet_title(const Journey& j, const Packet& p, std::size_t index) {
+    std::string dir = p.direction == journey::Direction::client_to_server   ? "client -> server"
+                      : p.direction == journey::Direction::server_to_client ? "server -> client"
+                                                                            : "? -> ?";
+    std::string what;
+    if (p.flow.protocol == IPPROTO_TCP) {
+        what = fmt::format("[{}] seq {}", tcp_flags_text(p.tcp_flags), p.rel_seq);
+        if (p.payload_len) what += fmt::format(":{}", p.rel_seq + p.payload_len);
+        if (p.tcp_flags & model::kAck) what += fmt::format(" ack {}", p.rel_ack);
+        what += fmt::format(" len {}", p.payload_len);
+    } else {
+        what = fmt::format("len {}", p.payload_len);
+    }
+    (void)j;
+    return fmt::format("#{:<3} {:<9} {}  {}", index + 1, journey::packet_kind_name(p.kind), dir, what);
+}
+
+std::string layers_line(const Journey& j, const Packet& p) {
+    std::string send, recv;
+    for (const auto& l : p.layers) {
+        std::string item = fmt::format("{} {}", layer_short(l.layer, is_udp(j)),
+                                       us(static_cast<std::int64_t>(l.duration_ns)));
+        std::string& side = l.receive_side ? recv : send;
+        if (!side.empty()) side += " > ";
+        side += item;
+    }
+    if (send.empty() && recv.empty()) return "";
+    return fmt::format("per layer (µs): send {} | receive {}", send.empty() ? "-" : send,
+                       recv.empty() ? "-" : recv);
+}
+
+void render_packets(const Journey& j, const Paint& paint, std::string& out) {
+    out += paint.head(fmt::format("PACKETS ({} followed in the kernel, {} frames captured, {} matched)",
+                                  j.packets.size(), j.stats.frames, j.stats.frames_matched)) + "\n";
+    if (is_unix(j))
+        out += "  UNIX domain: syscall -> socket -> peer's receive queue -> copy to user. No TCP,\n"
+               "  no IP, no device: the sender's kernel queues the skb on the peer directly.\n";
+    if (is_udp(j))
+        out += "  UDP: no handshake, no ACKs, no states. udp_recvmsg copies a linear datagram with\n"
+               "  copy_linear_skb(), which has no tracepoint: its read shows as the recv syscall.\n";
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        const auto& p = j.packets[i];
+        Role sender = p.direction == journey::Direction::client_to_server   ? Role::client
+                      : p.direction == journey::Direction::server_to_client ? Role::server
+                                                                            : Role::unknown;
+        out += "\n" + paint.who(sender, fit(packet_title(j, p, i), 100)) + "\n";
+        out += fit("     sent by: " + p.sent_by, 100) + "\n";
+        if (p.recv_syscall != kNone) {
+            const auto& r = j.syscalls[p.recv_syscall];
+            out += fit(fmt::format("     read by: {} ({} pid {} tid {})", r.name,
+                                   role_label(r.role), r.pid, r.tid), 100) + "\n";
+        }
+        if (p.frame)
+            out += wrap_text("     wire:    ", p.frame->summary);
+        else if (p.flow.protocol)
+            out += paint.warn("     wire:    no captured frame matched") + "\n";
+        if (p.dropped) out += paint.warn("     DROPPED: " + p.drop_reason) + "\n";
+        if (p.retransmit) out += paint.warn("     retransmitted") + "\n";
+        out += paint.dim(fmt::format("     {:>12}  {:<8} {:<12} {:<24} {}", "+µs", "side", "layer",
+                                     "event", "detail / task")) + "\n";
+        for (const Hop& h : p.hops) {
+            std::string task = h.comm.empty() ? "" : fmt::format("[{} {}]", h.comm, h.tid);
+            std::string detail = h.detail.empty() ? task : h.detail + " " + task;
+            if (!h.dev.empty()) detail = h.dev + " " + detail;
+            out += fit(fmt::format("     {:>12}  {:<8} {:<12} {:<24} {}", us(h.since_cause_ns),
+                                   h.receive_side ? "receive" : "send",
+                                   model::layer_name(h.layer), model::event_name(h.event), detail),
+                       100) + "\n";
+        }
+        if (auto l = layers_line(j, p); !l.empty()) out += wrap_text("     ", l);
+    }
+    if (!j.unmatched_frames.empty()) {
+        out += "\n" + paint.warn(fmt::format("{} captured frame(s) matched no traced packet:",
+                                             j.unmatched_frames.size())) + "\n";
+        for (const auto& f : j.unmatched_frames) out += fit("     " + f.summary, 100) + "\n";
+    }
+    out += "\n";
+}
+
+std::string side_layer(const journey::LayerSummary& l, bool udp) {
+    return fmt::format("{:<8} {}", l.receive_side ? "receive" : "send", layer_short(l.layer, udp));
+}
+
+void render_summary(const Journey& j, const Paint& paint, std::string& out) {
+    out += paint.head(fmt::format("TIME PER LAYER (median over {} data packet(s))",
+                                  j.stats.data_packets)) + "\n";
+    if (j.layer_summary.empty()) out += "  no data packets\n";
+    for (const auto& l : j.layer_summary)
+        out += fmt::format("  {:<20} {:>10} µs\n", side_layer(l, is_udp(j)),
+                           us(static_cast<std::int64_t>(l.median_ns)));
+    if (j.stats.median_one_way_ns)
+        out += fmt::format("  {:<20} {:>10} µs   (send() entered -> recv() returned)\n", "one way",
+                           us(static_cast<std::int64_t>(j.stats.median_one_way_ns)));
+    out += "\n";
+    std::string lost = fmt::format("lost events: {}", j.stats.lost_events);
+    out += (j.stats.lost_events ? paint.warn(lost + "  (ring buffer full: some hops are missing)")
+                                : lost) + "\n";
+    if (j.stats.capture_dropped)
+        out += paint.warn(fmt::format("capture dropped: {} frame(s)", j.stats.capture_dropped)) + "\n";
+    for (const auto& n : j.notes) out += wrap_text("note: ", n);
+}
+
+std::string ip_text(const model::Endpoint& e) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (e.family == AF_INET) inet_ntop(AF_INET, e.addr.data(), buf, sizeof buf);
+    else if (e.family == AF_INET6) inet_ntop(AF_INET6, e.addr.data(), buf, sizeof buf);
+    return buf;
+}
+
+}  // namespace
+
+TextStyle terminal_style() {
+    TextStyle s;
+    const char* no_color = std::getenv("NO_COLOR");
+    s.color = ::isatty(STDOUT_FILENO) && !(no_color && *no_color);
+    return s;
+}
+
+std::string tcp_flags_text(std::uint8_t f) {
+    std::string s;
+    if (f & model::kSyn) s += 'S';
+    if (f & model::kFin) s += 'F';
+    if (f & model::kRst) s += 'R';
+    if (f & model::kPsh) s += 'P';
+    if (f & model::kUrg) s += 'U';
+    if (f & model::kAck) s += '.';
+    return s.empty() ? "none" : s;
+}
+
+std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {
+    if (e.family == AF_INET) return fmt::format("{}:{}", ip_text(e), e.port);
+    if (e.family == AF_INET6) return fmt::format("[{}]:{}", ip_text(e), e.port);
+    if (e.family == AF_UNIX) return unix_inode ? fmt::format("unix:{}", unix_inode) : "unix";
+    return "?";
+}
+
+std::string duration_text(std::int64_t ns) {
+    if (ns < 1000000) return us(ns) + " µs";
+    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
+
+std::string render_journey_text(const Journey& j, const TextStyle& style) {
+    Paint paint{style.color};
+    std::string out;
+    std::uint64_t t0 = journey_start(j);
+    out += paint.head("tracepacket journey") + " - " + connection_title(j) + "\n";
+    if (j.partial) {
+        out += paint.warn("PARTIAL:") + " the kernel side did not run, so there are no packet hops.\n";
+        for (const auto& r : j.partial_reasons) out += fit("  - " + r, 100) + "\n";
+        out += "  Shown below: what still works (user-space timings, socket states, route).\n";
+    }
+    out += paint.dim("times in µs from the first traced event; hops in µs since the packet's cause") + "\n\n";
+    render_syscalls(j, t0, paint, out);
+    render_route(j, t0, paint, out);
+    render_states(j, t0, paint, out);
+    render_packets(j, paint, out);
+    render_summary(j, paint, out);
+    return out;
+}
+
+std::string render_compare_text(const std::vector<Journey>& journeys, const TextStyle& style) {
+    Paint paint{style.color};
+    std::string out = paint.head("TRANSPORTS SIDE BY SIDE") +
+                      " (median over the data packets of each run)\n";
+    constexpr int kLabel = 22, kCol = 14;
+    std::string header = fmt::format("  {:<{}}", "", kLabel);
+    for (const auto& j : journeys) header += fmt::format("{:>{}}", j.transport, kCol);
+    out += paint.dim(header) + "\n";
+    auto row = [&](const std::string& label, auto value) {
+        std::string line = fmt::format("  {:<{}}", label, kLabel);
+        for (const auto& j : journeys) line += fmt::format("{:>{}}", value(j), kCol);
+        out += line + "\n";
+    };
+    row("packets", [](const Journey& j) { return std::to_string(j.packets.size()); });
+    row("data packets", [](const Journey& j) { return std::to_string(j.stats.data_packets); });
+    row("hops per data packet", [](const Journey& j) {
+        for (const auto& p : j.packets)
+            if (p.kind == journey::PacketKind::data || p.kind == journey::PacketKind::datagram ||
+                p.kind == journey::PacketKind::message)
+                return std::to_string(p.hops.size());
+        return std::string("-");
+    });
+    // Every (side, layer) any journey has, in path order.
+    std::vector<std::pair<bool, Layer>> keys;
+    for (int side = 0; side < 2; ++side) {
+        static constexpr Layer kSend[] = {Layer::application, Layer::socket, Layer::transport,
+                                          Layer::network, Layer::device};
+        static constexpr Layer kRecv[] = {Layer::receive, Layer::network, Layer::transport,
+                                          Layer::socket, Layer::application};
+        for (Layer l : side ? std::span<const Layer>(kRecv) : std::span<const Layer>(kSend)) {
+            bool any = false;
+            for (const auto& j : journeys)
+                for (const auto& s : j.layer_summary)
+                    any |= s.layer == l && s.receive_side == (side == 1);
+            if (any) keys.push_back({side == 1, l});
+        }
+    }
+    for (const auto& [rx, layer] : keys) {
+        std::string label = fmt::format("{} {}", rx ? "receive" : "send", model::layer_name(layer));
+        row(label + " µs", [&, rx = rx, layer = layer](const Journey& j) {
+            for (const auto& s : j.layer_summary)
+                if (s.layer == layer && s.receive_side == rx)
+                    return us(static_cast<std::int64_t>(s.median_ns));
+            return std::string("-");
+        });
+    }
+    row("one way µs", [](const Journey& j) {
+        return j.stats.median_one_way_ns ? us(static_cast<std::int64_t>(j.stats.median_one_way_ns))
+                                         : std::string("-");
+    });
+    row("lost events", [](const Journey& j) { return std::to_string(j.stats.lost_events); });
+    return out;
+}
+
+// ---------------------------------------------------------------- JSON
+
+namespace {
+
+using nlohmann::json;
+
+json base(const char* type) { return json{{"type", type}, {"schema_version", journey::kSchemaVersion}}; }
+
+json index_or_null(std::size_t i) { return i == kNone ? json(nullptr) : json(i); }
+
+json flow_json(const model::Flow& f) {
+    std::string proto = f.protocol == IPPROTO_TCP   ? "tcp"
+                        : f.protocol == IPPROTO_UDP ? "udp"
+                        : f.src.family == AF_UNIX   ? "unix"
+                                                    : "unknown";
+    return json{{"protocol", proto},
+                {"src", endpoint_text(f.src, f.unix_inode)},
+                {"dst", endpoint_text(f.dst, f.unix_peer_inode)}};
+}
+
+json hop_json(const Hop& h) {
+    json j{{"layer", model::layer_name(h.layer)},
+           {"side", h.receive_side ? "receive" : "send"},
+           {"event", model::event_name(h.event)},
+           {"t_ns", h.t_ns},
+           {"since_cause_ns", h.since_cause_ns},
+           {"pid", h.pid},
+           {"tid", h.tid},
+           {"cpu", h.cpu},
+           {"comm", h.comm}};
+    if (h.skb) j["skb"] = fmt::format("{:#x}", h.skb);
+    if (h.sk) j["sk"] = fmt::format("{:#x}", h.sk);
+    if (h.len) j["len"] = h.len;
+    if (!h.dev.empty()) j["dev"] = h.dev;
+    if (!h.detail.empty()) j["detail"] = h.detail;
+    if (h.syscall != kNone) j["syscall"] = h.syscall;
+    return j;
+}
+
+json frame_json(const journey::Frame& f) {
+    return json{{"index", f.index},       {"t_ns", f.t_ns},
+                {"wire_len", f.wire_len}, {"captured_len", f.captured_len},
+                {"link_type", f.link_type}, {"flow", flow_json(f.flow)},
+                {"flags", tcp_flags_text(f.tcp_flags)}, {"seq", f.seq},
+                {"ack", f.ack},           {"payload_len", f.payload_len},
+                {"summary", f.summary}};
+}
+
+}  // namespace
+
+void write_journey_json(const Journey& j, std::ostream& out) {
+    auto emit = [&](const json& r) { out << r.dump() << '\n'; };
+    for (std::size_t i = 0; i < j.connections.size(); ++i) {
+        const auto& c = j.connections[i];
+        json r = base("connection");
+        r["index"] = i;
+        r["transport"] = c.transport;
+        r["client_to_server"] = flow_json(c.client_to_server);
+        r["client_sk"] = fmt::format("{:#x}", c.client_sk);
+        r["server_sk"] = fmt::format("{:#x}", c.server_sk);
+        r["packets"] = c.packets;
+        emit(r);
+    }
+    for (const auto& rt : j.routes) {
+        json r = base("route");
+        r["destination"] = rt.destination;
+        r["answered"] = rt.has_answer;
+        r["route_type"] = rt.type;
+        r["table"] = rt.table;
+        r["dev"] = rt.dev;
+        r["source"] = rt.source;
+        r["gateway"] = rt.gateway;
+        json lookups = json::array();
+        for (const auto& f : rt.lookups)
+            lookups.push_back(json{{"t_ns", f.t_ns},
+                                   {"pid", f.pid},
+                                   {"comm", f.comm},
+                                   {"table", f.table},
+                                   {"err", f.err},
+                                   {"syscall", index_or_null(f.during_syscall)},
+                                   {"packet", index_or_null(f.packet)}});
+        r["lookups"] = lookups;
+        r["notes"] = rt.notes;
+        emit(r);
+    }
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
+        const auto& s = j.syscalls[i];
+        json r = base("syscall");
+        r["index"] = i;
+        r["name"] = s.name;
+        r["nr"] = s.nr;
+        r["role"] = journey::role_name(s.role);
+        r["pid"] = s.pid;
+        r["tid"] = s.tid;
+        r["comm"] = s.comm;
+        r["fd"] = s.fd;
+        r["size"] = s.size;
+        r["flags"] = s.flags;
+        r["ret"] = s.ret;
+        r["enter_ns"] = s.enter_ns;
+        r["exit_ns"] = s.exit_ns ? json(s.exit_ns) : json(nullptr);
+        r["sk"] = s.sk ? json(fmt::format("{:#x}", s.sk)) : json(nullptr);
+        r["connection"] = index_or_null(s.connection);
+        r["packets"] = s.packets;
+        emit(r);
+    }
+    for (const auto& s : j.states) {
+        json r = base("state");
+        r["t_ns"] = s.t_ns;
+        r["sk"] = fmt::format("{:#x}", s.sk);
+        r["role"] = journey::role_name(s.role);
+        r["old"] = model::tcp_state_name(s.old_state);
+        r["new"] = model::tcp_state_name(s.new_state);
+        r["flow"] = flow_json(s.flow);
+        r["connection"] = index_or_null(s.connection);
+        r["packet"] = index_or_null(s.packet);
+        emit(r);
+    }
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        const auto& p = j.packets[i];
+        json r = base("packet");
+        r["index"] = i;
+        r["connection"] = index_or_null(p.connection);
+        r["direction"] = p.direction == journey::Direction::client_to_server   ? "client_to_server"
+                         : p.direction == journey::Direction::server_to_client ? "server_to_client"
+                                                                               : "unknown";
+        r["kind"] = journey::packet_kind_name(p.kind);
+        r["flow"] = flow_json(p.flow);
+        r["flags"] = p.flow.protocol == IPPROTO_TCP ? tcp_flags_text(p.tcp_flags) : "";
+        r["tcp_flags"] = p.tcp_flags;
+        r["seq"] = p.seq;
+        r["ack"] = p.ack;
+        r["rel_seq"] = p.rel_seq;
+        r["rel_ack"] = p.rel_ack;
+        r["payload_len"] = p.payload_len;
+        json skbs = json::array();
+        for (auto s : p.skbs) skbs.push_back(fmt::format("{:#x}", s));
+        r["skbs"] = skbs;
+        r["cause"] = journey::cause_name(p.cause);
+        r["sent_by"] = p.sent_by;
+        r["send_syscall"] = index_or_null(p.send_syscall);
+        r["recv_syscall"] = index_or_null(p.recv_syscall);
+        r["reply_to"] = index_or_null(p.reply_to);
+        r["frame"] = p.frame ? frame_json(*p.frame) : json(nullptr);
+        json hops = json::array();
+        for (const auto& h : p.hops) hops.push_back(hop_json(h));
+        r["hops"] = hops;
+        json layers = json::array();
+        for (const auto& l : p.layers)
+            layers.push_back(json{{"layer", model::layer_name(l.layer)},
+                                  {"side", l.receive_side ? "receive" : "send"},
+                                  {"start_ns", l.start_ns},
+                                  {"duration_ns", l.duration_ns}});
+        r["layers"] = layers;
+        r["retransmit"] = p.retransmit;
+        r["dropped"] = p.dropped;
+        if (p.dropped) r["drop_reason"] = p.drop_reason;
+        emit(r);
+    }
+    for (const auto& f : j.unmatched_frames) {
+        json r = frame_json(f);
+        r["type"] = "frame";
+        r["schema_version"] = journey::kSchemaVersion;
+        r["matched"] = false;
+        emit(r);
+    }
+    json s = base("summary");
+    s["transport"] = j.transport;
+    s["partial"] = j.partial;
+    s["partial_reasons"] = j.partial_reasons;
+    s["packets"] = j.packets.size();
+    s["data_packets"] = j.stats.data_packets;
+    s["frames"] = j.stats.frames;
+    s["frames_matched"] = j.stats.frames_matched;
+    s["packets_without_frame"] = j.stats.packets_without_frame;
+    s["capture_dropped"] = j.stats.capture_dropped;
+    s["events"] = j.stats.events;
+    s["lost_events"] = j.stats.lost_events;
+    s["median_one_way_ns"] = j.stats.median_one_way_ns;
+    json layers = json::array();
+    for (const auto& l : j.layer_summary)
+        layers.push_back(json{{"layer", model::layer_name(l.layer)},
+                              {"side", l.receive_side ? "receive" : "send"},
+                              {"median_ns", l.median_ns},
+                              {"samples", l.samples}});
+    s["layers"] = layers;
+    s["notes"] = j.notes;
+    emit(s);
+}
+
+}  // namespace tpk::commands
