@@ -12,10 +12,6 @@
 namespace tpk::bench {
 namespace {
 
-// If the peer process dies, a datagram read would wait forever (no EOF on
-// UDP or unix-dgram): bound every blocking call of the measuring side.
-constexpr int kStallSeconds = 10;
-
 Result<lab::Address> loopback_address(lab::Transport t) {
     if (!lab::is_unix(t)) return lab::parse_address(t, "0");  // loopback, ephemeral port
     static std::atomic<unsigned> serial{0};
@@ -25,14 +21,6 @@ Result<lab::Address> loopback_address(lab::Transport t) {
 
 Status set_int_option(int fd, int level, int name, int value, const char* what) {
     if (::setsockopt(fd, level, name, &value, sizeof value) != 0) return errno_error(what);
-    return {};
-}
-
-Status set_stall_timeout(int fd) {
-    timeval tv{kStallSeconds, 0};
-    if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
-        return errno_error("set socket timeouts");
     return {};
 }
 
@@ -82,7 +70,6 @@ Result<Link> open_socket_link(lab::Transport t, const LinkOptions& opts) {
             if (auto st = set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "set TCP_NODELAY"); !st)
                 return std::move(st).take_error();
     }
-    if (auto st = set_stall_timeout(link.near.in()); !st) return std::move(st).take_error();
     auto max = max_message(t, link.near.in());
     if (!max) return max.error();
     link.max_message = *max;
@@ -109,7 +96,6 @@ Result<Link> open_socketpair_link() {
     Link link;
     link.near.fd.reset(sv[0]);
     link.far.fd.reset(sv[1]);
-    if (auto st = set_stall_timeout(link.near.in()); !st) return std::move(st).take_error();
     return link;
 }
 

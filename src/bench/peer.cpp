@@ -3,9 +3,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace tpk::bench {
@@ -87,14 +89,45 @@ void Peer::stop() {
 }
 
 std::string Peer::early_exit() {
-    if (pid_ <= 0) return {};
+    if (pid_ <= 0) return fate_;
     int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r != pid_) return {};
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return {};
     pid_ = -1;
-    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
-    return "ended";
+    if (WIFEXITED(status))
+        fate_ = "exited with status " + std::to_string(WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        fate_ = "was killed by signal " + std::to_string(WTERMSIG(status));
+    else
+        fate_ = "ended";
+    return fate_;
+}
+
+namespace {
+
+// The socket ShutdownOnPeerExit guards. A signal handler can reach nothing
+// but file-level state, so this is the one such variable of src/bench/.
+volatile sig_atomic_t socket_to_shut = -1;
+
+void on_child_exit(int) {
+    const int saved = errno;
+    if (socket_to_shut >= 0) ::shutdown(socket_to_shut, SHUT_RD);  // async-signal-safe
+    errno = saved;
+}
+
+}  // namespace
+
+ShutdownOnPeerExit::ShutdownOnPeerExit(int socket_fd) {
+    socket_to_shut = socket_fd;
+    struct sigaction sa {};
+    sa.sa_handler = on_child_exit;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NOCLDSTOP;  // no SA_RESTART: a blocked read returns EINTR, then 0
+    ::sigaction(SIGCHLD, &sa, &previous_);
+}
+
+ShutdownOnPeerExit::~ShutdownOnPeerExit() {
+    ::sigaction(SIGCHLD, &previous_, nullptr);
+    socket_to_shut = -1;
 }
 
 IgnoreSigpipe::IgnoreSigpipe() : previous_(::signal(SIGPIPE, SIG_IGN)) {}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sched.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -56,6 +57,24 @@ public:
 private:
     explicit Peer(pid_t pid) : pid_(pid) {}
     pid_t pid_ = -1;
+    std::string fate_;
+};
+
+// While alive, the death of a child (SIGCHLD) shuts down the reading side of
+// one socket, so a read blocked on a datagram socket, where a dead peer
+// never shows as EOF, returns 0 instead of waiting forever; so does any later
+// read, which closes the race with a death just before the read. Streams and
+// pipes see EOF by themselves. This costs the measuring loop nothing, where
+// SO_RCVTIMEO would arm a timer in every blocking read (schedule_timeout()).
+class ShutdownOnPeerExit {
+public:
+    explicit ShutdownOnPeerExit(int socket_fd);
+    ~ShutdownOnPeerExit();
+    ShutdownOnPeerExit(const ShutdownOnPeerExit&) = delete;
+    ShutdownOnPeerExit& operator=(const ShutdownOnPeerExit&) = delete;
+
+private:
+    struct sigaction previous_ {};
 };
 
 // While alive, a write to a closed pipe or socket returns EPIPE instead of

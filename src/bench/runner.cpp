@@ -56,16 +56,14 @@ std::optional<int> far_cpu(const std::optional<CpuPin>& pin) {
 }
 
 // The error for a failed read or write on the measuring side: the peer's
-// fate when it died, else errno.
+// fate when it died (a datagram read then returns 0, see
+// ShutdownOnPeerExit), else errno.
 Error io_error(Peer& peer, const char* what, std::size_t size) {
-    int e = errno;
-    std::string fate = peer.early_exit();
-    if (!fate.empty()) return make_error(std::string(what) + ": the peer process " + fate);
-    if (e == EAGAIN || e == EWOULDBLOCK)
-        return make_error(std::string(what) + " of " + std::to_string(size) +
-                              " B: no progress for 10 s (peer stuck?)",
-                          e);
-    return errno_error(e, std::string(what) + " of " + std::to_string(size) + " B");
+    const int e = errno;
+    const std::string fate = peer.early_exit();
+    const std::string doing = std::string(what) + " of " + std::to_string(size) + " B";
+    if (!fate.empty()) return make_error(doing + ": the peer process " + fate);
+    return errno_error(e, doing);
 }
 
 // The peer of a latency run: sends every message back until killed.
@@ -129,6 +127,7 @@ Result<LatencyResult> run_latency(const Transport& t, const LatencyOptions& opts
 
     const bool datagram = keeps_boundaries(t);
     IgnoreSigpipe no_sigpipe;
+    ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));
     if (!pinned) return pinned.error();
     auto peer = spawn_peer(*link, opts.pin, [&](const Endpoint& far) {
@@ -167,6 +166,7 @@ Result<ThroughputResult> run_throughput(const Transport& t, const ThroughputOpti
 
     const bool datagram = keeps_boundaries(t);
     IgnoreSigpipe no_sigpipe;
+    ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));
     if (!pinned) return pinned.error();
     auto peer = spawn_peer(*link, opts.pin, [&](const Endpoint& far) {
@@ -178,7 +178,9 @@ Result<ThroughputResult> run_throughput(const Transport& t, const ThroughputOpti
     const int fd = link->near.in();
     // The clock starts at the first byte, so fork and connection set-up are
     // not counted as time without data.
-    ssize_t first = ::read(fd, buf.data(), buf.size());
+    ssize_t first;
+    do first = ::read(fd, buf.data(), buf.size());
+    while (first < 0 && errno == EINTR);
     if (first <= 0) return io_error(*peer, "read", opts.size);
     const std::uint64_t start = now_ns();
     const std::uint64_t want = static_cast<std::uint64_t>(opts.duration.count());

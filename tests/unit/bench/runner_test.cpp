@@ -181,3 +181,29 @@ TEST(Link, DatagramSidesAreConnectedBothWays) {
 
 }  // namespace
 }  // namespace tpk::bench
+
+namespace tpk::bench {
+namespace {
+
+TEST(ShutdownOnPeerExit, ADeadPeerEndsABlockedDatagramRead) {
+    // No EOF exists on UDP or unix-dgram: without the guard this read
+    // would wait forever for the peer that exits without writing.
+    for (auto t : {lab::Transport::udp, lab::Transport::unix_dgram}) {
+        auto link = open_link(Transport::of(t));
+        ASSERT_TRUE(link.ok()) << link.error().message();
+        ShutdownOnPeerExit guard(link->near.in());
+        auto peer = Peer::spawn([] { return 3; }, std::nullopt);
+        ASSERT_TRUE(peer.ok()) << peer.error().message();
+        char byte = 0;
+        ssize_t r;
+        do r = ::read(link->near.in(), &byte, 1);
+        while (r < 0 && errno == EINTR);
+        EXPECT_EQ(r, 0) << lab::transport_name(t);
+        EXPECT_EQ(peer->early_exit(), "exited with status 3");
+        EXPECT_EQ(peer->early_exit(), "exited with status 3") << "the fate is kept";
+    }
+    EXPECT_TRUE(no_children_left());
+}
+
+}  // namespace
+}  // namespace tpk::bench
