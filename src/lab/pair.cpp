@@ -105,8 +105,10 @@ public:
     bool running() const { return pid_ > 0 && !reaped_; }
     int pid() const { return pid_; }
     int pidfd() const { return pidfd_.get(); }
-    void terminate() const {
-        if (running()) ::kill(pid_, SIGTERM);
+    void terminate() {
+        if (!running()) return;
+        ::kill(pid_, SIGTERM);
+        terminated_ = true;
     }
 
     void reap() {
@@ -119,7 +121,9 @@ public:
     // The child's Error, or "killed by SIGTERM", or "" for a normal exit.
     std::string failure() const {
         if (!error_.empty()) return error_;
-        if (WIFSIGNALED(status_)) return "killed by " + signal_name(WTERMSIG(status_));
+        // Our own SIGTERM can land after the child stopped watching for it.
+        bool ours = terminated_ && WTERMSIG(status_) == SIGTERM;
+        if (WIFSIGNALED(status_) && !ours) return "killed by " + signal_name(WTERMSIG(status_));
         return {};
     }
     int exit_code() const {
@@ -130,6 +134,7 @@ public:
 private:
     int pid_ = -1;
     bool reaped_ = false;
+    bool terminated_ = false;
     int status_ = 0;
     UniqueFd pidfd_;
     UniqueFd errors_;
@@ -209,17 +214,20 @@ Result<int> run_pair(const ServerMain& server_main, const ClientMain& client_mai
             server.terminate();
         }
         // A failed side leaves the other waiting for it: stop that one too.
+        // (On success each side ends by itself: the server after its count.)
         if (fds[1].revents) {
             client.reap();
-            if (!client.failure().empty() && first_failure.empty())
-                first_failure = "client: " + client.failure();
-            if (!client.failure().empty() || client.exit_code() != 0) server.terminate();
+            if (!client.failure().empty()) {
+                if (first_failure.empty()) first_failure = "client: " + client.failure();
+                server.terminate();
+            }
         }
         if (fds[0].revents) {
             server.reap();
-            if (!server.failure().empty() && first_failure.empty())
-                first_failure = "server: " + server.failure();
-            if (!server.failure().empty() || server.exit_code() != 0) client.terminate();
+            if (!server.failure().empty()) {
+                if (first_failure.empty()) first_failure = "server: " + server.failure();
+                client.terminate();
+            }
         }
     }
 

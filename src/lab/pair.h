@@ -28,8 +28,10 @@ struct PairHooks {
 };
 
 // Returns the larger of the two exit codes, or the first side's Error
-// ("client: connection refused by ..."). If the client fails or this process
-// gets SIGINT/SIGTERM, the server is sent SIGTERM; nothing is left running.
+// ("client: connection refused by ..."). The server must end by itself once
+// its client is done (ServerOptions::count). If one side fails (an Error or a
+// signal) the other is sent SIGTERM, and so are both when this process gets
+// SIGINT/SIGTERM (then the result is 128 + signal); nothing is left running.
 Result<int> run_pair(const ServerMain& server, const ClientMain& client,
                      const PairHooks& hooks = {});
 
