@@ -76,11 +76,22 @@ struct {
 	__type(value, __u8);
 } traced_tgids SEC(".maps");
 
+/* What a traced sock looked like while it was whole: a closing TCP sock
+ * loses its local port (inet_put_port() runs before the last state changes)
+ * and a closed UNIX sock its inode (sock_orphan() clears sk_socket) while its
+ * skbs are still queued at the peer. */
+struct sock_info {
+	__u64 inode;
+	__u64 peer_inode;
+	__u16 lport;
+	__u16 pad[3];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);	/* struct sock address */
-	__type(value, __u8);
+	__type(value, struct sock_info);
 } traced_socks SEC(".maps");
 
 struct {
@@ -192,26 +203,59 @@ static __always_inline bool is_inet(__u16 family)
 	return family == AF_INET || family == AF_INET6;
 }
 
+static __always_inline struct sock *unix_peer_of(struct sock *sk)
+{
+	return BPF_CORE_READ((struct unix_sock *)sk, peer);
+}
+
+static __always_inline __u64 unix_inode_of(struct sock *sk)
+{
+	/* SOCK_INODE(): struct socket is the first member of struct socket_alloc,
+	 * followed by the inode sock_diag reports. */
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct socket_alloc *alloc = (struct socket_alloc *)sock;
+
+	if (!sock)
+		return 0;
+	return BPF_CORE_READ(alloc, vfs_inode.i_ino);
+}
+
+/* Adds sk to the traced socks and refreshes what is known about it. */
 static __always_inline void learn_sock(struct sock *sk)
 {
+	struct sock_info fresh = {}, *info;
 	__u64 key = (__u64)sk;
-	__u8 one = 1;
 	__u16 family;
 
 	if (!sk)
 		return;
-	if (!bpf_map_lookup_elem(&traced_socks, &key))
-		bpf_map_update_elem(&traced_socks, &key, &one, BPF_ANY);
+	info = bpf_map_lookup_elem(&traced_socks, &key);
+	if (!info) {
+		bpf_map_update_elem(&traced_socks, &key, &fresh, BPF_NOEXIST);
+		info = bpf_map_lookup_elem(&traced_socks, &key);
+		if (!info)
+			return;
+	}
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	/* The local port appears only at bind/connect/autobind; learning it on
-	 * every sighting catches the SYN's port right after tcp_v4_connect(). */
-	if (is_inet(family))
-		learn_port(sock_protocol(sk), BPF_CORE_READ(sk, __sk_common.skc_num));
-}
+	if (family == AF_UNIX) {
+		struct sock *peer = unix_peer_of(sk);
+		__u64 inode = unix_inode_of(sk), peer_inode = peer ? unix_inode_of(peer) : 0;
 
-static __always_inline struct sock *unix_peer_of(struct sock *sk)
-{
-	return BPF_CORE_READ((struct unix_sock *)sk, peer);
+		if (inode)
+			info->inode = inode;
+		if (peer_inode)
+			info->peer_inode = peer_inode;
+	} else if (is_inet(family)) {
+		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+
+		/* The local port appears only at bind/connect/autobind; learning
+		 * it on every sighting catches the SYN's port right after
+		 * tcp_v4_connect(). */
+		if (lport) {
+			info->lport = lport;
+			learn_port(sock_protocol(sk), lport);
+		}
+	}
 }
 
 static __always_inline bool sock_traced(struct sock *sk)
@@ -251,26 +295,18 @@ static __always_inline bool sock_traced(struct sock *sk)
 
 /* ---- flows ----------------------------------------------------------- */
 
-static __always_inline __u64 unix_inode_of(struct sock *sk)
-{
-	/* SOCK_INODE(): struct socket is the first member of struct socket_alloc,
-	 * followed by the inode sock_diag reports. */
-	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
-	struct socket_alloc *alloc = (struct socket_alloc *)sock;
-
-	if (!sock)
-		return 0;
-	return BPF_CORE_READ(alloc, vfs_inode.i_ino);
-}
-
 /* Fills the flow from the sock. rx: the packet travels from the peer to sk,
- * so the peer is the source. */
+ * so the peer is the source. What the sock has lost by now (see sock_info)
+ * comes from what was learned while it was whole. */
 static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk, bool rx)
 {
+	struct sock_info *info;
+	__u64 key = (__u64)sk;
 	__u16 family, lport, rport;
 
 	if (!sk)
 		return;
+	info = bpf_map_lookup_elem(&traced_socks, &key);
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e->family = family;
 	e->flow_source = TPK_FLOW_SOCK;
@@ -278,6 +314,10 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 		struct sock *peer = unix_peer_of(sk);
 		__u64 local = unix_inode_of(sk), remote = peer ? unix_inode_of(peer) : 0;
 
+		if (!local && info)
+			local = info->inode;
+		if (!remote && info)
+			remote = info->peer_inode;
 		e->unix_inode = rx ? remote : local;
 		e->unix_peer_inode = rx ? local : remote;
 		return;
@@ -286,6 +326,8 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 		return;
 	e->protocol = sock_protocol(sk);
 	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!lport && info)
+		lport = info->lport;
 	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	e->sport = rx ? rport : lport;
 	e->dport = rx ? lport : rport;

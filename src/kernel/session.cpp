@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -135,10 +136,16 @@ int exit_code_of(int status) {
     return 1;
 }
 
-Status write_ready_file(const std::string& path) {
-    std::ofstream f(path);
-    f << getpid() << "\n";
-    if (!f) return errno_error("write --ready-file " + path);
+// "pid N", "command N" (0 without one), "programs ID ID ...": what a test
+// needs to check that nothing outlives the session.
+Status write_ready_file(const std::string& path, const Tracer& tracer, pid_t command) {
+    std::ofstream f(path + ".tmp");
+    f << "pid " << getpid() << "\ncommand " << command << "\nprograms";
+    for (auto id : tracer.program_ids()) f << ' ' << id;
+    f << "\n";
+    f.close();
+    if (!f || rename((path + ".tmp").c_str(), path.c_str()) != 0)
+        return errno_error("write --ready-file " + path);
     return {};
 }
 
@@ -191,7 +198,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
         result.command_pid = child.pid;
     }
     if (!options.ready_file.empty())
-        if (auto ok = write_ready_file(options.ready_file); !ok) {
+        if (auto ok = write_ready_file(options.ready_file, tracer, child.pid); !ok) {
             stop_child(child, SIGTERM);
             return ok.error();
         }

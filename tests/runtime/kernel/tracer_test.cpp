@@ -1,0 +1,331 @@
+// The kernel side on live traffic: real sockets over 127.0.0.1 and a UNIX
+// pair, real BPF programs. Needs root (CAP_BPF + CAP_PERFMON); skips with
+// the reason otherwise. Checks the event sequences ARCHITECTURE.md describes.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+
+#include <set>
+
+#include "kernel/tracer.h"
+#include "runtime/kernel/traced_run.h"
+#include "runtime/kernel/traffic.h"
+
+namespace tpk::kernel::testing {
+namespace {
+
+using model::Event;
+using model::EventKind;
+
+// include/net/tcp_states.h
+constexpr int kEstablished = 1, kSynSent = 2, kSynRecv = 3, kClose = 7, kListen = 10;
+
+Tracer start_tracer(TracerOptions options = {}) {
+    auto tracer = Tracer::start(options);
+    if (!tracer) {
+        ADD_FAILURE() << tracer.error().message();
+        std::abort();
+    }
+    return std::move(*tracer);
+}
+
+std::uint16_t reported_port(const TracedRun& run) { return static_cast<std::uint16_t>(std::stoi(run.report)); }
+
+const Event* find(const std::vector<Event>& events, const std::function<bool(const Event&)>& pred,
+                  std::size_t* index = nullptr) {
+    for (std::size_t i = 0; i < events.size(); ++i)
+        if (pred(events[i])) {
+            if (index) *index = i;
+            return &events[i];
+        }
+    return nullptr;
+}
+
+bool has_state_change(const std::vector<Event>& events, std::uint16_t port, int from, int to) {
+    return find(events, [&](const Event& e) {
+        return e.kind == EventKind::inet_sock_set_state && e.old_state == from &&
+               e.new_state == to && has_port(e, port);
+    }) != nullptr;
+}
+
+TEST(KernelTracer, TcpDataSegmentIsOneSkbFromDeviceQueueToCopyToUser) {
+    TPK_SKIP_WITHOUT_BPF();
+    auto tracer = start_tracer();
+    // An untraced process talks TCP at the same time: none of it may appear.
+    std::uint16_t untraced_port = 0;
+    int untraced_report[2];
+    ASSERT_EQ(pipe(untraced_report), 0);
+    pid_t untraced = fork();
+    if (untraced == 0) _exit(tcp_exchange(untraced_report[1], 3));
+    close(untraced_report[1]);
+
+    TracedRun run = run_traced(tracer, [](int fd) { return tcp_exchange(fd); });
+    ASSERT_EQ(wait_child(untraced), 0);
+    char buf[16] = {};
+    ASSERT_GT(read(untraced_report[0], buf, sizeof buf - 1), 0);
+    close(untraced_report[0]);
+    untraced_port = static_cast<std::uint16_t>(std::stoi(buf));
+
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0)
+        << "traffic failed: status " << run.exit_status;
+    const std::uint16_t port = reported_port(run);
+    const auto& ev = run.events;
+    EXPECT_EQ(tracer.lost_events(), 0u);
+
+    // The client's data segment: 18 payload bytes towards the server's port.
+    std::size_t first = 0;
+    const Event* queued = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port &&
+               e.payload_len == kMessageLen;
+    }, &first);
+    ASSERT_NE(queued, nullptr) << "no net_dev_queue of the 18-byte segment";
+    EXPECT_EQ(queued->flow.protocol, IPPROTO_TCP);
+    EXPECT_EQ(queued->dev, "lo");
+    EXPECT_EQ(queued->skb_len, 14 + 20 + 32 + kMessageLen)   // Ethernet + IP + TCP w/ timestamps
+        << "net_dev_* lengths include the Ethernet header";
+    EXPECT_TRUE(queued->tcp_flags & model::kAck);
+    std::array<std::uint8_t, 16> loopback{127, 0, 0, 1};
+    EXPECT_EQ(queued->flow.src.addr, loopback);
+    EXPECT_EQ(queued->flow.dst.addr, loopback);
+
+    auto life = skb_lifetime(ev, first);
+    EXPECT_TRUE(in_order(life, {EventKind::net_dev_queue, EventKind::net_dev_start_xmit,
+                                EventKind::netif_rx, EventKind::netif_receive_skb,
+                                EventKind::tcp_probe, EventKind::skb_copy_datagram_iovec}))
+        << kinds_of(life);
+    // Its end is traced only sometimes (see skb_lifetime); when it is, it
+    // comes after the copy to user.
+    if (life.back().kind == EventKind::consume_skb) {
+        EXPECT_TRUE(in_order(life, {EventKind::skb_copy_datagram_iovec, EventKind::consume_skb}));
+    }
+    EXPECT_TRUE(find(life, [](const Event& e) { return e.kind == EventKind::net_dev_xmit; }))
+        << kinds_of(life);
+    for (const auto& e : life) {
+        if (e.flow.protocol == 0) continue;   // net_dev_xmit: the skb is not read there
+        EXPECT_EQ(e.flow.src.port, queued->flow.src.port) << model::event_name(e.kind);
+        EXPECT_EQ(e.flow.dst.port, port) << model::event_name(e.kind);
+        EXPECT_EQ(e.seq, queued->seq) << model::event_name(e.kind);
+        EXPECT_EQ(e.payload_len, kMessageLen) << model::event_name(e.kind);
+    }
+
+    // The syscalls around it, joined by socket: the client's send and the
+    // server's receive.
+    const Event* sent = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::syscall_exit && e.syscall == "sendto" &&
+               e.ret == static_cast<std::int64_t>(kMessageLen) && e.flow.dst.port == port;
+    });
+    ASSERT_NE(sent, nullptr);
+    EXPECT_EQ(sent->sk, queued->sk) << "send syscall and packet name the same sock";
+    EXPECT_EQ(sent->size, kMessageLen);
+    EXPECT_GE(sent->fd, 0);
+    const Event* sendlen = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::sock_send_length && e.sk == queued->sk;
+    });
+    ASSERT_NE(sendlen, nullptr);
+    EXPECT_EQ(sendlen->ret, static_cast<std::int64_t>(kMessageLen));
+    const Event* probe = find(life, [](const Event& e) { return e.kind == EventKind::tcp_probe; });
+    ASSERT_NE(probe, nullptr);
+    const Event* received = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::syscall_exit && e.syscall == "recvfrom" && e.sk == probe->sk &&
+               e.ret == static_cast<std::int64_t>(kMessageLen);
+    });
+    ASSERT_NE(received, nullptr) << "receive syscall on the sock tcp_probe named";
+    EXPECT_EQ(received->flow.src.port, queued->flow.src.port) << "receive flows run peer -> us";
+
+    // The handshake, both sides.
+    EXPECT_TRUE(has_state_change(ev, port, kClose, kSynSent));
+    EXPECT_TRUE(has_state_change(ev, port, kSynSent, kEstablished));
+    EXPECT_TRUE(has_state_change(ev, port, kListen, kSynRecv));
+    EXPECT_TRUE(has_state_change(ev, port, kSynRecv, kEstablished));
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port &&
+               e.tcp_flags == model::kSyn;
+    })) << "the SYN";
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::net_dev_queue && e.flow.src.port == port &&
+               e.tcp_flags == (model::kSyn | model::kAck);
+    })) << "the SYN-ACK";
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::fib_table_lookup && e.flow.dst.port == port &&
+               e.route_err == 0 && e.dev == "lo";
+    })) << "the route lookup at connect";
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::process_fork && e.pid == static_cast<std::uint32_t>(run.pid);
+    })) << "the client was followed through fork";
+
+    // Nothing of the untraced conversation.
+    for (const auto& e : ev) {
+        EXPECT_FALSE(has_port(e, untraced_port)) << model::event_name(e.kind) << " of the untraced flow";
+        if (e.kind == EventKind::syscall_enter || e.kind == EventKind::syscall_exit) {
+            EXPECT_NE(e.pid, static_cast<std::uint32_t>(untraced)) << "untraced syscall " << e.syscall;
+        }
+    }
+}
+
+TEST(KernelTracer, UdpDatagramHasNoHandshakeAndOneSkb) {
+    TPK_SKIP_WITHOUT_BPF();
+    auto tracer = start_tracer();
+    TracedRun run = run_traced(tracer, [](int fd) { return udp_exchange(fd); });
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0);
+    const std::uint16_t port = reported_port(run);
+    const auto& ev = run.events;
+
+    std::size_t first = 0;
+    const Event* queued = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port;
+    }, &first);
+    ASSERT_NE(queued, nullptr);
+    EXPECT_EQ(queued->flow.protocol, IPPROTO_UDP);
+    EXPECT_EQ(queued->payload_len, kMessageLen);
+    EXPECT_EQ(queued->skb_len, 14 + 20 + 8 + kMessageLen);
+    auto life = skb_lifetime(ev, first);
+    // No skb_copy_datagram_iovec: udp_recvmsg() copies linear skbs with
+    // copy_linear_skb(), which has no tracepoint; the receiving sock's
+    // sk_data_ready and sock_recv_length mark the receive instead.
+    EXPECT_TRUE(in_order(life, {EventKind::net_dev_queue, EventKind::net_dev_start_xmit,
+                                EventKind::netif_rx, EventKind::netif_receive_skb}))
+        << kinds_of(life);
+    const Event* woken = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::sk_data_ready && e.flow.dst.port == port &&
+               e.t_ns >= queued->t_ns;
+    });
+    ASSERT_NE(woken, nullptr);
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::sock_recv_length && e.sk == woken->sk &&
+               e.ret == static_cast<std::int64_t>(kMessageLen);
+    }));
+    for (const auto& e : ev) {
+        EXPECT_NE(e.kind, EventKind::inet_sock_set_state) << "UDP has no TCP states";
+        EXPECT_NE(e.kind, EventKind::tcp_probe);
+    }
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::syscall_exit && e.syscall == "recvfrom" &&
+               e.ret == static_cast<std::int64_t>(kMessageLen) && e.flow.dst.port == port;
+    }));
+}
+
+TEST(KernelTracer, UnixStreamMessageHasSocketHopsAndNoDevice) {
+    TPK_SKIP_WITHOUT_BPF();
+    auto tracer = start_tracer();
+    TracedRun run = run_traced(tracer, [](int fd) { return unix_stream_exchange(fd); });
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0);
+    std::uint64_t sender = 0, receiver = 0;
+    ASSERT_EQ(sscanf(run.report.c_str(), "%lu %lu", &sender, &receiver), 2);
+    const auto& ev = run.events;
+
+    auto unix_event = [&](EventKind kind) {
+        return find(ev, [&](const Event& e) {
+            return e.kind == kind && e.flow.src.family == AF_UNIX && e.flow.unix_inode == sender &&
+                   e.flow.unix_peer_inode == receiver;
+        });
+    };
+    const Event* ready = unix_event(EventKind::sk_data_ready);
+    const Event* sent = unix_event(EventKind::sock_send_length);
+    const Event* copied = unix_event(EventKind::skb_copy_datagram_iovec);
+    const Event* got = unix_event(EventKind::sock_recv_length);
+    ASSERT_NE(ready, nullptr) << "peer woken";
+    ASSERT_NE(sent, nullptr);
+    ASSERT_NE(copied, nullptr);
+    ASSERT_NE(got, nullptr);
+    EXPECT_EQ(sent->ret, static_cast<std::int64_t>(kMessageLen));
+    EXPECT_EQ(got->ret, static_cast<std::int64_t>(kMessageLen));
+    EXPECT_EQ(copied->size, kMessageLen);
+    EXPECT_LE(ready->t_ns, sent->t_ns) << "sk_data_ready fires inside the send";
+    EXPECT_LE(copied->t_ns, got->t_ns);
+    const Event* consumed = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::consume_skb && e.skb == copied->skb;
+    });
+    ASSERT_NE(consumed, nullptr) << "the copied skb is consumed";
+    EXPECT_GE(consumed->t_ns, copied->t_ns);
+    const Event* wrote = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::syscall_exit && e.syscall == "write" &&
+               e.flow.unix_inode == sender;
+    });
+    ASSERT_NE(wrote, nullptr) << "write() on a socket is recorded with its sock";
+    EXPECT_EQ(wrote->ret, static_cast<std::int64_t>(kMessageLen));
+    for (const auto& e : ev) {
+        EXPECT_NE(model::layer_of(e.kind), model::Layer::device) << "UNIX never touches a device";
+        EXPECT_NE(e.kind, EventKind::fib_table_lookup);
+    }
+}
+
+// The journey knows its server's port before the SYN leaves: with only that
+// port pre-seeded (no traced process at all), the handshake is caught.
+TEST(KernelTracer, PreSeededPortCatchesTheHandshakeWithoutTracedProcesses) {
+    TPK_SKIP_WITHOUT_BPF();
+    std::uint16_t port = 0;
+    int listener = bound_socket(SOCK_STREAM, &port);
+    ASSERT_GE(listener, 0);
+    ASSERT_EQ(listen(listener, 8), 0);
+    TracerOptions options;
+    options.ports.push_back({IPPROTO_TCP, port});
+    auto tracer = start_tracer(options);
+
+    pid_t client = fork();
+    if (client == 0) _exit(tcp_client(port, 1));
+    ASSERT_EQ(tcp_serve_one(listener, 1), 0);
+    ASSERT_EQ(wait_child(client), 0);
+    close(listener);
+    std::vector<Event> ev;
+    (void)tracer.drain([&](Event&& e) { ev.push_back(std::move(e)); });
+
+    EXPECT_TRUE(has_state_change(ev, port, kClose, kSynSent));
+    EXPECT_TRUE(has_state_change(ev, port, kSynSent, kEstablished));
+    EXPECT_TRUE(has_state_change(ev, port, kListen, kSynRecv));
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port &&
+               e.tcp_flags == model::kSyn;
+    })) << "the SYN";
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::netif_receive_skb && e.flow.src.port == port &&
+               e.tcp_flags == (model::kSyn | model::kAck);
+    })) << "the SYN-ACK";
+    for (const auto& e : ev) {
+        EXPECT_NE(e.kind, EventKind::syscall_enter) << "no process is traced";
+        if (e.flow.protocol) {
+            EXPECT_TRUE(has_port(e, port)) << model::event_name(e.kind) << " " << e.flow.src.port
+                                           << "->" << e.flow.dst.port << " " << e.old_state
+                                           << "->" << e.new_state << " sk " << e.sk;
+        }
+    }
+}
+
+// A one-page ring buffer that nobody reads while 200 round trips run must
+// overflow; every loss is counted, and what arrived is still whole.
+TEST(KernelTracer, FullRingBufferCountsLostEvents) {
+    TPK_SKIP_WITHOUT_BPF();
+    TracerOptions options;
+    options.ring_buffer_bytes = 4096;
+    auto tracer = start_tracer(options);
+    TracedRun run = run_traced(tracer, [](int fd) { return tcp_exchange(fd, 200); },
+                         /*poll_while_running=*/false);
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0);
+    EXPECT_GT(tracer.lost_events(), 0u);
+    EXPECT_LT(run.events.size(), 200u * 8);   // far fewer than 200 round trips make
+    EXPECT_FALSE(run.events.empty());
+    for (const auto& e : run.events) EXPECT_GT(e.t_ns, 0u);
+}
+
+// stop() detaches and unloads: the kernel forgets every program id (freeing
+// is deferred to RCU, so wait for it, bounded).
+TEST(KernelTracer, StopUnloadsEveryProgram) {
+    TPK_SKIP_WITHOUT_BPF();
+    auto tracer = start_tracer();
+    auto ids = tracer.program_ids();
+    EXPECT_GE(ids.size(), 20u);
+    tracer.stop();
+    for (auto id : ids) {
+        int fd = -1;
+        for (int i = 0; i < 100; ++i) {
+            fd = bpf_prog_get_fd_by_id(id);
+            if (fd < 0) break;
+            close(fd);
+            usleep(100 * 1000);
+        }
+        EXPECT_LT(fd, 0) << "program " << id << " still loaded after stop()";
+    }
+}
+
+}  // namespace
+}  // namespace tpk::kernel::testing
