@@ -29,6 +29,7 @@ struct JourneyCliOptions {
     std::string compare;
     std::string record_raw;   // hidden: save the recording as a fixture
     std::string replay;       // hidden: correlate a saved recording instead of running
+    std::size_t ring_buffer = 0;  // hidden: ring buffer bytes (tests make it lose events)
     report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
 };
 
@@ -47,6 +48,7 @@ Result<journey::Journey> one_journey(const JourneyCliOptions& o, lab::Transport 
     lo.reply = o.reply;
     lo.size = o.size;
     lo.count = o.count;
+    lo.ring_buffer_bytes = o.ring_buffer;
     auto rec = record_lab_journey(lo);
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
@@ -135,6 +137,7 @@ void register_journey(CLI::App& app, Runner* run) {
     cmd->add_option("--record-raw", opts->record_raw, "save the recorded events (fixtures)")
         ->group("");
     cmd->add_option("--replay", opts->replay, "correlate a saved recording")->group("");
+    cmd->add_option("--ring-buffer", opts->ring_buffer, "ring buffer bytes")->group("");
     cmd->callback([opts, run] { *run = [opts] { return run_journey(*opts); }; });
 }
 

@@ -263,6 +263,7 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         rec.partial_reasons.push_back(*missing);
     } else {
         kernel::TracerOptions topts;
+        if (o.ring_buffer_bytes) topts.ring_buffer_bytes = o.ring_buffer_bytes;
         if (port) {
             std::uint8_t proto = lab::socket_type(o.transport) == SOCK_STREAM ? IPPROTO_TCP
                                                                              : IPPROTO_UDP;

@@ -24,6 +24,7 @@ struct LabJourneyOptions {
     std::size_t size = 0;      // > 0: generated payloads of this size instead of message
     std::uint64_t count = 1;   // messages (each answered)
     bool capture = true;       // capture on lo (inet transports)
+    std::size_t ring_buffer_bytes = 0;  // 0: the tracer's default; tiny sizes lose events
 };
 
 struct TraceTarget {

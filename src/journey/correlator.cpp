@@ -143,6 +143,7 @@ Hop hop_from(const Event& e) {
     if (e.kind == K::inet_sock_set_state)
         h.detail = fmt::format("{} -> {}", model::tcp_state_name(e.old_state),
                                model::tcp_state_name(e.new_state));
+    if (e.kind == K::skb_copy_datagram_iovec && e.size) h.detail = fmt::format("{} B", e.size);
     if (e.kind == K::fib_table_lookup)
         h.detail = e.route_err ? fmt::format("table {} err {}", e.table, e.route_err)
                                : fmt::format("table {}", e.table);
@@ -209,7 +210,13 @@ struct PacketState {
     std::uint32_t rx_tid = 0;
     bool has_device = false;
     bool unix_like = false;
-    std::uint64_t copy_len = 0;    // bytes copied to user (UNIX byte accounting)
+    std::uint64_t copy_len = 0;    // bytes copied to user by reads that consumed them
+    struct Copy {
+        std::uint64_t t_ns;
+        std::uint32_t tid;
+        std::uint64_t bytes;
+    };
+    std::vector<Copy> copies;
 };
 
 class Builder {
@@ -238,6 +245,7 @@ private:
 
     std::size_t open_syscall(std::uint32_t tid, std::uint64_t t) const;
     std::size_t own_syscall(const Event& state_change) const;
+    std::size_t consuming_read(PacketState& ps) const;
     std::size_t receiving_packet(std::uint32_t cpu, std::uint32_t tid, std::uint64_t t) const;
     std::size_t connection_of(const Flow& f) const;
     Role role_of_pid(std::uint32_t pid) const;
@@ -329,6 +337,28 @@ std::size_t Builder::open_syscall(std::uint32_t tid, std::uint64_t t) const {
     return best;
 }
 
+// The read that took the packet's bytes: the last copy to user made by a
+// syscall without MSG_PEEK (a peek copies but leaves the skb queued). Also
+// sums the bytes those reads took.
+std::size_t Builder::consuming_read(PacketState& ps) const {
+    constexpr std::uint64_t kMsgPeek = 2;
+    std::size_t read = kNone, any = kNone;
+    ps.copy_len = 0;
+    for (const auto& c : ps.copies) {
+        std::size_t r = open_syscall(c.tid, c.t_ns);
+        if (r == kNone) continue;
+        any = r;
+        if (j_.syscalls[r].flags & kMsgPeek) continue;
+        read = r;
+        ps.copy_len += c.bytes;
+    }
+    if (read == kNone && any != kNone) {
+        for (const auto& c : ps.copies) ps.copy_len += c.bytes;
+        return any;
+    }
+    return read;
+}
+
 // A state change the socket's own syscall made (connect: SYN-SENT, close:
 // FIN-WAIT-1, listen: LISTEN), as opposed to one made while receiving.
 std::size_t Builder::own_syscall(const Event& e) const {
@@ -351,6 +381,13 @@ void Builder::read_headers(PacketState& ps, const Event& e) {
     ps.p.payload_len = e.payload_len;
 }
 
+bool is_other_packet(const PacketState& ps, const Event& e) {
+    if (ps.header_rank == 100 || e.flow.protocol == 0) return false;
+    const auto& p = ps.p;
+    return e.flow.src != p.flow.src || e.flow.dst != p.flow.dst || e.seq != p.seq ||
+           e.tcp_flags != p.tcp_flags || e.payload_len != p.payload_len;
+}
+
 void Builder::build_packets() {
     for (const Event* e : ev_) {
         if (e->kind == K::frame) {
@@ -366,8 +403,11 @@ void Builder::build_packets() {
         }
         auto it = live_skb_.find(e->skb);
         bool ends = e->kind == K::consume_skb || e->kind == K::kfree_skb;
+        // The same address with other headers: the old skb's end was lost
+        // (ring buffer full) and the allocator handed the address out again.
+        bool reused = it != live_skb_.end() && is_other_packet(ps_[it->second], *e);
         std::size_t idx;
-        if (it == live_skb_.end() || e->kind == K::net_dev_queue) {
+        if (it == live_skb_.end() || e->kind == K::net_dev_queue || reused) {
             // consume_skb of an skb we never saw on the path (e.g. the TCP
             // original freed when ACKed) is not a packet of the journey.
             if (e->kind == K::consume_skb) continue;
@@ -404,7 +444,7 @@ void Builder::build_packets() {
                 break;
             case K::skb_copy_datagram_iovec:
                 // size: bytes this copy moved (a read may take part of an skb).
-                ps.copy_len += e->size ? e->size : e->skb_len;
+                ps.copies.push_back({e->t_ns, e->tid, e->size ? e->size : e->skb_len});
                 // UNIX skbs belong to the sender's socket (skb_set_owner_w).
                 if (e->sk && !ps.p.sender_sk && ps.header_rank == 100) ps.p.sender_sk = e->sk;
                 if (!ps.rx_ns) {
@@ -699,16 +739,13 @@ void Builder::attach_syscalls() {
         } else if (owned) {
             p.cause = Cause::syscall;
             p.send_syscall = s;
+        } else if (first.event != K::net_dev_queue) {
+            p.cause = Cause::unknown;  // its transmit hops were lost: no telling who sent it
         } else {
             p.cause = Cause::timer;
         }
         // The receive syscall that copied its bytes to user space.
-        for (const Hop& h : p.hops) {
-            if (h.event != K::skb_copy_datagram_iovec) continue;
-            std::size_t r = open_syscall(h.tid, h.t_ns);
-            if (r != kNone) p.recv_syscall = r;
-            break;
-        }
+        p.recv_syscall = consuming_read(ps);
         if (p.send_syscall != kNone) {
             const auto& sc = j_.syscalls[p.send_syscall];
             p.hops.push_back(syscall_hop(sc, p.send_syscall, true, false));
@@ -774,14 +811,10 @@ void Builder::attach_unix() {
     for (std::size_t i = 0; i < ps_.size(); ++i) {
         auto& ps = ps_[i];
         if (!ps.unix_like) continue;
-        for (const Hop& h : ps.p.hops) {
-            if (h.event != K::skb_copy_datagram_iovec) continue;
-            std::size_t r = open_syscall(h.tid, h.t_ns);
-            if (r != kNone) {
-                ps.p.recv_syscall = r;
-                ps.p.receiver_sk = j_.syscalls[r].sk;
-            }
-            break;
+        std::size_t r = consuming_read(ps);
+        if (r != kNone) {
+            ps.p.recv_syscall = r;
+            ps.p.receiver_sk = j_.syscalls[r].sk;
         }
         if (ps.p.receiver_sk) by_receiver[ps.p.receiver_sk].push_back(i);
     }
@@ -1146,6 +1179,10 @@ void Builder::build_routes() {
                 "{} route lookup(s) while tracing, at connect/handshake; data packets reuse "
                 "the socket's cached route (no lookup per packet)",
                 r.lookups.size()));
+        else if (r.destination.find(':') != std::string::npos)
+            r.notes.push_back(
+                "IPv6 route lookups (fib6:fib6_table_lookup) are not among the traced "
+                "tracepoints, so no kernel lookup is listed");
         else if (r.has_answer)
             r.notes.push_back(
                 "no route lookup was traced: the sockets used routes cached before tracing "
