@@ -1,0 +1,219 @@
+// `tracepacket record-events` as a user runs it: after a normal exit, an
+// error, SIGINT or SIGTERM no program it loaded stays in the kernel and its
+// command is gone. The tool writes its program ids and the command's pid to
+// --ready-file (Debian's bpftool cannot show which process holds a program).
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "model/event_io.h"
+#include "runtime/kernel/traced_run.h"
+
+namespace tpk::kernel::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/tpk-record-XXXXXX";
+        path = mkdtemp(tmpl);
+        chmod(path.c_str(), 0755);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+struct Ready {
+    pid_t pid = 0;
+    pid_t command = 0;
+    std::vector<std::uint32_t> programs;
+};
+
+// Starts the binary with stdout/stderr into files of dir. uid != 0: drop to it.
+pid_t start_binary(const std::vector<std::string>& args, const fs::path& dir, uid_t uid = 0) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int out = open((dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open((dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(out, 1);
+        dup2(err, 2);
+        if (uid != 0 && (setgid(uid) != 0 || setuid(uid) != 0)) _exit(99);
+        std::vector<char*> argv{const_cast<char*>(TPK_BINARY)};
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(TPK_BINARY, argv.data());
+        _exit(98);
+    }
+    return pid;
+}
+
+// Waits (bounded) for the ready file; nullopt if the tool exited first.
+std::optional<Ready> wait_ready(const fs::path& file, pid_t tool) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(file)) {
+        int status;
+        if (waitpid(tool, &status, WNOHANG) == tool) return std::nullopt;
+        if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    Ready r;
+    std::ifstream in(file);
+    std::string key, line;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        words >> key;
+        if (key == "pid") words >> r.pid;
+        if (key == "command") words >> r.command;
+        if (key == "programs")
+            for (std::uint32_t id; words >> id;) r.programs.push_back(id);
+    }
+    return r;
+}
+
+int wait_exit(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Program freeing is deferred (RCU): wait for it, bounded.
+void expect_programs_gone(const std::vector<std::uint32_t>& ids) {
+    for (auto id : ids) {
+        int fd = -1;
+        for (int i = 0; i < 100; ++i) {
+            fd = bpf_prog_get_fd_by_id(id);
+            if (fd < 0) break;
+            close(fd);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        EXPECT_LT(fd, 0) << "program " << id << " is still loaded";
+    }
+}
+
+void expect_gone(pid_t pid) {
+    EXPECT_TRUE(kill(pid, 0) != 0 && errno == ESRCH) << "command " << pid << " outlived the tool";
+}
+
+// The command waits for GO so the test controls when it ends.
+std::vector<std::string> waiting_command(const fs::path& dir) {
+    return {"--", "sh", "-c", "while [ ! -e " + (dir / "GO").string() + " ]; do sleep 0.05; done"};
+}
+
+class RecordEventsSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(RecordEventsSignal, LeavesNoProgramAndNoCommandBehind) {
+    TPK_SKIP_WITHOUT_BPF();
+    const int signo = GetParam();
+    TempDir dir;
+    auto args = std::vector<std::string>{"record-events", "--ready-file", dir.path / "ready", "-o",
+                                         dir.path / "events.jsonl", "--", "sleep", "60"};
+    pid_t tool = start_binary(args, dir.path);
+    auto ready = wait_ready(dir.path / "ready", tool);
+    ASSERT_TRUE(ready) << "record-events never got ready: " << slurp(dir.path / "stderr");
+    EXPECT_EQ(ready->pid, tool);
+    EXPECT_GE(ready->programs.size(), 20u);
+    for (auto id : ready->programs) {
+        int fd = bpf_prog_get_fd_by_id(id);
+        EXPECT_GE(fd, 0) << "program " << id << " loaded while tracing";
+        if (fd >= 0) close(fd);
+    }
+    ASSERT_EQ(kill(tool, signo), 0);
+    EXPECT_EQ(wait_exit(tool), 128 + signo) << slurp(dir.path / "stderr");
+    expect_programs_gone(ready->programs);
+    expect_gone(ready->command);
+    EXPECT_FALSE(fs::exists(dir.path / "ready")) << "the ready file is the tool's to remove";
+}
+
+INSTANTIATE_TEST_SUITE_P(SigintAndSigterm, RecordEventsSignal, ::testing::Values(SIGINT, SIGTERM),
+                         [](const auto& info) { return info.param == SIGINT ? "SIGINT" : "SIGTERM"; });
+
+TEST(RecordEvents, NormalExitRecordsTheCommandAndUnloads) {
+    TPK_SKIP_WITHOUT_BPF();
+    TempDir dir;
+    auto args = std::vector<std::string>{"record-events", "--ready-file", dir.path / "ready", "-o",
+                                         dir.path / "events.jsonl"};
+    for (auto& a : waiting_command(dir.path)) args.push_back(a);
+    pid_t tool = start_binary(args, dir.path);
+    auto ready = wait_ready(dir.path / "ready", tool);
+    ASSERT_TRUE(ready) << slurp(dir.path / "stderr");
+    std::ofstream(dir.path / "GO").put('\n');
+    EXPECT_EQ(wait_exit(tool), 0) << slurp(dir.path / "stderr");
+    expect_programs_gone(ready->programs);
+    expect_gone(ready->command);
+    // The recording reads back, and holds the command's exit.
+    auto events = model::read_events_file(dir.path / "events.jsonl");
+    ASSERT_TRUE(events) << events.error().message();
+    bool exited = false;
+    for (const auto& e : *events)
+        exited |= e.kind == model::EventKind::process_exit &&
+                  e.pid == static_cast<std::uint32_t>(ready->command);
+    EXPECT_TRUE(exited);
+}
+
+TEST(RecordEvents, ErrorAfterAttachStillUnloads) {
+    TPK_SKIP_WITHOUT_BPF();
+    TempDir dir;
+    // /dev/full accepts the open and fails the writes: an error once tracing ran.
+    auto args = std::vector<std::string>{"record-events", "--ready-file", dir.path / "ready", "-o",
+                                         "/dev/full"};
+    for (auto& a : waiting_command(dir.path)) args.push_back(a);
+    pid_t tool = start_binary(args, dir.path);
+    auto ready = wait_ready(dir.path / "ready", tool);
+    ASSERT_TRUE(ready) << slurp(dir.path / "stderr");
+    std::ofstream(dir.path / "GO").put('\n');
+    EXPECT_EQ(wait_exit(tool), 1);
+    EXPECT_NE(slurp(dir.path / "stderr").find("tracepacket: error: write /dev/full"),
+              std::string::npos)
+        << slurp(dir.path / "stderr");
+    expect_programs_gone(ready->programs);
+    expect_gone(ready->command);
+}
+
+TEST(RecordEvents, MissingCommandIsOneClearError) {
+    TPK_SKIP_WITHOUT_BPF();
+    TempDir dir;
+    pid_t tool = start_binary({"record-events", "-o", dir.path / "e.jsonl", "--",
+                               "/nonexistent/tpk-command"},
+                              dir.path);
+    EXPECT_EQ(wait_exit(tool), 1);
+    EXPECT_EQ(slurp(dir.path / "stderr"),
+              "tracepacket: error: run '/nonexistent/tpk-command': No such file or directory\n");
+}
+
+TEST(RecordEvents, WithoutPrivilegesNamesTheMissingCapabilities) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to drop to an unprivileged user";
+    passwd* nobody = getpwnam("nobody");
+    if (!nobody) GTEST_SKIP() << "no user 'nobody' to run as";
+    TempDir dir;
+    pid_t tool = start_binary({"record-events", "--", "true"}, dir.path, nobody->pw_uid);
+    EXPECT_EQ(wait_exit(tool), 1);
+    std::string err = slurp(dir.path / "stderr");
+    EXPECT_NE(err.find("CAP_BPF"), std::string::npos) << err;
+    EXPECT_NE(err.find("CAP_PERFMON"), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line: " << err;
+}
+
+}  // namespace
+}  // namespace tpk::kernel::testing
