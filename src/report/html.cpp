@@ -30,8 +30,8 @@ h3{font-size:15px;margin:18px 0 6px}
 .summary{color:#4a5568}.warn{background:#fff4e5;border-left:4px solid #f0a020;padding:6px 10px}
 .lost{color:#b42318;font-weight:600}
 table{border-collapse:collapse;font-size:12.5px}td,th{padding:3px 8px;border-bottom:1px solid #edf0f3;
-text-align:left;vertical-align:top}th{background:#f5f7fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-tr.dropped td{color:#b42318}
+text-align:left;vertical-align:top}th{background:#f5f7fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.dropped td{color:#b42318}.packets td:nth-child(-n+8){white-space:nowrap}
 .mono{font-family:ui-monospace,"SFMono-Regular",Menlo,monospace;font-size:12px}
 svg text{font-family:system-ui,sans-serif}
 .lane-line{stroke:#c5ced8;stroke-dasharray:4 4}.lane-title{font-size:12px;font-weight:600;fill:#2d3748}
@@ -125,8 +125,8 @@ std::string lane_header(const Journey& j, int height) {
     return s;
 }
 
-// One packet: one arrow from the lane of its first hop to the lane of its
-// last, a dot on every lane it was seen at (the dot's tooltip lists the hops).
+// One packet: one arrow across the lanes it was seen at, a dot on each of
+// them (the dot's tooltip lists the hops there).
 std::string packet_row(const Journey& j, std::size_t ji, std::size_t index, std::uint64_t t0) {
     const Packet& p = j.packets[index];
     const int y = kHeader + static_cast<int>(index) * kRow;
@@ -134,8 +134,17 @@ std::string packet_row(const Journey& j, std::size_t ji, std::size_t index, std:
     int from = p.direction == journey::Direction::server_to_client ? kLaneCount - 1 : 0;
     int to = kLaneCount - 1 - from;
     if (!p.hops.empty()) {
-        from = lane_of(p, p.hops.front());
-        to = lane_of(p, p.hops.back());
+        // From the sender's outermost lane to the receiver's: a hop the
+        // journey lists late (the connect() exit after the ACK left) must not
+        // turn the arrow around.
+        int lo = kLaneCount, hi = -1;
+        for (const auto& h : p.hops) {
+            lo = std::min(lo, lane_of(p, h));
+            hi = std::max(hi, lane_of(p, h));
+        }
+        const bool leftwards = p.direction == journey::Direction::server_to_client;
+        from = leftwards ? hi : lo;
+        to = leftwards ? lo : hi;
     }
     const int x1 = lane_x(from), x2 = lane_x(to);
     const auto kind = arrow_color_kind(p);
@@ -309,8 +318,8 @@ std::string journey_section(const Journey& j, std::size_t ji, bool several) {
     if (several) s += "<h2>" + html_escape(j.transport) + "</h2>\n";
     s += journey_summary(j);
     s += several ? "<h3>Sequence</h3>\n" : "<h2>Sequence</h2>\n";
-    s += "<p class=\"summary\">Each arrow is one packet, from where it was first seen to where "
-         "it was last seen; dots mark the layers it passed (hover for the hops and times).</p>\n";
+    s += "<p class=\"summary\">Each arrow is one packet, drawn across the layers it was seen "
+         "at; a dot marks each of them (hover a dot for its hops and times).</p>\n";
     s += sequence_svg(j, ji);
     s += several ? "<h3>Protocol stack</h3>\n" : "<h2>Protocol stack</h2>\n";
     s += stack_table(j);

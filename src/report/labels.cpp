@@ -101,7 +101,7 @@ std::string hop_line(const journey::Hop& h) {
     if (h.skb) s += fmt::format(" skb {:#x}", h.skb);
     if (h.len) s += fmt::format(" len {}", h.len);
     if (!h.dev.empty()) s += " " + h.dev;
-    s += fmt::format(" [cpu {} {} {}]", h.cpu, h.comm.empty() ? "?" : h.comm, h.pid);
+    s += fmt::format(" [cpu {} {} pid {}]", h.cpu, h.comm.empty() ? "?" : h.comm, h.pid);
     return s;
 }
 

@@ -48,7 +48,7 @@ inline constexpr StackLevel kStackLevels[] = {
     {"application", "system calls: send(), recv(), connect()", model::Layer::application},
     {"socket", "socket buffers, wake-up, copy to user", model::Layer::socket},
     {"transport", "TCP/UDP: segments, ACKs, state", model::Layer::transport},
-    {"network", "IP: route decision", model::Layer::network},
+    {"network", "IP: route decision (cached per socket)", model::Layer::network},
     {"data link", "device queue and transmit", model::Layer::device},
     {"loopback", "lo hands the frame to the receive path", model::Layer::receive},
 };

@@ -73,8 +73,8 @@ Status write_pcapng(const std::vector<journey::Journey>& journeys, const std::st
     if (frames.empty()) return no_frames_error(journeys, path);
     std::stable_sort(frames.begin(), frames.end(), [](const OutFrame& a, const OutFrame& b) {
         if (a.journey != b.journey) return a.journey < b.journey;
-        if (a.frame->index != b.frame->index) return a.frame->index < b.frame->index;
-        return a.t_ns < b.t_ns;
+        if (a.t_ns != b.t_ns) return a.t_ns < b.t_ns;
+        return a.frame->index < b.frame->index;
     });
     const int link_type = frames.front().frame->link_type;
     for (const auto& f : frames)

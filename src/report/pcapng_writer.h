@@ -18,7 +18,7 @@ namespace tpk::report {
 // (time since the cause, layer, event, detail), the one-way time.
 std::string packet_comment(const journey::Journey& j, std::size_t packet);
 
-// Writes every captured frame (matched or not) in capture order. Fails with
+// Writes every captured frame (matched or not) in time order. Fails with
 // a sentence when there are no frames (UNIX sockets never reach a device)
 // or the journeys mix link types.
 Status write_pcapng(const journey::Journey& j, const std::string& path);

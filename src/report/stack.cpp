@@ -173,6 +173,18 @@ std::string render_stack_text(const std::optional<LastJourney>& last, bool color
                  level_time(*last, level.layer, true) + reset;
         s += "\n";
     }
+    // No trailing blanks where the time columns are left out.
+    std::string trimmed;
+    std::size_t start = 0;
+    while (start < s.size()) {
+        auto end = s.find('\n', start);
+        std::string line = s.substr(start, end - start);
+        line.erase(line.find_last_not_of(' ') + 1);
+        trimmed += line + "\n";
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    s = std::move(trimmed);
     if (!last) {
         s += "\nNo journey recorded yet: run `tracepacket journey` first to see the time spent in "
              "each layer.\n";
