@@ -11,7 +11,6 @@ void register_sockets(CLI::App& app, Runner* run);
 void register_route(CLI::App& app, Runner* run);
 void register_capture(CLI::App& app, Runner* run);
 void register_record_events(CLI::App& app, Runner* run);
-void register_stack(CLI::App& app, Runner* run);
 
 void register_journey(CLI::App& app, Runner* run);
 void register_trace(CLI::App& app, Runner* run);
@@ -27,7 +26,6 @@ void register_all(CLI::App& app, Runner* run) {
     register_route(app, run);
     register_capture(app, run);
     register_record_events(app, run);
-    register_stack(app, run);
     register_journey(app, run);
     register_trace(app, run);
     register_stack(app, run);
