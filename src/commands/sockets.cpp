@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "commands/command.h"
+#include "kernel/tracer.h"
 #include "netlink/processes.h"
 #include "netlink/sock_diag.h"
 #include "netlink/tcp_counters.h"
@@ -381,24 +382,48 @@ void print_change(const SocketSnapshot& s, std::string_view from, std::string_vi
     std::fflush(stdout);
 }
 
-Result<int> run_watch(const SocketsOptions& o, const netlink::SocketQuery& q) {
+// The first line of --watch: tests (and scripts) start their traffic after it.
+void print_watch_started(std::optional<std::size_t> sockets, std::string_view source, bool json) {
+    if (json) {
+        nlohmann::json j = {{"type", "watch_started"}, {"source", source}};
+        if (sockets) j["sockets"] = *sockets;
+        fmt::print("{}\n", j.dump());
+    } else if (sockets) {
+        fmt::print("{}  watching {} sockets by polling; Ctrl-C to stop\n", wall_clock_text(), *sockets);
+    } else {
+        fmt::print("{}  watching TCP state changes from the sock:inet_sock_set_state tracepoint; "
+                   "Ctrl-C to stop\n", wall_clock_text());
+    }
+    std::fflush(stdout);
+}
+
+// TCP_CLOSE is "UNCONN" in ss's table, but in a transition "CLOSE" says it.
+std::string_view watch_state_name(netlink::SocketKind kind, int state) {
+    if (kind == netlink::SocketKind::tcp && state == netlink::kClose) return "CLOSE";
+    return netlink::state_name(state);
+}
+
+std::optional<std::chrono::steady_clock::time_point> watch_deadline(const SocketsOptions& o) {
+    if (!o.duration) return std::nullopt;
+    return std::chrono::steady_clock::now() + to_ms(*o.duration);
+}
+
+Result<int> run_watch_polling(const SocketsOptions& o, const netlink::SocketQuery& q,
+                              StopSignal& stop, const std::string& why_not_bpf) {
     double interval = o.interval.value_or(0.1);
-    auto stop = StopSignal::open();
-    if (!stop) return std::move(stop).take_error();
-    // The BPF path (sock:inet_sock_set_state) is not wired yet: say what
-    // polling cannot see, once, on stderr so --json stays clean.
+    // Said once, on stderr so --json stays clean.
     fmt::print(stderr,
-               "tracepacket: watching by polling sock_diag every {:g} ms: a state that lasts "
+               "tracepacket: watching by polling sock_diag every {:g} ms ({}): a state that lasts "
                "less than that (often SYN-SENT/SYN-RECV on loopback) may be missed\n",
-               interval * 1000);
+               interval * 1000, why_not_bpf);
     std::map<std::string, SocketSnapshot> known;
     auto first = collect(o, q);
     if (!first) return std::move(first).take_error();
     for (auto& s : *first) known.emplace(watch_key(s), std::move(s));
-    auto deadline = o.duration ? std::optional(std::chrono::steady_clock::now() + to_ms(*o.duration))
-                               : std::nullopt;
+    print_watch_started(known.size(), "poll", o.json);
+    auto deadline = watch_deadline(o);
     while (!deadline || std::chrono::steady_clock::now() < *deadline) {
-        if (stop->wait(to_ms(interval))) break;
+        if (stop.wait(to_ms(interval))) break;
         auto now = collect(o, q);
         if (!now) return std::move(now).take_error();
         std::map<std::string, SocketSnapshot> current;
@@ -406,15 +431,118 @@ Result<int> run_watch(const SocketsOptions& o, const netlink::SocketQuery& q) {
         for (const auto& [key, s] : current) {
             auto old = known.find(key);
             if (old == known.end())
-                print_change(s, "(new)", netlink::state_name(s.state), o.json);
+                print_change(s, "(new)", watch_state_name(s.kind, s.state), o.json);
             else if (old->second.state != s.state)
-                print_change(s, netlink::state_name(old->second.state), netlink::state_name(s.state), o.json);
+                print_change(s, watch_state_name(s.kind, old->second.state),
+                             watch_state_name(s.kind, s.state), o.json);
         }
         for (const auto& [key, s] : known)
-            if (!current.count(key)) print_change(s, netlink::state_name(s.state), "(gone)", o.json);
+            if (!current.count(key)) print_change(s, watch_state_name(s.kind, s.state), "(gone)", o.json);
         known = std::move(current);
     }
     return 0;
+}
+
+// ---- --watch from the sock:inet_sock_set_state tracepoint (src/kernel) ----------
+
+netlink::InetEndpoint endpoint_of(const model::Endpoint& e) {
+    netlink::InetEndpoint out;
+    out.address.family = e.family;
+    out.address.bytes = e.addr;
+    out.port = e.port;
+    return out;
+}
+
+// tcp_time_wait() hands a closing socket to a new TIME-WAIT mini-socket and
+// closes the full one (tcp_done -> TCP_CLOSE); no state event names TIME-WAIT.
+std::string_view time_wait_note(const model::Event& e) {
+    bool closing = e.old_state == netlink::kFinWait1 || e.old_state == netlink::kFinWait2 ||
+                   e.old_state == netlink::kClosing;
+    return closing && e.new_state == netlink::kClose
+               ? "usually now a TIME-WAIT socket, which the tracepoint does not report" : "";
+}
+
+// Every transition, even the microsecond-long ones, with the kernel's
+// CLOCK_MONOTONIC timestamp (shown as wall-clock time).
+void print_state_event(const model::Event& e, bool json) {
+    SocketSnapshot s;
+    s.kind = netlink::SocketKind::tcp;
+    s.family = e.flow.src.family;
+    s.state = e.new_state;
+    s.local = endpoint_of(e.flow.src);
+    s.peer = endpoint_of(e.flow.dst);
+    auto from = watch_state_name(netlink::SocketKind::tcp, e.old_state);
+    auto to = watch_state_name(netlink::SocketKind::tcp, e.new_state);
+    if (json) {
+        nlohmann::json j = {{"type", "state_change"}, {"source", "bpf"}, {"netid", "tcp"},
+                            {"from", from}, {"to", to}, {"monotonic_ns", e.t_ns},
+                            {"local", endpoint_json(s.local)}, {"peer", endpoint_json(s.peer)},
+                            {"pid", e.pid}, {"comm", e.comm}};
+        if (!time_wait_note(e).empty()) j["note"] = time_wait_note(e);
+        fmt::print("{}\n", j.dump());
+    } else {
+        // The event's age, subtracted from the wall clock now.
+        auto age_us = static_cast<long>((monotonic_ns() - e.t_ns) / 1000);
+        auto when = std::chrono::system_clock::now() - std::chrono::microseconds(age_us);
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count();
+        std::time_t seconds = static_cast<std::time_t>(us / 1000000);
+        std::tm tm{};
+        localtime_r(&seconds, &tm);
+        std::string note(time_wait_note(e));
+        fmt::print("{:02}:{:02}:{:02}.{:06}  tcp   {:<45} {} -> {}{}\n", tm.tm_hour, tm.tm_min,
+                   tm.tm_sec, us % 1000000, s.local_text() + " -> " + s.peer_text(), from, to,
+                   note.empty() ? "" : "  (" + note + ")");
+    }
+}
+
+Result<int> run_watch_bpf(const SocketsOptions& o, StopSignal& stop, kernel::Tracer& tracer) {
+    print_watch_started(std::nullopt, "bpf", o.json);
+    auto deadline = watch_deadline(o);
+    auto sink = [&](model::Event&& e) {
+        if (e.kind != model::EventKind::inet_sock_set_state) return;
+        // The tracer also follows sockets it learned from the conversation
+        // (the peers' ports); --port means this port only.
+        if (o.port && e.flow.src.port != *o.port && e.flow.dst.port != *o.port) return;
+        print_state_event(e, o.json);
+    };
+    while (!deadline || std::chrono::steady_clock::now() < *deadline) {
+        if (stop.wait(std::chrono::milliseconds(0))) break;
+        auto n = tracer.poll(100, sink);
+        if (!n) return wrap(std::move(n).take_error(), "read BPF events");
+        std::fflush(stdout);
+    }
+    if (auto rest = tracer.drain(sink); !rest) return wrap(std::move(rest).take_error(), "drain BPF events");
+    if (tracer.lost_events())
+        fmt::print(stderr, "tracepacket: {} events lost (ring buffer full)\n", tracer.lost_events());
+    std::fflush(stdout);
+    return 0;
+}
+
+// The tracepoint path follows the sockets of --port P or --pid PID (the
+// tracer filters in the kernel by port and process; it has no "every
+// socket" mode), and only TCP has inet_sock_set_state.
+Result<kernel::Tracer> start_state_tracer(const SocketsOptions& o) {
+    bool tcp_only = o.tcp && !o.udp && !o.unix_sockets;
+    if (!tcp_only || (!o.port && !o.pid))
+        return make_error("the tracepoint path needs -t with --port or --pid");
+    Status features = kernel::probe_features();
+    if (!features) return std::move(features).take_error();
+    kernel::TracerOptions options;
+    if (o.port) options.ports.push_back({IPPROTO_TCP, static_cast<std::uint16_t>(*o.port)});
+    if (o.pid) options.pids.push_back(*o.pid);
+    options.syscalls = o.pid.has_value();  // the tracer learns a process's sockets from its calls
+    return kernel::Tracer::start(options);
+}
+
+Result<int> run_watch(const SocketsOptions& o, const netlink::SocketQuery& q) {
+    auto stop = StopSignal::open();
+    if (!stop) return std::move(stop).take_error();
+    if (!o.interval) {
+        auto tracer = start_state_tracer(o);
+        if (tracer) return run_watch_bpf(o, *stop, *tracer);
+        return run_watch_polling(o, q, *stop, "no BPF: " + tracer.error().message());
+    }
+    return run_watch_polling(o, q, *stop, "--interval asks for polling");
 }
 
 // ---- the command -------------------------------------------------------------
@@ -485,7 +613,8 @@ void register_sockets(CLI::App& app, Runner* run) {
     cmd->add_flag("--watch", o->watch,
                   "Print socket state changes as they happen, with timestamps, until Ctrl-C");
     cmd->add_option("--interval", o->interval,
-                    "Seconds between samples: --counters prints deltas; --watch polls (default 0.1)")
+                    "Seconds between samples: --counters prints deltas; --watch polls at this interval "
+                    "(default: the tracepoint where possible, else polling every 0.1)")
         ->check(CLI::Range(0.001, 3600.0));
     cmd->add_option("--count", o->count, "With --counters --interval: stop after N deltas")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}));
