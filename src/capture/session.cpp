@@ -93,6 +93,7 @@ Result<Source> open_source(const SessionOptions& o) {
     live.snaplen = o.snaplen;
     live.immediate = o.immediate;
     live.buffer_bytes = o.buffer_kib * 1024;
+    live.link_type = o.link_type;
     return Source::open_live(live);
 }
 

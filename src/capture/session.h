@@ -22,6 +22,7 @@ struct SessionOptions {
     std::uint64_t count = 0;  // -c: stop after this many packets (0: no limit)
     int snaplen = 262144;     // -s
     int buffer_kib = 4096;    // -B, like tcpdump's (KiB)
+    std::string link_type;    // -y
     bool immediate = true;
     std::string filter;       // pcap-filter expression
     decode::TextOptions text;

@@ -54,6 +54,12 @@ Result<Source> Source::open_live(const LiveOptions& o) {
     }
     const int rc = pcap_activate(p);
     if (rc < 0) return activate_error(p, rc, o.interface);
+    if (!o.link_type.empty()) {
+        const int dlt = pcap_datalink_name_to_val(o.link_type.c_str());
+        if (dlt < 0 || pcap_set_datalink(p, dlt) != 0)
+            return make_error("interface " + o.interface + " does not offer link type '" + o.link_type +
+                              "' (try LINUX_SLL2 or LINUX_SLL on `any`, EN10MB on lo)");
+    }
     if (pcap_setnonblock(p, 1, err) != 0) return make_error("set non-blocking: " + std::string(err));
     return Source(std::move(h), o.interface, true);
 }

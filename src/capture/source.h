@@ -41,6 +41,7 @@ struct LiveOptions {
     bool immediate = true;          // deliver each packet as it arrives
     int buffer_bytes = 4 << 20;     // kernel ring size; tcpdump's default is 2 MiB
     bool promiscuous = false;       // lo has no use for it
+    std::string link_type;          // tcpdump -y: e.g. LINUX_SLL2 on `any`; empty: the default
 };
 
 // The three numbers tcpdump prints at exit (pcap_stats).

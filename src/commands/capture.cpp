@@ -63,6 +63,7 @@ void register_capture(CLI::App& app, Runner* run) {
     cmd->add_option("-w,--write", s.write_path, "write packets to FILE (pcapng if it ends in .pcapng, else pcap)");
     cmd->add_option("-r,--read", s.read_path, "read packets from a pcap or pcapng FILE (needs no privileges)");
     cmd->add_option("-B,--buffer-size", s.buffer_kib, "kernel capture buffer in KiB (default 4096)");
+    cmd->add_option("-y,--linktype", s.link_type, "link type to capture, e.g. LINUX_SLL2 with -i any");
     cmd->add_flag("-v", s.text.verbose, "more detail: TTL, ID, lengths, checksums (-vv: more)");
     cmd->add_flag("-x", s.text.hex, "hex dump of each packet after its link header (-xx: with it)");
     cmd->add_flag("-n", flags->name_lookups, "no name lookups (always the case; accepted as -n and -nn)");

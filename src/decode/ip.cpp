@@ -138,8 +138,8 @@ bool decode_arp(Packet& p, std::uint32_t offset) {
     a.hardware_length = load_u8(f, offset + 4);
     a.protocol_length = load_u8(f, offset + 5);
     a.operation = load_be16(f, offset + 6);
-    a.is_ethernet_ipv4 = a.hardware_type == 1 && a.protocol_type == 0x0800 &&
-                         a.hardware_length == 6 && a.protocol_length == 4;
+    // tcpdump treats any 6-byte hardware address as Ethernet-like (IEEE 802 too).
+    a.is_ethernet_ipv4 = a.protocol_type == 0x0800 && a.hardware_length == 6 && a.protocol_length == 4;
     if (!a.is_ethernet_ipv4) return true;  // rendered generically
     if (!fits(f, offset, 28)) return mark_malformed(p, Layer::arp, offset, "truncated", true);
     for (std::size_t i = 0; i < 6; ++i) {

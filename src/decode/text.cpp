@@ -1,6 +1,7 @@
 #include "decode/text.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <fmt/compile.h>
 
 #include <cstring>
@@ -46,8 +47,6 @@ std::string_view protocol_name(std::uint8_t proto) {
         case 44: return "Fragment";
         case 50: return "ESP";
         case 51: return "AH";
-        case 59: return "none";
-        case 60: return "DSTOPT";
         case 132: return "SCTP";
         default: return "unknown";
     }
@@ -72,8 +71,32 @@ void put_flow(Buf& out, const Packet& p, bool with_ports) {
     put(out, ": ");
 }
 
+// tcpdump's nd_print_trunc: " [|tcp]", leading blank included.
+std::string_view link_layer_name(LinkType t) {
+    switch (t) {
+        case LinkType::ethernet: return "ether";
+        case LinkType::linux_sll: return "sll";
+        case LinkType::linux_sll2: return "sll2";
+        case LinkType::null: case LinkType::loop: return "null";
+        default: return "raw";
+    }
+}
+
+// tcp_print/udp_print: "src.port > dst.port: ", or only "port > port: " when
+// IPv6 extension headers came first (they printed the addresses already).
+void put_transport_flow(Buf& out, const Packet& p) {
+    if (p.network == Network::ipv6 && p.ipv6.extension_count) {
+        put_uint(out, p.src_port());
+        put(out, " > ");
+        put_uint(out, p.dst_port());
+        put(out, ": ");
+        return;
+    }
+    put_flow(out, p, true);
+}
+
 void put_truncated(Buf& out, Layer layer) {
-    put(out, "[|");
+    put(out, " [|");
     put(out, layer_name(layer));
     put(out, ']');
 }
@@ -112,13 +135,14 @@ std::string_view tcp_option_name(std::uint8_t kind) {
         case 29: return "tcp-ao";
         case 30: return "mptcp";
         case 34: return "tfo";
-        case 253: return "exp";
         case 254: return "exp";
         default: return {};
     }
 }
 
-void put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
+// Returns false when the options end in a bad length or the snap length:
+// tcpdump then ends the line there, without ", length N".
+bool put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
     const TcpInfo& tcp = p.tcp;
     const Bytes f = p.frame;
     const std::uint32_t h = p.transport_offset;
@@ -127,16 +151,16 @@ void put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
     for (std::uint8_t i = 0; i < tcp.option_count; ++i) {
         const TcpOption& o = tcp.options[i];
         if (i) put(out, ',');
+        if (o.length != 1 && (o.length < 2 || i + 1 == tcp.option_count) && tcp.options_malformed) {
+            put(out, "[bad opt]");  // tcpdump checks the length before naming the option
+            return false;
+        }
         const std::string_view name = tcp_option_name(o.kind);
         if (name.empty()) {
             put(out, "unknown-");
             put_uint(out, o.kind);
         } else {
             put(out, name);
-        }
-        if (o.length != 1 && (o.length < 2 || i + 1 == tcp.option_count) && tcp.options_malformed) {
-            put(out, "[bad opt]");
-            return;
         }
         const std::size_t d = h + o.data_offset;
         const bool complete = o.length < 2 || o.data_length == o.length - 2;
@@ -181,9 +205,8 @@ void put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
                 break;
         }
         if (!complete) {
-            put(out, ' ');
             put_truncated(out, Layer::tcp);
-            return;
+            return false;
         }
         // The known fixed-size kinds with an unexpected length (tcpdump's "[len N]").
         const int expected = o.kind == 2 ? 4 : o.kind == 3 ? 3 : o.kind == 4 ? 2 : o.kind == 8 ? 10 : 0;
@@ -193,7 +216,15 @@ void put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
             put(out, ']');
         }
     }
+    // The snap length cut the options between two of them: tcpdump has
+    // already printed the separator when it finds the next kind missing.
+    if (p.has_malformed && p.malformed.layer == Layer::tcp && p.malformed.truncated) {
+        if (tcp.option_count) put(out, ',');
+        put_truncated(out, Layer::tcp);
+        return false;
+    }
     put(out, ']');
+    return true;
 }
 
 }  // namespace
@@ -279,7 +310,7 @@ TcpSequenceTracker::Relative TcpSequenceTracker::relate(const Packet& p) {
 ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field) {
     ChecksumCheck c;
     if (p.later_fragment || !fits(p.frame, p.transport_offset, p.transport_length)) return c;
-    if (p.network == Network::ipv4 && (p.ipv4.more_fragments)) return c;
+    if (p.ipv4.more_fragments || p.ipv6.is_fragment) return c;  // only part of the datagram
     const Bytes seg = p.frame.subspan(p.transport_offset, p.transport_length);
     std::uint32_t sum = 0;
     if (p.transport != Transport::icmp) {  // ICMPv4 has no pseudo-header
@@ -374,9 +405,9 @@ void TextRenderer::render_ipv4_verbose(const Packet& p, Buf& out) {
         put(out, " bytes)");
     }
     if (!ip.checksum_ok) {
-        put(out, ", bad cksum ");
-        fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:x}"), ip.checksum);
-        put(out, "!");
+        const std::uint32_t sum = checksum_add(p.frame.subspan(p.network_offset, ip.header_length));
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE(", bad cksum {:x} (->{:x})!"), ip.checksum,
+                       checksum_fold(sum + (0xffffu ^ ip.checksum)));
     }
     put(out, ")\n    ");
 }
@@ -397,15 +428,37 @@ void TextRenderer::render_ipv6_verbose(const Packet& p, Buf& out) {
     put(out, ") ");
 }
 
+// tcpdump's sll2_if_print: "lo    In  " (the name is looked up on this
+// machine, as tcpdump does; a file from elsewhere may name other devices).
+void TextRenderer::render_sll2_prefix(const Packet& p, Buf& out) {
+    auto it = interface_names_.find(p.link.sll_ifindex);
+    if (it == interface_names_.end()) {
+        char name[IF_NAMESIZE] = {};
+        if (!options_.interface_names) fmt::format_to_n(name, sizeof name - 1, "#{}", p.link.sll_ifindex);
+        else if (!if_indextoname(p.link.sll_ifindex, name)) std::strcpy(name, "?");
+        it = interface_names_.emplace(p.link.sll_ifindex, name).first;
+    }
+    fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:<5} "), it->second);
+    static constexpr std::string_view kTypes[] = {"In ", "B  ", "M  ", "P  ", "Out"};
+    put(out, p.link.sll_packet_type < 5 ? kTypes[p.link.sll_packet_type] : std::string_view("?  "));
+    put(out, ' ');
+}
+
 void TextRenderer::render_body(const Packet& p, Buf& out) {
+    if (p.link.type == LinkType::linux_sll2 && p.frame.size() >= 20) render_sll2_prefix(p, out);
     if (p.network == Network::arp) {
         render_arp(p, out);
         return;
     }
     if (p.network == Network::none || p.network == Network::other) {
         if (p.has_malformed) {
-            put_truncated(out, p.malformed.layer);
-            if (!p.malformed.truncated) { put(out, ' '); put(out, p.malformed.reason); }
+            if (p.malformed.truncated) {
+                put(out, " [|");
+                put(out, link_layer_name(p.link.type));
+                put(out, ']');
+            } else {
+                put(out, p.malformed.reason);
+            }
         } else {
             fmt::format_to(std::back_inserter(out), FMT_COMPILE("ethertype 0x{:04x}, length {}"),
                            p.link.ethertype, p.wire_length);
@@ -413,34 +466,26 @@ void TextRenderer::render_body(const Packet& p, Buf& out) {
         return;
     }
     const bool v4 = p.network == Network::ipv4;
-    put(out, v4 ? "IP " : "IP6 ");
     if (p.has_malformed && (p.malformed.layer == Layer::ipv4 || p.malformed.layer == Layer::ipv6)) {
-        const std::uint32_t avail = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.network_offset));
-        if (p.malformed.truncated && avail < (v4 ? 20u : 40u)) {
-            put(out, v4 ? "truncated-ip " : "truncated-ip6 ");
-            put_uint(out, p.wire_length - p.network_offset);
-            put(out, ' ');
-            put_truncated(out, p.malformed.layer);
-        } else if (p.malformed.truncated) {
-            put_flow(out, p, false);
-            put_truncated(out, p.malformed.layer);
-        } else if (p.ipv4.header_length < 20 && v4) {
-            put(out, "bad-hlen ");
-            put_uint(out, p.ipv4.header_length);
-        } else if (v4 && p.ipv4.total_length < p.ipv4.header_length) {
-            put(out, "bad-len ");
-            put_uint(out, p.ipv4.total_length);
-        } else {
-            put_flow(out, p, false);
-            put(out, "[");
-            put(out, p.malformed.reason);
-            put(out, "]");
-        }
+        render_bad_ip(p, out);
         return;
     }
+    put(out, v4 ? "IP " : "IP6 ");
     if (options_.verbose) {
         if (v4) render_ipv4_verbose(p, out);
         else render_ipv6_verbose(p, out);
+    }
+    if (!v4 && p.ipv6.extension_count && !p.ipv6.is_fragment &&
+        (p.transport == Transport::tcp || p.transport == Transport::udp)) {
+        // tcpdump names each extension header ("HBH ", "DSTOPT ") after the addresses.
+        append_address(p.src, out);
+        put(out, " > ");
+        append_address(p.dst, out);
+        put(out, ": ");
+        for (std::uint8_t i = 0; i < p.ipv6.extension_count; ++i) {
+            const std::uint8_t t = p.ipv6.extensions[i].type;
+            put(out, t == 0 ? "HBH " : t == 60 ? "DSTOPT " : t == 43 ? "RT6 " : t == 51 ? "AH " : "EXT ");
+        }
     }
     if (!v4 && p.ipv6.is_fragment) {
         // tcpdump's frag6_print: "frag (offset|length) ".
@@ -451,14 +496,20 @@ void TextRenderer::render_body(const Packet& p, Buf& out) {
         put_uint(out, p.ipv6.fragment_offset);
         put(out, '|');
         put_uint(out, p.transport_length);
-        put(out, ") ");
+        put(out, ')');
         if (p.later_fragment) return;
+        put(out, ' ');
     }
     if (p.later_fragment) {
         put_flow(out, p, false);
         out.resize(out.size() - 1);  // tcpdump: "src > dst: ip-proto-N" has no trailing blank
         put(out, " ip-proto-");
         put_uint(out, p.protocol);
+        return;
+    }
+    if (!v4 && p.transport == Transport::none && p.protocol == 59) {
+        put_flow(out, p, false);
+        put(out, "no next header");
         return;
     }
     switch (p.transport) {
@@ -469,16 +520,44 @@ void TextRenderer::render_body(const Packet& p, Buf& out) {
         default: break;
     }
     put_flow(out, p, false);
-    if (v4) {
-        put(out, "ip-proto-");
-        put_uint(out, p.protocol);
-        put(out, ' ');
-        put_uint(out, p.transport_length);
+    put(out, " ip-proto-");
+    put_uint(out, p.protocol);
+    put(out, ' ');
+    put_uint(out, p.transport_length);
+}
+
+// tcpdump's ip_print/ip6_print on a header they cannot use.
+void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
+    const bool v4 = p.network == Network::ipv4;
+    const std::size_t avail = p.frame.size() - std::min<std::size_t>(p.frame.size(), p.network_offset);
+    const unsigned version = avail ? load_u8(p.frame, p.network_offset) >> 4 : 0;
+    if (v4 && avail && version != 4) {
+        if (version == 6) put(out, "IP6, wrong link-layer encapsulation (invalid)");
+        else fmt::format_to(std::back_inserter(out), FMT_COMPILE("IP{} (invalid)"), version);
+        return;
+    }
+    if (!v4 && avail < 40) {  // ip6_print checks the size before printing "IP6 "
+        put_truncated(out, Layer::ipv6);
+        return;
+    }
+    put(out, v4 ? "IP " : "IP6 ");
+    if (v4 && avail < 20) {
+        put_truncated(out, Layer::ipv4);
+    } else if (v4 && p.ipv4.header_length < 20) {
+        put(out, "bad-hlen ");
+        put_uint(out, p.ipv4.header_length);
+    } else if (v4 && p.ipv4.total_length < p.ipv4.header_length) {
+        put(out, "bad-len ");
+        put_uint(out, p.ipv4.total_length);
+    } else if (p.malformed.truncated) {
+        put_flow(out, p, false);
+        out.resize(out.size() - 1);
+        put_truncated(out, p.malformed.layer);
     } else {
-        put(out, "ip-proto-");
-        put_uint(out, p.protocol);
-        put(out, ' ');
-        put_uint(out, p.transport_length);
+        put_flow(out, p, false);
+        put(out, "[");
+        put(out, p.malformed.reason);
+        put(out, "]");
     }
 }
 
@@ -488,16 +567,17 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
     const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
     if (bad && have < 4) {
         put_flow(out, p, false);
+        out.resize(out.size() - 1);
         put_truncated(out, Layer::tcp);
         return;
     }
-    put_flow(out, p, true);
+    put_transport_flow(out, p);
     if (bad && have < 20) {
         put_truncated(out, Layer::tcp);
         return;
     }
     if (tcp.header_length < 20) {
-        put(out, "tcp ");
+        put(out, " tcp ");
         put_uint(out, p.transport_length - tcp.header_length);
         put(out, " [bad hdr length ");
         put_uint(out, tcp.header_length);
@@ -543,8 +623,11 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
         put(out, ", urg ");
         put_uint(out, tcp.urgent);
     }
-    if (tcp.header_length > 20) put_tcp_options(out, p, rel.sack_base);
-    if (bad) return;  // options cut by the snap length: [|tcp] already printed
+    if (tcp.header_length > 20 && !put_tcp_options(out, p, rel.sack_base)) return;
+    if (bad) {  // cut by the snap length
+        put_truncated(out, Layer::tcp);
+        return;
+    }
     put(out, ", length ");
     put_uint(out, length);
 }
@@ -554,10 +637,11 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
     const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
     if (bad && have < 4) {
         put_flow(out, p, false);
+        out.resize(out.size() - 1);
         put_truncated(out, Layer::udp);
         return;
     }
-    put_flow(out, p, true);
+    put_transport_flow(out, p);
     if (bad && have < 8) {
         put_truncated(out, Layer::udp);
         return;
@@ -572,9 +656,14 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
         put_uint(out, p.udp.length);
         return;
     }
-    if (options_.verbose) {
+    // udp_print checks IPv4 UDP checksums only with -vv, IPv6 ones with -v
+    // (the IPv6 checksum is mandatory).
+    const bool v4 = p.network == Network::ipv4;
+    if (options_.verbose > (v4 ? 1 : 0)) {
         const ChecksumCheck c = check_transport_checksum(p, p.udp.checksum);
-        if (c.computable && p.udp.checksum != 0) {
+        if (v4 && p.udp.checksum == 0) {
+            put(out, "[no cksum] ");
+        } else if (c.computable) {
             if (c.valid) put(out, "[udp sum ok] ");
             else {
                 put(out, "[bad udp cksum ");
@@ -583,11 +672,10 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
                 put_hex16(out, c.expected);
                 put(out, "!] ");
             }
-        } else if (c.computable && p.network == Network::ipv4) {
-            put(out, "[no cksum] ");
         }
     }
-    if (p.udp.length > p.transport_length) {
+    const bool fragment = p.ipv4.more_fragments || p.ipv6.is_fragment;
+    if (p.udp.length > p.transport_length && !fragment) {
         put(out, "UDP, bad length ");
         put_uint(out, p.udp.length - 8u);
         put(out, " > ");
@@ -595,7 +683,8 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
         return;
     }
     put(out, "UDP, length ");
-    put_uint(out, p.payload_length);
+    // A first fragment carries the whole datagram's UDP length (udp_print).
+    put_uint(out, fragment ? p.udp.length - 8u : p.payload_length);
 }
 
 void TextRenderer::render_icmp(const Packet& p, Buf& out) {
@@ -652,11 +741,12 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
 
 void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
     put_flow(out, p, false);
-    if (p.has_malformed && p.malformed.layer == Layer::icmpv6) {
+    const IcmpInfo& icmp = p.icmp;
+    const bool cut = p.has_malformed && p.malformed.layer == Layer::icmpv6;
+    if (cut && !fits(p.frame, p.transport_offset, 1)) {
         put_truncated(out, Layer::icmpv6);
         return;
     }
-    const IcmpInfo& icmp = p.icmp;
     if (options_.verbose) {
         const ChecksumCheck c = check_transport_checksum(p, icmp.checksum);
         if (c.computable) {
@@ -689,6 +779,10 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
             put(out, ')');
             break;
     }
+    if (cut) {
+        put_truncated(out, Layer::icmpv6);
+        return;
+    }
     if (icmp.is_echo) {
         put(out, ", id ");
         put_uint(out, icmp.id);
@@ -698,17 +792,20 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
         put(out, icmp.type == 135 ? ", who has " : ", tgt is ");
         append_address(icmp.target, out);
     }
+    // With -v tcpdump prints the length only for the neighbour discovery types.
+    if (options_.verbose && !(icmp.type >= 133 && icmp.type <= 137)) return;
     put(out, ", length ");
     put_uint(out, p.transport_length);
 }
 
 void TextRenderer::render_arp(const Packet& p, Buf& out) {
     const ArpInfo& a = p.arp;
-    put(out, "ARP, ");
     if (p.has_malformed) {
         put_truncated(out, Layer::arp);
         return;
     }
+    put(out, "ARP, ");
+    if (options_.verbose && a.is_ethernet_ipv4) put(out, "Ethernet (len 6), IPv4 (len 4), ");
     if (!a.is_ethernet_ipv4) {
         fmt::format_to(std::back_inserter(out), FMT_COMPILE("Unknown Hardware ({}), length {}"),
                        a.hardware_type, p.wire_length - p.network_offset);

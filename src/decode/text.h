@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <string>
 #include <unordered_map>
 
 #include "decode/packet.h"
@@ -20,6 +21,9 @@ struct TextOptions {
     bool absolute_seq = false;  // -S: raw TCP sequence numbers
     bool nano = false;        // nanosecond timestamps instead of microseconds
     bool utc = false;         // print UTC instead of local time
+    // Cooked v2 frames carry an ifindex; tcpdump names it with
+    // if_indextoname() on the reading machine. Off: "#2" (stable goldens).
+    bool interface_names = true;
 };
 
 // Keys one TCP conversation in either direction (tcpdump's tha/tha6).
@@ -68,6 +72,8 @@ private:
     void render_time(std::int64_t sec, std::uint32_t nsec, fmt::memory_buffer& out);
     void render_ipv4_verbose(const Packet& p, fmt::memory_buffer& out);
     void render_ipv6_verbose(const Packet& p, fmt::memory_buffer& out);
+    void render_sll2_prefix(const Packet& p, fmt::memory_buffer& out);
+    void render_bad_ip(const Packet& p, fmt::memory_buffer& out);
     void render_tcp(const Packet& p, fmt::memory_buffer& out);
     void render_udp(const Packet& p, fmt::memory_buffer& out);
     void render_icmp(const Packet& p, fmt::memory_buffer& out);
@@ -77,6 +83,7 @@ private:
 
     TextOptions options_;
     TcpSequenceTracker sequences_;
+    std::unordered_map<std::uint32_t, std::string> interface_names_;  // cooked v2 ifindex -> name
     std::int64_t cached_sec_ = INT64_MIN;
     char cached_hms_[9] = {};
 };
