@@ -599,6 +599,7 @@ void write_journey_json(const Journey& j, std::ostream& out) {
     s["data_packets"] = j.stats.data_packets;
     s["frames"] = j.stats.frames;
     s["frames_matched"] = j.stats.frames_matched;
+    s["frames_other"] = j.stats.frames_other;
     s["packets_without_frame"] = j.stats.packets_without_frame;
     s["capture_dropped"] = j.stats.capture_dropped;
     s["events"] = j.stats.events;

@@ -13,6 +13,7 @@ void register_capture(CLI::App& app, Runner* run);
 void register_record_events(CLI::App& app, Runner* run);
 
 void register_journey(CLI::App& app, Runner* run);
+Runner journey_default_runner();  // journey.cpp: the default TCP journey
 void register_trace(CLI::App& app, Runner* run);
 void register_stack(CLI::App& app, Runner* run);
 
@@ -31,6 +32,8 @@ void register_all(CLI::App& app, Runner* run) {
     register_stack(app, run);
 }
 
-Runner default_runner() { return lab_exchange_runner(); }
+// The default TCP journey; the plain lab exchange stays one command away
+// (`tracepacket server` and `tracepacket client`).
+Runner default_runner() { return journey_default_runner(); }
 
 }  // namespace tpk::commands

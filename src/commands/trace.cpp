@@ -30,17 +30,15 @@ struct TraceCliOptions {
 
 Result<int> run_trace(const TraceCliOptions& o) {
     TraceTarget target;
-    if (!o.pids.empty() && !o.command.empty())
-        return make_error("give either -p PID[,PID] or -- COMMAND [ARGS], not both");
+    if (o.pids.empty() && o.command.empty())
+        return make_error("nothing to trace: give -p PID[,PID] or -- COMMAND [ARGS]");
+    // Both at once: follow a running server while the command talks to it.
     if (!o.pids.empty()) {
         auto pids = kernel::parse_pid_list(o.pids);
         if (!pids) return pids.error();
         target.pids = std::move(*pids);
-    } else if (!o.command.empty()) {
-        target.command = o.command;
-    } else {
-        return make_error("nothing to trace: give -p PID[,PID] or -- COMMAND [ARGS]");
     }
+    target.command = o.command;
     target.ready_file = o.ready_file;
     auto rec = record_trace(target);
     if (!rec) return rec.error();

@@ -658,6 +658,15 @@ void Builder::build_connections() {
         }
         j_.connections.push_back(std::move(c));
     }
+    // Roles of syscalls whose process the caller did not name (trace): by
+    // the socket they used, then by the process's other calls.
+    std::map<std::uint32_t, Role> pid_role;
+    for (auto& s : j_.syscalls) {
+        if (s.role == Role::unknown) s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk);
+        if (s.role != Role::unknown && !pid_role.count(s.pid)) pid_role[s.pid] = s.role;
+    }
+    for (auto& s : j_.syscalls)
+        if (s.role == Role::unknown && pid_role.count(s.pid)) s.role = pid_role[s.pid];
     for (std::size_t i = 0; i < ps_.size(); ++i) {
         auto& p = ps_[i].p;
         p.connection = connection_of(p.flow);
@@ -1105,10 +1114,18 @@ void Builder::match_frames() {
             break;
         }
     }
+    // Frames of other conversations (a capture of all of lo while tracing
+    // some programs) are counted, not shown.
     std::vector<Frame> rest;
-    for (std::size_t f = 0; f < used.size(); ++f)
-        if (!used[f]) rest.push_back(std::move(j_.unmatched_frames[f]));
-    j_.stats.frames_matched = used.size() - rest.size();
+    std::uint64_t other = 0;
+    for (std::size_t f = 0; f < used.size(); ++f) {
+        if (used[f]) continue;
+        if (connection_of(j_.unmatched_frames[f].flow) == kNone) ++other;
+        else rest.push_back(std::move(j_.unmatched_frames[f]));
+    }
+    j_.stats.frames_matched = used.size() - rest.size() - other;
+    j_.stats.frames = used.size() - other;
+    j_.stats.frames_other = other;
     j_.unmatched_frames = std::move(rest);
 }
 
@@ -1259,6 +1276,11 @@ void Builder::finish() {
         bool known = std::any_of(j_.processes.begin(), j_.processes.end(),
                                  [&](const Process& p) { return p.pid == s.pid; });
         if (!known) j_.processes.push_back(Process{s.pid, s.comm, s.role});
+    }
+    for (auto& p : j_.processes) {
+        if (p.role != Role::unknown) continue;
+        for (const auto& s : j_.syscalls)
+            if (s.pid == p.pid && s.role != Role::unknown) p.role = s.role;
     }
 
     // Per-layer summary of the data packets.

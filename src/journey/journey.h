@@ -232,7 +232,8 @@ struct LayerSummary {
 struct Stats {
     std::uint64_t events = 0;           // kernel events read
     std::uint64_t lost_events = 0;      // ring buffer drops: always shown when non-zero
-    std::uint64_t frames = 0;           // frames captured
+    std::uint64_t frames = 0;           // frames captured of the traced conversations
+    std::uint64_t frames_other = 0;     // frames of conversations nobody traced (not shown)
     std::uint64_t frames_matched = 0;
     std::uint64_t capture_dropped = 0;  // pcap_stats ps_drop
     std::uint64_t packets_without_frame = 0;

@@ -1,0 +1,330 @@
+// `tracepacket journey --json` and `tracepacket trace --json` as users run
+// them, as root: real BPF, real capture on lo, real lab processes. Every
+// check compares the journey with the capture of the same run or with facts
+// of the protocol; none depends on timing.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+
+struct Run {
+    int exit_code = -1;
+    std::vector<json> records;
+    std::string raw;
+
+    std::vector<json> of(const std::string& type) const {
+        std::vector<json> out;
+        for (const auto& r : records)
+            if (r.at("type") == type) out.push_back(r);
+        return out;
+    }
+    const json& summary() const { return records.back(); }
+};
+
+Run run_tracepacket(const std::string& args) {
+    Run r;
+    std::string cmd = std::string(TPK_BINARY) + " " + args + " 2>&1";
+    FILE* f = popen(cmd.c_str(), "r");
+    if (!f) return r;
+    char buf[65536];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.raw.append(buf, n);
+    int status = pclose(f);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::size_t start = 0;
+    while (start < r.raw.size()) {
+        std::size_t end = r.raw.find('\n', start);
+        if (end == std::string::npos) end = r.raw.size();
+        std::string line = r.raw.substr(start, end - start);
+        start = end + 1;
+        if (line.empty() || line[0] != '{') continue;
+        r.records.push_back(json::parse(line));
+    }
+    return r;
+}
+
+bool is_root() { return geteuid() == 0; }
+
+#define REQUIRE_ROOT() \
+    if (!is_root()) GTEST_SKIP() << "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW); run as root"
+
+// The first hop named `event` on the given side, or null.
+const json* find_hop(const json& packet, const std::string& event, const std::string& side) {
+    for (const auto& h : packet.at("hops"))
+        if (h.at("event") == event && h.at("side") == side) return &h;
+    return nullptr;
+}
+
+std::vector<std::string> state_changes(const Run& r, const std::string& role) {
+    std::vector<std::string> out;
+    for (const auto& s : r.of("state"))
+        if (s.at("role") == role)
+            out.push_back(s.at("old").get<std::string>() + ">" + s.at("new").get<std::string>());
+    return out;
+}
+
+// want appears in have in this order (other changes may sit between).
+bool in_order(const std::vector<std::string>& have, const std::vector<std::string>& want) {
+    std::size_t k = 0;
+    for (const auto& h : have)
+        if (k < want.size() && h == want[k]) ++k;
+    return k == want.size();
+}
+
+void expect_schema(const Run& r) {
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    for (const auto& rec : r.records) EXPECT_EQ(rec.at("schema_version"), 1) << rec.dump();
+    EXPECT_EQ(r.summary().at("type"), "summary");
+}
+
+// Every packet matched one to one with a captured frame, in capture order,
+// and the capture saw nothing else.
+void expect_packets_equal_capture(const Run& r) {
+    auto packets = r.of("packet");
+    const auto& s = r.summary();
+    EXPECT_EQ(packets.size(), s.at("frames").get<std::size_t>()) << r.raw;
+    EXPECT_EQ(s.at("frames_matched").get<std::size_t>(), packets.size());
+    EXPECT_TRUE(r.of("frame").empty()) << "captured frames that no traced packet explains";
+    std::set<std::size_t> frames;
+    long last = -1;
+    for (const auto& p : packets) {
+        ASSERT_FALSE(p.at("frame").is_null()) << p.dump();
+        const auto& f = p.at("frame");
+        auto index = f.at("index").get<long>();
+        EXPECT_TRUE(frames.insert(static_cast<std::size_t>(index)).second);
+        EXPECT_GT(index, last) << "journey order differs from capture order";
+        last = index;
+        EXPECT_EQ(f.at("payload_len"), p.at("payload_len"));
+        EXPECT_EQ(f.at("seq"), p.at("seq"));
+        EXPECT_EQ(f.at("ack"), p.at("ack"));
+        EXPECT_EQ(f.at("flow").at("src"), p.at("flow").at("src"));
+        EXPECT_EQ(f.at("flow").at("dst"), p.at("flow").at("dst"));
+    }
+}
+
+// send syscall -> device transmit -> device receive -> TCP receive -> copy to
+// user -> receive syscall, in non-decreasing time.
+void expect_full_path(const json& p, const std::vector<std::pair<std::string, std::string>>& path) {
+    std::uint64_t last = 0;
+    for (const auto& [event, side] : path) {
+        const json* h = find_hop(p, event, side);
+        ASSERT_NE(h, nullptr) << "no " << side << " " << event << " in " << p.dump();
+        auto t = h->at("t_ns").get<std::uint64_t>();
+        EXPECT_GE(t, last) << event << " before the previous hop in " << p.dump();
+        last = t;
+    }
+}
+
+TEST(JourneyRuntime, DefaultTcpRunMatchesItsCaptureHopByHop) {
+    REQUIRE_ROOT();
+    auto r = run_tracepacket("journey --json");
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    expect_schema(r);
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("partial"), false);
+    expect_packets_equal_capture(r);
+
+    auto packets = r.of("packet");
+    ASSERT_GE(packets.size(), 7u);  // 3 handshake + 2 data + FINs (and ACKs)
+    EXPECT_EQ(packets[0].at("flags"), "S");
+    EXPECT_EQ(packets[1].at("flags"), "S.");
+    EXPECT_EQ(packets[2].at("flags"), ".");
+    std::size_t data = 0;
+    for (const auto& p : packets) {
+        if (p.at("kind") != "data") continue;
+        ++data;
+        EXPECT_EQ(p.at("cause"), "syscall");
+        expect_full_path(p, {{"syscall_enter", "send"},
+                             {"net_dev_start_xmit", "send"},
+                             {"netif_receive_skb", "receive"},
+                             {"tcp_probe", "receive"},
+                             {"skb_copy_datagram_iovec", "receive"},
+                             {"syscall_exit", "receive"}});
+    }
+    EXPECT_EQ(data, 2u);  // the message and the reply
+
+    EXPECT_TRUE(in_order(state_changes(r, "client"), {"CLOSE>SYN-SENT", "SYN-SENT>ESTABLISHED"}))
+        << r.raw;
+    EXPECT_TRUE(in_order(state_changes(r, "server"),
+                         {"CLOSE>LISTEN", "LISTEN>SYN-RECV", "SYN-RECV>ESTABLISHED"}))
+        << r.raw;
+}
+
+TEST(JourneyRuntime, SyscallsOfBothSidesAndTheRoute) {
+    REQUIRE_ROOT();
+    auto r = run_tracepacket("journey --json --message ping --reply pong");
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    std::map<std::string, std::vector<std::string>> calls;
+    for (const auto& s : r.of("syscall"))
+        calls[s.at("role").get<std::string>()].push_back(s.at("name").get<std::string>());
+    auto has = [&](const std::string& role, const std::string& name) {
+        const auto& v = calls[role];
+        return std::find(v.begin(), v.end(), name) != v.end();
+    };
+    EXPECT_TRUE(has("server", "listen"));
+    EXPECT_TRUE(has("server", "accept4") || has("server", "accept"));
+    EXPECT_TRUE(has("client", "connect"));
+    auto routes = r.of("route");
+    ASSERT_EQ(routes.size(), 1u);
+    EXPECT_EQ(routes[0].at("destination"), "127.0.0.1");
+    EXPECT_EQ(routes[0].at("dev"), "lo");
+    // "ping" and "pong" travel framed: 4 + 4 bytes each way.
+    for (const auto& p : r.of("packet"))
+        if (p.at("kind") == "data") EXPECT_EQ(p.at("payload_len"), 8);
+}
+
+TEST(JourneyRuntime, UdpHasNoHandshakeAndNoStates) {
+    REQUIRE_ROOT();
+    auto r = run_tracepacket("journey --json --transport udp");
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    expect_schema(r);
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    expect_packets_equal_capture(r);
+    auto packets = r.of("packet");
+    ASSERT_EQ(packets.size(), 2u);
+    for (const auto& p : packets) {
+        EXPECT_EQ(p.at("kind"), "datagram");
+        EXPECT_EQ(p.at("flow").at("protocol"), "udp");
+        expect_full_path(p, {{"syscall_enter", "send"},
+                             {"net_dev_start_xmit", "send"},
+                             {"netif_receive_skb", "receive"},
+                             {"syscall_exit", "receive"}});
+    }
+    EXPECT_TRUE(r.of("state").empty());
+}
+
+TEST(JourneyRuntime, UnixHasNoIpOrDeviceHops) {
+    REQUIRE_ROOT();
+    for (const char* t : {"unix", "unix-dgram"}) {
+        SCOPED_TRACE(t);
+        auto r = run_tracepacket(std::string("journey --json --transport ") + t);
+        ASSERT_EQ(r.exit_code, 0) << r.raw;
+        expect_schema(r);
+        EXPECT_EQ(r.summary().at("lost_events"), 0);
+        auto packets = r.of("packet");
+        ASSERT_EQ(packets.size(), 2u) << r.raw;
+        for (const auto& p : packets) {
+            EXPECT_EQ(p.at("kind"), "message");
+            EXPECT_TRUE(p.at("frame").is_null());
+            for (const auto& h : p.at("hops")) {
+                EXPECT_NE(h.at("layer"), "network");
+                EXPECT_NE(h.at("layer"), "device");
+                EXPECT_NE(h.at("layer"), "receive");
+                EXPECT_NE(h.at("layer"), "transport");
+            }
+            expect_full_path(p, {{"syscall_enter", "send"},
+                                 {"skb_copy_datagram_iovec", "receive"},
+                                 {"syscall_exit", "receive"}});
+        }
+        EXPECT_TRUE(r.of("route").empty());
+        // The lab's socket file is gone.
+        for (const auto& e : std::filesystem::directory_iterator("/tmp"))
+            EXPECT_EQ(e.path().filename().string().find("tracepacket-journey-"), std::string::npos)
+                << e.path();
+    }
+}
+
+// A port nobody listens on now, for the HTTP server.
+int free_tcp_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+bool can_connect(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+std::string fmt_args(pid_t server, int port) {
+    return "trace --json -p " + std::to_string(server) +
+           " -- curl -s -o /dev/null http://127.0.0.1:" + std::to_string(port) + "/";
+}
+
+// curl against `python3 -m http.server`: programs nobody here wrote, both
+// traced, the request and the response followed end to end.
+TEST(TraceRuntime, CurlAgainstPythonHttpServer) {
+    REQUIRE_ROOT();
+    if (system("command -v curl >/dev/null && command -v python3 >/dev/null") != 0)
+        GTEST_SKIP() << "needs curl and python3 (scripts/install-deps)";
+    int port = free_tcp_port();
+    pid_t server = fork();
+    if (server == 0) {
+        freopen("/dev/null", "w", stderr);
+        freopen("/dev/null", "w", stdout);
+        execlp("python3", "python3", "-m", "http.server", "--bind", "127.0.0.1",
+               std::to_string(port).c_str(), "--directory", "/usr/share/doc", nullptr);
+        _exit(127);
+    }
+    // Bounded wait for the listener (each try is a real connect, not a sleep guess).
+    bool up = false;
+    for (int i = 0; i < 100 && !up; ++i) {
+        up = can_connect(port);
+        if (!up) usleep(50 * 1000);
+    }
+    if (!up) {
+        kill(server, SIGTERM);
+        waitpid(server, nullptr, 0);
+        FAIL() << "python3 -m http.server did not listen on " << port;
+    }
+    auto r = run_tracepacket(fmt_args(server, port));
+    kill(server, SIGTERM);
+    waitpid(server, nullptr, 0);
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    expect_schema(r);
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    // Both programs, with their roles.
+    std::set<std::string> comms;
+    for (const auto& s : r.of("syscall")) comms.insert(s.at("comm").get<std::string>() + "/" +
+                                                       s.at("role").get<std::string>());
+    EXPECT_TRUE(comms.count("curl/client")) << r.raw;
+    EXPECT_TRUE(comms.count("python3/server")) << r.raw;
+    // The request: sent by curl, read by python; a response the other way.
+    bool request = false, response = false;
+    for (const auto& p : r.of("packet")) {
+        if (p.at("kind") != "data") continue;
+        if (p.at("direction") == "client_to_server") {
+            request = true;
+            expect_full_path(p, {{"syscall_enter", "send"},
+                                 {"net_dev_start_xmit", "send"},
+                                 {"netif_receive_skb", "receive"},
+                                 {"tcp_probe", "receive"},
+                                 {"skb_copy_datagram_iovec", "receive"},
+                                 {"syscall_exit", "receive"}});
+        } else {
+            response = true;
+        }
+    }
+    EXPECT_TRUE(request);
+    EXPECT_TRUE(response);
+}
+
+}  // namespace
