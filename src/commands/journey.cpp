@@ -70,11 +70,12 @@ Result<std::vector<lab::Transport>> parse_compare(const std::string& list) {
     return out;
 }
 
-void print(const journey::Journey& j, bool json) {
+// text = false: --mermaid replaces the text, so the diagram can be piped alone.
+void print(const journey::Journey& j, bool json, bool text = true) {
     if (json) {
         write_journey_json(j, std::cout);
         std::cout.flush();
-    } else {
+    } else if (text) {
         fmt::print("{}", render_journey_text(j, terminal_style()));
         std::fflush(stdout);
     }
@@ -86,7 +87,7 @@ Result<int> run_journey(const JourneyCliOptions& o) {
         auto rec = read_recording(o.replay);
         if (!rec) return rec.error();
         auto j = finish(std::move(*rec));
-        print(j, o.json);
+        print(j, o.json, !o.outputs.mermaid);
         if (auto st = report::write_outputs(j, o.outputs); !st) return st.error();
         return 0;
     }
@@ -100,7 +101,8 @@ Result<int> run_journey(const JourneyCliOptions& o) {
             if (o.json) write_journey_json(*j, std::cout);
             all.push_back(std::move(*j));
         }
-        if (!o.json) fmt::print("{}", render_compare_text(all, terminal_style()));
+        if (!o.json && !o.outputs.mermaid)
+            fmt::print("{}", render_compare_text(all, terminal_style()));
         if (auto st = report::write_outputs(all, o.outputs); !st) return st.error();
         return 0;
     }
@@ -108,7 +110,7 @@ Result<int> run_journey(const JourneyCliOptions& o) {
     if (!t) return wrap(t.error(), "--transport");
     auto j = one_journey(o, *t);
     if (!j) return j.error();
-    print(*j, o.json);
+    print(*j, o.json, !o.outputs.mermaid);
     if (auto st = report::write_outputs(*j, o.outputs); !st) return st.error();
     return 0;
 }
