@@ -35,7 +35,7 @@ using netlink::SocketSnapshot;
 struct SocketsOptions {
     bool tcp = false, udp = false, unix_sockets = false;
     bool listening = false, all = false, numeric = false;
-    bool processes = false, tcp_info = false, json = false;
+    bool processes = false, tcp_info = false, json = false, extended = false;
     std::vector<std::string> states;
     std::optional<int> port;
     std::optional<int> pid;
@@ -596,6 +596,9 @@ void register_sockets(CLI::App& app, Runner* run) {
     cmd->add_flag("-a,--all", o->all, "Listening and non-listening sockets");
     cmd->add_flag("-n,--numeric", o->numeric, "Numeric ports (no /etc/services names)");
     cmd->add_flag("-p,--processes", o->processes, "Owning processes (pid, command, fd) from /proc/*/fd");
+    cmd->add_flag("-e,--extended", o->extended,
+                  "Accepted for ss habits (ss -tuxanpe): inode and uid are always shown "
+                  "(uid and cookie in --json)");
     cmd->add_flag("-i,--info", o->tcp_info,
                   "tcp_info: rtt/rttvar, cwnd, ssthresh, mss, retransmits, bytes, delivery rate, "
                   "last send/receive age");

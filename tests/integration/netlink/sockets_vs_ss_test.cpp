@@ -208,31 +208,36 @@ protected:
         stream_a_.reset(pair[0]);
         stream_b_.reset(pair[1]);
         ASSERT_EQ(::send(stream_a_.get(), "hello", 5, 0), 5);
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+        seq_a_.reset(pair[0]);
+        seq_b_.reset(pair[1]);
+        ASSERT_EQ(::send(seq_b_.get(), "record", 6, 0), 6);
         ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair), 0);
         dgram_a_.reset(pair[0]);
         dgram_b_.reset(pair[1]);
         std::string datagram(100, 'd');
         ASSERT_EQ(::send(dgram_a_.get(), datagram.data(), datagram.size(), 0), 100);
         for (int fd : {unix_listener_.get(), unix_client_.get(), stream_a_.get(), stream_b_.get(),
-                       dgram_a_.get(), dgram_b_.get()})
+                       seq_a_.get(), seq_b_.get(), dgram_a_.get(), dgram_b_.get()})
             known_.push_back(inode_of(fd));
     }
 
     UniqueFd listener_, client_, server_, udp4_, udp6_;
     std::vector<UniqueFd> waiting_;
-    UniqueFd unix_listener_, unix_client_, stream_a_, stream_b_, dgram_a_, dgram_b_;
+    UniqueFd unix_listener_, unix_client_, stream_a_, stream_b_, seq_a_, seq_b_, dgram_a_, dgram_b_;
     std::string unix_path_;
     std::vector<std::uint64_t> known_;
 };
 
 TEST_F(SocketsVsSs, StatesQueuesAddressesInodesAndOwnersMatchSs) {
     // The two reads run back to back; nothing of ours changes between them.
-    auto ours_run = run_command(tracepacket("sockets -tuxanp --json"));
+    auto ours_run = run_command(tracepacket("sockets -tuxanpe --json"));
     auto ss_run = run_command("ss -tuxanpe");
     ASSERT_EQ(ours_run.exit_code, 0);
     ASSERT_EQ(ss_run.exit_code, 0);
     auto ours = read_ours(ours_run.out);
     auto theirs = read_ss(ss_run.out);
+    std::set<std::string> netids;
 
     for (std::uint64_t inode : known_) {
         SCOPED_TRACE("inode " + std::to_string(inode));
@@ -256,7 +261,9 @@ TEST_F(SocketsVsSs, StatesQueuesAddressesInodesAndOwnersMatchSs) {
         for (const auto& p : o["processes"]) our_pids.insert(p["pid"].get<int>());
         EXPECT_EQ(our_pids, t.pids);
         EXPECT_EQ(our_pids, std::set<int>{getpid()});
+        netids.insert(t.netid);
     }
+    EXPECT_EQ(netids, (std::set<std::string>{"tcp", "udp", "u_str", "u_seq", "u_dgr"}));
 }
 
 TEST_F(SocketsVsSs, ListenerShowsAcceptQueueBacklogAndEmptySynQueue) {
