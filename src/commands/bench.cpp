@@ -207,7 +207,7 @@ void print_table(const Plan& plan, const Results& r) {
     }
 }
 
-nlohmann::json skipped_json(const char* mode, const bench::Transport& t, std::size_t size,
+nlohmann::ordered_json skipped_json(const char* mode, const bench::Transport& t, std::size_t size,
                             const std::string& reason) {
     return {{"type", "skipped"}, {"mode", mode}, {"transport", bench::transport_name(t)},
             {"size", size}, {"reason", reason}};
@@ -220,7 +220,7 @@ void print_json(const Plan& plan, const Results& r) {
             continue;
         }
         const auto& s = c.summary;
-        nlohmann::json j = {{"type", "latency"}, {"transport", bench::transport_name(c.transport)},
+        nlohmann::ordered_json j = {{"type", "latency"}, {"transport", bench::transport_name(c.transport)},
                             {"size", c.size}, {"round_trips", s.count},
                             {"warmup", plan.latency_opts.warmup}, {"p50_ns", s.p50_ns},
                             {"p90_ns", s.p90_ns}, {"p99_ns", s.p99_ns}, {"p999_ns", s.p999_ns},
@@ -234,12 +234,12 @@ void print_json(const Plan& plan, const Results& r) {
             fmt::print("{}\n", skipped_json("throughput", c.transport, c.size, c.skipped).dump());
             continue;
         }
-        nlohmann::json j = {{"type", "throughput"}, {"transport", bench::transport_name(c.transport)},
+        nlohmann::ordered_json j = {{"type", "throughput"}, {"transport", bench::transport_name(c.transport)},
                             {"size", c.size}, {"seconds", round_to(c.seconds(), 6)},
                             {"bytes", c.bytes}, {"messages", c.messages},
                             {"mb_per_s", round_to(c.megabytes_per_second(), 2)},
                             {"gbit_per_s", round_to(c.gigabits_per_second(), 4)},
-                            {"messages_per_s", round_to(c.messages_per_second(), 0)}};
+                            {"messages_per_s", std::llround(c.messages_per_second())}};
         if (auto ratio = throughput_ratio(r, c)) j["ratio_to_tcp"] = round_to(*ratio, 4);
         fmt::print("{}\n", j.dump());
     }
