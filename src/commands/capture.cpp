@@ -42,6 +42,10 @@ Result<int> run_capture(CaptureFlags flags) {
     };
     auto summary = capture::run_session(o, stdout, stop->fd());
     std::fflush(stdout);
+    // Consume the SIGINT/SIGTERM that stopped us: once SignalStop restores
+    // the mask a pending one would kill the process (exit 130) instead of the
+    // normal exit tcpdump makes after Ctrl-C.
+    (void)stop->take();
     if (!summary) return std::move(summary).take_error();
     const std::string text = capture::format_summary(*summary);
     std::fputs(text.c_str(), stderr);
