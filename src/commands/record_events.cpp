@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,17 +69,23 @@ Result<int> run_record(const RecordOptions& o) {
     if (sopts.command.empty() && sopts.pids.empty())
         return make_error("record-events: nothing to trace; give -p PID[,PID] or -- COMMAND [ARGS]");
 
-    std::ofstream file;
-    std::ostream* out = &std::cout;
+    // "e": O_CLOEXEC, so the traced command does not inherit the recording.
+    std::unique_ptr<FILE, int (*)(FILE*)> file(nullptr, std::fclose);
+    FILE* out = stdout;
     if (o.output != "-") {
-        file.open(o.output);
+        file.reset(std::fopen(o.output.c_str(), "we"));
         if (!file) return errno_error("open " + o.output);
-        out = &file;
+        out = file.get();
     }
+    auto write_event = [out](const model::Event& e) {
+        std::string line = model::event_to_json_line(e);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), out);
+    };
 
     auto tracer = kernel::Tracer::start(topts);
     if (!tracer) return tracer.error();
-    auto sink = [out](model::Event&& e) { *out << model::event_to_json_line(e) << '\n'; };
+    auto sink = [&](model::Event&& e) { write_event(e); };
     auto result = kernel::run_session(*tracer, sopts, sink);
     tracer->stop();
     if (!result) return result.error();
@@ -89,12 +93,11 @@ Result<int> run_record(const RecordOptions& o) {
         model::Event lost;
         lost.kind = model::EventKind::lost_events;
         lost.size = result->lost_events;
-        *out << model::event_to_json_line(lost) << '\n';
+        write_event(lost);
         fmt::print(stderr, "tracepacket: {} events lost (ring buffer full); raise --ring-buffer\n",
                    result->lost_events);
     }
-    out->flush();
-    if (!*out) return errno_error("write " + o.output);
+    if (std::fflush(out) != 0 || std::ferror(out)) return errno_error("write " + o.output);
     return result->exit_code;
 }
 

@@ -116,9 +116,12 @@ void expect_gone(pid_t pid) {
     EXPECT_TRUE(kill(pid, 0) != 0 && errno == ESRCH) << "command " << pid << " outlived the tool";
 }
 
-// The command waits for GO so the test controls when it ends.
+// The command lists its open files into DIR/fds, then waits for DIR/GO so
+// the test controls when it ends.
 std::vector<std::string> waiting_command(const fs::path& dir) {
-    return {"--", "sh", "-c", "while [ ! -e " + (dir / "GO").string() + " ]; do sleep 0.05; done"};
+    return {"--", "sh", "-c",
+            "ls -l /proc/$$/fd > " + (dir / "fds").string() + "; while [ ! -e " +
+                (dir / "GO").string() + " ]; do sleep 0.05; done"};
 }
 
 class RecordEventsSignal : public ::testing::TestWithParam<int> {};
@@ -160,6 +163,8 @@ TEST(RecordEvents, NormalExitRecordsTheCommandAndUnloads) {
     ASSERT_TRUE(ready) << slurp(dir.path / "stderr");
     std::ofstream(dir.path / "GO").put('\n');
     EXPECT_EQ(wait_exit(tool), 0) << slurp(dir.path / "stderr");
+    EXPECT_EQ(slurp(dir.path / "fds").find("events.jsonl"), std::string::npos)
+        << "the command inherited the recording: " << slurp(dir.path / "fds");
     expect_programs_gone(ready->programs);
     expect_gone(ready->command);
     // The recording reads back, and holds the command's exit.
