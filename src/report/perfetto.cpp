@@ -18,7 +18,10 @@ using Json = nlohmann::ordered_json;
 
 // Kernel layer tracks live in one made-up process per journey; its pid is
 // above pid_max (at most 2^22, kernel/pid.c) so it never meets a real one.
+// Its tracks' tids are pid + 1..10: Perfetto keys threads by tid alone and
+// reads pids and tids as uint32, so they stay unique and below 2^32.
 constexpr std::int64_t kKernelPid = 1'000'000'000;
+constexpr std::int64_t kKernelPidStride = 100;
 // Real pids of the k-th compared journey are shifted by k times this, so two
 // runs that reused a pid do not share a track.
 constexpr std::int64_t kJourneyPidStride = 10'000'000;
@@ -65,7 +68,7 @@ class Builder {
 public:
     Builder(const journey::Journey& j, std::size_t index, bool several)
         : j_(j), pid_shift_(static_cast<std::int64_t>(index) * kJourneyPidStride),
-          kernel_pid_(kKernelPid + static_cast<std::int64_t>(index)),
+          kernel_pid_(kKernelPid + static_cast<std::int64_t>(index) * kKernelPidStride),
           prefix_(several ? fmt::format("[{}] ", j.transport) : std::string()) {}
 
     void build(std::vector<Json>& meta, std::vector<Json>& timed, std::uint64_t& next_flow_id);
@@ -91,7 +94,7 @@ private:
     // For each packet, its hop slices in hop order.
     std::vector<std::vector<std::size_t>> packet_slices_;
     std::map<std::pair<std::int64_t, std::int64_t>, Track> tracks_;
-    std::map<std::int64_t, std::string> thread_names_;  // tid -> name (kernel tracks)
+    std::map<std::int64_t, std::string> thread_names_;  // track order -> name (kernel)
     std::map<std::pair<std::int64_t, std::int64_t>, std::string> threads_;  // real threads
     std::map<std::int64_t, std::pair<std::string, journey::Role>> processes_;  // shifted pid
 };
@@ -144,7 +147,7 @@ void Builder::add_hops() {
             } else {
                 const KernelTrack t = kernel_track(h);
                 sl.pid = kernel_pid_;
-                sl.tid = t.tid;
+                sl.tid = kernel_pid_ + t.tid;
                 sl.name = std::string(model::event_name(h.event));
                 thread_names_.emplace(t.tid, std::string(t.name));
             }
@@ -226,16 +229,16 @@ void Builder::add_metadata(std::vector<Json>& meta) const {
                                                            key.second - pid_shift_)}}}});
     if (thread_names_.empty()) return;
     meta.push_back(Json{{"ph", "M"}, {"name", "process_name"}, {"pid", kernel_pid_},
-                        {"tid", 0},
+                        {"tid", kernel_pid_},
                         {"args", {{"name", prefix_ + "kernel: " + transport_label(j_) +
                                                " over " + device_label(j_)}}}});
     meta.push_back(Json{{"ph", "M"}, {"name", "process_sort_index"}, {"pid", kernel_pid_},
-                        {"tid", 0}, {"args", {{"sort_index", 1}}}});
-    for (const auto& [tid, name] : thread_names_) {
+                        {"tid", kernel_pid_}, {"args", {{"sort_index", 1}}}});
+    for (const auto& [order, name] : thread_names_) {
         meta.push_back(Json{{"ph", "M"}, {"name", "thread_name"}, {"pid", kernel_pid_},
-                            {"tid", tid}, {"args", {{"name", name}}}});
+                            {"tid", kernel_pid_ + order}, {"args", {{"name", name}}}});
         meta.push_back(Json{{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", kernel_pid_},
-                            {"tid", tid}, {"args", {{"sort_index", tid}}}});
+                            {"tid", kernel_pid_ + order}, {"args", {{"sort_index", order}}}});
     }
 }
 
