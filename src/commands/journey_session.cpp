@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <fstream>
 #include <mutex>
@@ -73,15 +74,24 @@ private:
 // A capture on lo in its own thread until stop().
 class LoopbackCapture {
 public:
-    static Result<std::unique_ptr<LoopbackCapture>> start(const std::string& filter) {
+    // immediate: a wake-up per frame (short lab runs, nothing to wait for at
+    // the end). Otherwise frames wait in TPACKET_V3 blocks that the kernel
+    // hands over when full or after the capture's 1 s block timeout: far fewer
+    // wake-ups of this thread while a traced program runs, and stop() waits
+    // one timeout so the last block is handed over too.
+    static Result<std::unique_ptr<LoopbackCapture>> start(const std::string& filter,
+                                                          bool immediate = true) {
         capture::LiveOptions opts;
         opts.interface = "lo";
+        opts.immediate = immediate;
         opts.snaplen = 65535;
+        opts.buffer_bytes = 32 << 20;  // long traces: the capture thread shares the CPUs
         auto source = capture::Source::open_live(opts);
         if (!source) return wrap(source.error(), "capture on lo");
         if (!filter.empty())
             if (auto ok = source->set_filter(filter); !ok) return ok.error();
         auto c = std::unique_ptr<LoopbackCapture>(new LoopbackCapture(std::move(*source)));
+        c->immediate_ = immediate;
         c->stop_ = UniqueFd(eventfd(0, EFD_CLOEXEC));
         if (!c->stop_) return errno_error("eventfd");
         std::int64_t offset = static_cast<std::int64_t>(clock_ns(CLOCK_REALTIME)) -
@@ -98,6 +108,7 @@ public:
     // Drains what the ring holds, then ends the thread.
     Status stop() {
         if (!thread_.joinable()) return status_;
+        if (!immediate_) std::this_thread::sleep_for(std::chrono::milliseconds(1100));
         std::uint64_t one = 1;
         (void)!::write(stop_.get(), &one, sizeof one);
         thread_.join();
@@ -116,6 +127,7 @@ private:
     std::thread thread_;
     Status status_;
     std::uint64_t dropped_ = 0;
+    bool immediate_ = true;
 };
 
 // ------------------------------------------------------------------ tracer
@@ -342,13 +354,19 @@ Result<Recording> record_trace(const TraceTarget& target) {
                                      "the kernel side (run as root)",
                           EPERM);
     }
-    auto tracer = kernel::Tracer::start({});
+    // Busy programs make ~35 events per round trip; a large ring rides out
+    // bursts while user space converts events (lost ones are counted).
+    kernel::TracerOptions topts;
+    topts.ring_buffer_bytes = std::size_t{64} << 20;
+    auto tracer = kernel::Tracer::start(topts);
     if (!tracer) return wrap(tracer.error(), "start the kernel tracer");
     rec.kernel_traced = true;
     std::unique_ptr<LoopbackCapture> capture;
-    auto c = LoopbackCapture::start("tcp or udp");
-    if (c) capture = std::move(*c);
-    else rec.partial_reasons.push_back(c.error().message());
+    if (target.capture) {
+        auto c = LoopbackCapture::start("tcp or udp", /*immediate=*/false);
+        if (c) capture = std::move(*c);
+        else rec.partial_reasons.push_back(c.error().message());
+    }
 
     kernel::SessionOptions so;
     so.command = target.command;

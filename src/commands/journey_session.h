@@ -31,6 +31,7 @@ struct TraceTarget {
     std::vector<pid_t> pids;            // follow these, or
     std::vector<std::string> command;   // run this
     std::string ready_file;             // written once tracing runs (tests sync on it)
+    bool capture = true;                // capture on lo meanwhile
 };
 
 // What one run recorded, ready for journey::correlate(). When the kernel side

@@ -23,6 +23,7 @@ struct TraceCliOptions {
     std::string pids;
     std::vector<std::string> command;
     bool json = false;
+    bool no_capture = false;
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
     report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
@@ -40,6 +41,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
     }
     target.command = o.command;
     target.ready_file = o.ready_file;
+    target.capture = !o.no_capture;
     auto rec = record_trace(target);
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
@@ -71,6 +73,8 @@ void register_trace(CLI::App& app, Runner* run) {
                                             "or Ctrl-C)");
     cmd->add_flag("--json", opts->json, "JSON Lines (docs/json-schema.md) instead of text");
     report::add_output_options(*cmd, opts->outputs);
+    cmd->add_flag("--no-capture", opts->no_capture,
+                  "do not capture on lo meanwhile (less overhead; packets get no wire view)");
     cmd->add_option("--ready-file", opts->ready_file, "written once tracing runs")->group("");
     cmd->add_option("--record-raw", opts->record_raw, "save the recorded events")->group("");
     cmd->add_option("command", opts->command, "the command to run and trace (after --)");

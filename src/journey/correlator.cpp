@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -247,6 +248,7 @@ private:
     std::size_t own_syscall(const Event& state_change) const;
     std::size_t consuming_read(PacketState& ps) const;
     std::size_t receiving_packet(std::uint32_t cpu, std::uint32_t tid, std::uint64_t t) const;
+    void index_packets();
     std::size_t connection_of(const Flow& f) const;
     Role role_of_pid(std::uint32_t pid) const;
     Role role_of_sk(std::uint64_t sk) const;
@@ -261,6 +263,11 @@ private:
     std::unordered_map<std::uint64_t, Flow> sk_flow_;   // local -> remote
     std::unordered_map<std::uint64_t, int> sk_family_;
     std::unordered_map<std::uint64_t, std::uint64_t> unix_peer_;  // sender sk -> peer sk
+    // (cpu, tid) -> (rx_ns, packet) sorted; tid -> (net_dev_queue t, packet) sorted
+    std::map<std::pair<std::uint32_t, std::uint32_t>,
+             std::vector<std::pair<std::uint64_t, std::size_t>>> rx_index_;
+    std::map<std::uint32_t, std::vector<std::pair<std::uint64_t, std::size_t>>> queue_index_;
+    std::unordered_map<const Event*, std::size_t> fib_packet_;
     Journey j_;
 };
 
@@ -328,13 +335,15 @@ void Builder::build_syscalls() {
 std::size_t Builder::open_syscall(std::uint32_t tid, std::uint64_t t) const {
     auto it = syscalls_by_tid_.find(tid);
     if (it == syscalls_by_tid_.end()) return kNone;
-    std::size_t best = kNone;
-    for (std::size_t i : it->second) {
-        const auto& s = j_.syscalls[i];
-        if (s.enter_ns > t) break;
-        if (s.exit_ns == 0 || s.exit_ns >= t) best = i;
-    }
-    return best;
+    // A thread runs one syscall at a time: the candidate is the last one
+    // entered at or before t (indices are in enter order).
+    const auto& v = it->second;
+    auto pos = std::upper_bound(v.begin(), v.end(), t, [&](std::uint64_t x, std::size_t i) {
+        return x < j_.syscalls[i].enter_ns;
+    });
+    if (pos == v.begin()) return kNone;
+    const auto& s = j_.syscalls[*(pos - 1)];
+    return s.exit_ns == 0 || s.exit_ns >= t ? *(pos - 1) : kNone;
 }
 
 // The read that took the packet's bytes: the last copy to user made by a
@@ -682,23 +691,40 @@ void Builder::build_connections() {
 // netif_receive_skb of that packet, in whatever task raised the softirq.
 std::size_t Builder::receiving_packet(std::uint32_t cpu, std::uint32_t tid,
                                       std::uint64_t t) const {
-    std::size_t best = kNone;
-    std::uint64_t best_rx = 0;
-    for (std::size_t i = 0; i < ps_.size(); ++i) {
-        const auto& ps = ps_[i];
-        if (!ps.rx_ns || ps.rx_cpu != cpu || ps.rx_tid != tid) continue;
-        if (ps.rx_ns > t) continue;
-        if (ps.end_ns && ps.end_ns < t) continue;
+    auto it = rx_index_.find({cpu, tid});
+    if (it == rx_index_.end()) return kNone;
+    const auto& v = it->second;  // (rx_ns, packet), sorted
+    auto pos = std::upper_bound(v.begin(), v.end(), std::make_pair(t, kNone));
+    std::size_t context = open_syscall(tid, t);
+    // The latest receive started before t that is still going on; a few
+    // steps back cover packets received nested inside another's processing.
+    for (int steps = 0; pos != v.begin() && steps < 16; ++steps) {
+        --pos;
+        const auto& ps = ps_[pos->second];
         // Nested processing stays inside one syscall (or one softirq outside
         // any): a packet received during sendto() cannot be what close() is
         // doing later in the same thread.
-        if (open_syscall(tid, ps.rx_ns) != open_syscall(tid, t)) continue;
-        if (ps.rx_ns >= best_rx) {
-            best = i;
-            best_rx = ps.rx_ns;
-        }
+        if (open_syscall(tid, ps.rx_ns) != context) return kNone;
+        if (ps.end_ns && ps.end_ns < t) continue;
+        return pos->second;
     }
-    return best;
+    return kNone;
+}
+
+void Builder::index_packets() {
+    rx_index_.clear();
+    queue_index_.clear();
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& ps = ps_[i];
+        if (ps.rx_ns) rx_index_[{ps.rx_cpu, ps.rx_tid}].push_back({ps.rx_ns, i});
+        for (const Hop& h : ps.p.hops)
+            if (h.event == K::net_dev_queue) {
+                queue_index_[h.tid].push_back({h.t_ns, i});
+                break;
+            }
+    }
+    for (auto& [k, v] : rx_index_) std::sort(v.begin(), v.end());
+    for (auto& [k, v] : queue_index_) std::sort(v.begin(), v.end());
 }
 
 Hop syscall_hop(const Syscall& s, std::size_t index, bool enter, bool receive_side) {
@@ -843,6 +869,7 @@ void Builder::attach_unix() {
                 if (peer == receiver) sends.push_back(s);
         }
         std::uint64_t sent_before = 0, recv_before = 0;
+        std::set<std::size_t> sends_seen;
         std::size_t k = 0;
         for (std::size_t i : list) {
             auto& p = ps_[i].p;
@@ -861,9 +888,7 @@ void Builder::attach_unix() {
             p.send_syscall = s;
             p.cause = Cause::syscall;
             p.sender_sk = sc.sk;
-            bool first_of_send = std::none_of(list.begin(), list.end(), [&](std::size_t o) {
-                return o != i && ps_[o].p.send_syscall == s && o < i;
-            });
+            bool first_of_send = sends_seen.insert(s).second;
             p.hops.push_back(syscall_hop(sc, s, true, false));
             if (first_of_send && send_ready.count(s)) p.hops.push_back(hop_from(*send_ready[s]));
         }
@@ -915,29 +940,30 @@ void Builder::attach_unix() {
 // Hops that name a socket, not an skb: attach them to the packet they belong
 // to by thread, socket and time.
 void Builder::attach_side_events() {
+    std::unordered_map<std::size_t, std::size_t> first_sent, last_read;  // syscall -> packet
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& p = ps_[i].p;
+        if (p.send_syscall != kNone && !first_sent.count(p.send_syscall))
+            first_sent[p.send_syscall] = i;
+        if (p.recv_syscall != kNone) last_read[p.recv_syscall] = i;
+    }
     for (const Event* e : side_) {
         switch (e->kind) {
             case K::tcp_sendmsg_locked:
             case K::sock_send_length: {
                 // The send syscall's first packet gets its socket hops.
                 std::size_t s = open_syscall(e->tid, e->t_ns);
-                if (s == kNone) break;
-                for (auto& ps : ps_) {
-                    if (ps.p.send_syscall != s) continue;
-                    if (ps.unix_like && e->kind == K::tcp_sendmsg_locked) continue;
-                    ps.p.hops.push_back(hop_from(*e));
-                    break;
-                }
+                auto it = s == kNone ? first_sent.end() : first_sent.find(s);
+                if (it == first_sent.end()) break;
+                if (ps_[it->second].unix_like && e->kind == K::tcp_sendmsg_locked) break;
+                ps_[it->second].p.hops.push_back(hop_from(*e));
                 break;
             }
             case K::sock_recv_length: {
                 std::size_t s = open_syscall(e->tid, e->t_ns);
-                if (s == kNone) break;
-                for (auto it = ps_.rbegin(); it != ps_.rend(); ++it) {
-                    if (it->p.recv_syscall != s) continue;
-                    it->p.hops.push_back(hop_from(*e));
-                    break;
-                }
+                auto it = s == kNone ? last_read.end() : last_read.find(s);
+                if (it == last_read.end()) break;
+                ps_[it->second].p.hops.push_back(hop_from(*e));
                 break;
             }
             case K::sk_data_ready:
@@ -955,29 +981,16 @@ void Builder::attach_side_events() {
             }
             case K::fib_table_lookup: {
                 // The route lookup for a packet happens on its thread just
-                // before its first device hop (connect's SYN, the SYN-ACK).
-                std::size_t best = kNone;
-                for (std::size_t i = 0; i < ps_.size(); ++i) {
-                    const auto& h = ps_[i].p.hops;
-                    auto first = std::find_if(h.begin(), h.end(), [](const Hop& x) {
-                        return x.event == K::net_dev_queue;
-                    });
-                    if (first == h.end() || first->tid != e->tid || first->t_ns < e->t_ns)
-                        continue;
-                    if (best == kNone || first->t_ns < std::find_if(ps_[best].p.hops.begin(),
-                                                                    ps_[best].p.hops.end(),
-                                                                    [](const Hop& x) {
-                                                                        return x.event == K::net_dev_queue;
-                                                                    })->t_ns)
-                        best = i;
-                }
-                if (best == kNone) break;
-                std::size_t s1 = open_syscall(e->tid, e->t_ns);
-                const Hop& q = *std::find_if(ps_[best].p.hops.begin(), ps_[best].p.hops.end(),
-                                             [](const Hop& x) { return x.event == K::net_dev_queue; });
-                std::size_t s2 = open_syscall(q.tid, q.t_ns);
-                if (s1 != s2) break;
-                ps_[best].p.hops.push_back(hop_from(*e));
+                // before its first device hop (connect's SYN, the SYN-ACK),
+                // within the same syscall (or softirq).
+                auto q = queue_index_.find(e->tid);
+                if (q == queue_index_.end()) break;
+                auto pos = std::lower_bound(q->second.begin(), q->second.end(),
+                                            std::make_pair(e->t_ns, std::size_t{0}));
+                if (pos == q->second.end()) break;
+                if (open_syscall(e->tid, e->t_ns) != open_syscall(e->tid, pos->first)) break;
+                ps_[pos->second].p.hops.push_back(hop_from(*e));
+                fib_packet_[e] = pos->second;
                 break;
             }
             default:
@@ -1103,16 +1116,36 @@ std::vector<LayerSpan> layer_spans(const Packet& p) {
 }
 
 void Builder::match_frames() {
+    // Frames by their header key, each key's frames in capture order; the
+    // n-th packet with a key takes the n-th frame with it.
+    using Key = std::tuple<std::uint8_t, std::uint16_t, std::uint16_t, std::array<std::uint8_t, 16>,
+                           std::array<std::uint8_t, 16>, std::uint8_t, std::uint32_t, std::uint32_t,
+                           std::uint32_t>;
+    auto key = [](const Flow& f, std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                  std::uint32_t len) {
+        bool tcp = f.protocol == IPPROTO_TCP;
+        return Key{f.protocol, f.src.port, f.dst.port, f.src.addr, f.dst.addr,
+                   tcp ? flags : std::uint8_t{0}, tcp ? seq : 0u, tcp ? ack : 0u, len};
+    };
+    std::map<Key, std::vector<std::size_t>> by_key;
+    for (std::size_t f = 0; f < j_.unmatched_frames.size(); ++f) {
+        const auto& fr = j_.unmatched_frames[f];
+        by_key[key(fr.flow, fr.tcp_flags, fr.seq, fr.ack, fr.payload_len)].push_back(f);
+    }
+    std::map<Key, std::size_t> next;
     std::vector<bool> used(j_.unmatched_frames.size(), false);
     for (auto& ps : ps_) {
         auto& p = ps.p;
         if (p.flow.protocol == 0) continue;
-        for (std::size_t f = 0; f < j_.unmatched_frames.size(); ++f) {
-            if (used[f] || !frame_matches(j_.unmatched_frames[f], p)) continue;
-            used[f] = true;
-            p.frame = j_.unmatched_frames[f];
-            break;
-        }
+        Key k = key(p.flow, p.tcp_flags, p.seq, p.ack, p.payload_len);
+        auto it = by_key.find(k);
+        if (it == by_key.end()) continue;
+        std::size_t& n = next[k];
+        if (n >= it->second.size()) continue;
+        std::size_t f = it->second[n++];
+        if (!frame_matches(j_.unmatched_frames[f], p)) continue;
+        used[f] = true;
+        p.frame = j_.unmatched_frames[f];
     }
     // Frames of other conversations (a capture of all of lo while tracing
     // some programs) are counted, not shown.
@@ -1175,10 +1208,7 @@ void Builder::build_routes() {
         f.flow = e->flow;
         f.dev = e->dev;
         f.during_syscall = open_syscall(e->tid, e->t_ns);
-        for (std::size_t i = 0; i < ps_.size(); ++i)
-            for (const Hop& h : ps_[i].p.hops)
-                if (h.event == K::fib_table_lookup && h.t_ns == e->t_ns && h.tid == e->tid)
-                    f.packet = i;
+        if (auto it = fib_packet_.find(e); it != fib_packet_.end()) f.packet = it->second;
         lookups.push_back(std::move(f));
     }
     if (j_.routes.empty() && !lookups.empty()) j_.routes.emplace_back();
@@ -1327,6 +1357,7 @@ Journey Builder::run() {
     sort_events();
     build_syscalls();
     build_packets();
+    index_packets();
     build_frames();
     learn_sockets();
     find_receivers();
