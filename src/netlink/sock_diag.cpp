@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "netlink/netlink_socket.h"
@@ -163,6 +164,9 @@ Status dump_inet(NetlinkSocket& socket, int family, int protocol, std::uint32_t 
             out.push_back(read_inet_message(message, kind));
         return {};
     });
+    // A kernel without IPv6 (or without udp_diag loaded) has no handler for
+    // that family/protocol: inet_diag answers ENOENT. Nothing to list then.
+    if (!s && s.error().code == ENOENT) return {};
     if (!s) {
         return wrap(std::move(s).take_error(),
                     std::string("sock_diag dump of ") + (family == AF_INET ? "IPv4 " : "IPv6 ") +
