@@ -1,6 +1,7 @@
 #include "report/html.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <fstream>
@@ -42,7 +43,7 @@ svg text{font-family:system-ui,sans-serif}
 .kind-ack{stroke:#718096}.kind-teardown{stroke:#c05621}.kind-reset,.dropped-arrow{stroke:#c53030}
 .dropped-arrow{stroke-dasharray:5 3}
 .hop-dot{fill:#fff;stroke:#1d2430;stroke-width:1.2}.packet-label{font-size:11px;fill:#1d2430}
-.stack td.level{font-weight:600}.bar-cell{width:260px}
+.stack td.level{font-weight:600}.stack td:nth-child(2){min-width:250px}.bar-cell{width:180px}
 .bar{height:10px;background:#4a90d9;border-radius:2px;display:inline-block}
 .bar.recv{background:#48a56a}
 .chart-bar{fill:#4a90d9}.chart-label{font-size:12px;fill:#1d2430}.chart-value{font-size:12px;fill:#4a5568}
@@ -286,9 +287,13 @@ std::string route_section(const Journey& j) {
 
 std::string journey_summary(const Journey& j) {
     std::string flow;
-    if (!j.connections.empty()) flow = flow_text(j.connections.front().client_to_server);
+    if (!j.connections.empty()) {
+        const auto& f = j.connections.front().client_to_server;
+        // UNIX pairs without inodes have nothing to show but "unix > unix".
+        if (f.src.family != AF_UNIX || f.unix_inode) flow = " · " + flow_text(f);
+    }
     std::string s = fmt::format(
-        "<p class=\"summary\">{} · {} · {} packets, {} system calls · {} kernel events · "
+        "<p class=\"summary\">{}{} · {} packets, {} system calls · {} kernel events · "
         "{} frames captured ({} matched)</p>\n",
         html_escape(j.transport.empty() ? transport_label(j) : j.transport), html_escape(flow),
         j.packets.size(), j.syscalls.size(), j.stats.events, j.stats.frames,

@@ -53,12 +53,15 @@ Status write_outputs(const std::vector<journey::Journey>& journeys, const Output
                      std::ostream& out) {
     if (journeys.empty()) return {};
     (void)save_last_journey(journeys.back());  // best effort, see outputs.h
-    if (!o.pcapng.empty())
-        if (auto st = write_pcapng(journeys, o.pcapng); !st) return st;
-    if (!o.perfetto.empty())
-        if (auto st = write_perfetto(journeys, o.perfetto); !st) return st;
-    if (!o.html.empty())
-        if (auto st = write_html(journeys, o.html); !st) return st;
+    // Each file is written even when another failed (a UNIX journey has no
+    // frames for --pcapng but a fine --html); the first error is returned.
+    Status result;
+    auto keep_first = [&result](Status st) {
+        if (!st && result) result = std::move(st);
+    };
+    if (!o.pcapng.empty()) keep_first(write_pcapng(journeys, o.pcapng));
+    if (!o.perfetto.empty()) keep_first(write_perfetto(journeys, o.perfetto));
+    if (!o.html.empty()) keep_first(write_html(journeys, o.html));
     if (o.mermaid) {
         for (std::size_t k = 0; k < journeys.size(); ++k) {
             if (journeys.size() > 1) out << (k ? "\n" : "") << "%% " << journeys[k].transport << "\n";
@@ -66,7 +69,7 @@ Status write_outputs(const std::vector<journey::Journey>& journeys, const Output
         }
         out.flush();
     }
-    return {};
+    return result;
 }
 
 }  // namespace tpk::report

@@ -158,5 +158,21 @@ TEST(Outputs, WriteErrorNamesTheFlag) {
     EXPECT_NE(st.error().message().find("--perfetto"), std::string::npos) << st.error().message();
 }
 
+TEST(Outputs, OneFailureDoesNotStopTheOtherFiles) {
+    CacheDir cache;
+    auto j = sample_tcp_journey();
+    j.transport = "unix";
+    for (auto& p : j.packets) p.frame.reset();
+    j.unmatched_frames.clear();
+    OutputOptions o;
+    o.pcapng = cache.path() + "/j.pcapng";
+    o.html = cache.path() + "/j.html";
+    std::ostringstream out;
+    auto st = write_outputs(j, o, out);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("--pcapng"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::exists(o.html));
+}
+
 }  // namespace
 }  // namespace tpk::report
