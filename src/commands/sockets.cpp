@@ -614,7 +614,9 @@ void register_sockets(CLI::App& app, Runner* run) {
                   "Kernel TCP counters that explain queue trouble (ListenOverflows, ListenDrops, "
                   "syncookies, backlog drops, opens, resets)");
     cmd->add_flag("--watch", o->watch,
-                  "Print socket state changes as they happen, with timestamps, until Ctrl-C");
+                  "Print socket state changes as they happen, with timestamps, until Ctrl-C: every TCP "
+                  "transition from the sock:inet_sock_set_state tracepoint with -t and --port or "
+                  "--pid (root/BPF), else by polling sock_diag (short states may be missed)");
     cmd->add_option("--interval", o->interval,
                     "Seconds between samples: --counters prints deltas; --watch polls at this interval "
                     "(default: the tracepoint where possible, else polling every 0.1)")

@@ -274,6 +274,23 @@ Status dump_routes(NetlinkSocket& socket, int family, std::vector<RouteEntry>& o
 
 std::string errno_text(int code) { return std::strerror(code); }
 
+// Why an input-route lookup (--iif) fails, from ip_route_input_slow():
+// EHOSTUNREACH when the packet is for another host and the device does not
+// forward, EINVAL for a martian source (loopback, multicast, or one the
+// reverse-path filter refuses).
+std::string input_route_hint(const RouteQuery& q, int code) {
+    if (!q.input_device) return "";
+    std::string dev = *q.input_device;
+    std::string family = q.destination.family == AF_INET6 ? "ipv6" : "ipv4";
+    if (code == EHOSTUNREACH)
+        return " (forwarding is off on " + dev + ", so a packet arriving there for another host "
+               "is not routed; see /proc/sys/net/" + family + "/conf/" + dev + "/forwarding)";
+    if (code == EINVAL)
+        return " (the kernel treats " + q.from->to_string() + " arriving on " + dev +
+               " as a martian source: loopback, multicast, or refused by rp_filter)";
+    return "";
+}
+
 }  // namespace
 
 std::string table_name(std::uint32_t table) {
@@ -362,10 +379,7 @@ Result<RouteDecision> get_route(const RouteQuery& query) {
                                   " (no table entry covers it; see tracepacket route --table all)",
                               e.code);
         return make_error("the kernel refused the route lookup for " + target + ": " +
-                              errno_text(e.code) +
-                              (query.input_device ? " (with --iif, --from must be a unicast "
-                                                    "address that may arrive on that device)"
-                                                  : ""),
+                              errno_text(e.code) + input_route_hint(query, e.code),
                           e.code);
     }
     decision.type = reply->entry.type;

@@ -117,5 +117,24 @@ TEST_F(RouteInNetns, ACustomRuleUnmergesTheTablesAndIsFollowed) {
     EXPECT_NE(by_rule["explanation"].get<std::string>().find("ip rule 50"), std::string::npos);
 }
 
+TEST_F(RouteInNetns, InputRouteLookupsWithIifAndFrom) {
+    ip("link add tpk-r0 type veth peer name tpk-r1");
+    ip("addr add 10.60.0.1/24 dev tpk-r0");
+    ip("link set tpk-r0 up");
+    ip("link set tpk-r1 up");
+    // For this host: local, delivered through lo, as ip says.
+    std::string theirs = ip_get("10.60.0.1 from 10.60.0.2 iif tpk-r0");
+    ASSERT_NE(theirs.find("local 10.60.0.1"), std::string::npos) << theirs;
+    auto j = ours_json("10.60.0.1 --from 10.60.0.2 --iif tpk-r0", 0);
+    EXPECT_EQ(j["route_type"], "local");
+    EXPECT_EQ(j["device"], "lo");
+    EXPECT_EQ(j["table"], theirs.find("table local") != std::string::npos ? "local" : "main");
+    // For another host with forwarding off: the kernel's EHOSTUNREACH, explained.
+    EXPECT_NE(ip_get("10.61.0.1 from 10.60.0.2 iif tpk-r0").find("No route to host"), std::string::npos);
+    auto refused = ours("route 10.61.0.1 --from 10.60.0.2 --iif tpk-r0");
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.out.find("forwarding is off on tpk-r0"), std::string::npos) << refused.out;
+}
+
 }  // namespace
 }  // namespace tpk::test
