@@ -208,11 +208,14 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     while (!done) {
         std::vector<pollfd> fds{{tracer.epoll_fd(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
         for (auto& p : pidfds) fds.push_back({p.get(), POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) {
+        // 50 ms: the kernel batches wake-ups (TracerOptions::batch_wakeups),
+        // so the timeout is what brings a quiet conversation's events in.
+        int ready = ::poll(fds.data(), fds.size(), 50);
+        if (ready < 0 && errno != EINTR) {
             stop_child(child, SIGTERM);
             return errno_error("poll");
         }
-        if (fds[0].revents)
+        if (ready >= 0)
             if (auto n = tracer.drain(counting_sink); !n) {
                 stop_child(child, SIGTERM);
                 return n.error();

@@ -104,6 +104,7 @@ Status Tracer::configure(const TracerOptions& options) {
     rodata->trace_syscalls = options.syscalls;
     for (const auto& sc : traced_syscalls()) rodata->syscall_wanted[sc.nr] = sc.knobs;
     std::size_t rb_bytes = ring_buffer_size(options.ring_buffer_bytes);
+    rodata->wakeup_bytes = options.batch_wakeups ? rb_bytes / 4 : 0;
     if (int err = bpf_map__set_max_entries(s.skel.get()->maps.events, rb_bytes); err)
         return libbpf_error(err, "size the ring buffer to " + std::to_string(rb_bytes) + " bytes");
     // A tracepoint this kernel lacks costs its hop, not the whole trace.
