@@ -169,7 +169,10 @@ void render_route(const Journey& j, std::uint64_t t0, const Paint& paint, std::s
                                r.table, r.dev, r.source.empty() ? "" : ", src " + r.source,
                                r.gateway.empty() ? "" : ", via " + r.gateway);
         }
-        out += fmt::format("  kernel route lookups traced: {}\n", r.lookups.size());
+        if (j.partial)
+            out += "  kernel route lookups: not traced (no kernel side)\n";
+        else
+            out += fmt::format("  kernel route lookups traced: {}\n", r.lookups.size());
         for (const auto& f : r.lookups) {
             std::string during = f.during_syscall != kNone
                                      ? j.syscalls[f.during_syscall].name + "()"
@@ -185,7 +188,37 @@ void render_route(const Journey& j, std::uint64_t t0, const Paint& paint, std::s
     out += "\n";
 }
 
+std::string flow_text(const model::Flow& f) {
+    if (f.src.family == AF_UNIX)
+        return fmt::format("unix:{} -> unix:{}", f.unix_inode, f.unix_peer_inode);
+    return endpoint_text(f.src) + " -> " + endpoint_text(f.dst);
+}
+
+std::string socket_state_name(const journey::SocketView& v) {
+    if (v.flow.src.family == AF_UNIX) {
+        // sock_diag reports UNIX states with the TCP numbers: 1 connected, 7
+        // unconnected, 10 listening.
+        if (v.state == 1) return "CONNECTED";
+        if (v.state == 7) return "UNCONNECTED";
+    }
+    if (v.flow.protocol == IPPROTO_UDP && v.state == 7) return "UNCONNECTED";
+    if (v.flow.protocol == IPPROTO_UDP && v.state == 1) return "CONNECTED";
+    return std::string(model::tcp_state_name(v.state));
+}
+
+void render_sockets(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out) {
+    out += paint.head("SOCKETS (sock_diag snapshot)") + "\n";
+    out += paint.dim(fmt::format("  {:>12}  {:<7} {:<12} {:>6} {:>6}  {}", "t µs", "side", "state",
+                                 "recv-q", "send-q", "local -> peer")) + "\n";
+    for (const auto& v : j.sockets)
+        out += fit(fmt::format("  {:>12}  {:<7} {:<12} {:>6} {:>6}  {}", rel(v.t_ns, t0),
+                               paint.who(v.role, role_label(v.role)), socket_state_name(v),
+                               v.recv_q, v.send_q, flow_text(v.flow)), 100) + "\n";
+    out += "\n";
+}
+
 void render_states(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out) {
+    if (j.states.empty() && !j.sockets.empty()) return render_sockets(j, t0, paint, out);
     out += paint.head("SOCKET STATES") + "\n";
     if (j.states.empty()) {
         out += is_unix(j) || is_udp(j)
@@ -245,6 +278,8 @@ std::string layers_line(const Journey& j, const Packet& p) {
 void render_packets(const Journey& j, const Paint& paint, std::string& out) {
     out += paint.head(fmt::format("PACKETS ({} followed in the kernel, {} frames captured, {} matched)",
                                   j.packets.size(), j.stats.frames, j.stats.frames_matched)) + "\n";
+    if (j.partial)
+        out += "  not followed: that needs the kernel side (see PARTIAL above).\n";
     if (is_unix(j))
         out += "  UNIX domain: syscall -> socket -> peer's receive queue -> copy to user. No TCP,\n"
                "  no IP, no device: the sender's kernel queues the skb on the peer directly.\n";
@@ -359,8 +394,10 @@ std::string render_journey_text(const Journey& j, const TextStyle& style) {
     out += paint.head("tracepacket journey") + " - " + connection_title(j) + "\n";
     if (j.partial) {
         out += paint.warn("PARTIAL:") + " the kernel side did not run, so there are no packet hops.\n";
-        for (const auto& r : j.partial_reasons) out += fit("  - " + r, 100) + "\n";
-        out += "  Shown below: what still works (user-space timings, socket states, route).\n";
+        for (const auto& r : j.partial_reasons) out += wrap_text("  - ", r);
+        out += "  Shown below: what still works (system call times measured in user space,\n"
+               "  socket states from sock_diag, the route from rtnetlink";
+        out += j.stats.frames ? ", the captured frames).\n" : ").\n";
     }
     out += paint.dim("times in µs from the first traced event; hops in µs since the packet's cause") + "\n\n";
     render_syscalls(j, t0, paint, out);
@@ -541,6 +578,16 @@ void write_journey_json(const Journey& j, std::ostream& out) {
         r["flow"] = flow_json(s.flow);
         r["connection"] = index_or_null(s.connection);
         r["packet"] = index_or_null(s.packet);
+        emit(r);
+    }
+    for (const auto& v : j.sockets) {
+        json r = base("socket");
+        r["t_ns"] = v.t_ns;
+        r["role"] = journey::role_name(v.role);
+        r["state"] = socket_state_name(v);
+        r["recv_q"] = v.recv_q;
+        r["send_q"] = v.send_q;
+        r["flow"] = flow_json(v.flow);
         emit(r);
     }
     for (std::size_t i = 0; i < j.packets.size(); ++i) {

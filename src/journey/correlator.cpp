@@ -403,8 +403,23 @@ void Builder::build_packets() {
             frames_ev_.push_back(e);
             continue;
         }
+        if (e->kind == K::socket_snapshot) {
+            SocketView v;
+            v.t_ns = e->t_ns;
+            // flags carries the side when the snapshot's taker knew it (1
+            // client, 2 server); else the server port tells.
+            v.role = e->flags == 1 ? Role::client : e->flags == 2 ? Role::server : Role::unknown;
+            if (v.role == Role::unknown && in_.server_port)
+                v.role = e->flow.src.port == in_.server_port ? Role::server : Role::client;
+            v.flow = e->flow;
+            v.state = e->new_state;
+            v.recv_q = e->recv_q;
+            v.send_q = e->send_q;
+            j_.sockets.push_back(v);
+            continue;
+        }
         if (e->kind == K::syscall_enter || e->kind == K::syscall_exit ||
-            e->kind == K::socket_snapshot)
+            e->kind == K::process_fork || e->kind == K::process_exit)
             continue;
         if (!is_skb_hop(e->kind) || e->skb == 0) {
             side_.push_back(e);
@@ -1153,7 +1168,8 @@ void Builder::match_frames() {
     std::uint64_t other = 0;
     for (std::size_t f = 0; f < used.size(); ++f) {
         if (used[f]) continue;
-        if (connection_of(j_.unmatched_frames[f].flow) == kNone) ++other;
+        // Without kernel packets (no privileges) every frame is the run's.
+        if (!ps_.empty() && connection_of(j_.unmatched_frames[f].flow) == kNone) ++other;
         else rest.push_back(std::move(j_.unmatched_frames[f]));
     }
     j_.stats.frames_matched = used.size() - rest.size() - other;
@@ -1230,7 +1246,7 @@ void Builder::build_routes() {
             r.notes.push_back(
                 "IPv6 route lookups (fib6:fib6_table_lookup) are not among the traced "
                 "tracepoints, so no kernel lookup is listed");
-        else if (r.has_answer)
+        else if (r.has_answer && (!ps_.empty() || !side_.empty()))
             r.notes.push_back(
                 "no route lookup was traced: the sockets used routes cached before tracing "
                 "started, or the transport needs none");

@@ -229,6 +229,17 @@ struct LayerSummary {
     std::size_t samples = 0;
 };
 
+// A sock_diag snapshot of one socket at one moment (runs without the kernel
+// side: the states as user space can see them).
+struct SocketView {
+    std::uint64_t t_ns = 0;
+    Role role = Role::unknown;
+    model::Flow flow;              // local -> remote (UNIX: inodes)
+    std::int32_t state = 0;        // include/net/tcp_states.h numbering (UNIX too)
+    std::uint32_t recv_q = 0;
+    std::uint32_t send_q = 0;
+};
+
 struct Stats {
     std::uint64_t events = 0;           // kernel events read
     std::uint64_t lost_events = 0;      // ring buffer drops: always shown when non-zero
@@ -250,6 +261,7 @@ struct Journey {
     std::vector<Connection> connections;
     std::vector<Packet> packets;        // time order (first hop)
     std::vector<Frame> unmatched_frames;
+    std::vector<SocketView> sockets;    // sock_diag snapshots (partial runs)
     std::vector<LayerSummary> layer_summary;
     Stats stats;
     // CLOCK_REALTIME minus CLOCK_MONOTONIC when recorded (0: unknown), so
