@@ -150,9 +150,12 @@ TEST(BenchCommand, PinnedRunWorks) {
 }
 
 struct BadOption {
+    const char* name;  // the test's name
     const char* args;
     const char* message;
 };
+
+void PrintTo(const BadOption& b, std::ostream* os) { *os << "bench " << b.args; }
 
 class BenchBadOption : public ::testing::TestWithParam<BadOption> {};
 
@@ -166,17 +169,18 @@ TEST_P(BenchBadOption, OneClearLineAndNonZeroExit) {
 INSTANTIATE_TEST_SUITE_P(
     Bench, BenchBadOption,
     ::testing::Values(
-        BadOption{"--transport tcp,carrier-pigeon",
+        BadOption{"UnknownTransport", "--transport tcp,carrier-pigeon",
                   "tracepacket: error: --transport: unknown transport 'carrier-pigeon' (valid: tcp, "
                   "tcp6, udp, udp6, unix, unix-dgram, unix-seqpacket, pipe, socketpair)\n"},
-        BadOption{"--size 64,12X", "tracepacket: error: --size: malformed size '12X'"},
-        BadOption{"--size 0", "tracepacket: error: --size: size '0' out of range: use 1 B to 64 MiB"},
-        BadOption{"--size 1G", "malformed size '1G'"},
-        BadOption{"--pin 0", "tracepacket: error: malformed --pin '0': expected two CPU numbers"},
-        BadOption{"--pin 0,9999", "tracepacket: error: --pin: CPU 9999 is not available"},
-        BadOption{"--count 0", "--count"},
-        BadOption{"--stream-time -1", "--stream-time"},
-        BadOption{"--mode sideways", "--mode"},
-        BadOption{"--frobnicate", "--frobnicate"}));
+        BadOption{"MalformedSize", "--size 64,12X", "tracepacket: error: --size: malformed size '12X'"},
+        BadOption{"ZeroSize", "--size 0", "tracepacket: error: --size: size '0' out of range: use 1 B to 64 MiB"},
+        BadOption{"SizeWithUnknownSuffix", "--size 1G", "malformed size '1G'"},
+        BadOption{"PinWithOneCpu", "--pin 0", "tracepacket: error: malformed --pin '0': expected two CPU numbers"},
+        BadOption{"PinToMissingCpu", "--pin 0,9999", "tracepacket: error: --pin: CPU 9999 is not available"},
+        BadOption{"ZeroCount", "--count 0", "--count"},
+        BadOption{"NegativeStreamTime", "--stream-time -1", "--stream-time"},
+        BadOption{"UnknownMode", "--mode sideways", "--mode"},
+        BadOption{"UnknownOption", "--frobnicate", "--frobnicate"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
