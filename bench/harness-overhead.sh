@@ -3,12 +3,15 @@
 # 64 B against bench_pingpong (bench/pingpong.c, the minimal blocking loop),
 # run alternately in this one invocation. Figure: ours / reference <= 1.10.
 #
-#   bench/harness-overhead.sh            (env: ROUNDS=5 COUNT=20000 PIN=0,0 BUILD=build)
+#   bench/harness-overhead.sh     (env: ROUNDS=7 COUNT=20000 PINS=0,0 BUILD=build)
 #
-# PIN=0,0 puts both processes on one CPU: on this 2-vCPU VM a wake-up that
-# crosses CPUs costs ~25 us (the idle vCPU is halted and woken through the
-# hypervisor), which buries a 5 us round trip. PIN=0,1 or PIN= (unpinned)
-# measure that instead.
+# Each entry of PINS is one comparison, both programs pinned alike (A,B:
+# measuring side on CPU A, echo on CPU B; "none": unpinned). 0,0 first: on
+# this 2-vCPU VM a wake-up that crosses CPUs costs ~25 us (the idle vCPU is
+# halted and woken through the hypervisor), which buries a 5 us round trip;
+# PINS="0,0 0,1" adds that case (slow under load: a wakee on a busy CPU
+# waits for its turn, ~20 s per run at load 13). Unpinned, each run lands on
+# one CPU or two at the scheduler's whim: its p50 is bimodal, comparisons noise.
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
@@ -16,35 +19,37 @@ need_file "$PINGPONG"
 
 ROUNDS=${ROUNDS:-7}
 COUNT=${COUNT:-20000}
+PINS=${PINS:-0,0}
 WARMUP=1000
-PIN=${PIN-0,0}
 SIZE=64
 
-ref_pin=()
-ours_pin=()
-if [ -n "$PIN" ]; then
-    ref_pin=("${PIN%,*}" "${PIN#*,}")
-    ours_pin=(--pin "$PIN")
-fi
-
-echo "== harness overhead: p50 round trip at $SIZE B, $COUNT round trips after $WARMUP warm-up," \
-     "$ROUNDS alternating rounds, pin=${PIN:-none}"
-for transport in tcp unix; do
-    refs=()
-    ours=()
+compare() {
+    local transport=$1 pin=$2
+    local ref_pin=() ours_pin=() refs=() ours=() round ref our
+    if [ "$pin" != none ]; then
+        ref_pin=("${pin%,*}" "${pin#*,}")
+        ours_pin=(--pin "$pin")
+    fi
     for round in $(seq "$ROUNDS"); do
         ref=$("$PINGPONG" "$transport" "$SIZE" "$COUNT" "$WARMUP" "${ref_pin[@]}" |
               sed -n 's/.*p50_ns=\([0-9]*\).*/\1/p')
         our=$("$TPK" bench --mode latency --transport "$transport" --size "$SIZE" \
                 --count "$COUNT" --warmup "$WARMUP" --latency-time 600 "${ours_pin[@]}" --json |
               json_field latency "$transport" p50_ns)
-        echo "  $transport round $round: bench_pingpong p50 ${ref} ns, tracepacket bench p50 ${our} ns"
+        echo "  $transport pin=$pin round $round: bench_pingpong p50 ${ref} ns, tracepacket bench p50 ${our} ns"
         refs+=("$ref")
         ours+=("$our")
     done
+    local m_ref m_our r
     m_ref=$(median "${refs[@]}")
     m_our=$(median "${ours[@]}")
     r=$(ratio "$m_our" "$m_ref")
-    echo "$transport: median p50 tracepacket ${m_our} ns / bench_pingpong ${m_ref} ns = $r" \
+    echo "$transport pin=$pin: median p50 tracepacket ${m_our} ns / bench_pingpong ${m_ref} ns = $r" \
          "(figure: <= 1.10: $(verdict "$r" "<=" 1.10))"
+}
+
+for pin in $PINS; do
+    echo "== harness overhead: p50 round trip at $SIZE B, $COUNT round trips after $WARMUP warm-up," \
+         "$ROUNDS alternating rounds, pin=$pin"
+    for transport in tcp unix; do compare "$transport" "$pin"; done
 done
