@@ -43,6 +43,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define TPK_PROTO_TCP 6
 #define TPK_PROTO_UDP 17
 
+/* A read-only typed view of a kernel pointer (Linux 6.2+): its fields are
+ * then read with plain loads, far cheaper than a bpf_probe_read_kernel() call
+ * per field; the verifier turns the call itself into a move. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define TPK_CAST(type, p) \
+	((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
 /* Knobs, set by user space before load. */
 const volatile __u8 syscall_wanted[TPK_MAX_SYSCALLS] = {};
 const volatile bool trace_syscalls = true;
@@ -120,13 +127,16 @@ struct syscall_start {
 	__s32 nr;
 	__u8 want;
 	__u8 fd_is_socket;
-	__u8 pad[2];
+	__u8 active;	/* an enter is waiting for its exit */
+	__u8 pad;
 };
 
+/* Per-thread syscall in flight. Task storage instead of a tid-keyed hash:
+ * no hashing on the hot path, and the kernel frees it with the task. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);	/* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct syscall_start);
 } syscall_starts SEC(".maps");
 
@@ -202,11 +212,11 @@ static __always_inline void learn_port(__u8 protocol, __u16 port)
  * beyond it, and both kinds exist for TCP alone. */
 static __always_inline __u8 sock_protocol(struct sock *sk)
 {
-	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	__u8 state = sk->__sk_common.skc_state;
 
 	if (state == TPK_TCP_NEW_SYN_RECV || state == TPK_TCP_TIME_WAIT)
 		return TPK_PROTO_TCP;
-	return (__u8)BPF_CORE_READ(sk, sk_protocol);
+	return (__u8)sk->sk_protocol;
 }
 
 static __always_inline bool is_inet(__u16 family)
@@ -216,19 +226,18 @@ static __always_inline bool is_inet(__u16 family)
 
 static __always_inline struct sock *unix_peer_of(struct sock *sk)
 {
-	return BPF_CORE_READ((struct unix_sock *)sk, peer);
+	return TPK_CAST(struct unix_sock, sk)->peer;
 }
 
 static __always_inline __u64 unix_inode_of(struct sock *sk)
 {
 	/* SOCK_INODE(): struct socket is the first member of struct socket_alloc,
 	 * followed by the inode sock_diag reports. */
-	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
-	struct socket_alloc *alloc = (struct socket_alloc *)sock;
+	struct socket *sock = sk->sk_socket;
 
 	if (!sock)
 		return 0;
-	return BPF_CORE_READ(alloc, vfs_inode.i_ino);
+	return TPK_CAST(struct socket_alloc, sock)->vfs_inode.i_ino;
 }
 
 /* Adds sk to the traced socks and refreshes what is known about it. */
@@ -247,7 +256,7 @@ static __always_inline void learn_sock(struct sock *sk)
 		if (!info)
 			return;
 	}
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	if (family == AF_UNIX) {
 		struct sock *peer = unix_peer_of(sk);
 		__u64 inode = unix_inode_of(sk), peer_inode = peer ? unix_inode_of(peer) : 0;
@@ -257,7 +266,7 @@ static __always_inline void learn_sock(struct sock *sk)
 		if (peer_inode)
 			info->peer_inode = peer_inode;
 	} else if (is_inet(family)) {
-		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		__u16 lport = sk->__sk_common.skc_num;
 
 		/* The local port appears only at bind/connect/autobind; learning
 		 * it on every sighting catches the SYN's port right after
@@ -281,7 +290,7 @@ static __always_inline bool sock_traced(struct sock *sk)
 		learn_sock(sk);
 		return true;
 	}
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	if (family == AF_UNIX) {
 		/* The peer of a traced UNIX socket belongs to the conversation:
 		 * sk_data_ready fires on the receiver's sock. */
@@ -296,8 +305,8 @@ static __always_inline bool sock_traced(struct sock *sk)
 	if (!is_inet(family))
 		return false;
 	protocol = sock_protocol(sk);
-	if (port_traced(protocol, BPF_CORE_READ(sk, __sk_common.skc_num)) ||
-	    port_traced(protocol, bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))) {
+	if (port_traced(protocol, sk->__sk_common.skc_num) ||
+	    port_traced(protocol, bpf_ntohs(sk->__sk_common.skc_dport))) {
 		learn_sock(sk);
 		return true;
 	}
@@ -318,7 +327,7 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 	if (!sk)
 		return;
 	info = bpf_map_lookup_elem(&traced_socks, &key);
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	e->family = family;
 	e->flow_source = TPK_FLOW_SOCK;
 	if (family == AF_UNIX) {
@@ -336,15 +345,15 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 	if (!is_inet(family))
 		return;
 	e->protocol = sock_protocol(sk);
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	lport = sk->__sk_common.skc_num;
 	if (!lport && info)
 		lport = info->lport;
-	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e->sport = rx ? rport : lport;
 	e->dport = rx ? lport : rport;
 	if (family == AF_INET) {
-		__be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__be32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__be32 local = sk->__sk_common.skc_rcv_saddr;
+		__be32 remote = sk->__sk_common.skc_daddr;
 
 		__builtin_memcpy(e->saddr, rx ? &remote : &local, 4);
 		__builtin_memcpy(e->daddr, rx ? &local : &remote, 4);
@@ -363,9 +372,9 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
  * Returns false for skbs without IP headers (UNIX, not yet built). */
 static __always_inline bool fill_header_flow(struct tpk_event *e, struct sk_buff *skb)
 {
-	__u16 protocol = BPF_CORE_READ(skb, protocol);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 protocol = skb->protocol;
+	__u16 nh = skb->network_header;
+	unsigned char *head = skb->head;
 	__u32 l4_off, l4_len;
 	__u8 l4;
 
@@ -433,9 +442,9 @@ static __always_inline bool skb_traced(struct tpk_event *e, struct sk_buff *skb,
 	bool headers = fill_header_flow(e, skb);
 
 	e->skb = (__u64)skb;
-	e->skb_len = BPF_CORE_READ(skb, len);
+	e->skb_len = skb->len;
 	if (!sk)
-		sk = BPF_CORE_READ(skb, sk);
+		sk = skb->sk;
 	e->sk = (__u64)sk;
 	if (!headers)
 		fill_sock_flow(e, sk, false);	/* UNIX skbs: skb->sk is the sender */
@@ -450,8 +459,8 @@ static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev
 {
 	if (!dev)
 		return;
-	e->ifindex = BPF_CORE_READ(dev, ifindex);
-	BPF_CORE_READ_STR_INTO(&e->dev, dev, name);
+	e->ifindex = dev->ifindex;
+	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), dev->name);
 }
 
 /* ---- processes ------------------------------------------------------- */
@@ -459,8 +468,8 @@ static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
-	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	__u32 parent_tgid = parent->tgid;
+	__u32 child_tgid = child->tgid;
 	struct tpk_event *e;
 	__u8 one = 1;
 
@@ -478,18 +487,16 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dead)
 {
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	__u32 tid = BPF_CORE_READ(task, pid);
+	__u32 tgid = task->tgid;
 	struct tpk_event *e;
 
-	bpf_map_delete_elem(&syscall_starts, &tid);
 	if (!group_dead || !bpf_map_lookup_elem(&traced_tgids, &tgid))
 		return 0;
 	bpf_map_delete_elem(&traced_tgids, &tgid);
 	e = new_event(TPK_EV_PROCESS_EXIT);
 	if (!e)
 		return 0;
-	e->ret = BPF_CORE_READ(task, exit_code);
+	e->ret = task->exit_code;
 	submit(e);
 	return 0;
 }
@@ -499,22 +506,19 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dea
 static __always_inline struct sock *sock_of_fd(__s64 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
-	struct file *file = NULL;
-	struct socket *sock;
-	umode_t mode;
+	struct file *file = NULL, *f;
 
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
-	mode = BPF_CORE_READ(file, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
+	f = TPK_CAST(struct file, file);
+	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return NULL;
-	sock = BPF_CORE_READ(file, private_data);
-	return BPF_CORE_READ(sock, sk);
+	return TPK_CAST(struct socket, f->private_data)->sk;
 }
 
 static __always_inline __u8 wanted(long id)
@@ -527,38 +531,43 @@ static __always_inline __u8 wanted(long id)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
-	struct syscall_start start = {};
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct syscall_start *start;
 	struct sock *sk = NULL;
 	struct tpk_event *e;
+	__u64 fd;
 	__u8 want = wanted(id);
 
 	if (!want || !tgid_traced())
 		return 0;
-	start.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	start.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	start.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	start.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	start.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-	start.args[5] = BPF_CORE_READ(regs, r9);
+	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	if (want & TPK_SC_FD_ARG0)
-		sk = sock_of_fd((int)start.args[0]);
+		sk = sock_of_fd((int)fd);
 	if ((want & TPK_SC_SOCKET_ONLY) && !sk)
 		return 0;
-	start.nr = id;
-	start.want = want;
-	start.sk = (__u64)sk;
-	start.fd_is_socket = sk != NULL;
+	start = bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!start)
+		return 0;
+	start->args[0] = fd;
+	start->args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	start->args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	start->args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	start->args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	start->args[5] = regs->r9;
+	start->nr = id;
+	start->want = want;
+	start->sk = (__u64)sk;
+	start->fd_is_socket = sk != NULL;
+	start->active = 1;
 	learn_sock(sk);
-	bpf_map_update_elem(&syscall_starts, &tid, &start, BPF_ANY);
 
 	e = new_event(TPK_EV_SYSCALL_ENTER);
 	if (!e)
 		return 0;
 	e->syscall_nr = id;
-	__builtin_memcpy(e->args, start.args, sizeof(e->args));
+	__builtin_memcpy(e->args, start->args, sizeof(e->args));
 	e->sk = (__u64)sk;
-	e->fd_is_socket = start.fd_is_socket;
+	e->fd_is_socket = start->fd_is_socket;
 	fill_sock_flow(e, sk, want & TPK_SC_RX);
 	submit(e);
 	return 0;
@@ -567,32 +576,36 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct syscall_start *start = bpf_map_lookup_elem(&syscall_starts, &tid);
+	struct syscall_start *start;
 	struct sock *sk;
 	struct tpk_event *e;
 
-	if (!start)
+	/* Cheap exits first: most syscalls of the machine are not ours. */
+	if (!wanted(regs->orig_ax))
 		return 0;
-	sk = (struct sock *)start->sk;
+	start = bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL, 0);
+	if (!start || !start->active)
+		return 0;
+	start->active = 0;
+	sk = TPK_CAST(struct sock, start->sk);
 	if ((start->want & TPK_SC_RET_FD) && ret >= 0) {
 		sk = sock_of_fd(ret);	/* the new socket of socket()/accept() */
 		learn_sock(sk);
 	}
 	e = new_event(TPK_EV_SYSCALL_EXIT);
-	if (e) {
-		e->syscall_nr = start->nr;
-		__builtin_memcpy(e->args, start->args, sizeof(e->args));
-		e->ret = ret;
-		e->sk = (__u64)sk;
-		e->fd_is_socket = start->fd_is_socket;
-		/* Read the sock again: connect() and bind() gave it its ports. */
-		if (!(start->want & TPK_SC_CLOSES))
-			fill_sock_flow(e, sk, start->want & TPK_SC_RX);
-		learn_sock(start->want & TPK_SC_CLOSES ? NULL : sk);
-		submit(e);
+	if (!e)
+		return 0;
+	e->syscall_nr = start->nr;
+	__builtin_memcpy(e->args, start->args, sizeof(e->args));
+	e->ret = ret;
+	e->sk = (__u64)sk;
+	e->fd_is_socket = start->fd_is_socket;
+	/* Read the sock again: connect() and bind() gave it its ports. */
+	if (!(start->want & TPK_SC_CLOSES)) {
+		fill_sock_flow(e, sk, start->want & TPK_SC_RX);
+		learn_sock(sk);
 	}
-	bpf_map_delete_elem(&syscall_starts, &tid);
+	submit(e);
 	return 0;
 }
 
@@ -686,8 +699,8 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 		return 0;
 	e->sk = (__u64)sk;
 	e->skb = (__u64)skb;	/* usually NULL: the new skb does not exist yet */
-	e->skb_len = skb ? BPF_CORE_READ(skb, len) : 0;
-	e->size = BPF_CORE_READ(msg, msg_iter.count);
+	e->skb_len = skb ? skb->len : 0;
+	e->size = msg->msg_iter.count;
 	fill_sock_flow(e, sk, false);
 	submit(e);
 	return 0;
@@ -721,7 +734,7 @@ int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_
 		return 0;
 	e->sk = (__u64)sk;
 	e->skb = (__u64)skb;
-	e->skb_len = BPF_CORE_READ(skb, len);
+	e->skb_len = skb->len;
 	fill_sock_flow(e, sk, false);
 	e->seq = BPF_CORE_READ(cb, seq);
 	end_seq = BPF_CORE_READ(cb, end_seq);
@@ -797,9 +810,9 @@ int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
 {
 	struct tpk_event *e;
-	__u8 protocol = BPF_CORE_READ(flp, __fl_common.flowic_proto);
-	__u16 sport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.sport));
-	__u16 dport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport));
+	__u8 protocol = flp->__fl_common.flowic_proto;
+	__u16 sport = bpf_ntohs(flp->uli.ports.sport);
+	__u16 dport = bpf_ntohs(flp->uli.ports.dport);
 	__be32 saddr, daddr;
 
 	if (!port_traced(protocol, sport) && !port_traced(protocol, dport) &&
@@ -808,8 +821,8 @@ int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	e = new_event(TPK_EV_FIB_TABLE_LOOKUP);
 	if (!e)
 		return 0;
-	saddr = BPF_CORE_READ(flp, saddr);
-	daddr = BPF_CORE_READ(flp, daddr);
+	saddr = flp->saddr;
+	daddr = flp->daddr;
 	e->family = AF_INET;
 	e->protocol = protocol;
 	e->sport = sport;
@@ -820,14 +833,14 @@ int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	e->table = tb_id;
 	e->route_err = err;
 	if (nhc) {
-		if (BPF_CORE_READ(nhc, nhc_gw_family) == AF_INET) {
-			__be32 gw = BPF_CORE_READ(nhc, nhc_gw.ipv4);
+		if (nhc->nhc_gw_family == AF_INET) {
+			__be32 gw = nhc->nhc_gw.ipv4;
 
 			__builtin_memcpy(e->gateway, &gw, 4);
-		} else if (BPF_CORE_READ(nhc, nhc_gw_family) == AF_INET6) {
+		} else if (nhc->nhc_gw_family == AF_INET6) {
 			BPF_CORE_READ_INTO(&e->gateway, nhc, nhc_gw.ipv6);
 		}
-		fill_dev(e, BPF_CORE_READ(nhc, nhc_dev));
+		fill_dev(e, nhc->nhc_dev);
 	}
 	submit(e);
 	return 0;
@@ -841,7 +854,7 @@ static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net
 
 	if (!e || !skb_traced(e, skb, NULL))
 		return 0;
-	fill_dev(e, dev ? dev : BPF_CORE_READ(skb, dev));
+	fill_dev(e, dev ? dev : skb->dev);
 	submit(e);
 	return 0;
 }
