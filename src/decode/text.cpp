@@ -444,62 +444,61 @@ void TextRenderer::render_sll2_prefix(const Packet& p, Buf& out) {
     put(out, ' ');
 }
 
+// A frame whose network layer we do not decode, or whose link header is cut.
+void TextRenderer::render_non_ip(const Packet& p, Buf& out) {
+    if (!p.has_malformed) {
+        fmt::format_to(std::back_inserter(out), FMT_COMPILE("ethertype 0x{:04x}, length {}"), p.link.ethertype,
+                       p.wire_length);
+    } else if (p.malformed.truncated) {
+        put(out, " [|");
+        put(out, link_layer_name(p.link.type));
+        put(out, ']');
+    } else {
+        put(out, p.malformed.reason);
+    }
+}
+
+// What tcpdump prints for IPv6 extension headers before the transport:
+// "src > dst: HBH DSTOPT " or "src > dst: frag (offset|length) ". Returns
+// false when nothing follows (a fragment other than the first).
+bool TextRenderer::render_ipv6_extensions(const Packet& p, Buf& out) {
+    const Ipv6Info& ip = p.ipv6;
+    const bool named = !ip.is_fragment && (p.transport == Transport::tcp || p.transport == Transport::udp);
+    if (!ip.extension_count || (!named && !ip.is_fragment)) return true;
+    append_address(p.src, out);
+    put(out, " > ");
+    append_address(p.dst, out);
+    put(out, ": ");
+    if (ip.is_fragment) {
+        put(out, "frag (");
+        put_uint(out, ip.fragment_offset);
+        put(out, '|');
+        put_uint(out, p.transport_length);
+        put(out, ')');
+        if (p.later_fragment) return false;
+        put(out, ' ');
+        return true;
+    }
+    for (std::uint8_t i = 0; i < ip.extension_count; ++i) {
+        const std::uint8_t t = ip.extensions[i].type;
+        put(out, t == 0 ? "HBH " : t == 60 ? "DSTOPT " : t == 43 ? "RT6 " : t == 51 ? "AH " : "EXT ");
+    }
+    return true;
+}
+
 void TextRenderer::render_body(const Packet& p, Buf& out) {
     if (p.link.type == LinkType::linux_sll2 && p.frame.size() >= 20) render_sll2_prefix(p, out);
-    if (p.network == Network::arp) {
-        render_arp(p, out);
-        return;
-    }
-    if (p.network == Network::none || p.network == Network::other) {
-        if (p.has_malformed) {
-            if (p.malformed.truncated) {
-                put(out, " [|");
-                put(out, link_layer_name(p.link.type));
-                put(out, ']');
-            } else {
-                put(out, p.malformed.reason);
-            }
-        } else {
-            fmt::format_to(std::back_inserter(out), FMT_COMPILE("ethertype 0x{:04x}, length {}"),
-                           p.link.ethertype, p.wire_length);
-        }
-        return;
-    }
+    if (p.network == Network::arp) return render_arp(p, out);
+    if (p.network == Network::none || p.network == Network::other) return render_non_ip(p, out);
     const bool v4 = p.network == Network::ipv4;
-    if (p.has_malformed && (p.malformed.layer == Layer::ipv4 || p.malformed.layer == Layer::ipv6)) {
-        render_bad_ip(p, out);
-        return;
-    }
+    if (p.has_malformed && (p.malformed.layer == Layer::ipv4 || p.malformed.layer == Layer::ipv6))
+        return render_bad_ip(p, out);
     put(out, v4 ? "IP " : "IP6 ");
     if (options_.verbose) {
         if (v4) render_ipv4_verbose(p, out);
         else render_ipv6_verbose(p, out);
     }
-    if (!v4 && p.ipv6.extension_count && !p.ipv6.is_fragment &&
-        (p.transport == Transport::tcp || p.transport == Transport::udp)) {
-        // tcpdump names each extension header ("HBH ", "DSTOPT ") after the addresses.
-        append_address(p.src, out);
-        put(out, " > ");
-        append_address(p.dst, out);
-        put(out, ": ");
-        for (std::uint8_t i = 0; i < p.ipv6.extension_count; ++i) {
-            const std::uint8_t t = p.ipv6.extensions[i].type;
-            put(out, t == 0 ? "HBH " : t == 60 ? "DSTOPT " : t == 43 ? "RT6 " : t == 51 ? "AH " : "EXT ");
-        }
-    }
-    if (!v4 && p.ipv6.is_fragment) {
-        // tcpdump's frag6_print: "frag (offset|length) ".
-        append_address(p.src, out);
-        put(out, " > ");
-        append_address(p.dst, out);
-        put(out, ": frag (");
-        put_uint(out, p.ipv6.fragment_offset);
-        put(out, '|');
-        put_uint(out, p.transport_length);
-        put(out, ')');
-        if (p.later_fragment) return;
-        put(out, ' ');
-    }
+    if (!v4 && !render_ipv6_extensions(p, out)) return;
     if (p.later_fragment) {
         put_flow(out, p, false);
         out.resize(out.size() - 1);  // tcpdump: "src > dst: ip-proto-N" has no trailing blank
@@ -513,10 +512,10 @@ void TextRenderer::render_body(const Packet& p, Buf& out) {
         return;
     }
     switch (p.transport) {
-        case Transport::tcp: render_tcp(p, out); return;
-        case Transport::udp: render_udp(p, out); return;
-        case Transport::icmp: render_icmp(p, out); return;
-        case Transport::icmpv6: render_icmpv6(p, out); return;
+        case Transport::tcp: return render_tcp(p, out);
+        case Transport::udp: return render_udp(p, out);
+        case Transport::icmp: return render_icmp(p, out);
+        case Transport::icmpv6: return render_icmpv6(p, out);
         default: break;
     }
     put_flow(out, p, false);
