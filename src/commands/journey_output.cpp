@@ -122,7 +122,7 @@ std::string connection_title(const Journey& j) {
     if (j.connections.empty()) return j.transport.empty() ? "no connection seen" : j.transport;
     const auto& c = j.connections.front();
     if (c.client_to_server.protocol == 0)
-        return fmt::format("{}: client socket {:#x} <-> server socket {:#x}", c.transport,
+        return fmt::format("{}: client sk {:#x} <-> server sk {:#x}", c.transport,
                            c.client_sk, c.server_sk);
     return fmt::format("{}: client {} -> server {}", c.transport,
                        endpoint_text(c.client_to_server.src), endpoint_text(c.client_to_server.dst));
@@ -210,10 +210,12 @@ void render_sockets(const Journey& j, std::uint64_t t0, const Paint& paint, std:
     out += paint.head("SOCKETS (sock_diag snapshot)") + "\n";
     out += paint.dim(fmt::format("  {:>12}  {:<7} {:<12} {:>6} {:>6}  {}", "t µs", "side", "state",
                                  "recv-q", "send-q", "local -> peer")) + "\n";
-    for (const auto& v : j.sockets)
-        out += fit(fmt::format("  {:>12}  {:<7} {:<12} {:>6} {:>6}  {}", rel(v.t_ns, t0),
-                               paint.who(v.role, role_label(v.role)), socket_state_name(v),
-                               v.recv_q, v.send_q, flow_text(v.flow)), 100) + "\n";
+    for (const auto& v : j.sockets) {
+        std::string who = paint.who(v.role, fmt::format("{:<7}", role_label(v.role)));
+        out += fit(fmt::format("  {:>12}  {} {:<12} {:>6} {:>6}  {}", rel(v.t_ns, t0), who,
+                               socket_state_name(v), v.recv_q, v.send_q, flow_text(v.flow)),
+                   100 + (who.size() - 7)) + "\n";
+    }
     out += "\n";
 }
 
@@ -238,8 +240,9 @@ void render_states(const Journey& j, std::uint64_t t0, const Paint& paint, std::
                                role_label(j.syscalls[s.syscall].role), j.syscalls[s.syscall].pid);
         if (why.empty())
             why = fmt::format("socket {:#x}", s.sk);
-        out += fmt::format("  {:>12}  {:<7} {:<28} {}\n", rel(s.t_ns, t0),
-                           paint.who(s.role, role_label(s.role)), change, why);
+        std::string who = paint.who(s.role, fmt::format("{:<7}", role_label(s.role)));
+        out += fit(fmt::format("  {:>12}  {} {:<28} {}", rel(s.t_ns, t0), who, change, why),
+                   100 + (who.size() - 7)) + "\n";
     }
     out += "\n";
 }
@@ -391,7 +394,7 @@ std::string render_journey_text(const Journey& j, const TextStyle& style) {
     Paint paint{style.color};
     std::string out;
     std::uint64_t t0 = journey_start(j);
-    out += paint.head("tracepacket journey") + " - " + connection_title(j) + "\n";
+    out += paint.head("tracepacket journey") + " - " + fit(connection_title(j), 78) + "\n";
     if (j.partial) {
         out += paint.warn("PARTIAL:") + " the kernel side did not run, so there are no packet hops.\n";
         for (const auto& r : j.partial_reasons) out += wrap_text("  - ", r);

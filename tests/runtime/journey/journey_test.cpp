@@ -23,7 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Run {
+struct Output {
     int exit_code = -1;
     std::vector<json> records;
     std::string raw;
@@ -37,8 +37,8 @@ struct Run {
     const json& summary() const { return records.back(); }
 };
 
-Run run_tracepacket(const std::string& args) {
-    Run r;
+Output run_tracepacket(const std::string& args) {
+    Output r;
     std::string cmd = std::string(TPK_BINARY) + " " + args + " 2>&1";
     FILE* f = popen(cmd.c_str(), "r");
     if (!f) return r;
@@ -71,7 +71,7 @@ const json* find_hop(const json& packet, const std::string& event, const std::st
     return nullptr;
 }
 
-std::vector<std::string> state_changes(const Run& r, const std::string& role) {
+std::vector<std::string> state_changes(const Output& r, const std::string& role) {
     std::vector<std::string> out;
     for (const auto& s : r.of("state"))
         if (s.at("role") == role)
@@ -87,7 +87,7 @@ bool in_order(const std::vector<std::string>& have, const std::vector<std::strin
     return k == want.size();
 }
 
-void expect_schema(const Run& r) {
+void expect_schema(const Output& r) {
     ASSERT_FALSE(r.records.empty()) << r.raw;
     for (const auto& rec : r.records) EXPECT_EQ(rec.at("schema_version"), 1) << rec.dump();
     EXPECT_EQ(r.summary().at("type"), "summary");
@@ -95,7 +95,7 @@ void expect_schema(const Run& r) {
 
 // Every packet matched one to one with a captured frame, in capture order,
 // and the capture saw nothing else.
-void expect_packets_equal_capture(const Run& r) {
+void expect_packets_equal_capture(const Output& r) {
     auto packets = r.of("packet");
     const auto& s = r.summary();
     EXPECT_EQ(packets.size(), s.at("frames").get<std::size_t>()) << r.raw;
@@ -238,6 +238,64 @@ TEST(JourneyRuntime, UnixHasNoIpOrDeviceHops) {
             EXPECT_EQ(e.path().filename().string().find("tracepacket-journey-"), std::string::npos)
                 << e.path();
     }
+}
+
+// Without BPF privileges: say which capability is missing, then show what
+// still works (user-space syscall times, a sock_diag snapshot, the route),
+// marked partial - never an empty journey passed off as complete.
+TEST(JourneyRuntime, UnprivilegedRunIsPartialAndSaysWhy) {
+    REQUIRE_ROOT();  // to become an unprivileged user
+    if (system("command -v setpriv >/dev/null") != 0) GTEST_SKIP() << "needs setpriv";
+    Output r;
+    {
+        std::string args = "journey --json";
+        std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +
+                          std::string(TPK_BINARY) + " " + args + " 2>/dev/null";
+        FILE* f = popen(cmd.c_str(), "r");
+        ASSERT_NE(f, nullptr);
+        char buf[4096];
+        std::size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.raw.append(buf, n);
+        int status = pclose(f);
+        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        std::size_t start = 0;
+        while (start < r.raw.size()) {
+            std::size_t end = r.raw.find('\n', start);
+            if (end == std::string::npos) end = r.raw.size();
+            std::string line = r.raw.substr(start, end - start);
+            start = end + 1;
+            if (!line.empty() && line[0] == '{') r.records.push_back(json::parse(line));
+        }
+    }
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    expect_schema(r);
+    const auto& s = r.summary();
+    EXPECT_EQ(s.at("partial"), true);
+    std::string reasons = s.at("partial_reasons").dump();
+    EXPECT_NE(reasons.find("CAP_BPF"), std::string::npos) << reasons;
+    EXPECT_TRUE(r.of("packet").empty());
+    std::set<std::string> calls;
+    for (const auto& c : r.of("syscall"))
+        calls.insert(c.at("role").get<std::string>() + "/" + c.at("name").get<std::string>());
+    EXPECT_TRUE(calls.count("client/connect")) << r.raw;
+    EXPECT_TRUE(calls.count("server/accept4")) << r.raw;
+    EXPECT_TRUE(calls.count("client/sendto")) << r.raw;
+    std::set<std::string> states;
+    for (const auto& v : r.of("socket"))
+        states.insert(v.at("role").get<std::string>() + "/" + v.at("state").get<std::string>());
+    EXPECT_TRUE(states.count("server/LISTEN")) << r.raw;
+    EXPECT_TRUE(states.count("client/ESTABLISHED")) << r.raw;
+    ASSERT_EQ(r.of("route").size(), 1u);
+    EXPECT_EQ(r.of("route")[0].at("dev"), "lo");
+}
+
+TEST(JourneyRuntime, CompareRunsEachTransport) {
+    REQUIRE_ROOT();
+    auto r = run_tracepacket("journey --json --compare tcp,unix");
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    std::vector<std::string> transports;
+    for (const auto& s : r.of("summary")) transports.push_back(s.at("transport"));
+    EXPECT_EQ(transports, (std::vector<std::string>{"tcp", "unix"}));
 }
 
 // A port nobody listens on now, for the HTTP server.
