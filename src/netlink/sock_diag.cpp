@@ -352,6 +352,36 @@ Result<std::vector<SocketSnapshot>> snapshot_sockets(std::span<const std::uint64
     return found;
 }
 
+namespace {
+
+bool same_endpoint(const InetEndpoint& a, const model::Endpoint& b) {
+    return a.port == b.port && a.address.family == b.family &&
+           std::equal(b.addr.begin(), b.addr.begin() + a.address.size(), a.address.bytes.begin());
+}
+
+bool on_flow(const SocketSnapshot& s, const model::Flow& f) {
+    if (f.protocol == 0)
+        return s.inode != 0 && (s.inode == f.unix_inode || s.inode == f.unix_peer_inode);
+    bool protocol = (f.protocol == IPPROTO_TCP) == (s.kind == SocketKind::tcp);
+    return protocol && ((same_endpoint(s.local, f.src) && same_endpoint(s.peer, f.dst)) ||
+                        (same_endpoint(s.local, f.dst) && same_endpoint(s.peer, f.src)));
+}
+
+}  // namespace
+
+Result<std::vector<SocketSnapshot>> snapshot_flow(const model::Flow& flow) {
+    SocketQuery query;
+    query.with_tcp_info = true;
+    query.tcp = flow.protocol == IPPROTO_TCP;
+    query.udp = flow.protocol == IPPROTO_UDP;
+    query.unix_sockets = flow.protocol == 0;
+    auto all = list_sockets(query);
+    if (!all) return std::move(all).take_error();
+    std::erase_if(*all, [&](const SocketSnapshot& s) { return !on_flow(s, flow); });
+    attach_processes(*all, scan_socket_owners());
+    return all;
+}
+
 Result<std::uint64_t> socket_inode(int fd) {
     struct stat st {};
     if (fstat(fd, &st) < 0) return errno_error("fstat socket fd " + std::to_string(fd));

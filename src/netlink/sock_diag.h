@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/event.h"
 #include "netlink/ip_address.h"
 #include "util/result.h"
 
@@ -118,6 +119,11 @@ Result<std::vector<SocketSnapshot>> list_sockets(const SocketQuery& query);
 // callers that hold sockets already (the journey: its lab's fds). Sockets no
 // longer present are simply absent from the result.
 Result<std::vector<SocketSnapshot>> snapshot_sockets(std::span<const std::uint64_t> inodes);
+
+// Snapshots of both ends of one flow as the tracepoints name it (either
+// direction matches: on loopback both sockets are on this host), or, for
+// UNIX (protocol 0), of the two inodes; with tcp_info and owners.
+Result<std::vector<SocketSnapshot>> snapshot_flow(const model::Flow& flow);
 
 // The inode of a socket file descriptor of this process (fstat st_ino).
 Result<std::uint64_t> socket_inode(int fd);
