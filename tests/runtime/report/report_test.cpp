@@ -310,4 +310,23 @@ TEST_F(ReportRuntime, MermaidSequenceOnStdout) {
     EXPECT_EQ(count(diagram, "->>") + count(diagram, "-x"), packets);
 }
 
+TEST_F(ReportRuntime, CompareHtmlHasABarPerTransport) {
+    ASSERT_TRUE(have("chromium")) << "needs chromium (scripts/install-deps)";
+    const std::string env = "XDG_CACHE_HOME=" + dir_ + "/cache ";
+    const auto r = run(env + TPK_BINARY + " journey --json --compare tcp,unix --html " + file("cmp.html"),
+                       file("cmp.err"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::size_t packets = 0;
+    for (const auto& line : lines_of(r.out)) {
+        auto record = nlohmann::json::parse(line, nullptr, false);
+        if (!record.is_discarded() && record.value("type", "") == "packet") ++packets;
+    }
+    const auto dom = run(chromium("--dump-dom file://" + file("cmp.html")), file("cmp-dom.err"));
+    ASSERT_EQ(dom.exit_code, 0) << dom.err;
+    EXPECT_EQ(count(dom.err, ":CONSOLE"), 0u) << dom.err;
+    EXPECT_EQ(count(dom.out, "class=\"chart-bar\""), 2u);
+    EXPECT_EQ(count(dom.out, "<svg class=\"sequence\""), 2u);
+    EXPECT_EQ(count(dom.out, "class=\"packet-arrow"), packets);
+}
+
 }  // namespace
