@@ -721,6 +721,12 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
                 put_uint(out, icmp.code);
                 break;
         }
+    } else if ((icmp.type == 13 || icmp.type == 14) && fits(p.frame, p.transport_offset, 8)) {
+        // Timestamp request/reply (RFC 792): id and seq sit where echo has them.
+        put(out, icmp.type == 13 ? "time stamp query id " : "time stamp reply id ");
+        put_uint(out, load_be16(p.frame, p.transport_offset + 4));
+        put(out, " seq ");
+        put_uint(out, load_be16(p.frame, p.transport_offset + 6));
     } else if (icmp.type == 11) {
         put(out, icmp.code == 0 ? "time exceeded in-transit" : "ip reassembly time exceeded");
     } else {
@@ -761,7 +767,17 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
     }
     put(out, "ICMP6, ");
     switch (icmp.type) {
-        case 1: put(out, "destination unreachable"); break;
+        case 1:
+            put(out, "destination unreachable");
+            switch (icmp.code) {  // tcpdump's icmp6_dst_unreach_code_values
+                case 0: put(out, ", unreachable route"); break;
+                case 1: put(out, ",  unreachable prohibited"); break;
+                case 2: put(out, ", beyond scope"); break;
+                case 3: put(out, ", unreachable address"); break;
+                case 4: put(out, ", unreachable port"); break;
+                default: put(out, ", unknown unreach code ("); put_uint(out, icmp.code); put(out, ')'); break;
+            }
+            break;
         case 2: put(out, "packet too big"); break;
         case 3: put(out, "time exceeded in-transit"); break;
         case 4: put(out, "parameter problem"); break;
