@@ -50,7 +50,7 @@ sockperf_p50_ns() {
 }
 
 ours_p50_ns() {
-    "$TPK" bench --mode latency --transport "$1" --size "$SIZE" --count 100000000 \
+    "$TPK" bench --mode latency --transport "$1" --size "$SIZE" --count 10000000 \
         --latency-time "$SECONDS_EACH" "${ours_pin[@]}" --json | json_field latency "$1" p50_ns
 }
 

@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -138,17 +139,31 @@ Result<LatencyResult> run_latency(const Transport& t, const LatencyOptions& opts
     std::vector<char> out(opts.size, 'p');
     std::vector<char> in(opts.size);
     std::vector<std::uint64_t> samples;
-    samples.reserve(static_cast<std::size_t>(opts.round_trips));
-    const std::uint64_t deadline = now_ns() + static_cast<std::uint64_t>(opts.max_time.count());
-    for (std::uint64_t i = 0; i < opts.warmup + opts.round_trips; ++i) {
+    // Reserved up to a million (8 MB); a run bounded by time rather than count
+    // grows it only as far as it gets.
+    samples.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(opts.round_trips, 1'000'000)));
+    // The warm-up gets a tenth of the time budget at most, so a slow machine
+    // still measures; the measured part stops at the count or the deadline
+    // (after one sample at least).
+    const std::uint64_t budget = static_cast<std::uint64_t>(opts.max_time.count());
+    const std::uint64_t began = now_ns();
+    const std::uint64_t warm_until = began + budget / 10;
+    const std::uint64_t deadline = began + budget;
+    bool warming = opts.warmup > 0;
+    std::uint64_t warm = 0;
+    while (samples.size() < opts.round_trips) {
         const std::uint64_t start = now_ns();
         if (!write_message(link->near.out(), out.data(), opts.size))
             return io_error(*peer, "write", opts.size);
         if (!read_message(link->near.in(), in.data(), opts.size, datagram))
             return io_error(*peer, "read", opts.size);
         const std::uint64_t end = now_ns();
-        if (i >= opts.warmup) samples.push_back(end - start);
-        if (end >= deadline && !samples.empty()) break;
+        if (warming) {
+            warming = ++warm < opts.warmup && end < warm_until;
+            continue;
+        }
+        samples.push_back(end - start);
+        if (end >= deadline) break;
     }
     peer->stop();
     result.summary = summarize(samples);

@@ -19,7 +19,7 @@ namespace tpk::bench {
 struct LatencyOptions {
     std::size_t size = 64;                  // bytes per message, each way
     std::uint64_t round_trips = 10000;      // measured, after the warm-up
-    std::uint64_t warmup = 1000;            // round trips not measured
+    std::uint64_t warmup = 1000;            // round trips not measured (a tenth of max_time at most)
     std::chrono::nanoseconds max_time = std::chrono::seconds(1);  // stops earlier if reached
     std::optional<CpuPin> pin;
 };

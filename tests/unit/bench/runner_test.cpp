@@ -132,6 +132,21 @@ TEST(Latency, UnixDatagramLimitComesFromTheSendBuffer) {
     EXPECT_TRUE(no_children_left());
 }
 
+TEST(Latency, TheTimeBudgetBoundsWarmUpAndCount) {
+    // Ten million round trips each way would take minutes; the 5 ms budget
+    // (a tenth of it for the warm-up) ends the run with what it measured.
+    LatencyOptions o;
+    o.size = 64;
+    o.warmup = 10'000'000;
+    o.round_trips = 10'000'000;
+    o.max_time = 5ms;
+    auto r = run_latency(Transport::pipe(), o);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_GE(r->summary.count, 1u);
+    EXPECT_LT(r->summary.count, o.round_trips);
+    EXPECT_TRUE(no_children_left());
+}
+
 TEST(Latency, StreamsAreNeverSkipped) {
     EXPECT_EQ(skip_reason(Transport::of(lab::Transport::tcp), 1 << 26, 0), "");
     EXPECT_EQ(skip_reason(Transport::pipe(), 1 << 26, 0), "");
