@@ -55,6 +55,10 @@ std::string marker_id(std::size_t journey, std::string_view kind) {
 
 int lane_x(int lane) { return kLaneX0 + lane * kLaneGap; }
 
+std::int64_t since(std::uint64_t t0, std::uint64_t t) {
+    return t > t0 ? static_cast<std::int64_t>(t - t0) : 0;
+}
+
 std::vector<std::string> lane_titles(const Journey& j) {
     const std::string t = transport_label(j) == "UNIX" ? "TCP/UDP" : transport_label(j);
     const std::string dev = device_label(j);
@@ -159,7 +163,7 @@ std::string packet_row(const Journey& j, std::size_t ji, std::size_t index, std:
         index + 1, cls, path, marker_id(ji, kind), html_escape(packet_title(j, index)));
     const std::string label = fmt::format(
         "{} · at +{} · {}", packet_title(j, index),
-        duration_text(static_cast<std::int64_t>(p.cause_ns - t0)),
+        duration_text(since(t0, p.cause_ns)),
         p.hops.empty() ? std::string("no hops") : duration_text(packet_span_ns(p)));
     s += fmt::format("<text class=\"packet-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}"
                      "</text>\n",
@@ -179,10 +183,14 @@ std::string packet_row(const Journey& j, std::size_t ji, std::size_t index, std:
     return s + "</g>\n";
 }
 
+// The journey's first moment: its first system call or packet cause.
 std::uint64_t first_time(const Journey& j) {
     std::uint64_t t = 0;
-    for (const auto& p : j.packets)
-        if (t == 0 || (p.cause_ns && p.cause_ns < t)) t = p.cause_ns;
+    auto take = [&t](std::uint64_t v) {
+        if (v && (t == 0 || v < t)) t = v;
+    };
+    for (const auto& p : j.packets) take(p.cause_ns);
+    for (const auto& c : j.syscalls) take(c.enter_ns);
     return t;
 }
 
@@ -255,7 +263,7 @@ std::string packets_table(const Journey& j) {
             "<td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
             "<td class=\"mono\">{}</td></tr>\n",
             p.dropped ? " dropped" : "", i + 1,
-            duration_text(static_cast<std::int64_t>(p.cause_ns - t0)),
+            duration_text(since(t0, p.cause_ns)),
             html_escape(journey::direction_name(p.direction)),
             std::string(journey::packet_kind_name(p.kind)) +
                 std::string(p.retransmit ? " (retransmit)" : "") +
@@ -265,6 +273,28 @@ std::string packets_table(const Journey& j) {
             p.frame ? html_escape(p.frame->summary) : "—");
     }
     return s + "</table>\n";
+}
+
+// Folded (<details>) as it is long; shown open when there are no packets,
+// as in a partial run it is most of what there is.
+std::string syscalls_section(const Journey& j, std::uint64_t t0) {
+    if (j.syscalls.empty()) return {};
+    std::string s = fmt::format("<details{}><summary><b>System calls ({})</b></summary>\n",
+                                j.packets.empty() ? " open" : "", j.syscalls.size());
+    s += "<table class=\"syscalls\"><tr><th>at</th><th>side</th><th>pid/tid</th><th>call</th>"
+         "<th>fd</th><th>size</th><th>ret</th><th>took</th><th>packets</th></tr>\n";
+    for (const auto& c : j.syscalls) {
+        std::string packets;
+        for (auto p : c.packets) packets += fmt::format("{}#{}", packets.empty() ? "" : " ", p + 1);
+        s += fmt::format(
+            "<tr><td class=\"num\">+{}</td><td>{}</td><td class=\"num\">{}/{}</td><td>{}</td>"
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
+            "<td class=\"num\">{}</td><td>{}</td></tr>\n",
+            duration_text(since(t0, c.enter_ns)), journey::role_name(c.role), c.pid, c.tid,
+            html_escape(c.name), c.fd, c.size, c.ret,
+            c.exit_ns ? duration_text(since(c.enter_ns, c.exit_ns)) : "no exit seen", packets);
+    }
+    return s + "</table></details>\n";
 }
 
 std::string route_section(const Journey& j) {
@@ -330,6 +360,7 @@ std::string journey_section(const Journey& j, std::size_t ji, bool several) {
     s += stack_table(j);
     s += several ? "<h3>Packets</h3>\n" : "<h2>Packets</h2>\n";
     s += packets_table(j);
+    s += syscalls_section(j, first_time(j));
     s += route_section(j);
     return s + "</section>\n";
 }

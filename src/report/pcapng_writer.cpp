@@ -44,6 +44,11 @@ Error no_frames_error(const std::vector<journey::Journey>& journeys, const std::
     if (all_unix)
         return make_error("--pcapng " + path + ": no frames to write: UNIX domain sockets never "
                           "reach a network device, so there is nothing to capture");
+    // A partial run says why the capture did not run ("capture on lo needs CAP_NET_RAW").
+    for (const auto& j : journeys)
+        for (const auto& reason : j.partial_reasons)
+            if (reason.find("captur") != std::string::npos)
+                return make_error("--pcapng " + path + ": no frames to write: " + reason);
     return make_error("--pcapng " + path + ": no frames to write: the capture on the device saw "
                       "none (see the journey's notes)");
 }
