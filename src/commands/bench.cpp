@@ -15,6 +15,7 @@
 #include "bench/options.h"
 #include "bench/runner.h"
 #include "commands/command.h"
+#include "report/bench_html.h"
 
 namespace tpk::commands {
 namespace {
@@ -32,6 +33,7 @@ struct BenchOptions {
     double stream_time = 0.5;
     std::string pin;
     bool json = false;
+    std::string html;  // --html FILE: the results as bar charts
 };
 
 struct Plan {
@@ -110,7 +112,7 @@ Result<Results> run_plan(const Plan& plan) {
                 auto opts = plan.latency_opts;
                 opts.size = size;
                 auto r = bench::run_latency(t, opts);
-                if (!r) return wrap(r.error(), fmt::format("latency {} {}", bench::transport_name(t), size));
+                if (!r) return wrap(r.error(), fmt::format("latency {} {}", bench::transport_name(t), bench::size_label(size)));
                 results.latency.push_back(std::move(*r));
             }
     if (plan.throughput)
@@ -120,7 +122,7 @@ Result<Results> run_plan(const Plan& plan) {
                 auto opts = plan.throughput_opts;
                 opts.size = size;
                 auto r = bench::run_throughput(t, opts);
-                if (!r) return wrap(r.error(), fmt::format("throughput {} {}", bench::transport_name(t), size));
+                if (!r) return wrap(r.error(), fmt::format("throughput {} {}", bench::transport_name(t), bench::size_label(size)));
                 results.throughput.push_back(std::move(*r));
             }
     return results;
@@ -254,6 +256,9 @@ Result<int> run_bench(const BenchOptions& o) {
         print_json(*plan, *results);
     else
         print_table(*plan, *results);
+    if (!o.html.empty())
+        if (auto st = report::write_bench_html(results->latency, results->throughput, o.html); !st)
+            return st.error();
     return 0;
 }
 
@@ -295,6 +300,8 @@ void register_bench(CLI::App& app, Runner* run) {
                     "Pin the measuring process and its peer to two CPUs, e.g. 0,1 (default: not pinned)");
     cmd->add_flag("--json", opts->json,
                   "One JSON object per line: {\"type\":\"latency\"|\"throughput\"|\"skipped\",...}");
+    cmd->add_option("--html", opts->html,
+                    "Also write the results as bar charts in a self-contained HTML page");
     cmd->callback([opts, run] { *run = [opts] { return run_bench(*opts); }; });
 }
 
