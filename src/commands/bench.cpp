@@ -112,7 +112,7 @@ Result<Results> run_plan(const Plan& plan) {
                 auto opts = plan.latency_opts;
                 opts.size = size;
                 auto r = bench::run_latency(t, opts);
-                if (!r) return wrap(r.error(), fmt::format("latency {} {}", bench::transport_name(t), size));
+                if (!r) return wrap(r.error(), fmt::format("latency {} {}", bench::transport_name(t), bench::size_label(size)));
                 results.latency.push_back(std::move(*r));
             }
     if (plan.throughput)
@@ -122,7 +122,7 @@ Result<Results> run_plan(const Plan& plan) {
                 auto opts = plan.throughput_opts;
                 opts.size = size;
                 auto r = bench::run_throughput(t, opts);
-                if (!r) return wrap(r.error(), fmt::format("throughput {} {}", bench::transport_name(t), size));
+                if (!r) return wrap(r.error(), fmt::format("throughput {} {}", bench::transport_name(t), bench::size_label(size)));
                 results.throughput.push_back(std::move(*r));
             }
     return results;
