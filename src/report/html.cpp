@@ -412,7 +412,7 @@ Status write_text_file(const std::string& flag, const std::string& path, const s
 }  // namespace
 
 std::string render_bar_chart_svg(const BarChart& chart) {
-    constexpr int kLabelW = 150, kBarW = 420, kValueW = 120, kBarH = 22, kTop = 26;
+    constexpr int kLabelW = 150, kBarW = 420, kValueW = 220, kBarH = 22, kTop = 26;
     const int height = kTop + static_cast<int>(chart.bars.size()) * (kBarH + 8) + 6;
     double max = 0;
     for (const auto& b : chart.bars) max = std::max(max, b.value);
