@@ -20,8 +20,10 @@ TEST(WatchTracepoint, ReportsEveryTransitionOfHandshakeAndClose) {
     WatchRun run = run_watch_scenario({});
     if (run.source == "poll") GTEST_SKIP() << "BPF unavailable here; the command fell back to polling";
     ASSERT_EQ(run.source, "bpf");
-    ASSERT_TRUE(run.saw_established);
-    ASSERT_TRUE(run.saw_close);
+    std::string seen;
+    for (const auto& c : run.changes) seen += c.dump() + "\n";
+    ASSERT_TRUE(run.saw_established) << "client port " << run.client_port << ", changes:\n" << seen;
+    ASSERT_TRUE(run.saw_close) << "client port " << run.client_port << ", changes:\n" << seen;
     EXPECT_TRUE(has_change(run, run.client_port, "SYN-SENT", "ESTAB"));
     EXPECT_TRUE(has_change(run, run.server_port, "LISTEN", "SYN-RECV"));
     EXPECT_TRUE(has_change(run, run.server_port, "SYN-RECV", "ESTAB"));
