@@ -230,11 +230,13 @@ private:
     void build_syscalls();
     void build_packets();
     void read_headers(PacketState& ps, const Event& e);
+    void merge_gso_segments();
     void build_frames();
     void learn_sockets();
     void find_receivers();
     void build_connections();
     void attach_datagram_reads();
+    void attach_stream_ranges();
     void attach_syscalls();
     void attach_unix();
     void attach_side_events();
@@ -393,8 +395,13 @@ void Builder::read_headers(PacketState& ps, const Event& e) {
 bool is_other_packet(const PacketState& ps, const Event& e) {
     if (ps.header_rank == 100 || e.flow.protocol == 0) return false;
     const auto& p = ps.p;
-    return e.flow.src != p.flow.src || e.flow.dst != p.flow.dst || e.seq != p.seq ||
-           e.tcp_flags != p.tcp_flags || e.payload_len != p.payload_len;
+    if (e.flow.src != p.flow.src || e.flow.dst != p.flow.dst || e.seq != p.seq) return true;
+    // On the receive path TCP may rewrite the header of a queued skb
+    // (tcp_add_backlog merges the next segment into it and ORs in its FIN and
+    // PSH), so there other flags are still the same packet.
+    bool receive_path = e.kind == K::netif_receive_skb || e.kind == K::tcp_probe ||
+                        e.kind == K::skb_copy_datagram_iovec;
+    return !receive_path && e.tcp_flags != p.tcp_flags;
 }
 
 void Builder::build_packets() {
@@ -493,6 +500,46 @@ void Builder::build_packets() {
         }
     }
     for (auto& ps : ps_) ps.unix_like = !ps.has_device && ps.header_rank == 100;
+    merge_gso_segments();
+}
+
+// A GSO skb is queued whole (net_dev_queue) and cut into segments before the
+// driver sees it (validate_xmit_skb -> skb_gso_segment): the segments are new
+// skbs that start at net_dev_start_xmit, and the original is consumed. The
+// capture sees the segments, so they are the packets; each gets the
+// original's queueing hop, and the original leaves the journey.
+void Builder::merge_gso_segments() {
+    auto first_event = [](const PacketState& ps) {
+        return ps.p.hops.empty() ? K::syscall_enter : ps.p.hops.front().event;
+    };
+    std::vector<bool> gone(ps_.size(), false);
+    std::map<std::uint32_t, std::size_t> parent_on_tid;  // last GSO original per thread
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        auto& ps = ps_[i];
+        bool original = first_event(ps) == K::net_dev_queue &&
+                        std::none_of(ps.p.hops.begin(), ps.p.hops.end(), [](const Hop& h) {
+                            return h.event == K::net_dev_start_xmit;
+                        }) && ps.end_ns;
+        if (original) {
+            parent_on_tid[ps.p.hops.front().tid] = i;
+            continue;
+        }
+        if (first_event(ps) != K::net_dev_start_xmit) continue;
+        auto it = parent_on_tid.find(ps.p.hops.front().tid);
+        if (it == parent_on_tid.end()) continue;
+        auto& parent = ps_[it->second];
+        if (parent.p.flow.src != ps.p.flow.src || parent.p.flow.dst != ps.p.flow.dst) continue;
+        Hop queued = parent.p.hops.front();
+        queued.detail = fmt::format("queued as one GSO skb of {} B, segmented before transmit",
+                                    queued.len);
+        ps.p.hops.insert(ps.p.hops.begin(), queued);
+        if (!ps.p.sender_sk) ps.p.sender_sk = parent.p.sender_sk;
+        gone[it->second] = true;
+    }
+    std::vector<PacketState> kept;
+    for (std::size_t i = 0; i < ps_.size(); ++i)
+        if (!gone[i]) kept.push_back(std::move(ps_[i]));
+    ps_ = std::move(kept);
 }
 
 void Builder::build_frames() {
@@ -807,6 +854,62 @@ void Builder::attach_syscalls() {
     }
 }
 
+// TCP by bytes: when a segment was merged into the skb ahead of it in the
+// receive queue (tcp_try_coalesce frees it without a tracepoint) no copy
+// names it, and a segment sent when an ACK opened the window leaves in
+// softirq, not in the send that wrote its bytes. Both syscalls are found by
+// the stream offset: the n-th byte sent on a socket is the n-th byte the
+// peer's socket reads.
+void Builder::attach_stream_ranges() {
+    constexpr std::uint64_t kMsgPeek = 2;
+    struct Range {
+        std::uint64_t begin, end;
+        std::size_t syscall;
+    };
+    std::map<std::uint64_t, std::vector<Range>> sent, read;
+    std::map<std::uint64_t, std::uint64_t> sent_total, read_total;
+    for (std::size_t i = 0; i < j_.syscalls.size(); ++i) {
+        const auto& sc = j_.syscalls[i];
+        if (!sc.sk || sc.ret <= 0) continue;
+        auto n = static_cast<std::uint64_t>(sc.ret);
+        if (is_send_syscall(sc.name)) {
+            auto& t = sent_total[sc.sk];
+            sent[sc.sk].push_back({t, t + n, i});
+            t += n;
+        } else if (is_recv_syscall(sc.name) && !(sc.flags & kMsgPeek)) {
+            auto& t = read_total[sc.sk];
+            read[sc.sk].push_back({t, t + n, i});
+            t += n;
+        }
+    }
+    auto find = [](const std::vector<Range>& v, std::uint64_t offset) {
+        auto it = std::upper_bound(v.begin(), v.end(), offset,
+                                   [](std::uint64_t o, const Range& r) { return o < r.end; });
+        return it != v.end() && it->begin <= offset ? it->syscall : kNone;
+    };
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        if (p.flow.protocol != IPPROTO_TCP || p.payload_len == 0 || p.connection == kNone) continue;
+        const auto& c = j_.connections[p.connection];
+        bool c2s = p.direction == Direction::client_to_server;
+        std::uint32_t isn = c2s ? c.client_isn : c.server_isn;
+        if (!isn) continue;  // the handshake was not seen: offsets unknown
+        std::uint64_t first = static_cast<std::uint32_t>(p.seq - isn - 1);
+        std::uint64_t last = first + p.payload_len - 1;
+        std::uint64_t from = c2s ? c.client_sk : c.server_sk;
+        std::uint64_t to = c2s ? c.server_sk : c.client_sk;
+        if (p.send_syscall == kNone && sent.count(from)) {
+            p.send_syscall = find(sent[from], first);
+        }
+        if (p.recv_syscall == kNone && read.count(to)) {
+            p.recv_syscall = find(read[to], last);
+            if (p.recv_syscall != kNone && j_.syscalls[p.recv_syscall].exit_ns)
+                p.hops.push_back(
+                    syscall_hop(j_.syscalls[p.recv_syscall], p.recv_syscall, false, true));
+        }
+    }
+}
+
 // UDP copies a linear datagram with copy_linear_skb() (udp_recvmsg), which
 // has no tracepoint, so no copy names the skb. Datagrams to one socket are
 // read in order: the k-th datagram goes to the k-th read of that socket that
@@ -1041,6 +1144,11 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             return fmt::format("{} ({} pid {} tid {})", s.name, role_name(s.role), s.pid, s.tid);
         }
         case Cause::reply:
+            if (p.send_syscall != kNone && p.payload_len) {
+                const auto& s = syscalls[p.send_syscall];
+                return fmt::format("kernel, when a received ACK opened the window; bytes from {} "
+                                   "({} pid {})", s.name, role_name(s.role), s.pid);
+            }
             return "kernel, replying while it received another packet";
         case Cause::timer:
             if (p.retransmit) return "retransmit timer";
@@ -1382,6 +1490,7 @@ Journey Builder::run() {
     attach_datagram_reads();
     attach_unix();
     attach_side_events();
+    attach_stream_ranges();
     classify();
     match_frames();
     build_states();
