@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Harness overhead: `tracepacket bench` p50 round trip for tcp and unix at
 # 64 B against bench_pingpong (bench/pingpong.c, the minimal blocking loop),
-# run alternately in this one invocation. Figure: ours / reference <= 1.10.
+# run alternately (ABBA) in this one invocation. Figure: ours / reference <= 1.10.
 #
 #   bench/harness-overhead.sh     (env: ROUNDS=7 COUNT=20000 PINS=0,0 BUILD=build)
 #
@@ -23,19 +23,32 @@ PINS=${PINS:-0,0}
 WARMUP=1000
 SIZE=64
 
+ref_p50() {
+    "$PINGPONG" "$1" "$SIZE" "$COUNT" "$WARMUP" "${ref_pin[@]}" | sed -n 's/.*p50_ns=\([0-9]*\).*/\1/p'
+}
+
+our_p50() {
+    "$TPK" bench --mode latency --transport "$1" --size "$SIZE" --count "$COUNT" --warmup "$WARMUP" \
+        --latency-time 600 "${ours_pin[@]}" --json | json_field latency "$1" p50_ns
+}
+
 compare() {
     local transport=$1 pin=$2
-    local ref_pin=() ours_pin=() refs=() ours=() round ref our
+    local refs=() ours=() round ref our
+    ref_pin=()
+    ours_pin=()
     if [ "$pin" != none ]; then
         ref_pin=("${pin%,*}" "${pin#*,}")
         ours_pin=(--pin "$pin")
     fi
     for round in $(seq "$ROUNDS"); do
-        ref=$("$PINGPONG" "$transport" "$SIZE" "$COUNT" "$WARMUP" "${ref_pin[@]}" |
-              sed -n 's/.*p50_ns=\([0-9]*\).*/\1/p')
-        our=$("$TPK" bench --mode latency --transport "$transport" --size "$SIZE" \
-                --count "$COUNT" --warmup "$WARMUP" --latency-time 600 "${ours_pin[@]}" --json |
-              json_field latency "$transport" p50_ns)
+        # ABBA order (odd rounds reference first, even rounds ours first), so
+        # whatever the previous run leaves behind favours neither.
+        if (( round % 2 )); then
+            ref=$(ref_p50 "$transport") && our=$(our_p50 "$transport")
+        else
+            our=$(our_p50 "$transport") && ref=$(ref_p50 "$transport")
+        fi
         echo "  $transport pin=$pin round $round: bench_pingpong p50 ${ref} ns, tracepacket bench p50 ${our} ns"
         refs+=("$ref")
         ours+=("$our")

@@ -50,8 +50,11 @@ compare() {
          "pin=$pin (iperf3 server on port $port)"
     local theirs=() ours=() round t o
     for round in $(seq "$ROUNDS"); do
-        t=$(iperf_gbps)
-        o=$(ours_gbps)
+        if (( round % 2 )); then  # ABBA order: neither tool always runs second
+            t=$(iperf_gbps) && o=$(ours_gbps)
+        else
+            o=$(ours_gbps) && t=$(iperf_gbps)
+        fi
         printf '  round %s: iperf3 %.2f Gbit/s, tracepacket bench %.2f Gbit/s\n' "$round" "$t" "$o"
         theirs+=("$t")
         ours+=("$o")

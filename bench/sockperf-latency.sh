@@ -66,8 +66,11 @@ for proto in tcp udp; do
     theirs=()
     ours=()
     for round in $(seq "$ROUNDS"); do
-        t=$(sockperf_p50_ns "${flag[@]}")
-        o=$(ours_p50_ns "$proto")
+        if (( round % 2 )); then  # ABBA order: neither tool always runs second
+            t=$(sockperf_p50_ns "${flag[@]}") && o=$(ours_p50_ns "$proto")
+        else
+            o=$(ours_p50_ns "$proto") && t=$(sockperf_p50_ns "${flag[@]}")
+        fi
         echo "  $proto round $round: sockperf p50 $t ns, tracepacket bench p50 $o ns"
         theirs+=("$t")
         ours+=("$o")
