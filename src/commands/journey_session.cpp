@@ -672,7 +672,19 @@ Status write_recording(const Recording& r, const std::string& path) {
     std::ofstream out(path);
     if (!out) return errno_error("open " + path);
     out << journey::recording_header(r.input);
-    model::write_events(out, r.input.events);
+    // Frames keep their headers only (a 256-byte snap length): the journey
+    // needs flows, flags and numbers, and fixtures stay small.
+    constexpr std::size_t kSnap = 256;
+    for (const auto& e : r.input.events) {
+        if (e.kind == model::EventKind::frame && e.frame.size() > kSnap) {
+            model::Event cut = e;
+            cut.skb_len = e.skb_len ? e.skb_len : static_cast<std::uint32_t>(e.frame.size());
+            cut.frame.resize(kSnap);
+            out << model::event_to_json_line(cut) << '\n';
+        } else {
+            out << model::event_to_json_line(e) << '\n';
+        }
+    }
     if (!out) return errno_error("write " + path);
     return {};
 }

@@ -335,6 +335,34 @@ TEST(CorrelatorLostEvents, CountedAndPacketsStillConsistent) {
     EXPECT_GT(unknown, 0u);
 }
 
+// Two 200 000-byte messages each way: GSO skbs segmented before transmit,
+// segments merged in the receive queue, data sent when ACKs open the window.
+TEST(CorrelatorTcpBulk, EverySegmentIsAFrameAndEveryByteHasItsSyscalls) {
+    auto j = replay("journey-tcp-200k.jsonl");
+    EXPECT_EQ(j.stats.frames, 40u);
+    EXPECT_EQ(j.stats.frames_matched, 40u);
+    EXPECT_EQ(j.packets.size(), 40u);
+    std::uint64_t bytes = 0;
+    std::size_t gso = 0, ack_clocked = 0, no_copy = 0;
+    for (const auto& p : j.packets) {
+        ASSERT_TRUE(p.frame.has_value());
+        for (const auto& h : p.hops) gso += h.detail.find("GSO") != std::string::npos;
+        if (p.kind != PacketKind::data) continue;
+        bytes += p.payload_len;
+        EXPECT_NE(p.send_syscall, kNone);
+        EXPECT_NE(p.recv_syscall, kNone);
+        if (p.send_syscall != kNone) EXPECT_EQ(j.syscalls[p.send_syscall].name, "sendto");
+        ack_clocked += p.cause == Cause::reply;
+        bool copied = false;
+        for (const auto& h : p.hops) copied |= h.event == model::EventKind::skb_copy_datagram_iovec;
+        no_copy += !copied;
+    }
+    EXPECT_EQ(bytes, 4u * (200000 + 4));  // 2 messages each way, 4-byte frame headers
+    EXPECT_EQ(gso, 6u);
+    EXPECT_EQ(ack_clocked, 9u);
+    EXPECT_EQ(no_copy, 5u);  // merged into the skb ahead: found by stream offset
+}
+
 TEST(RecordingHeader, RoundTrips) {
     CorrelatorInput in;
     in.lost_events = 7;
