@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "capture/pcapng_writer.h"
+#include "capture/session.h"
 #include "capture/source.h"
 #include "decode/packet.h"
 #include "decode/text.h"
@@ -601,6 +603,28 @@ void expect_same_as_tshark(const std::string& file, const RowSink& ours) {
     EXPECT_TRUE(ours.malformed.empty()) << file << ": packet " << ours.malformed.front() << " decoded as malformed";
 }
 
+// Our -nn text for the whole file, as `tracepacket capture -r` prints it.
+std::string our_text(const std::string& file) {
+    capture::SessionOptions o;
+    o.read_path = file;
+    o.text.utc = true;
+    char* data = nullptr;
+    std::size_t size = 0;
+    std::FILE* out = open_memstream(&data, &size);
+    auto r = capture::run_session(o, out, -1);
+    std::fclose(out);
+    std::string text(data, size);
+    std::free(data);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
+    return text;
+}
+
+void expect_same_text_as_tcpdump(const std::string& file) {
+    if (!have_tool("tcpdump")) return;
+    const std::string theirs = run_output("TZ=UTC tcpdump -nn -r " + file + " 2>/dev/null");
+    EXPECT_EQ(our_text(file), theirs) << file << ": our -nn text differs from tcpdump's";
+}
+
 bool contains(const std::vector<std::uint8_t>& v, std::uint8_t x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -628,6 +652,7 @@ TEST_F(WireVsTshark, EveryPacketMatchesTsharkFields) {
 
     const RowSink lo = decode_file(lo_file);
     expect_same_as_tshark(lo_file, lo);
+    expect_same_text_as_tcpdump(lo_file);
     // The traffic we made is all there (a capture that lost it would compare equal too).
     EXPECT_TRUE(contains(lo.tcp_flags, decode::tcp_syn)) << "no SYN captured";
     EXPECT_TRUE(contains(lo.tcp_flags, decode::tcp_syn | decode::tcp_ack)) << "no SYN-ACK captured";
@@ -643,6 +668,7 @@ TEST_F(WireVsTshark, EveryPacketMatchesTsharkFields) {
     EXPECT_TRUE(contains(lo.icmp6_types, ICMP6_ECHO_REQUEST) && contains(lo.icmp6_types, ICMP6_ECHO_REPLY));
 
     const RowSink any = decode_file(any_file);
+    expect_same_text_as_tcpdump(any_file);
     std::printf("compared with tshark: %zu packets on lo, %zu on any\n", lo.rows.size(), any.rows.size());
     // TPK_RECORD_FIXTURES=DIR keeps the two captures (how tests/fixtures/captures/ was made).
     if (const char* keep = std::getenv("TPK_RECORD_FIXTURES")) {
