@@ -280,14 +280,18 @@ static __always_inline void learn_sock(struct sock *sk)
 
 static __always_inline bool sock_traced(struct sock *sk)
 {
+	struct sock_info *info;
 	__u64 key = (__u64)sk;
 	__u16 family;
 	__u8 protocol;
 
 	if (!sk)
 		return false;
-	if (bpf_map_lookup_elem(&traced_socks, &key)) {
-		learn_sock(sk);
+	info = bpf_map_lookup_elem(&traced_socks, &key);
+	if (info) {
+		/* Refresh only what is still missing (the port after connect). */
+		if (!info->lport && !info->inode)
+			learn_sock(sk);
 		return true;
 	}
 	family = sk->__sk_common.skc_family;
@@ -326,7 +330,6 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 
 	if (!sk)
 		return;
-	info = bpf_map_lookup_elem(&traced_socks, &key);
 	family = sk->__sk_common.skc_family;
 	e->family = family;
 	e->flow_source = TPK_FLOW_SOCK;
@@ -334,10 +337,13 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 		struct sock *peer = unix_peer_of(sk);
 		__u64 local = unix_inode_of(sk), remote = peer ? unix_inode_of(peer) : 0;
 
-		if (!local && info)
-			local = info->inode;
-		if (!remote && info)
-			remote = info->peer_inode;
+		if (!local || !remote) {
+			info = bpf_map_lookup_elem(&traced_socks, &key);
+			if (!local && info)
+				local = info->inode;
+			if (!remote && info)
+				remote = info->peer_inode;
+		}
 		e->unix_inode = rx ? remote : local;
 		e->unix_peer_inode = rx ? local : remote;
 		return;
@@ -346,8 +352,11 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 		return;
 	e->protocol = sock_protocol(sk);
 	lport = sk->__sk_common.skc_num;
-	if (!lport && info)
-		lport = info->lport;
+	if (!lport) {
+		info = bpf_map_lookup_elem(&traced_socks, &key);
+		if (info)
+			lport = info->lport;
+	}
 	rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e->sport = rx ? rport : lport;
 	e->dport = rx ? lport : rport;
@@ -372,65 +381,67 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
  * Returns false for skbs without IP headers (UNIX, not yet built). */
 static __always_inline bool fill_header_flow(struct tpk_event *e, struct sk_buff *skb)
 {
+	/* One read covers IPv6 + TCP (or IPv4 without options + TCP): a helper
+	 * call costs more than the bytes. */
+	union {
+		struct { struct iphdr ip; struct tcphdr th; } v4;
+		struct { struct ipv6hdr ip6; struct tcphdr th; } v6;
+	} h;
+	struct tcphdr *th;
+	struct udphdr *uh;
 	__u16 protocol = skb->protocol;
 	__u16 nh = skb->network_header;
 	unsigned char *head = skb->head;
-	__u32 l4_off, l4_len;
+	__u32 l4_len, ihl;
 	__u8 l4;
 
 	if (!head || nh == (__u16)~0U)
 		return false;
 	if (protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.version != 4)
+		if (bpf_probe_read_kernel(&h.v4, sizeof(h.v4), head + nh) || h.v4.ip.version != 4)
 			return false;
-		l4 = ip.protocol;
-		l4_off = nh + ip.ihl * 4;
-		l4_len = bpf_ntohs(ip.tot_len);
-		l4_len = l4_len > ip.ihl * 4u ? l4_len - ip.ihl * 4u : 0;
+		ihl = h.v4.ip.ihl * 4;
+		/* IP options push the transport header further: read it there. */
+		if (ihl != sizeof(struct iphdr) &&
+		    bpf_probe_read_kernel(&h.v4.th, sizeof(h.v4.th), head + nh + ihl))
+			return false;
+		l4 = h.v4.ip.protocol;
+		l4_len = bpf_ntohs(h.v4.ip.tot_len);
+		l4_len = l4_len > ihl ? l4_len - ihl : 0;
 		e->family = AF_INET;
-		__builtin_memcpy(e->saddr, &ip.saddr, 4);
-		__builtin_memcpy(e->daddr, &ip.daddr, 4);
+		__builtin_memcpy(e->saddr, &h.v4.ip.saddr, 4);
+		__builtin_memcpy(e->daddr, &h.v4.ip.daddr, 4);
+		th = &h.v4.th;
 	} else if (protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.version != 6)
+		if (bpf_probe_read_kernel(&h.v6, sizeof(h.v6), head + nh) || h.v6.ip6.version != 6)
 			return false;
 		/* Extension headers are not followed: ports stay 0 then. */
-		l4 = ip6.nexthdr;
-		l4_off = nh + sizeof(ip6);
-		l4_len = bpf_ntohs(ip6.payload_len);
+		l4 = h.v6.ip6.nexthdr;
+		l4_len = bpf_ntohs(h.v6.ip6.payload_len);
 		e->family = AF_INET6;
-		__builtin_memcpy(e->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(e->daddr, &ip6.daddr, 16);
+		__builtin_memcpy(e->saddr, &h.v6.ip6.saddr, 16);
+		__builtin_memcpy(e->daddr, &h.v6.ip6.daddr, 16);
+		th = &h.v6.th;
 	} else {
 		return false;
 	}
 	e->protocol = l4;
 	e->flow_source = TPK_FLOW_HEADERS;
 	if (l4 == TPK_PROTO_TCP) {
-		struct tcphdr th;
-		__u32 doff;
+		__u32 doff = th->doff * 4;
 
-		if (bpf_probe_read_kernel(&th, sizeof(th), head + l4_off))
-			return true;
-		doff = th.doff * 4;
-		e->sport = bpf_ntohs(th.source);
-		e->dport = bpf_ntohs(th.dest);
-		e->seq = bpf_ntohl(th.seq);
-		e->ack = bpf_ntohl(th.ack_seq);
-		e->tcp_flags = ((__u8 *)&th)[13];
+		e->sport = bpf_ntohs(th->source);
+		e->dport = bpf_ntohs(th->dest);
+		e->seq = bpf_ntohl(th->seq);
+		e->ack = bpf_ntohl(th->ack_seq);
+		e->tcp_flags = ((__u8 *)th)[13];
 		e->payload_len = l4_len > doff ? l4_len - doff : 0;
 	} else if (l4 == TPK_PROTO_UDP) {
-		struct udphdr uh;
-
-		if (bpf_probe_read_kernel(&uh, sizeof(uh), head + l4_off))
-			return true;
-		e->sport = bpf_ntohs(uh.source);
-		e->dport = bpf_ntohs(uh.dest);
-		l4_len = bpf_ntohs(uh.len);
-		e->payload_len = l4_len > sizeof(uh) ? l4_len - sizeof(uh) : 0;
+		uh = (struct udphdr *)th;
+		e->sport = bpf_ntohs(uh->source);
+		e->dport = bpf_ntohs(uh->dest);
+		l4_len = bpf_ntohs(uh->len);
+		e->payload_len = l4_len > sizeof(*uh) ? l4_len - sizeof(*uh) : 0;
 	}
 	return true;
 }
