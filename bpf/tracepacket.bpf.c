@@ -857,6 +857,43 @@ int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	return 0;
 }
 
+/* The IPv6 route lookup (::1, tcp6/udp6) reports as the same event kind with
+ * an IPv6 flow; the tracepoint has no error code: no next hop means none. */
+SEC("tp_btf/fib6_table_lookup")
+int BPF_PROG(handle_fib6_table_lookup, const struct net *net, const struct fib6_result *res,
+	     struct fib6_table *table, const struct flowi6 *flp)
+{
+	struct tpk_event *e;
+	struct fib6_nh *nh;
+	__u8 protocol = flp->__fl_common.flowic_proto;
+	__u16 sport = bpf_ntohs(flp->uli.ports.sport);
+	__u16 dport = bpf_ntohs(flp->uli.ports.dport);
+
+	if (!port_traced(protocol, sport) && !port_traced(protocol, dport) &&
+	    !((sport == 0 || dport == 0) && tgid_traced()))
+		return 0;
+	e = new_event(TPK_EV_FIB_TABLE_LOOKUP);
+	if (!e)
+		return 0;
+	e->family = AF_INET6;
+	e->protocol = protocol;
+	e->sport = sport;
+	e->dport = dport;
+	bpf_probe_read_kernel(e->saddr, 16, &flp->saddr);
+	bpf_probe_read_kernel(e->daddr, 16, &flp->daddr);
+	e->flow_source = TPK_FLOW_ROUTE;
+	e->table = table ? table->tb6_id : 0;
+	nh = res->nh;
+	e->route_err = nh ? 0 : -101;	/* -ENETUNREACH */
+	if (nh) {
+		if (nh->nh_common.nhc_gw_family == AF_INET6)
+			bpf_probe_read_kernel(e->gateway, 16, &nh->nh_common.nhc_gw.ipv6);
+		fill_dev(e, nh->nh_common.nhc_dev);
+	}
+	submit(e);
+	return 0;
+}
+
 /* ---- device and receive -------------------------------------------------- */
 
 static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net_device *dev)
