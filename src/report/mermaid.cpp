@@ -38,7 +38,9 @@ std::string render_mermaid_sequence(const journey::Journey& j) {
     }
     std::string s = "sequenceDiagram\n";
     s += "    participant C as " + mermaid_text(client) + "\n";
-    s += "    participant K as kernel (" + mermaid_text(device_label(j)) + ")\n";
+    s += transport_label(j) == "UNIX"
+             ? std::string("    participant K as kernel\n")
+             : "    participant K as kernel (" + mermaid_text(device_label(j)) + ")\n";
     s += "    participant S as " + mermaid_text(server) + "\n";
     std::string open_phase;
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
@@ -83,10 +85,16 @@ std::string render_mermaid_stack(const std::vector<LayerTimes>& times, const std
     std::size_t i = 0;
     for (const auto& level : kStackLevels) {
         std::string name(level.name);
-        if (level.layer == model::Layer::transport && !transport.empty()) name += " (" + transport + ")";
-        if (level.layer == model::Layer::network) name += " (IP)";
-        if (level.layer == model::Layer::device || level.layer == model::Layer::receive)
-            name += " (" + device + ")";
+        if (transport == "UNIX" && level.layer != model::Layer::application &&
+            level.layer != model::Layer::socket) {
+            name += " (unused by UNIX)";  // no TCP/UDP, IP or device on their path
+        } else {
+            if (level.layer == model::Layer::transport && !transport.empty())
+                name += " (" + transport + ")";
+            if (level.layer == model::Layer::network) name += " (IP)";
+            if (level.layer == model::Layer::device || level.layer == model::Layer::receive)
+                name += " (" + device + ")";
+        }
         std::string label = name + "<br/>" + std::string(level.what);
         const std::string t = times_text(times, level.layer);
         if (!t.empty()) label += "<br/><b>" + t + "</b>";

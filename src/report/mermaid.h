@@ -23,7 +23,8 @@ struct LayerTimes {
 };
 std::vector<LayerTimes> layer_times(const journey::Journey& j);
 
-// The stack graph; `heading` becomes a comment line ("%% last journey: tcp").
+// The stack graph; transport is "TCP", "UDP" or "UNIX" (whose lower levels
+// are marked unused); `heading` becomes a comment line ("%% last journey: tcp").
 std::string render_mermaid_stack(const std::vector<LayerTimes>& times, const std::string& transport,
                                  const std::string& device, const std::string& heading);
 

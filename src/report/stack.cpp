@@ -36,8 +36,12 @@ std::string level_time(const LastJourney& l, model::Layer layer, bool receive) {
 std::string level_name(const StackLevel& level, const std::string& transport_label,
                        const std::string& device) {
     std::string name(level.name);
+    // UNIX sockets never enter TCP/UDP, IP or a device (ARCHITECTURE.md).
+    if (transport_label == "UNIX" && level.layer != model::Layer::application &&
+        level.layer != model::Layer::socket)
+        return name + " (unused by UNIX)";
     if (level.layer == model::Layer::transport && !transport_label.empty())
-        name += transport_label == "UNIX" ? " (unused by UNIX)" : " (" + transport_label + ")";
+        name += " (" + transport_label + ")";
     if (level.layer == model::Layer::network) name += " (IP)";
     if (level.layer == model::Layer::device || level.layer == model::Layer::receive)
         name += " (" + device + ")";
@@ -202,8 +206,7 @@ std::string render_stack_mermaid(const std::optional<LastJourney>& last) {
     if (!last)
         return render_mermaid_stack({}, "TCP/UDP", "lo",
                                     "no journey recorded yet: run tracepacket journey first");
-    std::string transport = last->transport_label == "UNIX" ? "unused by UNIX" : last->transport_label;
-    return render_mermaid_stack(last->layers, transport, last->device,
+    return render_mermaid_stack(last->layers, last->transport_label, last->device,
                                 fmt::format("last journey: {} over {}", last->transport, last->device));
 }
 

@@ -41,6 +41,13 @@ private:
     std::optional<std::string> old_;
 };
 
+std::size_t count_of(const std::string& haystack, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1))
+        ++n;
+    return n;
+}
+
 std::size_t widest_line(const std::string& text) {
     std::size_t widest = 0, cols = 0;
     for (unsigned char c : text) {
@@ -172,6 +179,15 @@ TEST(Outputs, OneFailureDoesNotStopTheOtherFiles) {
     ASSERT_FALSE(st);
     EXPECT_NE(st.error().message().find("--pcapng"), std::string::npos);
     EXPECT_TRUE(std::filesystem::exists(o.html));
+}
+
+TEST(Stack, UnixMarksTheLevelsItSkips) {
+    auto j = sample_tcp_journey();
+    j.transport = "unix";
+    const auto last = last_journey_of(j);
+    const std::string text = render_stack_text(last, false);
+    EXPECT_EQ(count_of(text, "(unused by UNIX)"), 4u) << text;
+    EXPECT_EQ(count_of(render_stack_mermaid(last), "(unused by UNIX)"), 4u);
 }
 
 }  // namespace
