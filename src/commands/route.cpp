@@ -151,6 +151,7 @@ Result<int> run_route_table(const RouteOptions& o) {
     int family = o.ipv4_only ? AF_INET : o.ipv6_only ? AF_INET6 : AF_UNSPEC;
     auto routes = netlink::list_routes(family, *table);
     if (!routes) return std::move(routes).take_error();
+    if (routes->empty() && !o.json) fmt::print("(table {} holds no routes)\n", o.table);
     for (const auto& r : *routes) {
         if (o.json) {
             nlohmann::json j = entry_json(r);
