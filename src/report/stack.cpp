@@ -157,12 +157,14 @@ std::string render_stack_text(const std::optional<LastJourney>& last, bool color
                       dim = color ? "\033[2m" : "", reset = color ? "\033[0m" : "";
     std::string s;
     if (last)
-        s += fmt::format("{}Protocol stack{} with the last journey's median time per layer ({} over "
-                         "{}, {} data packets)\n\n",
-                         bold, reset, last->transport, last->device, last->data_packets);
+        s += fmt::format("{}Protocol stack{} with the last journey's median time per layer ({}{}, "
+                         "{} data packets)\n\n",
+                         bold, reset, last->transport,
+                         last->transport_label == "UNIX" ? "" : " over " + last->device,
+                         last->data_packets);
     else
         s += bold + "Protocol stack" + reset + "\n\n";
-    s += fmt::format("  {}{}{}{}{}\n", dim, pad("layer", 24), pad("what happens there", 42),
+    s += fmt::format("  {}{}{}{}{}\n", dim, pad("layer", 28), pad("what happens there", 41),
                      last ? pad("send", 12) + "receive" : "", reset);
     const std::string transport = last ? last->transport_label : "TCP/UDP";
     const std::string device = last ? last->device : "lo";
@@ -170,8 +172,8 @@ std::string render_stack_text(const std::optional<LastJourney>& last, bool color
     for (const auto& level : kStackLevels) {
         if (!first) s += fmt::format("  {:>6}\n", "|");
         first = false;
-        s += "  " + bold + pad(level_name(level, transport, device), 24) + reset +
-             pad(std::string(level.what), 42);
+        s += "  " + bold + pad(level_name(level, transport, device), 28) + reset +
+             pad(std::string(level.what), 41);
         if (last)
             s += cyan + pad(level_time(*last, level.layer, false), 12) +
                  level_time(*last, level.layer, true) + reset;
