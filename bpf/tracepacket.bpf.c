@@ -16,8 +16,8 @@
  * because skbs freed without a tracepoint (kfree_skb_partial() after TCP
  * coalescing, __kfree_skb() of acked write-queue skbs) leave stale addresses
  * that the slab hands out again at once. traced_skbs only bridges
- * net_dev_start_xmit -> net_dev_xmit, where the skb may already be on its
- * way to the receiver and must not be read.
+ * net_dev_start_xmit -> net_dev_xmit on one CPU, where the skb may already
+ * be on its way to the receiver and must not be read.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -114,11 +114,23 @@ struct {
 	__type(value, __u8);
 } traced_ports SEC(".maps");
 
+/* The traced skbs between net_dev_start_xmit and net_dev_xmit on this CPU.
+ * xmit_one() fires both around ndo_start_xmit() with bottom halves off, so
+ * they pair up on one CPU; a small stack covers stacked devices (a tunnel's
+ * xmit inside another's). A per-CPU array, not a hash: no hashing, no
+ * locking on the hot path. */
+#define TPK_XMIT_DEPTH 4
+struct xmit_stack {
+	__u64 skb[TPK_XMIT_DEPTH];
+	__u32 depth;
+	__u32 pad;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);	/* struct sk_buff address, start_xmit -> xmit */
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xmit_stack);
 } traced_skbs SEC(".maps");
 
 struct syscall_start {
@@ -917,29 +929,45 @@ SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(handle_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
 	struct tpk_event *e = new_event(TPK_EV_NET_DEV_START_XMIT);
-	__u64 key = (__u64)skb;
-	__u8 one = 1;
+	__u32 zero = 0, depth;
+	struct xmit_stack *stack = bpf_map_lookup_elem(&traced_skbs, &zero);
+	bool traced;
 
-	if (!e || !skb_traced(e, (struct sk_buff *)skb, NULL))
+	if (!e || !stack)
+		return 0;
+	traced = skb_traced(e, (struct sk_buff *)skb, NULL);
+	/* Push every skb, traced or not (0), so the pops stay paired. */
+	depth = stack->depth;
+	if (depth < TPK_XMIT_DEPTH)
+		stack->skb[depth] = traced ? (__u64)skb : 0;
+	stack->depth = depth + 1;
+	if (!traced)
 		return 0;
 	fill_dev(e, (struct net_device *)dev);
-	bpf_map_update_elem(&traced_skbs, &key, &one, BPF_ANY);
 	submit(e);
 	return 0;
 }
 
 /* After the driver took the skb: loopback_xmit() has already passed it to
- * netif_rx(), so it is not read here; the flow comes from start_xmit. */
+ * netif_rx(), and a real NIC may have freed it, so it is not read here; the
+ * flow comes from start_xmit. */
 SEC("tp_btf/net_dev_xmit")
 int BPF_PROG(handle_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
 	     unsigned int skb_len)
 {
-	__u64 key = (__u64)skb;
+	__u32 zero = 0, depth;
+	struct xmit_stack *stack = bpf_map_lookup_elem(&traced_skbs, &zero);
 	struct tpk_event *e;
+	__u64 key = (__u64)skb, top = 0;
 
-	if (!bpf_map_lookup_elem(&traced_skbs, &key))
+	if (!stack || !stack->depth)
 		return 0;
-	bpf_map_delete_elem(&traced_skbs, &key);
+	depth = stack->depth - 1;
+	stack->depth = depth;
+	if (depth < TPK_XMIT_DEPTH)
+		top = stack->skb[depth];
+	if (!top || top != key)
+		return 0;
 	e = new_event(TPK_EV_NET_DEV_XMIT);
 	if (!e)
 		return 0;
