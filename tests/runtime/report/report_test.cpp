@@ -329,4 +329,17 @@ TEST_F(ReportRuntime, CompareHtmlHasABarPerTransport) {
     EXPECT_EQ(count(dom.out, "class=\"packet-arrow"), packets);
 }
 
+TEST_F(ReportRuntime, BenchHtmlHasItsBars) {
+    ASSERT_TRUE(have("chromium")) << "needs chromium (scripts/install-deps)";
+    const auto r = run(std::string(TPK_BINARY) + " bench -t tcp,unix -s 64 --latency-time 0.05 "
+                       "--stream-time 0.05 --html " + file("bench.html"),
+                       file("bench.err"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto dom = run(chromium("--dump-dom file://" + file("bench.html")), file("bench-dom.err"));
+    ASSERT_EQ(dom.exit_code, 0) << dom.err;
+    EXPECT_EQ(count(dom.err, ":CONSOLE"), 0u) << dom.err;
+    // Two transports in three charts: latency p50 and p99, throughput.
+    EXPECT_EQ(count(dom.out, "class=\"chart-bar\""), 6u);
+}
+
 }  // namespace
