@@ -534,7 +534,7 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         rec.partial_reasons.push_back(*missing);
     } else {
         kernel::TracerOptions topts;
-        if (o.ring_buffer_bytes) topts.ring_buffer_bytes = o.ring_buffer_bytes;
+        topts.ring_buffer_bytes = o.ring_buffer_bytes ? o.ring_buffer_bytes : std::size_t{32} << 20;
         if (port) {
             std::uint8_t proto = lab::socket_type(o.transport) == SOCK_STREAM ? IPPROTO_TCP
                                                                              : IPPROTO_UDP;
@@ -612,6 +612,9 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     }
     if (!code) return code.error();
     rec.exit_code = *code;
+    if (*code != 0)
+        rec.notes.push_back(fmt::format("the lab ended early (exit status {}): this is the journey "
+                                        "up to that point", *code));
     if (!lab::is_unix(o.transport)) rec.input.routes.push_back(route_to(ip_of(*addr)));
     return rec;
 }
