@@ -329,7 +329,10 @@ void render_packets(const Journey& j, const Paint& paint, std::string& out) {
 }
 
 std::string side_layer(const journey::LayerSummary& l, bool udp) {
-    return fmt::format("{:<8} {}", l.receive_side ? "receive" : "send", layer_short(l.layer, udp));
+    std::string name = layer_short(l.layer, udp);
+    // Receive socket: from the wake-up to the copy, i.e. waiting for the reader.
+    if (l.receive_side && l.layer == Layer::socket) name += " (queued)";
+    return fmt::format("{:<8} {}", l.receive_side ? "receive" : "send", name);
 }
 
 void render_summary(const Journey& j, const Paint& paint, std::string& out) {
@@ -337,10 +340,10 @@ void render_summary(const Journey& j, const Paint& paint, std::string& out) {
                                   j.stats.data_packets)) + "\n";
     if (j.layer_summary.empty()) out += "  no data packets\n";
     for (const auto& l : j.layer_summary)
-        out += fmt::format("  {:<20} {:>10} µs\n", side_layer(l, is_udp(j)),
+        out += fmt::format("  {:<25} {:>10} µs\n", side_layer(l, is_udp(j)),
                            us(static_cast<std::int64_t>(l.median_ns)));
     if (j.stats.median_one_way_ns)
-        out += fmt::format("  {:<20} {:>10} µs   (send() entered -> recv() returned)\n", "one way",
+        out += fmt::format("  {:<25} {:>10} µs   (send() entered -> recv() returned)\n", "one way",
                            us(static_cast<std::int64_t>(j.stats.median_one_way_ns)));
     out += "\n";
     std::string lost = fmt::format("lost events: {}", j.stats.lost_events);
