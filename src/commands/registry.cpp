@@ -6,7 +6,7 @@ namespace tpk::commands {
 void register_bench(CLI::App& app, Runner* run);
 void register_server(CLI::App& app, Runner* run);
 void register_client(CLI::App& app, Runner* run);
-Runner lab_exchange_runner();  // lab_exchange.cpp
+void register_exchange(CLI::App& app, Runner* run);  // lab_exchange.cpp
 void register_sockets(CLI::App& app, Runner* run);
 void register_route(CLI::App& app, Runner* run);
 void register_capture(CLI::App& app, Runner* run);
@@ -23,6 +23,7 @@ void register_all(CLI::App& app, Runner* run) {
     register_bench(app, run);
     register_server(app, run);
     register_client(app, run);
+    register_exchange(app, run);
     register_sockets(app, run);
     register_route(app, run);
     register_capture(app, run);

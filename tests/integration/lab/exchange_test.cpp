@@ -139,3 +139,28 @@ INSTANTIATE_TEST_SUITE_P(AllTransports, Exchange, ::testing::ValuesIn(kAllTransp
 
 }  // namespace
 }  // namespace tpk::lab
+
+namespace tpk::lab {
+namespace {
+
+// `tracepacket exchange`: the classic experiment in two processes.
+TEST(ClassicExchange, ServerAndClientProcessesBothReport) {
+    for (const char* transport : {"tcp", "unix-seqpacket"}) {
+        SCOPED_TRACE(transport);
+        TempDir dir;
+        std::string listen = std::string(transport) == "tcp" ? "0" : dir.file("x.sock");
+        auto r = testing::run_tracepacket(dir, {"exchange", "-t", transport, "-l", listen});
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.err, "");
+        for (const char* line : {"client: sent 18 bytes: \"Hello from client!\"",
+                                 "client: received 18 bytes: \"Hello from server!\"",
+                                 "server: answered 1 message (18 bytes in, 18 bytes out) from "
+                                 "1 client"}) {
+            EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+        }
+        EXPECT_FALSE(std::filesystem::exists(dir.file("x.sock")));
+    }
+}
+
+}  // namespace
+}  // namespace tpk::lab
