@@ -81,6 +81,7 @@ std::uint64_t journey_start(const Journey& j) {
     for (const auto& p : j.packets)
         if (!p.hops.empty()) t0 = std::min(t0, p.hops.front().t_ns);
     for (const auto& s : j.states) t0 = std::min(t0, s.t_ns);
+    for (const auto& v : j.sockets) t0 = std::min(t0, v.t_ns);
     return t0 == UINT64_MAX ? 0 : t0;
 }
 

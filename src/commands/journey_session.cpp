@@ -31,6 +31,7 @@
 #include "model/event_io.h"
 #include "netlink/route.h"
 #include "netlink/sock_diag.h"
+#include "netlink/processes.h"
 
 namespace tpk::commands {
 namespace {
@@ -619,12 +620,68 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     return rec;
 }
 
+namespace {
+
+// Without the kernel side, what sock_diag and rtnetlink still say about the
+// sockets of running processes: one snapshot each, and their routes.
+Recording snapshot_of_pids(const std::vector<pid_t>& pids, std::string missing) {
+    Recording rec;
+    rec.partial_reasons.push_back(std::move(missing));
+    netlink::SocketQuery q;
+    auto list = netlink::list_sockets(q);
+    if (!list) {
+        rec.partial_reasons.push_back("sock_diag: " + list.error().message());
+        return rec;
+    }
+    netlink::attach_processes(*list, netlink::scan_socket_owners());
+    std::vector<std::string> routed;
+    for (const auto& s : *list) {
+        bool ours = false;
+        for (const auto& owner : s.processes)
+            ours |= std::find(pids.begin(), pids.end(), owner.pid) != pids.end();
+        if (!ours) continue;
+        model::Event e;
+        e.kind = model::EventKind::socket_snapshot;
+        e.t_ns = clock_ns(CLOCK_MONOTONIC);
+        e.new_state = s.state;
+        e.recv_q = s.recv_q;
+        e.send_q = s.send_q;
+        e.flow.src.family = e.flow.dst.family = static_cast<std::uint16_t>(s.family);
+        if (netlink::is_unix(s.kind)) {
+            e.flow.unix_inode = s.inode;
+            e.flow.unix_peer_inode = s.peer_inode;
+        } else {
+            e.flow.protocol = s.kind == netlink::SocketKind::tcp ? IPPROTO_TCP : IPPROTO_UDP;
+            e.flow.src.port = s.local.port;
+            e.flow.dst.port = s.peer.port;
+            std::copy(s.local.address.bytes.begin(), s.local.address.bytes.end(),
+                      e.flow.src.addr.begin());
+            std::copy(s.peer.address.bytes.begin(), s.peer.address.bytes.end(),
+                      e.flow.dst.addr.begin());
+            std::string peer = s.peer.address.to_string();
+            if (s.peer.port && !s.peer.address.is_unspecified() &&
+                std::find(routed.begin(), routed.end(), peer) == routed.end()) {
+                routed.push_back(peer);
+                rec.input.routes.push_back(route_to(s.peer.address));
+            }
+        }
+        rec.input.events.push_back(std::move(e));
+    }
+    rec.notes.push_back(
+        "one sock_diag snapshot of the processes' sockets (owners from /proc/PID/fd); no packets "
+        "or system calls without the kernel side");
+    return rec;
+}
+
+}  // namespace
+
 Result<Recording> record_trace(const TraceTarget& target) {
     Recording rec;
     if (auto missing = kernel_unavailable()) {
-        rec.partial_reasons.push_back(*missing);
-        return make_error(*missing + "; `tracepacket trace` follows other programs only with "
-                                     "the kernel side (run as root)",
+        if (!target.pids.empty() && target.command.empty())
+            return snapshot_of_pids(target.pids, *missing);
+        return make_error(*missing + "; `tracepacket trace` runs a command traced only with the "
+                                     "kernel side (with -p PID it shows the sockets instead)",
                           EPERM);
     }
     // Busy programs make ~35 events per round trip; a large ring rides out

@@ -48,6 +48,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
         if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
     int code = rec->exit_code;
     auto j = journey::correlate(std::move(rec->input));
+    j.partial = !rec->kernel_traced;
     j.partial_reasons = rec->partial_reasons;
     for (auto& n : rec->notes) j.notes.push_back(std::move(n));
     if (o.json) {
