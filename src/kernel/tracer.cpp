@@ -14,6 +14,7 @@
 
 #include "kernel/convert.h"
 #include "kernel/log.h"
+#include "kernel/proc_ports.h"
 #include "kernel/syscalls.h"
 #include "tracepacket.skel.h"
 #include "util/fd.h"
@@ -162,6 +163,9 @@ Status Tracer::add_pid(pid_t pid) {
     if (bpf_map__update_elem(s.skel.get()->maps.traced_tgids, &key, sizeof(key), &one, sizeof(one),
                              BPF_ANY))
         return errno_error("trace pid " + std::to_string(pid));
+    // Its sockets from before: the ports it already listens or talks on.
+    for (const auto& port : ports_of_process(pid))
+        if (auto ok = add_port(port); !ok) return ok;
     return {};
 }
 

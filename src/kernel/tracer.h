@@ -84,7 +84,9 @@ public:
     Status load();
     Status attach();
 
-    // Add a process or port to the traced set (after load).
+    // Add a process or port to the traced set (after load). add_pid also
+    // adds the TCP/UDP ports of the sockets the process already has (from
+    // /proc), so a server that listened before tracing shows its handshakes.
     Status add_pid(pid_t pid);
     Status add_port(TracedPort port);
 

@@ -291,6 +291,31 @@ TEST(KernelTracer, PreSeededPortCatchesTheHandshakeWithoutTracedProcesses) {
     }
 }
 
+// `-p` on a server that listened before tracing began and sits in accept():
+// following its pid must catch the next connection's handshake, although no
+// system call of it names the listening socket until accept() returns.
+TEST(KernelTracer, FollowedPidsListeningPortsAreTracedFromTheStart) {
+    TPK_SKIP_WITHOUT_BPF();
+    std::uint16_t port = 0;
+    int listener = bound_socket(SOCK_STREAM, &port);
+    ASSERT_GE(listener, 0);
+    ASSERT_EQ(listen(listener, 8), 0);
+    pid_t server = fork();
+    if (server == 0) _exit(tcp_serve_one(listener, 1));   // blocks in accept()
+    close(listener);
+    auto tracer = start_tracer();
+    ASSERT_TRUE(tracer.add_pid(server));
+    ASSERT_EQ(tcp_client(port, 1), 0);    // this process is not traced
+    ASSERT_EQ(wait_child(server), 0);
+    std::vector<Event> ev;
+    (void)tracer.drain([&](Event&& e) { ev.push_back(std::move(e)); });
+    EXPECT_TRUE(find(ev, [&](const Event& e) {
+        return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port &&
+               e.tcp_flags == model::kSyn;
+    })) << "the SYN to the followed server";
+    EXPECT_TRUE(has_state_change(ev, port, kListen, kSynRecv));
+}
+
 // A one-page ring buffer that nobody reads while 200 round trips run must
 // overflow; every loss is counted, and what arrived is still whole.
 TEST(KernelTracer, FullRingBufferCountsLostEvents) {
