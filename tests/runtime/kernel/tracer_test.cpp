@@ -163,6 +163,34 @@ TEST(KernelTracer, TcpDataSegmentIsOneSkbFromDeviceQueueToCopyToUser) {
     }
 }
 
+TEST(KernelTracer, Tcp6SegmentAndRouteLookupCarryIpv6Flows) {
+    TPK_SKIP_WITHOUT_BPF();
+    auto tracer = start_tracer();
+    TracedRun run = run_traced(tracer, [](int fd) { return tcp6_exchange(fd); });
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0);
+    const std::uint16_t port = reported_port(run);
+    const auto& ev = run.events;
+    const Event* queued = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port &&
+               e.payload_len == kMessageLen;
+    });
+    ASSERT_NE(queued, nullptr);
+    EXPECT_EQ(queued->flow.src.family, AF_INET6);
+    std::array<std::uint8_t, 16> loopback6{};
+    loopback6[15] = 1;
+    EXPECT_EQ(queued->flow.src.addr, loopback6);
+    EXPECT_EQ(queued->flow.dst.addr, loopback6);
+    EXPECT_EQ(queued->skb_len, 14 + 40 + 32 + kMessageLen);   // Ethernet + IPv6 + TCP w/ timestamps
+    const Event* route = find(ev, [&](const Event& e) {
+        return e.kind == EventKind::fib_table_lookup && e.flow.dst.port == port;
+    });
+    ASSERT_NE(route, nullptr) << "fib6_table_lookup at connect";
+    EXPECT_EQ(route->flow.dst.family, AF_INET6);
+    EXPECT_EQ(route->flow.dst.addr, loopback6);
+    EXPECT_EQ(route->route_err, 0);
+    EXPECT_EQ(route->dev, "lo");
+}
+
 TEST(KernelTracer, UdpDatagramHasNoHandshakeAndOneSkb) {
     TPK_SKIP_WITHOUT_BPF();
     auto tracer = start_tracer();

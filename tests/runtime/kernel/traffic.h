@@ -101,6 +101,31 @@ inline int tcp_exchange(int report_fd, int messages = 1) {
     return rc ? rc : crc;
 }
 
+// TCP over ::1: the client (a forked child) sends kMessage once; reports "PORT".
+inline int tcp6_exchange(int report_fd) {
+    int listener = socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    socklen_t len = sizeof a;
+    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listener, 8) != 0 || getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        return 1;
+    report(report_fd, std::to_string(ntohs(a.sin6_port)));
+    pid_t client = fork();
+    if (client == 0) {
+        int fd = socket(AF_INET6, SOCK_STREAM, 0);
+        if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(2);
+        _exit(send(fd, kMessage, kMessageLen, 0) == static_cast<ssize_t>(kMessageLen) ? 0 : 3);
+    }
+    int conn = accept(listener, nullptr, nullptr);
+    char buf[kMessageLen];
+    if (conn < 0 || !read_exactly(conn, buf, kMessageLen)) return 4;
+    close(conn);
+    close(listener);
+    return wait_child(client);
+}
+
 // One datagram there and back; reports "PORT" (the server's).
 inline int udp_exchange(int report_fd) {
     std::uint16_t server_port = 0, client_port = 0;
