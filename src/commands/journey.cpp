@@ -33,14 +33,6 @@ struct JourneyCliOptions {
     report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
 };
 
-journey::Journey finish(Recording&& r) {
-    auto j = journey::correlate(std::move(r.input));
-    if (!r.kernel_traced) j.partial = true;
-    j.partial_reasons = r.partial_reasons;
-    for (auto& n : r.notes) j.notes.push_back(std::move(n));
-    return j;
-}
-
 Result<journey::Journey> one_journey(const JourneyCliOptions& o, lab::Transport t) {
     LabJourneyOptions lo;
     lo.transport = t;
@@ -53,7 +45,7 @@ Result<journey::Journey> one_journey(const JourneyCliOptions& o, lab::Transport 
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
         if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
-    return finish(std::move(*rec));
+    return finish_recording(std::move(*rec));
 }
 
 Result<std::vector<lab::Transport>> parse_compare(const std::string& list) {
@@ -86,7 +78,7 @@ Result<int> run_journey(const JourneyCliOptions& o) {
     if (!o.replay.empty()) {
         auto rec = read_recording(o.replay);
         if (!rec) return rec.error();
-        auto j = finish(std::move(*rec));
+        auto j = finish_recording(std::move(*rec));
         print(j, o.json, !o.outputs.mermaid);
         if (auto st = report::write_outputs(j, o.outputs); !st) return st.error();
         return 0;

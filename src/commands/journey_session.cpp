@@ -749,12 +749,27 @@ Status write_recording(const Recording& r, const std::string& path) {
     return {};
 }
 
+std::int64_t realtime_minus_monotonic_ns() {
+    return static_cast<std::int64_t>(clock_ns(CLOCK_REALTIME)) -
+           static_cast<std::int64_t>(clock_ns(CLOCK_MONOTONIC));
+}
+
+journey::Journey finish_recording(Recording&& r) {
+    auto j = journey::correlate(std::move(r.input));
+    if (!r.kernel_traced) j.partial = true;
+    j.partial_reasons = r.partial_reasons;
+    for (auto& n : r.notes) j.notes.push_back(std::move(n));
+    j.realtime_offset_ns = r.realtime_offset_ns;
+    return j;
+}
+
 Result<Recording> read_recording(const std::string& path) {
     std::ifstream in(path);
     if (!in) return errno_error("open " + path);
     std::stringstream text;
     text << in.rdbuf();
     Recording r;
+    r.realtime_offset_ns = 0;  // recorded on a boot we know nothing about
     journey::read_recording_header(text.str(), r.input);
     std::istringstream events(text.str());
     auto ev = model::read_events(events);

@@ -37,13 +37,22 @@ struct TraceTarget {
 // What one run recorded, ready for journey::correlate(). When the kernel side
 // could not run (no privileges), kernel_traced is false and input holds what
 // still works; partial_reasons says what is missing.
+std::int64_t realtime_minus_monotonic_ns();
+
 struct Recording {
     journey::CorrelatorInput input;
     bool kernel_traced = false;
     std::vector<std::string> partial_reasons;
     std::vector<std::string> notes;
     int exit_code = 0;                  // of the traced command / the lab pair
+    // CLOCK_REALTIME minus CLOCK_MONOTONIC while recording (constant for the
+    // boot), for wall-clock stamps in the pcapng; 0 for a replayed recording,
+    // whose boot is unknown.
+    std::int64_t realtime_offset_ns = realtime_minus_monotonic_ns();
 };
+
+// Correlates a recording into the journey the writers read.
+journey::Journey finish_recording(Recording&& r);
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& options);
 Result<Recording> record_trace(const TraceTarget& target);

@@ -47,14 +47,11 @@ Result<int> run_trace(const TraceCliOptions& o) {
     if (!o.record_raw.empty())
         if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
     int code = rec->exit_code;
-    auto j = journey::correlate(std::move(rec->input));
-    j.partial = !rec->kernel_traced;
-    j.partial_reasons = rec->partial_reasons;
-    for (auto& n : rec->notes) j.notes.push_back(std::move(n));
+    auto j = finish_recording(std::move(*rec));
     if (o.json) {
         write_journey_json(j, std::cout);
         std::cout.flush();
-    } else {
+    } else if (!o.outputs.mermaid) {  // --mermaid replaces the text, as in journey
         fmt::print("{}", render_journey_text(j, terminal_style()));
         std::fflush(stdout);
     }
