@@ -1368,11 +1368,20 @@ std::uint64_t median(std::vector<std::uint64_t> v) {
 }
 
 void Builder::finish() {
-    // Packets in the order they started.
+    // Packets in wire order: when the device starts to transmit them, the
+    // moment a capture on the device copies them (dev_queue_xmit_nit runs just
+    // before net:net_dev_start_xmit). Ordering by the first hop would not do:
+    // when both ends close at once, the FIN whose close() started first can
+    // reach the wire second. Packets that never reach a device (UNIX sockets)
+    // keep the time of their first hop.
     std::vector<std::size_t> order(ps_.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    auto start = [&](std::size_t i) {
-        return ps_[i].p.hops.empty() ? 0 : ps_[i].p.hops.front().t_ns;
+    auto start = [&](std::size_t i) -> std::uint64_t {
+        const auto& hops = ps_[i].p.hops;
+        if (hops.empty()) return 0;
+        for (const auto& h : hops)
+            if (h.event == K::net_dev_start_xmit && !h.receive_side) return h.t_ns;
+        return hops.front().t_ns;
     };
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return start(a) < start(b); });

@@ -108,7 +108,7 @@ void expect_packets(const Journey& j, const std::vector<Expected>& want) {
         const auto& w = want[i];
         EXPECT_EQ(packet_kind_name(p.kind), w.kind);
         EXPECT_EQ(p.direction, w.direction);
-        if (p.flow.protocol == 6) EXPECT_EQ(flags(p.tcp_flags), w.flags);
+        if (p.flow.protocol == 6) { EXPECT_EQ(flags(p.tcp_flags), w.flags); }
         EXPECT_EQ(p.rel_seq, w.rel_seq);
         EXPECT_EQ(p.rel_ack, w.rel_ack);
         EXPECT_EQ(p.payload_len, w.payload_len);
@@ -151,6 +151,63 @@ TEST(CorrelatorTcp, EveryPacketMatchesItsOwnFrameInOrder) {
         EXPECT_EQ(p.frame->payload_len, p.payload_len);
         EXPECT_EQ(p.frame->flow, p.flow);
     }
+}
+
+// Both ends closing at once: the client's close() enters first, but the
+// server's FIN reaches the wire first (the race CI met). The recorded run,
+// retimed as if the client had read the reply and entered close() 1 ns before
+// the server did, then been preempted: its FIN keeps its recorded transmit,
+// after the server's. Packets must still come in wire order, as a capture
+// shows them.
+TEST(CorrelatorTcp, PacketsAreInWireOrderWhenBothEndsCloseAtOnce) {
+    std::ifstream in(kDir + "journey-tcp.jsonl");
+    std::stringstream text;
+    text << in.rdbuf();
+    CorrelatorInput input;
+    read_recording_header(text.str(), input);
+    std::istringstream lines(text.str());
+    auto events = model::read_events(lines);
+    ASSERT_TRUE(events.ok());
+    std::vector<model::Event*> closes;
+    for (auto& e : *events)
+        if (e.kind == model::EventKind::syscall_enter && e.syscall == "close" && e.fd == 63)
+            closes.push_back(&e);
+    ASSERT_EQ(closes.size(), 2u);
+    const std::uint64_t server_close = closes[0]->t_ns;
+    const std::uint64_t client_close = closes[1]->t_ns;
+    const std::uint32_t client = closes[1]->pid;
+    ASSERT_NE(closes[0]->pid, client);
+    // The client's poll() and recvfrom() of the reply move into the 1.5 us
+    // before the server's close(), keeping their order.
+    std::vector<model::Event*> reading;
+    for (auto& e : *events)
+        if (e.pid == client && e.t_ns > server_close && e.t_ns < client_close)
+            reading.push_back(&e);
+    ASSERT_FALSE(reading.empty());
+    const std::uint64_t first = reading.front()->t_ns;
+    const std::uint64_t span = client_close - first;
+    for (auto* e : reading) e->t_ns = server_close - 1500 + (e->t_ns - first) * 1400 / span;
+    closes[1]->t_ns = server_close - 1;
+    input.events = std::move(*events);
+    auto j = correlate(std::move(input));
+
+    ASSERT_EQ(j.packets.size(), kTcp.size());
+    std::size_t last = 0;
+    for (const auto& p : j.packets) {
+        ASSERT_TRUE(p.frame.has_value());
+        EXPECT_GE(p.frame->index, last) << "packets out of wire order";
+        last = p.frame->index;
+    }
+    const auto& server_fin = j.packets[7];
+    const auto& client_fin = j.packets[8];
+    EXPECT_EQ(flags(server_fin.tcp_flags), "F.");
+    EXPECT_EQ(server_fin.direction, kS2C);
+    EXPECT_EQ(flags(client_fin.tcp_flags), "F.");
+    EXPECT_EQ(client_fin.direction, kC2S);
+    // The client's FIN still starts at its close(), before the server's.
+    ASSERT_FALSE(client_fin.hops.empty());
+    EXPECT_EQ(client_fin.hops.front().event, model::EventKind::syscall_enter);
+    EXPECT_LT(client_fin.hops.front().t_ns, server_fin.hops.front().t_ns);
 }
 
 TEST(CorrelatorTcp, HopsAreInTimeOrderAndMeasuredFromTheCause) {
@@ -212,12 +269,13 @@ TEST(CorrelatorTcp, RouteLookupsHappenAtConnectNotPerDataPacket) {
     for (const auto& f : j.routes[0].lookups) {
         if (f.during_syscall != kNone && j.syscalls[f.during_syscall].name == "connect")
             ++in_connect;
-        if (f.packet != kNone) EXPECT_EQ(j.packets[f.packet].kind, PacketKind::handshake);
+        if (f.packet != kNone) { EXPECT_EQ(j.packets[f.packet].kind, PacketKind::handshake); }
     }
     EXPECT_GE(in_connect, 1u);
     for (const auto& p : j.packets)
-        if (p.kind == PacketKind::data)
+        if (p.kind == PacketKind::data) {
             for (const auto& h : p.hops) EXPECT_NE(h.event, model::EventKind::fib_table_lookup);
+        }
 }
 
 TEST(CorrelatorTcp, SyscallsKnowTheirSocketsAndRoles) {
@@ -324,7 +382,7 @@ TEST(CorrelatorLostEvents, CountedAndPacketsStillConsistent) {
         for (std::size_t k = 1; k < p.hops.size(); ++k)
             EXPECT_LE(p.hops[k - 1].t_ns, p.hops[k].t_ns);
         // A reused skb address never mixes two packets' headers.
-        if (p.frame) EXPECT_EQ(p.frame->seq, p.seq);
+        if (p.frame) { EXPECT_EQ(p.frame->seq, p.seq); }
         if (p.cause == Cause::unknown) {
             ++unknown;
             bool has_queue = false;
@@ -351,7 +409,7 @@ TEST(CorrelatorTcpBulk, EverySegmentIsAFrameAndEveryByteHasItsSyscalls) {
         bytes += p.payload_len;
         EXPECT_NE(p.send_syscall, kNone);
         EXPECT_NE(p.recv_syscall, kNone);
-        if (p.send_syscall != kNone) EXPECT_EQ(j.syscalls[p.send_syscall].name, "sendto");
+        if (p.send_syscall != kNone) { EXPECT_EQ(j.syscalls[p.send_syscall].name, "sendto"); }
         ack_clocked += p.cause == Cause::reply;
         bool copied = false;
         for (const auto& h : p.hops) copied |= h.event == model::EventKind::skb_copy_datagram_iovec;
