@@ -488,7 +488,8 @@ std::vector<model::Event> read_memfd(int fd) {
 
 // The lab pair without the kernel side: the run's user-space timings and a
 // sock_diag snapshot, marked partial by the caller.
-Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, Recording& rec) {
+Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, Recording& rec,
+                         const std::function<void()>& on_started) {
     UniqueFd server_log(::memfd_create("tpk-server-log", MFD_CLOEXEC));
     UniqueFd client_log(::memfd_create("tpk-client-log", MFD_CLOEXEC));
     if (!server_log || !client_log) return errno_error("memfd_create");
@@ -505,6 +506,8 @@ Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, R
                                               "tracepacket", Role::server});
         rec.input.processes.push_back(Process{static_cast<std::uint32_t>(pids.client),
                                               "tracepacket", Role::client});
+        on_started();
+        return Status{};
     };
     auto code = lab::run_pair(server_main, client_main, hooks);
     if (!addr.unix_path().empty()) ::unlink(addr.unix_path().c_str());
@@ -547,15 +550,18 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         rec.kernel_traced = true;
     }
 
+    // The capture and the ring-buffer reader are threads: they start once the
+    // lab's children exist (run_pair's on_started), never before a fork.
     std::unique_ptr<LoopbackCapture> capture;
-    if (o.capture && !lab::is_unix(o.transport)) {
+    auto start_capture = [&] {
+        if (!o.capture || lab::is_unix(o.transport)) return;
         auto c = LoopbackCapture::start(capture_filter(o.transport, port));
         if (c) capture = std::move(*c);
         else rec.partial_reasons.push_back(c.error().message());
-    }
+    };
 
     if (!tracer) {
-        if (auto ok = run_untraced_pair(o, *addr, rec); !ok) return ok.error();
+        if (auto ok = run_untraced_pair(o, *addr, rec, start_capture); !ok) return ok.error();
         if (capture) {
             (void)capture->stop();
             rec.input.capture_dropped = capture->dropped();
@@ -565,18 +571,7 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         return rec;
     }
 
-    std::optional<TracerPump> pump;
-    if (tracer) pump.emplace(*tracer);
-
-    // Each child puts itself in the tracer's pid map (the map fd survives
-    // fork) before its first system call, so socket/bind/listen are seen.
-    kernel::Tracer* traced = tracer ? &*tracer : nullptr;
-    auto follow_me = [traced]() -> Status {
-        if (!traced) return {};
-        return traced->add_pid(::getpid());
-    };
     auto server_main = [&](const lab::ReadyCallback& ready) -> Result<int> {
-        if (auto ok = follow_me(); !ok) return ok.error();
         auto stop = lab::SignalStop::open();
         if (!stop) return stop.error();
         lab::ServerEvents events;
@@ -586,25 +581,30 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         return 0;
     };
     auto client_main = [&](const lab::Address& server) -> Result<int> {
-        if (auto ok = follow_me(); !ok) return ok.error();
         auto summary = lab::run_client(client_options(o, server));
         if (!summary) return summary.error();
         return 0;
     };
+    // The children wait until their pids are in the tracer's map, so their
+    // first system call (socket) is already seen.
+    std::optional<TracerPump> pump;
     lab::PairHooks hooks;
-    hooks.on_started = [&](const lab::PairPids& pids) {
+    hooks.on_started = [&](const lab::PairPids& pids) -> Status {
+        for (int pid : {pids.server, pids.client})
+            if (auto ok = tracer->add_pid(pid); !ok) return wrap(ok.error(), "follow the lab");
         rec.input.processes.push_back(Process{static_cast<std::uint32_t>(pids.server),
                                               "tracepacket", Role::server});
         rec.input.processes.push_back(Process{static_cast<std::uint32_t>(pids.client),
                                               "tracepacket", Role::client});
+        start_capture();
+        pump.emplace(*tracer);
+        return {};
     };
     auto code = lab::run_pair(server_main, client_main, hooks);
 
     if (pump) rec.input.events = pump->finish();
-    if (tracer) {
-        rec.input.lost_events = tracer->lost_events();
-        tracer->stop();
-    }
+    rec.input.lost_events = tracer->lost_events();
+    tracer->stop();
     if (capture) {
         if (auto ok = capture->stop(); !ok) rec.notes.push_back(ok.error().message());
         auto frames = capture->take_frames();

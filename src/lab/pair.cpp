@@ -158,6 +158,20 @@ Result<Address> wait_ready(Child& server, int ready, const SignalStop& stop) {
                                                 : why));
 }
 
+// In a child: blocks until the parent writes `size` bytes into `gate`, or
+// returns false when the parent closed it first (it gave up, or died).
+bool wait_at_gate(int gate, void* data, std::size_t size) {
+    char* p = static_cast<char*>(data);
+    while (size > 0) {
+        ssize_t n = ::read(gate, p, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
 }  // namespace
 
 Result<int> run_pair(const ServerMain& server_main, const ClientMain& client_main,
@@ -169,12 +183,24 @@ Result<int> run_pair(const ServerMain& server_main, const ClientMain& client_mai
     auto stop = SignalStop::open();
     if (!stop) return std::move(stop).take_error();
 
+    // Pipes: the server waits for a byte on server_gate, reports its address
+    // on ready; the client waits for that address on client_gate.
+    auto server_gate = make_pipe();
+    if (!server_gate) return std::move(server_gate).take_error();
     auto ready = make_pipe();
     if (!ready) return std::move(ready).take_error();
+    auto client_gate = make_pipe();
+    if (!client_gate) return std::move(client_gate).take_error();
+
     Child server;
     int ready_fd = ready->write.get();
     auto server_body = [&]() -> Result<int> {
         ready->read.reset();
+        server_gate->write.reset();
+        client_gate->write.reset();
+        char go = 0;
+        if (!wait_at_gate(server_gate->read.get(), &go, sizeof go)) return 1;
+        server_gate->read.reset();
         ReadyCallback on_ready = [&](const Address& a) {
             write_all(ready_fd, &a, sizeof a);
             ready->write.reset();
@@ -183,20 +209,43 @@ Result<int> run_pair(const ServerMain& server_main, const ClientMain& client_mai
     };
     if (auto st = server.start(server_body, nullptr); !st) return std::move(st).take_error();
     ready->write.reset();  // EOF on read once the server is gone
+    server_gate->read.reset();
+
+    Child client;
+    auto client_body = [&]() -> Result<int> {
+        ready->read.reset();
+        server_gate->write.reset();
+        client_gate->write.reset();
+        Address addr;
+        if (!wait_at_gate(client_gate->read.get(), &addr, sizeof addr)) return 1;
+        client_gate->read.reset();
+        return client_main(addr);
+    };
+    if (auto st = client.start(client_body, &original); !st) return std::move(st).take_error();
+    client_gate->read.reset();
+
+    // Closing a gate without writing ends its child (exit 1, no failure).
+    if (hooks.on_started) {
+        if (auto st = hooks.on_started({server.pid(), client.pid()}); !st) {
+            server_gate->write.reset();
+            client_gate->write.reset();
+            server.reap();
+            client.reap();
+            return std::move(st).take_error();
+        }
+    }
+    char go = 1;
+    write_all(server_gate->write.get(), &go, sizeof go);
+    server_gate->write.reset();
 
     auto addr = wait_ready(server, ready->read.get(), *stop);
     if (!addr) {
         server.terminate();
+        client_gate->write.reset();
         return std::move(addr).take_error();
     }
-
-    Child client;
-    auto client_body = [&]() -> Result<int> { return client_main(*addr); };
-    if (auto st = client.start(client_body, &original); !st) {
-        server.terminate();
-        return std::move(st).take_error();
-    }
-    if (hooks.on_started) hooks.on_started({server.pid(), client.pid()});
+    write_all(client_gate->write.get(), &*addr, sizeof *addr);
+    client_gate->write.reset();
 
     int interrupted = 0;
     std::string first_failure;  // later failures are usually our SIGTERM

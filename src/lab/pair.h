@@ -1,7 +1,14 @@
 // Runs a server and a client as two separate processes, the way the journey
-// needs them (two pids, two sockets, nothing shared but the kernel): fork the
-// server, wait until it reports its bound address over a pipe (no sleeping),
-// fork the client with that address, reap both.
+// needs them (two pids, two sockets, nothing shared but the kernel): fork both
+// while this process has a single thread, hold them on pipes, let the caller
+// start its tracing (threads too) in on_started, release the server, wait
+// until it reports its bound address over a pipe (no sleeping), hand that
+// address to the client, reap both.
+//
+// Forking before any thread exists matters: a child forked while another
+// thread holds the allocator's lock inherits it locked. glibc's malloc guards
+// against that with fork handlers; AddressSanitizer's allocator (GCC 12) does
+// not, and the child would hang in its first malloc.
 #pragma once
 
 #include <functional>
@@ -23,8 +30,10 @@ struct PairPids {
 };
 
 struct PairHooks {
-    // Called in the parent once both children exist (e.g. to trace their pids).
-    std::function<void(const PairPids&)> on_started;
+    // Called in the parent once both children exist and before either runs
+    // its main: trace their pids, start capture and reader threads here. An
+    // Error stops both children and is returned by run_pair.
+    std::function<Status(const PairPids&)> on_started;
 };
 
 // Returns the larger of the two exit codes, or the first side's Error
