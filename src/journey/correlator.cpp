@@ -1474,16 +1474,20 @@ void Builder::finish() {
         j_.layer_summary.push_back(l);
     }
     j_.stats.median_one_way_ns = median(one_way);
+    // Live runs count lost events in the input; `record-events` files carry
+    // the count as a last lost_events record.
     j_.stats.lost_events = in_.lost_events;
+    for (const auto& e : in_.events)
+        if (e.kind == K::lost_events) j_.stats.lost_events += e.size;
     j_.stats.capture_dropped = in_.capture_dropped;
     j_.stats.events = in_.events.size() - frames_ev_.size();
     j_.transport = in_.transport;
     if (j_.transport.empty() && !j_.connections.empty())
         j_.transport = j_.connections.front().transport;
-    if (in_.lost_events)
+    if (j_.stats.lost_events)
         j_.notes.push_back(fmt::format(
             "{} kernel events were lost (ring buffer full): some packets may miss hops",
-            in_.lost_events));
+            j_.stats.lost_events));
 }
 
 Journey Builder::run() {
