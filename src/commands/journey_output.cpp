@@ -279,6 +279,99 @@ std::string layers_line(const Journey& j, const Packet& p) {
                        recv.empty() ? "-" : recv);
 }
 
+std::uint64_t wire_time(const Packet& p) {
+    for (const Hop& h : p.hops)
+        if (h.event == EventKind::net_dev_start_xmit && !h.receive_side) return h.t_ns;
+    return p.hops.empty() ? 0 : p.hops.front().t_ns;
+}
+
+bool has_hop(const Packet& p, EventKind e) {
+    return std::any_of(p.hops.begin(), p.hops.end(), [&](const Hop& h) { return h.event == e; });
+}
+
+// "     LABEL    text ..." wrapped at 100 columns, the label in warning colour.
+std::string labelled(const Paint& paint, const std::string& label, const std::string& text) {
+    std::string prefix = fmt::format("     {:<8} ", label);
+    std::string lines = wrap_text(prefix, text);
+    return "     " + paint.warn(label) + lines.substr(5 + label.size());
+}
+
+void render_drop(const Journey& j, std::size_t i, const Paint& paint, std::string& out) {
+    const auto& p = j.packets[i];
+    std::string where;
+    for (const Hop& h : p.hops)
+        if (h.event == EventKind::kfree_skb)
+            where = fmt::format(" in {} ({} side)", layer_short(h.layer, is_udp(j)),
+                                h.receive_side ? "receive" : "send");
+    std::string again;
+    for (std::size_t k = i + 1; k < j.packets.size() && again.empty(); ++k)
+        if (j.packets[k].retransmit_of == i)
+            again = fmt::format(": TCP sent its bytes again as packet #{}", k + 1);
+    out += paint.warn("     DROPPED: " + p.drop_reason + where) + again + "\n";
+}
+
+void render_retransmit(const Journey& j, const Packet& p, const Paint& paint, std::string& out) {
+    std::string text;
+    if (p.retransmit_of != kNone) {
+        const auto& first = j.packets[p.retransmit_of];
+        text = fmt::format("of packet #{}", p.retransmit_of + 1);
+        if (wire_time(p) > wire_time(first))
+            text += fmt::format(", {} after it",
+                                duration_text(static_cast<std::int64_t>(wire_time(p) - wire_time(first))));
+        if (first.dropped) text += fmt::format(" (which was dropped: {})", first.drop_reason);
+        else if (!first.frame && first.flow.protocol) text += " (which no capture saw)";
+    } else {
+        text = "of bytes sent before tracing started (or whose packet was not traced)";
+    }
+    text += has_hop(p, EventKind::tcp_retransmit_skb)
+                ? "; the kernel reported it (tcp_retransmit_skb)"
+                : "; seen in the sequence numbers (no tcp_retransmit_skb traced for it)";
+    out += labelled(paint, "RETRANSMIT", text);
+}
+
+void render_reset(const Journey& j, const Packet& p, const Paint& paint, std::string& out) {
+    std::string why;
+    if (p.cause == journey::Cause::reply && p.reply_to != kNone) {
+        const auto& asked = j.packets[p.reply_to];
+        why = fmt::format("the kernel answered packet #{} with it", p.reply_to + 1);
+        if (asked.dropped && asked.drop_reason == "NO_SOCKET")
+            why += fmt::format(": no socket takes {} (nothing listens there)",
+                               endpoint_text(asked.flow.dst));
+        else if (asked.dropped)
+            why += fmt::format(" (which was dropped: {})", asked.drop_reason);
+    } else if (p.cause == journey::Cause::syscall) {
+        const auto& s = j.syscalls[p.send_syscall];
+        why = s.name == "close"
+                  ? "abortive close: close() sent RST instead of FIN (SO_LINGER with a zero "
+                    "timeout, or bytes still unread in the receive queue)"
+                  : fmt::format("the {} reset its connection inside {}()", role_label(s.role),
+                                s.name);
+    } else if (p.cause == journey::Cause::timer) {
+        why = "sent from a timer, not answering a packet nor in a syscall (e.g. keepalive gave up)";
+    } else {
+        why = "its cause was not seen";
+    }
+    out += labelled(paint, "RESET", why);
+    if (p.error_syscall != kNone) {
+        const auto& s = j.syscalls[p.error_syscall];
+        out += fit(fmt::format("     reported to the {} (pid {}) as {}", role_label(s.role), s.pid,
+                               syscall_text(s)), 100) + "\n";
+    } else if (has_hop(p, EventKind::tcp_receive_reset)) {
+        out += "     received: the receiving socket is closed (tcp_receive_reset); no later call "
+               "on it was traced\n";
+    }
+}
+
+// What went wrong with a packet and how TCP answered: a drop (where, and the
+// retransmit that replaced it), a retransmit (of which packet, how late), a
+// reset (why it was sent, which call reported it).
+void render_packet_trouble(const Journey& j, std::size_t i, const Paint& paint, std::string& out) {
+    const auto& p = j.packets[i];
+    if (p.dropped) render_drop(j, i, paint, out);
+    if (p.retransmit) render_retransmit(j, p, paint, out);
+    if (p.kind == journey::PacketKind::reset) render_reset(j, p, paint, out);
+}
+
 void render_packets(const Journey& j, const Paint& paint, std::string& out) {
     out += paint.head(fmt::format("PACKETS ({} followed in the kernel, {} frames captured, {} matched)",
                                   j.packets.size(), j.stats.frames, j.stats.frames_matched)) + "\n";
@@ -306,8 +399,7 @@ void render_packets(const Journey& j, const Paint& paint, std::string& out) {
             out += wrap_text("     wire:    ", p.frame->summary);
         else if (p.flow.protocol)
             out += paint.warn("     wire:    no captured frame matched") + "\n";
-        if (p.dropped) out += paint.warn("     DROPPED: " + p.drop_reason) + "\n";
-        if (p.retransmit) out += paint.warn("     retransmitted") + "\n";
+        render_packet_trouble(j, i, paint, out);
         out += paint.dim(fmt::format("     {:>12}  {:<8} {:<12} {:<24} {}", "+µs", "side", "layer",
                                      "event", "detail / task")) + "\n";
         for (const Hop& h : p.hops) {
@@ -347,6 +439,9 @@ void render_summary(const Journey& j, const Paint& paint, std::string& out) {
         out += fmt::format("  {:<25} {:>10} µs   (send() entered -> recv() returned)\n", "one way",
                            us(static_cast<std::int64_t>(j.stats.median_one_way_ns)));
     out += "\n";
+    if (j.stats.retransmits || j.stats.resets)
+        out += paint.warn(fmt::format("retransmits: {}, resets: {}", j.stats.retransmits,
+                                      j.stats.resets)) + "\n";
     std::string lost = fmt::format("lost events: {}", j.stats.lost_events);
     out += (j.stats.lost_events ? paint.warn(lost + "  (ring buffer full: some hops are missing)")
                                 : lost) + "\n";
@@ -634,8 +729,10 @@ void write_journey_json(const Journey& j, std::ostream& out) {
                                   {"duration_ns", l.duration_ns}});
         r["layers"] = layers;
         r["retransmit"] = p.retransmit;
+        r["retransmit_of"] = index_or_null(p.retransmit_of);
         r["dropped"] = p.dropped;
         if (p.dropped) r["drop_reason"] = p.drop_reason;
+        r["error_syscall"] = index_or_null(p.error_syscall);
         emit(r);
     }
     for (const auto& f : j.unmatched_frames) {
@@ -651,6 +748,8 @@ void write_journey_json(const Journey& j, std::ostream& out) {
     s["partial_reasons"] = j.partial_reasons;
     s["packets"] = j.packets.size();
     s["data_packets"] = j.stats.data_packets;
+    s["retransmits"] = j.stats.retransmits;
+    s["resets"] = j.stats.resets;
     s["frames"] = j.stats.frames;
     s["frames_matched"] = j.stats.frames_matched;
     s["frames_other"] = j.stats.frames_other;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -124,6 +125,22 @@ bool is_recv_syscall(const std::string& n) {
            n == "recvmmsg";
 }
 
+// Where a drop happened, from its reason (include/net/dropreason-core.h):
+// kfree_skb itself is reported from wherever the skb died.
+Layer drop_layer(const std::string& reason) {
+    auto starts = [&](const char* prefix) { return reason.rfind(prefix, 0) == 0; };
+    if (reason == "NETFILTER_DROP" || reason == "OTHERHOST" || reason == "XFRM_POLICY" ||
+        reason == "PKT_TOO_SMALL" || starts("IP_") || starts("IPV6"))
+        return Layer::network;
+    if (reason == "NO_SOCKET" || starts("TCP_") || reason == "UDP_CSUM")
+        return Layer::transport;
+    if (starts("QDISC_") || starts("DEV_") || starts("TC_") || starts("NEIGH_") ||
+        reason == "FULL_RING")
+        return Layer::device;
+    if (reason == "CPU_BACKLOG") return Layer::receive;
+    return Layer::socket;
+}
+
 Hop hop_from(const Event& e) {
     Hop h;
     h.event = e.kind;
@@ -138,9 +155,18 @@ Hop hop_from(const Event& e) {
     h.sk = e.sk;
     h.len = e.skb_len;
     h.dev = e.dev;
-    if (e.kind == K::kfree_skb)
+    if (e.kind == K::kfree_skb) {
         h.detail = "drop " + (e.drop_reason_name.empty() ? std::to_string(e.drop_reason)
                                                            : e.drop_reason_name);
+        h.layer = drop_layer(e.drop_reason_name);
+    }
+    // The skb of tcp_retransmit_skb is the write-queue original: its length is
+    // the bytes resent (tcp_transmit_skb sends a clone of it).
+    if (e.kind == K::tcp_retransmit_skb)
+        h.detail = fmt::format("resends {} B", e.payload_len);
+    if (e.kind == K::tcp_send_reset)
+        h.detail = e.skb ? "answered with a reset" : "socket resets its connection";
+    if (e.kind == K::tcp_receive_reset) h.detail = "socket closed by the reset";
     if (e.kind == K::inet_sock_set_state)
         h.detail = fmt::format("{} -> {}", model::tcp_state_name(e.old_state),
                                model::tcp_state_name(e.new_state));
@@ -240,7 +266,13 @@ private:
     void attach_syscalls();
     void attach_unix();
     void attach_side_events();
+    void attach_retransmit(const Event& e);
+    void attach_send_reset(const Event& e);
+    std::size_t reset_sent(const Event& e) const;
+    std::size_t reset_received(const Event& e) const;
     void classify();
+    void mark_retransmits();
+    void find_reset_errors();
     void match_frames();
     void build_states();
     void build_routes();
@@ -1085,18 +1117,24 @@ void Builder::attach_side_events() {
                 break;
             }
             case K::sk_data_ready:
-            case K::tcp_retransmit_skb:
-            case K::tcp_send_reset:
             case K::tcp_receive_reset: {
                 std::size_t rx = receiving_packet(e->cpu, e->tid, e->t_ns);
+                if (rx == kNone && e->kind == K::tcp_receive_reset) rx = reset_received(*e);
                 if (rx == kNone) break;
                 if (e->kind == K::sk_data_ready && ps_[rx].p.receiver_sk && e->sk &&
                     ps_[rx].p.receiver_sk != e->sk)
                     break;
                 ps_[rx].p.hops.push_back(hop_from(*e));
-                if (e->kind == K::tcp_retransmit_skb) ps_[rx].p.retransmit = true;
+                if (e->kind == K::tcp_receive_reset && !ps_[rx].p.receiver_sk)
+                    ps_[rx].p.receiver_sk = e->sk;
                 break;
             }
+            case K::tcp_retransmit_skb:
+                attach_retransmit(*e);
+                break;
+            case K::tcp_send_reset:
+                attach_send_reset(*e);
+                break;
             case K::fib_table_lookup: {
                 // The route lookup for a packet happens on its thread just
                 // before its first device hop (connect's SYN, the SYN-ACK),
@@ -1127,6 +1165,111 @@ void Builder::attach_side_events() {
     }
 }
 
+// The first hop of a packet on its way down to a device, or null.
+const Hop* first_send_device_hop(const Packet& p) {
+    for (const Hop& h : p.hops)
+        if (!h.receive_side && (h.event == K::net_dev_queue || h.event == K::net_dev_start_xmit))
+            return &h;
+    return nullptr;
+}
+
+// Two hops ran in the same context: the same thread (the idle task is tid 0
+// on every CPU, so there the CPU too).
+bool same_context(const Hop& h, const Event& e) {
+    return h.tid == e.tid && (e.tid != 0 || h.cpu == e.cpu);
+}
+
+// tcp:tcp_retransmit_skb names the write-queue skb, not the clone that went
+// out (__tcp_retransmit_skb -> tcp_transmit_skb(clone_it=1)), and on 6.18
+// fires at the end of __tcp_retransmit_skb, after the clone was transmitted
+// (outside softirq, after loopback already received it). Its packet: the
+// latest one of the flow starting at its sequence number that was queued in
+// the same context before it. None when the retransmit failed (the
+// tracepoint's err, which the kernel side does not record, was not 0).
+void Builder::attach_retransmit(const Event& e) {
+    std::size_t best = kNone;
+    std::uint64_t best_t = 0;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& p = ps_[i].p;
+        if (p.flow.protocol != IPPROTO_TCP || p.flow.src != e.flow.src ||
+            p.flow.dst != e.flow.dst || p.seq != e.seq)
+            continue;
+        const Hop* q = first_send_device_hop(p);
+        if (!q || !same_context(*q, e) || q->t_ns > e.t_ns || q->t_ns < best_t) continue;
+        best = i;
+        best_t = q->t_ns;
+    }
+    if (best == kNone) {
+        j_.notes.push_back(fmt::format(
+            "tcp_retransmit_skb for seq {} ({} B) found no packet that left: the retransmit "
+            "failed (e.g. -EBUSY while the original was still queued) or its hops were lost",
+            e.seq, e.payload_len));
+        return;
+    }
+    ps_[best].p.hops.push_back(hop_from(e));
+    ps_[best].p.retransmit = true;
+}
+
+// tcp:tcp_send_reset fires in two places (6.18): tcp_v4_send_reset() /
+// tcp_v6_send_reset() answering a received skb (the event's skb; the kernel
+// side turns its flow around to the reset's direction), before the RST is
+// built; and tcp_send_active_reset() (no skb: close() with SO_LINGER 0 or
+// unread data, an abort), after the RST it built was transmitted. The hop
+// goes to the RST, and for an answer also to the packet it answers.
+void Builder::attach_send_reset(const Event& e) {
+    if (e.skb) {
+        std::size_t rx = receiving_packet(e.cpu, e.tid, e.t_ns);
+        if (rx != kNone) {
+            Hop h = hop_from(e);
+            h.receive_side = true;
+            h.detail = "answered with a reset";
+            ps_[rx].p.hops.push_back(std::move(h));
+        }
+    }
+    std::size_t rst = reset_sent(e);
+    if (rst == kNone) return;
+    Hop h = hop_from(e);
+    h.receive_side = false;
+    h.detail = e.skb ? "kernel sends this reset" : "socket resets its connection";
+    ps_[rst].p.hops.push_back(std::move(h));
+}
+
+// The RST a tcp_send_reset event stands for: of its flow, sent in the same
+// context, the one nearest in time (before or after: see attach_send_reset).
+std::size_t Builder::reset_sent(const Event& e) const {
+    std::size_t best = kNone;
+    std::uint64_t best_gap = UINT64_MAX;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& p = ps_[i].p;
+        if (!(p.tcp_flags & model::kRst) || p.flow.src != e.flow.src || p.flow.dst != e.flow.dst)
+            continue;
+        const Hop* q = first_send_device_hop(p);
+        if (!q || !same_context(*q, e)) continue;
+        std::uint64_t gap = q->t_ns > e.t_ns ? q->t_ns - e.t_ns : e.t_ns - q->t_ns;
+        if (gap < best_gap) {
+            best = i;
+            best_gap = gap;
+        }
+    }
+    return best;
+}
+
+// tcp:tcp_receive_reset outside any traced receive processing: the latest
+// RST of its flow (peer -> local) received before it.
+std::size_t Builder::reset_received(const Event& e) const {
+    std::size_t best = kNone;
+    std::uint64_t best_t = 0;
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        const auto& ps = ps_[i];
+        if (!(ps.p.tcp_flags & model::kRst) || ps.p.flow.src != e.flow.src ||
+            ps.p.flow.dst != e.flow.dst || !ps.rx_ns || ps.rx_ns > e.t_ns || ps.rx_ns < best_t)
+            continue;
+        best = i;
+        best_t = ps.rx_ns;
+    }
+    return best;
+}
+
 PacketKind kind_of(const Packet& p) {
     if (p.flow.protocol == IPPROTO_UDP) return PacketKind::datagram;
     if (p.flow.protocol != IPPROTO_TCP) return PacketKind::message;
@@ -1138,12 +1281,26 @@ PacketKind kind_of(const Packet& p) {
 }
 
 std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
+    // Whose bytes a retransmit carries again (found by stream offset).
+    auto bytes_from = [&]() -> std::string {
+        if (p.send_syscall == kNone || !p.payload_len) return "";
+        const auto& s = syscalls[p.send_syscall];
+        return fmt::format("; bytes from {} ({} pid {})", s.name, role_name(s.role), s.pid);
+    };
     switch (p.cause) {
         case Cause::syscall: {
             const auto& s = syscalls[p.send_syscall];
+            if (p.retransmit)
+                return fmt::format("kernel retransmit, inside {} ({} pid {} tid {})", s.name,
+                                   role_name(s.role), s.pid, s.tid);
             return fmt::format("{} ({} pid {} tid {})", s.name, role_name(s.role), s.pid, s.tid);
         }
         case Cause::reply:
+            if (p.retransmit)
+                return "fast retransmit: the kernel resent bytes when a received packet showed "
+                       "them missing" + bytes_from();
+            if (p.tcp_flags & model::kRst)
+                return "kernel, answering a received packet with a reset (tcp_send_reset)";
             if (p.send_syscall != kNone && p.payload_len) {
                 const auto& s = syscalls[p.send_syscall];
                 return fmt::format("kernel, when a received ACK opened the window; bytes from {} "
@@ -1151,7 +1308,10 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             }
             return "kernel, replying while it received another packet";
         case Cause::timer:
-            if (p.retransmit) return "retransmit timer";
+            // Both fire from the retransmit timer (tcp_write_timer) and both
+            // go through __tcp_retransmit_skb: the tracepoint cannot tell
+            // them apart.
+            if (p.retransmit) return "retransmit timer (RTO or tail-loss probe)" + bytes_from();
             if (p.tcp_flags == model::kAck && p.payload_len == 0) return "delayed-ACK timer";
             return "timer (softirq, no syscall)";
         case Cause::unknown:
@@ -1185,6 +1345,8 @@ void Builder::classify() {
             p.kind = PacketKind::teardown;
         if (p.tcp_flags & model::kFin) fin_seen.insert({p.connection, dir});
     }
+    mark_retransmits();
+    find_reset_errors();
     for (auto& ps : ps_) {
         auto& p = ps.p;
         std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {
@@ -1196,6 +1358,84 @@ void Builder::classify() {
         if (p.cause == Cause::syscall) p.cause_ns = j_.syscalls[p.send_syscall].enter_ns;
         if (p.cause == Cause::reply) p.cause_ns = ps_[p.reply_to].rx_ns;
         for (auto& h : p.hops) h.since_cause_ns = static_cast<std::int64_t>(h.t_ns - p.cause_ns);
+    }
+}
+
+// When a packet reached the wire: the device starts to transmit it (a capture
+// on the device copies it just before net:net_dev_start_xmit, in
+// dev_queue_xmit_nit); packets that never reach a device (UNIX sockets) keep
+// the time of their first hop.
+std::uint64_t wire_time(const Packet& p) {
+    std::uint64_t first = UINT64_MAX;
+    for (const auto& h : p.hops) {
+        if (h.event == K::net_dev_start_xmit && !h.receive_side) return h.t_ns;
+        first = std::min(first, h.t_ns);
+    }
+    return first == UINT64_MAX ? 0 : first;
+}
+
+std::vector<std::size_t> wire_order(const std::vector<PacketState>& ps) {
+    std::vector<std::size_t> order(ps.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return wire_time(ps[a].p) < wire_time(ps[b].p);
+    });
+    return order;
+}
+
+// A TCP packet whose first sequence number an earlier packet (on the wire)
+// of its direction already carried is a retransmit, whether or not
+// tcp_retransmit_skb was seen for it (its event lost; a SYN-ACK resent by
+// tcp_rtx_synack, which has its own tracepoint). Keepalives and window
+// probes (seq - 1, no payload) carry no sequence space and are not.
+void Builder::mark_retransmits() {
+    struct Sent {
+        std::uint32_t begin, end;
+        std::size_t packet;
+    };
+    std::map<std::pair<std::size_t, int>, std::vector<Sent>> sent;
+    for (std::size_t i : wire_order(ps_)) {
+        auto& p = ps_[i].p;
+        if (p.flow.protocol != IPPROTO_TCP || p.connection == kNone) continue;
+        std::uint32_t space = p.payload_len + ((p.tcp_flags & model::kSyn) ? 1 : 0) +
+                              ((p.tcp_flags & model::kFin) ? 1 : 0);
+        if (space == 0) continue;
+        auto& before = sent[{p.connection, static_cast<int>(p.direction)}];
+        for (auto it = before.rbegin(); it != before.rend(); ++it) {
+            // Serial arithmetic (RFC 1982): sequence numbers wrap.
+            if (static_cast<std::int32_t>(p.seq - it->begin) >= 0 &&
+                static_cast<std::int32_t>(p.seq - it->end) < 0) {
+                p.retransmit = true;
+                p.retransmit_of = it->packet;
+                break;
+            }
+        }
+        before.push_back({p.seq, p.seq + space, i});
+    }
+}
+
+// A reset closes the receiving socket (tcp_reset(): sk_err ECONNREFUSED in
+// SYN-SENT, EPIPE in CLOSE-WAIT, ECONNRESET otherwise) and its owner learns
+// it from its next system call on it, which fails with that error.
+void Builder::find_reset_errors() {
+    for (auto& ps : ps_) {
+        auto& p = ps.p;
+        if (p.flow.protocol != IPPROTO_TCP || !(p.tcp_flags & model::kRst)) continue;
+        std::uint64_t sk = p.receiver_sk;
+        if (!sk && p.connection != kNone) {
+            const auto& c = j_.connections[p.connection];
+            sk = p.direction == Direction::client_to_server ? c.server_sk : c.client_sk;
+        }
+        if (!sk) continue;
+        std::uint64_t arrived = ps.rx_ns ? ps.rx_ns : wire_time(p);
+        for (std::size_t s = 0; s < j_.syscalls.size(); ++s) {
+            const auto& sc = j_.syscalls[s];
+            if (sc.sk != sk || !sc.exit_ns || sc.exit_ns < arrived) continue;
+            if (sc.ret == -ECONNREFUSED || sc.ret == -ECONNRESET || sc.ret == -EPIPE) {
+                p.error_syscall = s;
+                break;
+            }
+        }
     }
 }
 
@@ -1374,23 +1614,14 @@ void Builder::finish() {
     // when both ends close at once, the FIN whose close() started first can
     // reach the wire second. Packets that never reach a device (UNIX sockets)
     // keep the time of their first hop.
-    std::vector<std::size_t> order(ps_.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    auto start = [&](std::size_t i) -> std::uint64_t {
-        const auto& hops = ps_[i].p.hops;
-        if (hops.empty()) return 0;
-        for (const auto& h : hops)
-            if (h.event == K::net_dev_start_xmit && !h.receive_side) return h.t_ns;
-        return hops.front().t_ns;
-    };
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return start(a) < start(b); });
+    std::vector<std::size_t> order = wire_order(ps_);
     std::vector<std::size_t> where(ps_.size());
     for (std::size_t k = 0; k < order.size(); ++k) where[order[k]] = k;
     auto remap = [&](std::size_t i) { return i == kNone ? kNone : where[i]; };
     for (std::size_t k : order) {
         Packet p = std::move(ps_[k].p);
         p.reply_to = remap(p.reply_to);
+        p.retransmit_of = remap(p.retransmit_of);
         p.layers = layer_spans(p);
         j_.packets.push_back(std::move(p));
     }
@@ -1405,6 +1636,8 @@ void Builder::finish() {
         if (p.recv_syscall != kNone && p.recv_syscall != p.send_syscall)
             j_.syscalls[p.recv_syscall].packets.push_back(i);
         if (!p.frame && p.flow.protocol) ++j_.stats.packets_without_frame;
+        if (p.retransmit) ++j_.stats.retransmits;
+        if (p.kind == PacketKind::reset) ++j_.stats.resets;
     }
     for (std::size_t i = 0; i < j_.states.size(); ++i)
         if (j_.states[i].connection != kNone)
@@ -1440,10 +1673,20 @@ void Builder::finish() {
                                  [&](const Process& p) { return p.pid == s.pid; });
         if (!known) j_.processes.push_back(Process{s.pid, s.comm, s.role});
     }
+    // A process the caller did not name takes the role most of its calls
+    // have: a forked child first closes the listener it inherited (a server
+    // socket) and then connects as the client.
     for (auto& p : j_.processes) {
-        if (p.role != Role::unknown) continue;
-        for (const auto& s : j_.syscalls)
-            if (s.pid == p.pid && s.role != Role::unknown) p.role = s.role;
+        bool given = std::any_of(in_.processes.begin(), in_.processes.end(),
+                                 [&](const Process& q) { return q.pid == p.pid; });
+        if (given && p.role != Role::unknown) continue;
+        std::size_t client = 0, server = 0;
+        for (const auto& s : j_.syscalls) {
+            if (s.pid != p.pid) continue;
+            client += s.role == Role::client;
+            server += s.role == Role::server;
+        }
+        if (client != server) p.role = client > server ? Role::client : Role::server;
     }
 
     // Per-layer summary of the data packets.

@@ -199,10 +199,17 @@ struct Packet {
     std::vector<LayerSpan> layers; // along its path, see LayerSpan
     std::optional<Frame> frame;    // the matched captured frame
 
+    // TCP retransmits: told by tcp:tcp_retransmit_skb (a hop) or seen in the
+    // sequence numbers (it carries sequence space an earlier packet of the
+    // same direction already carried).
     bool retransmit = false;
+    std::size_t retransmit_of = kNone;  // that earlier packet, when traced
     bool dropped = false;          // ended in kfree_skb for a reason other than QUEUE_PURGE
     std::string drop_reason;       // kfree_skb reason name (also QUEUE_PURGE: freed with
                                    // the socket's queue at close, after it was processed)
+    // RST: the receiving socket's system call that reported the reset
+    // (connect -ECONNREFUSED, recv -ECONNRESET, send -EPIPE).
+    std::size_t error_syscall = kNone;
 };
 
 // One conversation: a TCP connection, a UDP flow (both directions) or a UNIX
@@ -249,6 +256,8 @@ struct Stats {
     std::uint64_t capture_dropped = 0;  // pcap_stats ps_drop
     std::uint64_t packets_without_frame = 0;
     std::uint64_t data_packets = 0;
+    std::uint64_t retransmits = 0;      // packets marked retransmit
+    std::uint64_t resets = 0;           // RST packets
     std::uint64_t median_one_way_ns = 0;  // data packets: send enter -> recv exit
 };
 
