@@ -73,15 +73,6 @@ struct {
 	__type(value, __u64);
 } lost_events SEC(".maps");
 
-/* An event is assembled here and copied into the ring buffer only if it
- * belongs to the conversation, so untraced traffic never counts as lost. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tpk_event);
-} scratch SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -154,14 +145,36 @@ struct {
 
 /* ---- events ---------------------------------------------------------- */
 
-static __always_inline struct tpk_event *new_event(__u32 kind)
+static __always_inline void count_lost(void)
 {
 	__u32 zero = 0;
-	struct tpk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+	if (lost)
+		*lost += 1;
+}
+
+/* Two 8-byte loads instead of a helper call: both arrays are 16 bytes. */
+static __always_inline void copy16(void *dst, const void *src)
+{
+	((__u64 *)dst)[0] = ((const __u64 *)src)[0];
+	((__u64 *)dst)[1] = ((const __u64 *)src)[1];
+}
+
+/* Reserves the event in the ring buffer and fills its header. Call it only
+ * once the event is known to belong to the conversation: untraced traffic
+ * must cost as little as possible and never count as lost. The record is
+ * written in place (no scratch copy); the ring's memory is not zeroed. */
+static __always_inline struct tpk_event *new_event(__u32 kind)
+{
+	struct tpk_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct task_struct *task;
 	__u64 pid_tgid;
 
-	if (!e)
+	if (!e) {
+		count_lost();
 		return NULL;
+	}
 	__builtin_memset(e, 0, sizeof(*e));
 	pid_tgid = bpf_get_current_pid_tgid();
 	e->kind = kind;
@@ -170,25 +183,19 @@ static __always_inline struct tpk_event *new_event(__u32 kind)
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->syscall_nr = -1;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	task = bpf_get_current_task_btf();
+	copy16(e->comm, task->comm);
 	return e;
 }
 
 static __always_inline void submit(struct tpk_event *e)
 {
-	__u32 zero = 0;
-	__u64 *lost;
-
 	__u64 flags = 0;
 
 	if (wakeup_bytes)
 		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*e) >= wakeup_bytes ?
 				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), flags) == 0)
-		return;
-	lost = bpf_map_lookup_elem(&lost_events, &zero);
-	if (lost)
-		*lost += 1;
+	bpf_ringbuf_submit(e, flags);
 }
 
 /* ---- what is traced -------------------------------------------------- */
@@ -282,8 +289,9 @@ static __always_inline void learn_sock(struct sock *sk)
 
 		/* The local port appears only at bind/connect/autobind; learning
 		 * it on every sighting catches the SYN's port right after
-		 * tcp_v4_connect(). */
-		if (lport) {
+		 * tcp_v4_connect(). A port once learned stays in traced_ports:
+		 * no second lookup for it. */
+		if (lport && lport != info->lport) {
 			info->lport = lport;
 			learn_port(sock_protocol(sk), lport);
 		}
@@ -301,8 +309,9 @@ static __always_inline bool sock_traced(struct sock *sk)
 		return false;
 	info = bpf_map_lookup_elem(&traced_socks, &key);
 	if (info) {
-		/* Refresh only what is still missing (the port after connect). */
-		if (!info->lport && !info->inode)
+		/* Refresh only what is still missing (the port after connect,
+		 * a UNIX peer after connect). */
+		if (!info->lport && (!info->inode || !info->peer_inode))
 			learn_sock(sk);
 		return true;
 	}
@@ -379,103 +388,154 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 		__builtin_memcpy(e->saddr, rx ? &remote : &local, 4);
 		__builtin_memcpy(e->daddr, rx ? &local : &remote, 4);
 	} else if (rx) {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_daddr);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_rcv_saddr);
+		copy16(e->saddr, &sk->__sk_common.skc_v6_daddr);
+		copy16(e->daddr, &sk->__sk_common.skc_v6_rcv_saddr);
 	} else {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
+		copy16(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr);
+		copy16(e->daddr, &sk->__sk_common.skc_v6_daddr);
 	}
 }
+
+/* A packet's flow as its IP and TCP/UDP headers tell it, read before an
+ * event is reserved: the headers decide whether the packet is traced. */
+struct pkt_flow {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 seq;
+	__u32 ack;
+	__u32 payload_len;
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u8 protocol;
+	__u8 tcp_flags;
+};
 
 /* Reads the IP and TCP/UDP headers from skb->head + network_header. On
  * transmit (net_dev_*) and on loopback receive (netif_*, tcp_probe, copy to
  * user) the header offsets stay valid: loopback hands the same skb over.
- * Returns false for skbs without IP headers (UNIX, not yet built). */
-static __always_inline bool fill_header_flow(struct tpk_event *e, struct sk_buff *skb)
+ * Returns false for skbs without IP headers (UNIX, not yet built).
+ * The headers are read through bpf_rdonly_cast() views: plain loads that
+ * the JIT guards against faults, cheaper than a bpf_probe_read_kernel()
+ * call. */
+static __always_inline bool read_headers(struct sk_buff *skb, struct pkt_flow *f)
 {
-	/* One read covers IPv6 + TCP (or IPv4 without options + TCP): a helper
-	 * call costs more than the bytes. */
-	union {
-		struct { struct iphdr ip; struct tcphdr th; } v4;
-		struct { struct ipv6hdr ip6; struct tcphdr th; } v6;
-	} h;
-	struct tcphdr *th;
-	struct udphdr *uh;
+	unsigned char *head = skb->head;
 	__u16 protocol = skb->protocol;
 	__u16 nh = skb->network_header;
-	unsigned char *head = skb->head;
+	struct tcphdr *th;
+	struct udphdr *uh;
 	__u32 l4_len, ihl;
 	__u8 l4;
 
+	/* Every field is copied into the event later: none may be undefined
+	 * (the verifier refuses reads of uninitialized stack). */
+	__builtin_memset(f, 0, sizeof(*f));
 	if (!head || nh == (__u16)~0U)
 		return false;
 	if (protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_probe_read_kernel(&h.v4, sizeof(h.v4), head + nh) || h.v4.ip.version != 4)
+		struct iphdr *ip = TPK_CAST(struct iphdr, head + nh);
+		__u8 version_ihl = *(__u8 *)ip;	/* version:4, ihl:4 */
+
+		if ((version_ihl >> 4) != 4)
 			return false;
-		ihl = h.v4.ip.ihl * 4;
-		/* IP options push the transport header further: read it there. */
-		if (ihl != sizeof(struct iphdr) &&
-		    bpf_probe_read_kernel(&h.v4.th, sizeof(h.v4.th), head + nh + ihl))
-			return false;
-		l4 = h.v4.ip.protocol;
-		l4_len = bpf_ntohs(h.v4.ip.tot_len);
+		/* IP options push the transport header further. */
+		ihl = (version_ihl & 0x0f) * 4;
+		l4 = ip->protocol;
+		l4_len = bpf_ntohs(ip->tot_len);
 		l4_len = l4_len > ihl ? l4_len - ihl : 0;
-		e->family = AF_INET;
-		__builtin_memcpy(e->saddr, &h.v4.ip.saddr, 4);
-		__builtin_memcpy(e->daddr, &h.v4.ip.daddr, 4);
-		th = &h.v4.th;
+		f->family = AF_INET;
+		*(__u32 *)f->saddr = ip->saddr;
+		*(__u32 *)f->daddr = ip->daddr;
+		th = TPK_CAST(struct tcphdr, head + nh + ihl);
 	} else if (protocol == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_probe_read_kernel(&h.v6, sizeof(h.v6), head + nh) || h.v6.ip6.version != 6)
+		struct ipv6hdr *ip6 = TPK_CAST(struct ipv6hdr, head + nh);
+
+		if ((*(__u8 *)ip6 >> 4) != 6)
 			return false;
 		/* Extension headers are not followed: ports stay 0 then. */
-		l4 = h.v6.ip6.nexthdr;
-		l4_len = bpf_ntohs(h.v6.ip6.payload_len);
-		e->family = AF_INET6;
-		__builtin_memcpy(e->saddr, &h.v6.ip6.saddr, 16);
-		__builtin_memcpy(e->daddr, &h.v6.ip6.daddr, 16);
-		th = &h.v6.th;
+		l4 = ip6->nexthdr;
+		l4_len = bpf_ntohs(ip6->payload_len);
+		f->family = AF_INET6;
+		copy16(f->saddr, &ip6->saddr);
+		copy16(f->daddr, &ip6->daddr);
+		th = TPK_CAST(struct tcphdr, head + nh + sizeof(struct ipv6hdr));
 	} else {
 		return false;
 	}
-	e->protocol = l4;
-	e->flow_source = TPK_FLOW_HEADERS;
+	f->protocol = l4;
 	if (l4 == TPK_PROTO_TCP) {
-		__u32 doff = th->doff * 4;
+		__u8 doff_byte = ((__u8 *)th)[12];	/* doff:4, res1:4 */
+		__u32 doff = (doff_byte >> 4) * 4;
 
-		e->sport = bpf_ntohs(th->source);
-		e->dport = bpf_ntohs(th->dest);
-		e->seq = bpf_ntohl(th->seq);
-		e->ack = bpf_ntohl(th->ack_seq);
-		e->tcp_flags = ((__u8 *)th)[13];
-		e->payload_len = l4_len > doff ? l4_len - doff : 0;
+		f->sport = bpf_ntohs(th->source);
+		f->dport = bpf_ntohs(th->dest);
+		f->seq = bpf_ntohl(th->seq);
+		f->ack = bpf_ntohl(th->ack_seq);
+		f->tcp_flags = ((__u8 *)th)[13];
+		f->payload_len = l4_len > doff ? l4_len - doff : 0;
 	} else if (l4 == TPK_PROTO_UDP) {
 		uh = (struct udphdr *)th;
-		e->sport = bpf_ntohs(uh->source);
-		e->dport = bpf_ntohs(uh->dest);
+		f->sport = bpf_ntohs(uh->source);
+		f->dport = bpf_ntohs(uh->dest);
 		l4_len = bpf_ntohs(uh->len);
-		e->payload_len = l4_len > sizeof(*uh) ? l4_len - sizeof(*uh) : 0;
+		f->payload_len = l4_len > sizeof(*uh) ? l4_len - sizeof(*uh) : 0;
 	}
 	return true;
 }
 
-/* Whether an skb belongs to the conversation; fills its flow either way.
- * sk: the sock the tracepoint names, or NULL to use skb->sk. */
-static __always_inline bool skb_traced(struct tpk_event *e, struct sk_buff *skb, struct sock *sk)
+static __always_inline void put_header_flow(struct tpk_event *e, const struct pkt_flow *f)
 {
-	bool headers = fill_header_flow(e, skb);
+	__builtin_memcpy(e->saddr, f->saddr, 16);
+	__builtin_memcpy(e->daddr, f->daddr, 16);
+	e->seq = f->seq;
+	e->ack = f->ack;
+	e->payload_len = f->payload_len;
+	e->family = f->family;
+	e->sport = f->sport;
+	e->dport = f->dport;
+	e->protocol = f->protocol;
+	e->tcp_flags = f->tcp_flags;
+	e->flow_source = TPK_FLOW_HEADERS;
+}
 
-	e->skb = (__u64)skb;
-	e->skb_len = skb->len;
+/* What skb_traced() found out about a packet, to fill its event with. */
+struct pkt {
+	struct sk_buff *skb;
+	struct sock *sk;	/* the sock the tracepoint names, else skb->sk */
+	struct pkt_flow flow;
+	bool headers;
+};
+
+/* Whether an skb belongs to the conversation, from locals only (no event is
+ * reserved for untraced packets). sk: the sock the tracepoint names, or NULL
+ * to use skb->sk. */
+static __always_inline bool skb_traced(struct pkt *p, struct sk_buff *skb, struct sock *sk)
+{
+	p->skb = skb;
+	p->headers = read_headers(skb, &p->flow);
 	if (!sk)
 		sk = skb->sk;
-	e->sk = (__u64)sk;
-	if (!headers)
-		fill_sock_flow(e, sk, false);	/* UNIX skbs: skb->sk is the sender */
+	p->sk = sk;
 	if (sk && sock_traced(sk))
 		return true;
-	if (headers && (e->protocol == TPK_PROTO_TCP || e->protocol == TPK_PROTO_UDP))
-		return port_traced(e->protocol, e->sport) || port_traced(e->protocol, e->dport);
+	if (p->headers && (p->flow.protocol == TPK_PROTO_TCP || p->flow.protocol == TPK_PROTO_UDP))
+		return port_traced(p->flow.protocol, p->flow.sport) ||
+		       port_traced(p->flow.protocol, p->flow.dport);
 	return false;
+}
+
+/* Fills a traced packet's event: its flow from the headers, or from the
+ * sock for skbs without (UNIX skbs: skb->sk is the sender). */
+static __always_inline void fill_pkt(struct tpk_event *e, const struct pkt *p)
+{
+	e->skb = (__u64)p->skb;
+	e->skb_len = p->skb->len;
+	e->sk = (__u64)p->sk;
+	if (p->headers)
+		put_header_flow(e, &p->flow);
+	else
+		fill_sock_flow(e, p->sk, false);
 }
 
 static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev)
@@ -483,7 +543,7 @@ static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev
 	if (!dev)
 		return;
 	e->ifindex = dev->ifindex;
-	bpf_probe_read_kernel_str(e->dev, sizeof(e->dev), dev->name);
+	copy16(e->dev, dev->name);	/* IFNAMSIZ bytes, NUL-padded */
 }
 
 /* ---- processes ------------------------------------------------------- */
@@ -531,12 +591,15 @@ static __always_inline struct sock *sock_of_fd(__s64 fd)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
-	struct file *file = NULL, *f;
+	struct file *file, *f;
 
 	if (!fdt || fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	fds = fdt->fd;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	/* An untyped read-only view (bpf_rdonly_cast(p, 0), Linux 6.16+)
+	 * allows the variable index a typed pointer does not. */
+	fds = bpf_rdonly_cast(fdt->fd, 0);
+	file = fds[fd];
+	if (!file)
 		return NULL;
 	f = TPK_CAST(struct file, file);
 	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
@@ -562,7 +625,10 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 
 	if (!want || !tgid_traced())
 		return 0;
-	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	/* regs is the task's own pt_regs (a trusted tp_btf argument): plain
+	 * loads, not the _CORE_ macros' bpf_probe_read_kernel() per register.
+	 * x86_64 syscall arguments: di, si, dx, r10, r8, r9. */
+	fd = regs->di;
 	if (want & TPK_SC_FD_ARG0)
 		sk = sock_of_fd((int)fd);
 	if ((want & TPK_SC_SOCKET_ONLY) && !sk)
@@ -572,10 +638,10 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	if (!start)
 		return 0;
 	start->args[0] = fd;
-	start->args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	start->args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	start->args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	start->args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	start->args[1] = regs->si;
+	start->args[2] = regs->dx;
+	start->args[3] = regs->r10;
+	start->args[4] = regs->r8;
 	start->args[5] = regs->r9;
 	start->nr = id;
 	start->want = want;
@@ -634,14 +700,25 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 
 /* ---- socket ------------------------------------------------------------ */
 
+/* A sock the current (traced) task works on joins the conversation. The
+ * traced sock is asked first: one lookup on the hot path of a conversation
+ * already known. */
+static __always_inline bool sock_traced_or_learned(struct sock *sk)
+{
+	if (sock_traced(sk))
+		return true;
+	if (!sk || !tgid_traced())
+		return false;
+	learn_sock(sk);
+	return true;
+}
+
 /* Both run at the end of the send/recv syscall in the caller's task. */
 static __always_inline int sock_length(__u32 kind, struct sock *sk, int ret, int flags, bool rx)
 {
 	struct tpk_event *e;
 
-	if (tgid_traced())
-		learn_sock(sk);
-	else if (!sock_traced(sk))
+	if (!sock_traced_or_learned(sk))
 		return 0;
 	e = new_event(kind);
 	if (!e)
@@ -713,9 +790,7 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 	struct sock *sk = (struct sock *)csk;
 	struct tpk_event *e;
 
-	if (tgid_traced())
-		learn_sock(sk);
-	else if (!sock_traced(sk))
+	if (!sock_traced_or_learned(sk))
 		return 0;
 	e = new_event(TPK_EV_TCP_SENDMSG_LOCKED);
 	if (!e)
@@ -732,10 +807,15 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
-	struct tpk_event *e = new_event(TPK_EV_TCP_PROBE);
+	struct tpk_event *e;
+	struct pkt p;
 
-	if (!e || !skb_traced(e, (struct sk_buff *)skb, sk))
+	if (!skb_traced(&p, (struct sk_buff *)skb, sk))
 		return 0;
+	e = new_event(TPK_EV_TCP_PROBE);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
 	submit(e);
 	return 0;
 }
@@ -773,23 +853,28 @@ SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff *skb)
 {
 	struct sock *sk = (struct sock *)csk;
-	struct tpk_event *e = new_event(TPK_EV_TCP_SEND_RESET);
+	struct tpk_event *e;
+	struct pkt p;
 	__u8 addr[16];
 	__u16 port;
 
-	if (!e)
-		return 0;
-	if (skb) {
-		if (!skb_traced(e, (struct sk_buff *)skb, sk))
+	if (!skb) {
+		if (!sock_traced(sk))
 			return 0;
-	} else if (sock_traced(sk)) {
+		e = new_event(TPK_EV_TCP_SEND_RESET);
+		if (!e)
+			return 0;
 		e->sk = (__u64)sk;
 		fill_sock_flow(e, sk, false);
 		submit(e);
 		return 0;
-	} else {
-		return 0;
 	}
+	if (!skb_traced(&p, (struct sk_buff *)skb, sk))
+		return 0;
+	e = new_event(TPK_EV_TCP_SEND_RESET);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
 	if (e->flow_source == TPK_FLOW_HEADERS) {
 		__builtin_memcpy(addr, e->saddr, 16);
 		__builtin_memcpy(e->saddr, e->daddr, 16);
@@ -910,10 +995,15 @@ int BPF_PROG(handle_fib6_table_lookup, const struct net *net, const struct fib6_
 
 static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net_device *dev)
 {
-	struct tpk_event *e = new_event(kind);
+	struct tpk_event *e;
+	struct pkt p;
 
-	if (!e || !skb_traced(e, skb, NULL))
+	if (!skb_traced(&p, skb, NULL))
 		return 0;
+	e = new_event(kind);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
 	fill_dev(e, dev ? dev : skb->dev);
 	submit(e);
 	return 0;
@@ -928,14 +1018,15 @@ int BPF_PROG(handle_net_dev_queue, struct sk_buff *skb)
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(handle_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
-	struct tpk_event *e = new_event(TPK_EV_NET_DEV_START_XMIT);
 	__u32 zero = 0, depth;
 	struct xmit_stack *stack = bpf_map_lookup_elem(&traced_skbs, &zero);
+	struct tpk_event *e;
+	struct pkt p;
 	bool traced;
 
-	if (!e || !stack)
+	if (!stack)
 		return 0;
-	traced = skb_traced(e, (struct sk_buff *)skb, NULL);
+	traced = skb_traced(&p, (struct sk_buff *)skb, NULL);
 	/* Push every skb, traced or not (0), so the pops stay paired. */
 	depth = stack->depth;
 	if (depth < TPK_XMIT_DEPTH)
@@ -943,6 +1034,10 @@ int BPF_PROG(handle_net_dev_start_xmit, const struct sk_buff *skb, const struct 
 	stack->depth = depth + 1;
 	if (!traced)
 		return 0;
+	e = new_event(TPK_EV_NET_DEV_START_XMIT);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
 	fill_dev(e, (struct net_device *)dev);
 	submit(e);
 	return 0;
@@ -996,10 +1091,15 @@ int BPF_PROG(handle_netif_receive_skb, struct sk_buff *skb)
 SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(handle_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 {
-	struct tpk_event *e = new_event(TPK_EV_SKB_COPY_DATAGRAM_IOVEC);
+	struct tpk_event *e;
+	struct pkt p;
 
-	if (!e || !skb_traced(e, (struct sk_buff *)skb, NULL))
+	if (!skb_traced(&p, (struct sk_buff *)skb, NULL))
 		return 0;
+	e = new_event(TPK_EV_SKB_COPY_DATAGRAM_IOVEC);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
 	e->args[0] = (__u32)len;
 	submit(e);
 	return 0;
@@ -1008,10 +1108,15 @@ int BPF_PROG(handle_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 SEC("tp_btf/consume_skb")
 int BPF_PROG(handle_consume_skb, struct sk_buff *skb, void *location)
 {
-	struct tpk_event *e = new_event(TPK_EV_CONSUME_SKB);
+	struct tpk_event *e;
+	struct pkt p;
 
-	if (!e || !skb_traced(e, skb, NULL))
+	if (!skb_traced(&p, skb, NULL))
 		return 0;
+	e = new_event(TPK_EV_CONSUME_SKB);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
 	submit(e);
 	return 0;
 }
@@ -1020,11 +1125,16 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
 	     struct sock *rx_sk)
 {
-	struct tpk_event *e = new_event(TPK_EV_KFREE_SKB);
+	struct tpk_event *e;
+	struct pkt p;
 
 	/* rx_sk: the receiving sock, when the drop happened on its way in. */
-	if (!e || !skb_traced(e, skb, rx_sk))
+	if (!skb_traced(&p, skb, rx_sk))
 		return 0;
+	e = new_event(TPK_EV_KFREE_SKB);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
 	e->drop_reason = reason;
 	submit(e);
 	return 0;
