@@ -1,0 +1,427 @@
+// Resets and retransmits on real traffic (issue #6): `tracepacket trace`
+// follows python3 programs that are refused, that abort a connection, and
+// whose first data segment a network namespace of the test drops once with
+// nftables. Each check compares the journey with the capture of the same run
+// or with facts of TCP; none depends on how long anything took.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+
+struct Output {
+    int exit_code = -1;
+    std::vector<json> records;
+    std::string raw;
+
+    std::vector<json> of(const std::string& type) const {
+        std::vector<json> out;
+        for (const auto& r : records)
+            if (r.at("type") == type) out.push_back(r);
+        return out;
+    }
+    const json& summary() const { return records.back(); }
+};
+
+// Runs a shell command line (stderr folded in) and keeps its JSON lines.
+Output run(const std::string& command_line) {
+    Output r;
+    FILE* f = popen((command_line + " 2>&1").c_str(), "r");
+    if (!f) return r;
+    char buf[65536];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.raw.append(buf, n);
+    int status = pclose(f);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::size_t start = 0;
+    while (start < r.raw.size()) {
+        std::size_t end = r.raw.find('\n', start);
+        if (end == std::string::npos) end = r.raw.size();
+        std::string line = r.raw.substr(start, end - start);
+        start = end + 1;
+        if (!line.empty() && line[0] == '{') r.records.push_back(json::parse(line));
+    }
+    return r;
+}
+
+bool have(const char* tool) {
+    return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// The distribution's interpreter when there is one: a version manager's shim
+// is a shell script whose helper processes would be traced too.
+std::string python() {
+    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+#define REQUIRE_ROOT_AND_PYTHON()                                                              \
+    if (geteuid() != 0)                                                                        \
+        GTEST_SKIP() << "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW); run as root";         \
+    if (!have("python3")) GTEST_SKIP() << "needs python3 (scripts/install-deps)"
+
+// A python program in a temporary file, removed with this object.
+class Script {
+public:
+    explicit Script(const std::string& text) {
+        char name[] = "/tmp/tpk-tcp-errors-XXXXXX";
+        int fd = mkstemp(name);
+        if (fd < 0) return;
+        close(fd);
+        path_ = name;
+        std::ofstream(path_) << text;
+    }
+    ~Script() {
+        if (!path_.empty()) unlink(path_.c_str());
+    }
+    Script(const Script&) = delete;
+    Script& operator=(const Script&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+// A network namespace with its lo up, deleted with this object (also when an
+// assertion ends the test early).
+class Netns {
+public:
+    Netns() : name_("tpk-errors-" + std::to_string(getpid())) {
+        std::system(("ip netns del " + name_ + " 2>/dev/null").c_str());
+        ok_ = std::system(("ip netns add " + name_).c_str()) == 0 &&
+              std::system(("ip -n " + name_ + " link set lo up").c_str()) == 0;
+    }
+    ~Netns() { std::system(("ip netns del " + name_ + " 2>/dev/null").c_str()); }
+    Netns(const Netns&) = delete;
+    Netns& operator=(const Netns&) = delete;
+    bool ok() const { return ok_; }
+    std::string exec() const { return "ip netns exec " + name_ + " "; }
+
+private:
+    std::string name_;
+    bool ok_ = false;
+};
+
+const json* find_hop(const json& packet, const std::string& event, const std::string& side) {
+    for (const auto& h : packet.at("hops"))
+        if (h.at("event") == event && h.at("side") == side) return &h;
+    return nullptr;
+}
+
+// Every packet matched one to one with a captured frame with the same
+// headers, and the capture saw nothing no packet explains.
+void expect_packets_equal_capture(const Output& r) {
+    auto packets = r.of("packet");
+    EXPECT_EQ(r.summary().at("frames").get<std::size_t>(), packets.size()) << r.raw;
+    EXPECT_EQ(r.summary().at("frames_matched").get<std::size_t>(), packets.size()) << r.raw;
+    EXPECT_TRUE(r.of("frame").empty()) << "captured frames that no traced packet explains";
+    std::set<long> frames;
+    for (const auto& p : packets) {
+        ASSERT_FALSE(p.at("frame").is_null()) << p.dump();
+        const auto& f = p.at("frame");
+        EXPECT_TRUE(frames.insert(f.at("index").get<long>()).second) << "frame used twice";
+        EXPECT_EQ(f.at("flags"), p.at("flags"));
+        EXPECT_EQ(f.at("seq"), p.at("seq"));
+        EXPECT_EQ(f.at("ack"), p.at("ack"));
+        EXPECT_EQ(f.at("payload_len"), p.at("payload_len"));
+        EXPECT_EQ(f.at("flow").at("src"), p.at("flow").at("src"));
+        EXPECT_EQ(f.at("flow").at("dst"), p.at("flow").at("dst"));
+    }
+}
+
+bool is_reset(const json& p) { return p.at("flags") == "R." || p.at("flags") == "R"; }
+
+// connect() to 127.0.0.1:PORT, where a socket is bound but nobody listens:
+// the kernel answers the SYN with a reset.
+constexpr const char* kRefused = R"(
+import socket, sys
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit(1)
+)";
+
+// A server and its forked client: "hello" one way, "ok" back, then the client
+// closes with SO_LINGER {on, 0 s}, which sends RST instead of FIN; the
+// server's next recv() fails with ECONNRESET.
+constexpr const char* kAbort = R"(
+import os, socket, struct, sys
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+port = ls.getsockname()[1]
+pid = os.fork()
+if pid == 0:
+    ls.close()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"hello")
+    c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    os._exit(0)
+ls.settimeout(10)
+conn, _ = ls.accept()
+conn.settimeout(10)
+conn.recv(100)
+conn.sendall(b"ok")
+try:
+    conn.recv(100)
+    code = 1
+except ConnectionResetError:
+    code = 0
+conn.close()
+os.waitpid(pid, 0)
+sys.exit(code)
+)";
+
+// The same exchange on port argv[1] (in the test's namespace), then an
+// orderly close. The 20-byte message is what the namespace drops once.
+constexpr const char* kExchange = R"(
+import os, socket, sys
+port = int(sys.argv[1])
+ls = socket.socket()
+ls.bind(("127.0.0.1", port))
+ls.listen(1)
+pid = os.fork()
+if pid == 0:
+    ls.close()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"hello, retransmit me")
+    c.recv(100)
+    c.close()
+    os._exit(0)
+ls.settimeout(10)
+conn, _ = ls.accept()
+conn.settimeout(10)
+got = b""
+while len(got) < 20:
+    part = conn.recv(100)
+    if not part:
+        break
+    got += part
+conn.sendall(b"ok")
+conn.recv(100)
+conn.close()
+os.waitpid(pid, 0)
+sys.exit(0 if got == b"hello, retransmit me" else 1)
+)";
+
+// Drops the first TCP segment with payload to PORT once: its source port
+// goes into a set, and later segments from that port pass. (A pure ACK with
+// timestamps is 52 bytes of IP; meta length > 60 leaves handshake and ACKs.)
+std::string drop_once_rules(int port) {
+    std::string p = std::to_string(port);
+    return "table inet tpk_drop {\n"
+           "  set dropped { type inet_service; flags dynamic; }\n"
+           "  chain input {\n"
+           "    type filter hook input priority 0;\n"
+           "    tcp dport " + p + " tcp sport @dropped accept\n"
+           "    tcp dport " + p + " tcp flags & (syn|fin|rst) == 0 meta length > 60 "
+           "add @dropped { tcp sport } drop\n"
+           "  }\n"
+           "}\n";
+}
+
+std::string tracepacket() { return std::string("timeout 60 ") + TPK_BINARY; }
+
+TEST(TraceReset, RefusedConnectIsSynThenRstAndEconnrefused) {
+    REQUIRE_ROOT_AND_PYTHON();
+    // A bound socket that does not listen: nobody takes a SYN to its port.
+    int holder = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    int port = ntohs(a.sin_port);
+    Script script(kRefused);
+    auto r = run(tracepacket() + " trace --json -- " + python() + " " + script.path() + " " +
+                 std::to_string(port));
+    close(holder);
+    ASSERT_EQ(r.exit_code, 0) << r.raw;  // the script saw ConnectionRefusedError
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("resets"), 1);
+    expect_packets_equal_capture(r);
+
+    auto packets = r.of("packet");
+    ASSERT_EQ(packets.size(), 2u) << r.raw;  // the SYN and the RST, nothing else
+    const auto& syn = packets[0];
+    const auto& rst = packets[1];
+    EXPECT_EQ(syn.at("flags"), "S");
+    EXPECT_EQ(syn.at("dropped"), true);
+    EXPECT_EQ(syn.at("drop_reason"), "NO_SOCKET");
+    EXPECT_NE(find_hop(syn, "kfree_skb", "receive"), nullptr) << syn.dump();
+    EXPECT_NE(find_hop(syn, "tcp_send_reset", "receive"), nullptr) << syn.dump();
+
+    EXPECT_TRUE(is_reset(rst)) << rst.dump();
+    EXPECT_EQ(rst.at("kind"), "reset");
+    EXPECT_EQ(rst.at("direction"), "server_to_client");
+    EXPECT_EQ(rst.at("cause"), "reply");
+    EXPECT_EQ(rst.at("reply_to"), 0);
+    // RFC 793: the reset of a SYN acknowledges it (ack = its seq + 1).
+    EXPECT_EQ(rst.at("ack").get<std::uint32_t>(), syn.at("seq").get<std::uint32_t>() + 1);
+    EXPECT_EQ(rst.at("flow").at("src"), syn.at("flow").at("dst"));
+    EXPECT_NE(find_hop(rst, "tcp_send_reset", "send"), nullptr) << rst.dump();
+    EXPECT_NE(find_hop(rst, "tcp_receive_reset", "receive"), nullptr) << rst.dump();
+
+    // connect() returned -ECONNREFUSED, and the journey says the RST did it.
+    auto syscalls = r.of("syscall");
+    ASSERT_FALSE(rst.at("error_syscall").is_null()) << rst.dump();
+    const auto& connect = syscalls.at(rst.at("error_syscall").get<std::size_t>());
+    EXPECT_EQ(connect.at("name"), "connect");
+    EXPECT_EQ(connect.at("ret"), -ECONNREFUSED);
+    EXPECT_EQ(connect.at("role"), "client");
+}
+
+TEST(TraceReset, TextSaysWhyTheResetCameAndWhoWasTold) {
+    REQUIRE_ROOT_AND_PYTHON();
+    int holder = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    std::string port = std::to_string(ntohs(a.sin_port));
+    Script script(kRefused);
+    auto r = run("NO_COLOR=1 " + tracepacket() + " trace -- " + python() + " " + script.path() +
+                 " " + port);
+    close(holder);
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    EXPECT_NE(r.raw.find("DROPPED: NO_SOCKET in tcp (receive side)"), std::string::npos) << r.raw;
+    EXPECT_NE(r.raw.find("RESET    the kernel answered packet #1 with it: no socket takes "
+                         "127.0.0.1:" + port),
+              std::string::npos)
+        << r.raw;
+    EXPECT_NE(r.raw.find("as connect(fd="), std::string::npos) << r.raw;
+    EXPECT_NE(r.raw.find(") = -1 ECONNREFUSED"), std::string::npos) << r.raw;
+    EXPECT_NE(r.raw.find("retransmits: 0, resets: 1"), std::string::npos) << r.raw;
+}
+
+TEST(TraceReset, AbortiveCloseResetsTheEstablishedConnection) {
+    REQUIRE_ROOT_AND_PYTHON();
+    Script script(kAbort);
+    auto r = run(tracepacket() + " trace --json -- " + python() + " " + script.path());
+    ASSERT_EQ(r.exit_code, 0) << r.raw;  // the server's recv() raised ConnectionResetError
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("resets"), 1);
+    expect_packets_equal_capture(r);
+
+    auto syscalls = r.of("syscall");
+    auto packets = r.of("packet");
+    const json* rst = nullptr;
+    for (const auto& p : packets) {
+        // close() with linger 0 sends no FIN: the connection ends in the RST.
+        EXPECT_EQ(p.at("flags").get<std::string>().find('F'), std::string::npos) << p.dump();
+        if (p.at("kind") == "reset") rst = &p;
+    }
+    ASSERT_NE(rst, nullptr) << r.raw;
+    EXPECT_EQ(rst->at("flags"), "R.");  // tcp_send_active_reset: RST|ACK
+    EXPECT_EQ(rst->at("direction"), "client_to_server");
+    EXPECT_EQ(rst->at("cause"), "syscall");
+    const auto& close_call = syscalls.at(rst->at("send_syscall").get<std::size_t>());
+    EXPECT_EQ(close_call.at("name"), "close");
+    EXPECT_EQ(close_call.at("role"), "client");
+    EXPECT_NE(find_hop(*rst, "tcp_send_reset", "send"), nullptr) << rst->dump();
+    EXPECT_NE(find_hop(*rst, "tcp_receive_reset", "receive"), nullptr) << rst->dump();
+    // The reset goes on from where the data left off: seq = the client's next byte.
+    EXPECT_EQ(rst->at("rel_seq"), 1 + 5);  // SYN + "hello"
+    EXPECT_EQ(rst->at("rel_ack"), 1 + 2);  // SYN + "ok"
+
+    ASSERT_FALSE(rst->at("error_syscall").is_null()) << rst->dump();
+    const auto& told = syscalls.at(rst->at("error_syscall").get<std::size_t>());
+    EXPECT_EQ(told.at("role"), "server");
+    EXPECT_EQ(told.at("ret"), -ECONNRESET);
+    EXPECT_EQ(told.at("name").get<std::string>().rfind("recv", 0), 0u) << told.dump();
+
+    // Both sockets go straight from ESTABLISHED to CLOSE.
+    std::set<std::string> closed;
+    for (const auto& s : r.of("state"))
+        if (s.at("old") == "ESTABLISHED" && s.at("new") == "CLOSE")
+            closed.insert(s.at("role").get<std::string>());
+    EXPECT_EQ(closed, (std::set<std::string>{"client", "server"})) << r.raw;
+}
+
+TEST(TraceRetransmit, SegmentDroppedOnceIsResentAfterTheTimeout) {
+    REQUIRE_ROOT_AND_PYTHON();
+    if (!have("ip") || !have("nft"))
+        GTEST_SKIP() << "needs ip and nft (iproute2, nftables: scripts/install-deps)";
+    Netns ns;
+    ASSERT_TRUE(ns.ok()) << "ip netns add failed";
+    constexpr int kPort = 5555;  // inside the test's own namespace: nobody else is there
+    {
+        Script rules(drop_once_rules(kPort));
+        ASSERT_EQ(std::system((ns.exec() + "nft -f " + rules.path()).c_str()), 0);
+    }
+    Script script(kExchange);
+    // The capture and the probes run in the namespace: its lo carries only this.
+    auto r = run(ns.exec() + tracepacket() + " trace --json -- " + python() + " " +
+                 script.path() + " " + std::to_string(kPort));
+    ASSERT_EQ(r.exit_code, 0) << r.raw;  // the server got the 20 bytes
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_GE(r.summary().at("retransmits").get<int>(), 1);
+    expect_packets_equal_capture(r);
+
+    auto packets = r.of("packet");
+    std::vector<std::size_t> data;  // client -> server segments with the message
+    for (std::size_t i = 0; i < packets.size(); ++i)
+        if (packets[i].at("direction") == "client_to_server" && packets[i].at("payload_len") == 20)
+            data.push_back(i);
+    ASSERT_EQ(data.size(), 2u) << "the message should travel twice: " << r.raw;
+    const auto& lost = packets[data[0]];
+    const auto& again = packets[data[1]];
+
+    // The first copy reached lo (the capture saw it) and died in netfilter.
+    EXPECT_EQ(lost.at("dropped"), true) << lost.dump();
+    EXPECT_EQ(lost.at("drop_reason"), "NETFILTER_DROP");
+    const json* freed = find_hop(lost, "kfree_skb", "receive");
+    ASSERT_NE(freed, nullptr) << lost.dump();
+    EXPECT_EQ(freed->at("layer"), "network");
+    EXPECT_EQ(find_hop(lost, "tcp_probe", "receive"), nullptr) << "TCP never saw it";
+    EXPECT_TRUE(lost.at("recv_syscall").is_null());
+    EXPECT_EQ(lost.at("retransmit"), false);
+
+    // The second copy: the same bytes, marked, told by the kernel, and read.
+    EXPECT_EQ(again.at("seq"), lost.at("seq"));
+    EXPECT_EQ(again.at("retransmit"), true) << again.dump();
+    EXPECT_EQ(again.at("retransmit_of"), data[0]);
+    EXPECT_NE(again.at("cause"), "syscall") << "resent by the kernel, not by a send()";
+    EXPECT_NE(find_hop(again, "tcp_retransmit_skb", "send"), nullptr) << again.dump();
+    EXPECT_GT(again.at("frame").at("index").get<long>(), lost.at("frame").at("index").get<long>());
+    ASSERT_FALSE(again.at("recv_syscall").is_null()) << again.dump();
+    auto syscalls = r.of("syscall");
+    const auto& read = syscalls.at(again.at("recv_syscall").get<std::size_t>());
+    EXPECT_EQ(read.at("role"), "server");
+    EXPECT_EQ(read.at("ret"), 20);
+    // Its bytes were written by the client's one send(), which caused both.
+    ASSERT_FALSE(again.at("send_syscall").is_null());
+    EXPECT_EQ(again.at("send_syscall"), lost.at("send_syscall"));
+
+    // Delivered once: the server's reads on the connection add up to 20 bytes.
+    long server_bytes = 0;
+    for (const auto& s : syscalls)
+        if (s.at("role") == "server" && s.at("name").get<std::string>().rfind("recv", 0) == 0 &&
+            s.at("ret").get<long>() > 0)
+            server_bytes += s.at("ret").get<long>();
+    EXPECT_EQ(server_bytes, 20);
+}
+
+}  // namespace
