@@ -933,7 +933,9 @@ void Builder::attach_stream_ranges() {
         if (p.send_syscall == kNone && sent.count(from)) {
             p.send_syscall = find(sent[from], first);
         }
-        if (p.recv_syscall == kNone && read.count(to)) {
+        // A dropped segment delivered nothing: its bytes reach the reader in
+        // the retransmit that replaced it.
+        if (p.recv_syscall == kNone && !p.dropped && read.count(to)) {
             p.recv_syscall = find(read[to], last);
             if (p.recv_syscall != kNone && j_.syscalls[p.recv_syscall].exit_ns)
                 p.hops.push_back(
