@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/un.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,8 +22,8 @@
 #include "capture/source.h"
 #include "kernel/session.h"
 #include "kernel/tracer.h"
+#include "lab/call_timing.h"
 #include "lab/client.h"
-#include "lab/framing.h"
 #include "lab/pair.h"
 #include "lab/server.h"
 #include "lab/signals.h"
@@ -267,35 +266,29 @@ lab::ClientOptions client_options(const LabJourneyOptions& o, const lab::Address
 // ------------------------------------------------------------------ user space
 
 // Without the kernel side the lab's own system calls are still measured, from
-// user space: each call's entry and return on CLOCK_MONOTONIC, written as the
-// same syscall events the tracer would produce into a memfd the parent reads
-// after the child exits. Coarser than the kernel's view (it includes the
-// libc wrapper) and blind to packets, which is why the run is marked PARTIAL.
+// user space (lab/call_timing.h): each child writes them as the same syscall
+// events the tracer would produce into a memfd the parent reads after the
+// child exits. Coarser than the kernel's view (it includes the libc wrapper)
+// and blind to packets, which is why the run is marked PARTIAL.
 class UserSpaceLog {
 public:
     explicit UserSpaceLog(int fd) : fd_(fd) {}
 
-    template <class F>
-    long call(const char* name, int sock, std::uint64_t size, F&& body) {
+    void write_call(const lab::TimedCall& call) {
         model::Event e;
         e.kind = model::EventKind::syscall_enter;
         e.pid = static_cast<std::uint32_t>(::getpid());
         e.tid = e.pid;
         e.comm = "tracepacket";
-        e.syscall = name;
-        e.fd = sock;
-        e.size = size;
-        e.t_ns = clock_ns(CLOCK_MONOTONIC);
-        long r = body();
-        std::uint64_t end = clock_ns(CLOCK_MONOTONIC);
-        long ret = r < 0 ? -errno : r;
+        e.syscall = call.name;
+        e.fd = call.fd;
+        e.size = call.size;
+        e.t_ns = call.enter_ns;
         write_event(e);
         e.kind = model::EventKind::syscall_exit;
-        e.t_ns = end;
-        e.ret = ret;
+        e.t_ns = call.exit_ns;
+        e.ret = call.ret;
         write_event(e);
-        if (r < 0) errno = static_cast<int>(-ret);
-        return r;
     }
 
     void write_event(const model::Event& e) {
@@ -306,99 +299,6 @@ public:
 private:
     int fd_;
 };
-
-std::vector<std::byte> payload_of(const LabJourneyOptions& o, bool server) {
-    std::string text = o.size ? std::string(o.size, 'x') : server ? o.reply : o.message;
-    std::vector<std::byte> out(text.size());
-    std::memcpy(out.data(), text.data(), text.size());
-    return out;
-}
-
-// Sends one message (framed on byte streams) with one logged send.
-Status send_message(UserSpaceLog& log, int fd, lab::Transport t, std::vector<std::byte> payload,
-                    const sockaddr* to = nullptr, socklen_t to_len = 0) {
-    auto wire = lab::is_byte_stream(t) ? lab::encode_frame(payload) : std::move(payload);
-    long n = log.call("sendto", fd, wire.size(), [&] {
-        return ::sendto(fd, wire.data(), wire.size(), MSG_NOSIGNAL, to, to_len);
-    });
-    if (n != static_cast<long>(wire.size())) return errno_error("send");
-    return {};
-}
-
-// Receives one message: header then payload on byte streams, one datagram
-// otherwise. peer (datagrams) receives the sender's address.
-Result<std::vector<std::byte>> receive_message(UserSpaceLog& log, int fd, lab::Transport t,
-                                               lab::Address* peer = nullptr) {
-    std::vector<std::byte> buf(std::max<std::size_t>(65536, 4));
-    if (!lab::is_byte_stream(t)) {
-        lab::Address from;
-        from.length = sizeof from.storage;
-        long n = log.call("recvfrom", fd, buf.size(), [&] {
-            return ::recvfrom(fd, buf.data(), buf.size(), 0,
-                              reinterpret_cast<sockaddr*>(&from.storage), &from.length);
-        });
-        if (n < 0) return errno_error("recvfrom");
-        if (peer) *peer = from;
-        buf.resize(static_cast<std::size_t>(n));
-        return buf;
-    }
-    std::byte header[lab::kFrameHeaderSize];
-    long n = log.call("recvfrom", fd, sizeof header,
-                      [&] { return ::recv(fd, header, sizeof header, MSG_WAITALL); });
-    if (n != static_cast<long>(sizeof header)) return errno_error("recv");
-    auto parsed = lab::parse_frame(std::span<const std::byte>(header, sizeof header));
-    std::size_t size = parsed.payload_size;
-    buf.resize(size);
-    if (size == 0) return buf;
-    n = log.call("recvfrom", fd, size, [&] { return ::recv(fd, buf.data(), size, MSG_WAITALL); });
-    if (n != static_cast<long>(size)) return errno_error("recv");
-    return buf;
-}
-
-Result<int> user_space_server(const LabJourneyOptions& o, const lab::Address& addr, int log_fd,
-                              const lab::ReadyCallback& ready) {
-    UserSpaceLog log(log_fd);
-    int type = lab::socket_type(o.transport);
-    int fd = static_cast<int>(log.call("socket", -1, 0, [&] {
-        return ::socket(lab::socket_family(o.transport), type | SOCK_CLOEXEC, 0);
-    }));
-    if (fd < 0) return errno_error("socket");
-    UniqueFd owner(fd);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (log.call("bind", fd, 0, [&] { return ::bind(fd, addr.sa(), addr.length); }) != 0)
-        return errno_error("bind " + addr.to_string());
-    lab::UnixPathOwner path(addr.unix_path());
-    bool stream = lab::is_connection_oriented(o.transport);
-    if (stream && log.call("listen", fd, 128, [&] { return ::listen(fd, 128); }) != 0)
-        return errno_error("listen");
-    ready(addr);
-    UniqueFd conn;
-    if (stream) {
-        int c = static_cast<int>(
-            log.call("accept4", fd, 0, [&] { return ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC); }));
-        if (c < 0) return errno_error("accept");
-        conn.reset(c);
-    }
-    int data = stream ? conn.get() : fd;
-    for (std::uint64_t i = 0; i < o.count; ++i) {
-        lab::Address peer;
-        auto msg = receive_message(log, data, o.transport, &peer);
-        if (!msg) return msg.error();
-        auto answer = o.size ? std::move(*msg) : payload_of(o, true);
-        auto sent = stream ? send_message(log, data, o.transport, std::move(answer))
-                           : send_message(log, data, o.transport, std::move(answer), peer.sa(),
-                                          peer.length);
-        if (!sent) return sent.error();
-    }
-    if (stream) {
-        int c = conn.release();
-        log.call("close", c, 0, [&] { return ::close(c); });
-    }
-    int l = owner.release();
-    log.call("close", l, 0, [&] { return ::close(l); });
-    return 0;
-}
 
 // What sock_diag shows of the conversation's sockets right now.
 void snapshot_sockets(UserSpaceLog& log, const LabJourneyOptions& o, const lab::Address& server,
@@ -448,34 +348,6 @@ void snapshot_sockets(UserSpaceLog& log, const LabJourneyOptions& o, const lab::
     }
 }
 
-Result<int> user_space_client(const LabJourneyOptions& o, const lab::Address& server, int log_fd) {
-    UserSpaceLog log(log_fd);
-    int fd = static_cast<int>(log.call("socket", -1, 0, [&] {
-        return ::socket(lab::socket_family(o.transport), lab::socket_type(o.transport) | SOCK_CLOEXEC,
-                        0);
-    }));
-    if (fd < 0) return errno_error("socket");
-    UniqueFd owner(fd);
-    if (o.transport == lab::Transport::unix_dgram) {
-        sockaddr_un autobind{};
-        autobind.sun_family = AF_UNIX;  // address length of the family alone: autobind
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&autobind), sizeof(sa_family_t)) != 0)
-            return errno_error("bind");
-    }
-    if (log.call("connect", fd, 0, [&] { return ::connect(fd, server.sa(), server.length); }) != 0)
-        return errno_error("connect to " + server.to_string());
-    // Right after connect: the listener, and both ends of the new connection.
-    snapshot_sockets(log, o, server, fd);
-    for (std::uint64_t i = 0; i < o.count; ++i) {
-        if (auto ok = send_message(log, fd, o.transport, payload_of(o, false)); !ok) return ok.error();
-        auto reply = receive_message(log, fd, o.transport);
-        if (!reply) return reply.error();
-    }
-    int c = owner.release();
-    log.call("close", c, 0, [&] { return ::close(c); });
-    return 0;
-}
-
 std::vector<model::Event> read_memfd(int fd) {
     std::string text;
     char buf[65536];
@@ -487,7 +359,7 @@ std::vector<model::Event> read_memfd(int fd) {
 }
 
 // The lab pair without the kernel side: the run's user-space timings and a
-// sock_diag snapshot, marked partial by the caller.
+// sock_diag snapshot right after connect(), marked partial by the caller.
 Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, Recording& rec,
                          const std::function<void()>& on_started) {
     UniqueFd server_log(::memfd_create("tpk-server-log", MFD_CLOEXEC));
@@ -495,10 +367,27 @@ Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, R
     if (!server_log || !client_log) return errno_error("memfd_create");
     int slog = server_log.get(), clog = client_log.get();
     auto server_main = [&](const lab::ReadyCallback& ready) -> Result<int> {
-        return user_space_server(o, addr, slog, ready);
+        UserSpaceLog log(slog);
+        lab::observe_calls([&log](const lab::TimedCall& c) { log.write_call(c); });
+        auto stop = lab::SignalStop::open();
+        if (!stop) return stop.error();
+        lab::ServerEvents events;
+        events.on_listening = ready;
+        auto summary = lab::run_server(server_options(o, addr), stop->fd(), events);
+        if (!summary) return summary.error();
+        return 0;
     };
     auto client_main = [&](const lab::Address& server) -> Result<int> {
-        return user_space_client(o, server, clog);
+        UserSpaceLog log(clog);
+        lab::observe_calls([&](const lab::TimedCall& c) {
+            log.write_call(c);
+            // Right after connect: the listener, and both ends of the new connection.
+            if (std::string_view(c.name) == "connect" && c.ret == 0)
+                snapshot_sockets(log, o, server, c.fd);
+        });
+        auto summary = lab::run_client(client_options(o, server));
+        if (!summary) return summary.error();
+        return 0;
     };
     lab::PairHooks hooks;
     hooks.on_started = [&](const lab::PairPids& pids) {

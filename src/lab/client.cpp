@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lab/call_timing.h"
 #include "lab/framing.h"
 #include "lab/payload.h"
 
@@ -45,6 +46,8 @@ public:
                 std::to_string(summary_.bytes_sent) + " bytes sent, " +
                 std::to_string(summary_.bytes_received) + " bytes received" +
                 (opts_.verify ? ", every echo verified byte for byte" : ""));
+        int fd = socket_.fd.get();
+        timed_call("close", fd, 0, [&] { return ::close(socket_.fd.release()); });
         return summary_;
     }
 
@@ -110,7 +113,7 @@ private:
     Status wait_for(short events, const char* waiting_for) {
         pollfd p{socket_.fd.get(), events, 0};
         for (;;) {
-            int n = ::poll(&p, 1, opts_.timeout_ms);
+            int n = timed_call("poll", p.fd, 1, [&] { return ::poll(&p, 1, opts_.timeout_ms); });
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return errno_error("poll");
             if (n == 0)
@@ -131,8 +134,11 @@ private:
         }
         std::size_t done = 0;
         while (done < wire.size()) {
-            ssize_t n = ::send(socket_.fd.get(), wire.data() + done, wire.size() - done,
-                               MSG_NOSIGNAL);
+            int fd = socket_.fd.get();
+            std::size_t left = wire.size() - done;
+            ssize_t n = timed_call("sendto", fd, left, [&] {
+                return ::send(fd, wire.data() + done, left, MSG_NOSIGNAL);
+            });
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno == EAGAIN) {
                 if (auto st = wait_for(POLLOUT, "progress sending"); !st) return st;
@@ -161,7 +167,7 @@ private:
             if (!msg) return std::move(msg).take_error();
             if (*msg) return std::move(**msg);
             if (auto st = wait_for(POLLIN, "reply"); !st) return std::move(st).take_error();
-            ssize_t n = ::recv(socket_.fd.get(), chunk, sizeof chunk, 0);
+            ssize_t n = receive(chunk, sizeof chunk, 0);
             if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
             if (n < 0) return io_error("recv from");
             if (n == 0) return closed_early(index);
@@ -173,16 +179,21 @@ private:
         for (;;) {
             if (auto st = wait_for(POLLIN, "reply"); !st) return std::move(st).take_error();
             // MSG_PEEK | MSG_TRUNC returns the datagram's whole length.
-            ssize_t size = ::recv(socket_.fd.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
+            ssize_t size = receive(nullptr, 0, MSG_PEEK | MSG_TRUNC);
             if (size < 0 && (errno == EINTR || errno == EAGAIN)) continue;
             if (size < 0) return io_error("recv from");
             std::vector<std::byte> buf(static_cast<std::size_t>(size) + 1);
-            ssize_t n = ::recv(socket_.fd.get(), buf.data(), buf.size(), 0);
+            ssize_t n = receive(buf.data(), buf.size(), 0);
             if (n < 0) return io_error("recv from");
             if (n == 0 && opts_.transport == Transport::unix_seqpacket) return closed_early(index);
             buf.resize(static_cast<std::size_t>(n));
             return buf;
         }
+    }
+
+    ssize_t receive(std::byte* buf, std::size_t size, int flags) {
+        int fd = socket_.fd.get();
+        return timed_call("recvfrom", fd, size, [&] { return ::recv(fd, buf, size, flags); });
     }
 
     void log(const std::string& line) const {

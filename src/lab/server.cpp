@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lab/call_timing.h"
 #include "lab/framing.h"
 #include "lab/payload.h"
 
@@ -53,12 +54,14 @@ public:
         if (auto st = open(); !st) return std::move(st).take_error();
         while (!finished()) {
             epoll_event evs[kMaxEvents];
-            int n = ::epoll_wait(epoll_.get(), evs, kMaxEvents, -1);
+            int n = timed_call("epoll_wait", epoll_.get(), kMaxEvents,
+                               [&] { return ::epoll_wait(epoll_.get(), evs, kMaxEvents, -1); });
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return errno_error("epoll_wait");
             for (int i = 0; i < n; ++i)
                 if (auto st = dispatch(evs[i]); !st) return std::move(st).take_error();
         }
+        close_listening();
         return summary_;
     }
 
@@ -140,8 +143,10 @@ private:
         for (;;) {
             sockaddr_storage peer{};
             socklen_t len = sizeof peer;
-            int fd = ::accept4(socket_.fd.get(), reinterpret_cast<sockaddr*>(&peer), &len,
-                               SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd = timed_call("accept4", socket_.fd.get(), 0, [&] {
+                return ::accept4(socket_.fd.get(), reinterpret_cast<sockaddr*>(&peer), &len,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+            });
             if (fd < 0) {
                 if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return {};
                 // Out of descriptors or memory: keep serving the clients we have.
@@ -176,7 +181,7 @@ private:
     // Past --count the server answers nothing more but still notices EOF.
     Status drain_ignored(Connection& c) {
         for (;;) {
-            ssize_t n = ::recv(c.fd.get(), scratch(kReadChunk), kReadChunk, MSG_DONTWAIT);
+            ssize_t n = receive(c.fd.get(), scratch(kReadChunk), kReadChunk, MSG_DONTWAIT);
             if (n > 0) continue;
             if (n == 0) c.peer_closed = true;
             if (n < 0 && errno != EAGAIN && errno != EINTR) return errno_error("recv");
@@ -186,7 +191,7 @@ private:
 
     Status read_stream(Connection& c) {
         for (;;) {
-            ssize_t n = ::recv(c.fd.get(), scratch(kReadChunk), kReadChunk, MSG_DONTWAIT);
+            ssize_t n = receive(c.fd.get(), scratch(kReadChunk), kReadChunk, MSG_DONTWAIT);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno == EAGAIN) return {};
             if (n < 0) return errno_error("recv");
@@ -212,12 +217,12 @@ private:
         for (;;) {
             // MSG_TRUNC with MSG_PEEK returns the message's full length
             // (unix_dgram_recvmsg), so the buffer always fits it.
-            ssize_t size = ::recv(c.fd.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+            ssize_t size = receive(c.fd.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
             if (size < 0 && errno == EINTR) continue;
             if (size < 0 && errno == EAGAIN) return {};
             if (size < 0) return errno_error("recv");
-            ssize_t n = ::recv(c.fd.get(), scratch(static_cast<std::size_t>(size) + 1),
-                               static_cast<std::size_t>(size) + 1, MSG_DONTWAIT);
+            ssize_t n = receive(c.fd.get(), scratch(static_cast<std::size_t>(size) + 1),
+                                static_cast<std::size_t>(size) + 1, MSG_DONTWAIT);
             if (n < 0) return errno_error("recv");
             // A zero-length read is end of file: the lab never sends empty messages.
             if (n == 0) {
@@ -257,8 +262,11 @@ private:
     Status flush(Connection& c) {
         while (!c.out.empty()) {
             const auto& front = c.out.front();
-            ssize_t n = ::send(c.fd.get(), front.data() + c.out_offset,
-                               front.size() - c.out_offset, MSG_DONTWAIT | MSG_NOSIGNAL);
+            std::size_t left = front.size() - c.out_offset;
+            ssize_t n = timed_call("sendto", c.fd.get(), left, [&] {
+                return ::send(c.fd.get(), front.data() + c.out_offset, left,
+                              MSG_DONTWAIT | MSG_NOSIGNAL);
+            });
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno == EAGAIN) return update_interest(c);
             if (n < 0) return errno_error("send");
@@ -284,13 +292,27 @@ private:
     void close(Connection& c) {
         int fd = c.fd.get();
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+        timed_call("close", fd, 0, [&] { return ::close(c.fd.release()); });
         conns_.erase(fd);
+    }
+
+    // Done serving: the connections and the listening socket close now, in
+    // this order, as a program closing them by hand would (their UNIX socket
+    // file goes with the BoundSocket).
+    void close_listening() {
+        while (!conns_.empty()) close(conns_.begin()->second);
+        int fd = socket_.fd.get();
+        if (fd >= 0) timed_call("close", fd, 0, [&] { return ::close(socket_.fd.release()); });
+    }
+
+    static ssize_t receive(int fd, std::byte* buf, std::size_t size, int flags) {
+        return timed_call("recvfrom", fd, size, [&] { return ::recv(fd, buf, size, flags); });
     }
 
     Status serve_datagrams() {
         while (!count_reached()) {
             int fd = socket_.fd.get();
-            ssize_t size = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+            ssize_t size = receive(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
             if (size < 0 && errno == EINTR) continue;
             if (size < 0 && errno == EAGAIN) return {};
             if (size < 0) {
@@ -301,8 +323,10 @@ private:
             sockaddr_storage from{};
             socklen_t from_len = sizeof from;
             std::size_t room = static_cast<std::size_t>(size) + 1;
-            ssize_t n = ::recvfrom(fd, scratch(room), room, MSG_DONTWAIT,
-                                   reinterpret_cast<sockaddr*>(&from), &from_len);
+            ssize_t n = timed_call("recvfrom", fd, room, [&] {
+                return ::recvfrom(fd, scratch(room), room, MSG_DONTWAIT,
+                                  reinterpret_cast<sockaddr*>(&from), &from_len);
+            });
             if (n < 0) continue;
             std::span<const std::byte> message(scratch_.data(), static_cast<std::size_t>(n));
             answer_datagram(message, reinterpret_cast<sockaddr*>(&from), from_len);
@@ -320,8 +344,10 @@ private:
         std::string peer = sockaddr_to_string(from, from_len);
         if (peers_.insert(peer).second) ++summary_.clients;
         auto reply = reply_for(message);
-        if (::sendto(socket_.fd.get(), reply.data(), reply.size(), MSG_NOSIGNAL, from,
-                     from_len) < 0) {
+        int fd = socket_.fd.get();
+        if (timed_call("sendto", fd, reply.size(), [&] {
+                return ::sendto(fd, reply.data(), reply.size(), MSG_NOSIGNAL, from, from_len);
+            }) < 0) {
             log("reply to " + peer + " lost: " + errno_text());
             return;
         }

@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "lab/call_timing.h"
+
 namespace tpk::lab {
 namespace {
 
@@ -298,7 +300,9 @@ UnixPathOwner::~UnixPathOwner() {
 
 Result<BoundSocket> open_server(Transport t, const Address& addr, const ListenOptions& opts) {
     BoundSocket s;
-    s.fd.reset(::socket(socket_family(t), socket_type(t) | SOCK_CLOEXEC, 0));
+    s.fd.reset(timed_call("socket", -1, 0, [&] {
+        return ::socket(socket_family(t), socket_type(t) | SOCK_CLOEXEC, 0);
+    }));
     if (!s.fd) return errno_error("socket(" + std::string(transport_name(t)) + ")");
     std::string path = addr.unix_path();
     if (!path.empty()) {
@@ -309,15 +313,20 @@ Result<BoundSocket> open_server(Transport t, const Address& addr, const ListenOp
         // TIME_WAIT. On UDP SO_REUSEADDR would let two servers share a port
         // (and split its datagrams), hiding "port in use".
         int one = 1;
-        ::setsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        timed_call("setsockopt", s.fd.get(), sizeof one, [&] {
+            return ::setsockopt(s.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        });
     }
-    if (::bind(s.fd.get(), addr.sa(), addr.length) != 0) {
+    int fd = s.fd.get();
+    if (timed_call("bind", fd, 0, [&] { return ::bind(fd, addr.sa(), addr.length); }) != 0) {
         int e = errno;
         if (e == EADDRINUSE) return make_error(in_use_message(t, addr), e);
         return errno_error(e, "bind " + describe(addr));
     }
     if (!path.empty()) s.path = UnixPathOwner(path);
-    if (is_connection_oriented(t) && ::listen(s.fd.get(), opts.backlog) != 0)
+    if (is_connection_oriented(t) &&
+        timed_call("listen", s.fd.get(), static_cast<std::uint64_t>(opts.backlog),
+                   [&] { return ::listen(s.fd.get(), opts.backlog); }) != 0)
         return errno_error("listen on " + describe(addr));
     s.address.length = sizeof s.address.storage;
     if (::getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&s.address.storage),
@@ -328,17 +337,22 @@ Result<BoundSocket> open_server(Transport t, const Address& addr, const ListenOp
 
 Result<BoundSocket> open_client(Transport t, const Address& addr) {
     BoundSocket s;
-    s.fd.reset(::socket(socket_family(t), socket_type(t) | SOCK_CLOEXEC, 0));
+    s.fd.reset(timed_call("socket", -1, 0, [&] {
+        return ::socket(socket_family(t), socket_type(t) | SOCK_CLOEXEC, 0);
+    }));
     if (!s.fd) return errno_error("socket(" + std::string(transport_name(t)) + ")");
     if (t == Transport::unix_dgram) {
         // Autobind (an address of just the family) gives the client an
         // abstract name, so the server's reply has somewhere to go.
         sockaddr_un self{};
         self.sun_family = AF_UNIX;
-        if (::bind(s.fd.get(), reinterpret_cast<sockaddr*>(&self), sizeof(sa_family_t)) != 0)
+        if (timed_call("bind", s.fd.get(), 0, [&] {
+                return ::bind(s.fd.get(), reinterpret_cast<sockaddr*>(&self), sizeof(sa_family_t));
+            }) != 0)
             return errno_error("autobind unix-dgram client");
     }
-    if (::connect(s.fd.get(), addr.sa(), addr.length) != 0) {
+    if (timed_call("connect", s.fd.get(), 0,
+                   [&] { return ::connect(s.fd.get(), addr.sa(), addr.length); }) != 0) {
         int e = errno;
         if (e == ECONNREFUSED || e == ENOENT)
             return make_error(std::string(e == ENOENT ? "no socket at " : "connection refused by ") +
