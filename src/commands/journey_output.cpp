@@ -323,9 +323,17 @@ void render_retransmit(const Journey& j, const Packet& p, const Paint& paint, st
     } else {
         text = "of bytes sent before tracing started (or whose packet was not traced)";
     }
-    text += has_hop(p, EventKind::tcp_retransmit_skb)
-                ? "; the kernel reported it (tcp_retransmit_skb)"
-                : "; seen in the sequence numbers (no tcp_retransmit_skb traced for it)";
+    bool first_left = p.retransmit_of == kNone ||
+                      has_hop(j.packets[p.retransmit_of], EventKind::net_dev_queue) ||
+                      has_hop(j.packets[p.retransmit_of], EventKind::net_dev_start_xmit);
+    if (has_hop(p, EventKind::tcp_retransmit_skb))
+        text += "; the kernel reported it (tcp_retransmit_skb)";
+    else if (!first_left)
+        text += "; seen in the sequence numbers: the first copy never reached a device (its "
+                "transmit failed), so TCP still counted the bytes as unsent and sent them as new "
+                "data, not through tcp_retransmit_skb";
+    else
+        text += "; seen in the sequence numbers (no tcp_retransmit_skb traced for it)";
     out += labelled(paint, "RETRANSMIT", text);
 }
 

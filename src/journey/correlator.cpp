@@ -436,6 +436,17 @@ bool is_other_packet(const PacketState& ps, const Event& e) {
     return !receive_path && e.tcp_flags != p.tcp_flags;
 }
 
+// kfree_skb is on the receive side only after the packet reached the
+// receive path; before that (a netfilter OUTPUT drop, a full qdisc) it died
+// on its way down.
+void mark_drop_side(Packet& p) {
+    bool received = false;
+    for (auto& h : p.hops) {
+        if (h.event == K::kfree_skb) h.receive_side = received;
+        else received |= h.receive_side;
+    }
+}
+
 void Builder::build_packets() {
     for (const Event* e : ev_) {
         if (e->kind == K::frame) {
@@ -531,7 +542,10 @@ void Builder::build_packets() {
             live_skb_.erase(e->skb);
         }
     }
-    for (auto& ps : ps_) ps.unix_like = !ps.has_device && ps.header_rank == 100;
+    for (auto& ps : ps_) {
+        ps.unix_like = !ps.has_device && ps.header_rank == 100;
+        mark_drop_side(ps.p);
+    }
     merge_gso_segments();
 }
 
@@ -589,7 +603,12 @@ void Builder::learn_sockets() {
         if (!e->sk) continue;
         if (e->flow.src.family) sk_family_[e->sk] = e->flow.src.family;
         if (e->kind == K::inet_sock_set_state || e->kind == K::tcp_sendmsg_locked) {
-            if (e->flow.protocol && !sk_flow_.count(e->sk)) sk_flow_[e->sk] = e->flow;
+            // tcp_v4_connect() sets SYN-SENT before inet_hash_connect() picks
+            // the local port: a flow from port 0 is replaced by a later one.
+            auto known = sk_flow_.find(e->sk);
+            bool better = known == sk_flow_.end() ||
+                          (known->second.src.port == 0 && e->flow.src.port != 0);
+            if (e->flow.protocol && better) sk_flow_[e->sk] = e->flow;
         }
     }
     for (const Event* e : ev_) {
@@ -1282,6 +1301,10 @@ PacketKind kind_of(const Packet& p) {
     return PacketKind::ack;
 }
 
+bool has_event(const Packet& p, K kind) {
+    return std::any_of(p.hops.begin(), p.hops.end(), [&](const Hop& h) { return h.event == kind; });
+}
+
 std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
     // Whose bytes a retransmit carries again (found by stream offset).
     auto bytes_from = [&]() -> std::string {
@@ -1313,7 +1336,9 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             // Both fire from the retransmit timer (tcp_write_timer) and both
             // go through __tcp_retransmit_skb: the tracepoint cannot tell
             // them apart.
-            if (p.retransmit) return "retransmit timer (RTO or tail-loss probe)" + bytes_from();
+            if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
+                return "retransmit timer (RTO or tail-loss probe)" + bytes_from();
+            if (p.retransmit) return "timer (softirq, no syscall)" + bytes_from();
             if (p.tcp_flags == model::kAck && p.payload_len == 0) return "delayed-ACK timer";
             return "timer (softirq, no syscall)";
         case Cause::unknown:
@@ -1502,6 +1527,9 @@ void Builder::match_frames() {
     for (auto& ps : ps_) {
         auto& p = ps.p;
         if (p.flow.protocol == 0) continue;
+        // Dropped before any device: no capture can have seen it (a
+        // retransmit with the same headers takes the frame).
+        if (p.dropped && !ps.has_device) continue;
         Key k = key(p.flow, p.tcp_flags, p.seq, p.ack, p.payload_len);
         auto it = by_key.find(k);
         if (it == by_key.end()) continue;
