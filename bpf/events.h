@@ -50,6 +50,12 @@ enum tpk_flow_source {
 	TPK_FLOW_ROUTE = 3,	/* the route lookup's flowi4: s* is the local end */
 };
 
+/* One record per event. The fields most events use come first and end at
+ * TPK_EVENT_SHORT_SIZE: packet and socket hops (the hot path, ~11 records
+ * per message) send only that prefix, so less ring memory is written and
+ * read per event; the kinds that need the rest (system calls, route lookups,
+ * state changes, drops) send the whole record. User space zero-fills what a
+ * short record leaves out. */
 struct tpk_event {
 	__u32 kind;		/* enum tpk_event_kind */
 	__u32 cpu;
@@ -58,10 +64,8 @@ struct tpk_event {
 	__u64 sk;		/* struct sock address, 0 when none */
 	__u64 unix_inode;	/* UNIX sockets: inode of the sock ... */
 	__u64 unix_peer_inode;	/* ... and of its peer (as sock_diag reports them) */
-	__u64 args[TPK_SYSCALL_ARGS];	/* syscall arguments as passed (enter and exit);
-					 * sock_*_length: args[0] = MSG_* flags;
-					 * skb_copy_datagram_iovec: args[0] = bytes copied */
-	__s64 ret;		/* syscall return value; bytes for sock_*_length */
+	__s64 ret;		/* syscall return value; bytes for sock_*_length;
+				 * net_dev_xmit: NETDEV_TX_*; fork: child tgid; exit: code */
 	__u32 pid;		/* tgid of the current task */
 	__u32 tid;
 	__u32 seq;		/* TCP sequence number (host order) */
@@ -69,16 +73,9 @@ struct tpk_event {
 	__u32 payload_len;	/* transport payload bytes from the headers */
 	__u32 skb_len;		/* skb->len */
 	__s32 ifindex;
-	__s32 syscall_nr;	/* -1 when not a syscall */
-	__s32 old_state;	/* inet_sock_set_state */
-	__s32 new_state;
-	__u32 table;		/* fib_table_lookup table id */
-	__s32 route_err;	/* fib_table_lookup result */
-	__s32 drop_reason;	/* kfree_skb: enum skb_drop_reason */
-	__u32 size;		/* tcp_sendmsg_locked: bytes left in the msghdr */
-	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
-	__u8 daddr[16];
-	__u8 gateway[16];	/* fib_table_lookup next hop gateway, 0 when direct */
+	__u32 size;		/* tcp_sendmsg_locked: bytes left in the msghdr;
+				 * skb_copy_datagram_iovec: bytes copied */
+	__u32 msg_flags;	/* sock_*_length: MSG_* flags */
 	__u16 family;		/* AF_INET, AF_INET6, AF_UNIX or 0 */
 	__u16 sport;
 	__u16 dport;
@@ -86,10 +83,24 @@ struct tpk_event {
 	__u8 tcp_flags;		/* the TCP header's flags byte */
 	__u8 flow_source;	/* enum tpk_flow_source */
 	__u8 fd_is_socket;	/* syscalls: args[0] is a socket fd and sk is its sock */
-	__u8 pad[6];
+	__u8 pad[2];
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
 	char comm[TPK_COMM_LEN];
 	char dev[TPK_IFNAME_LEN];
+	/* ---- TPK_EVENT_SHORT_SIZE: short records end here ---- */
+	__s32 syscall_nr;	/* -1 when not a syscall */
+	__s32 old_state;	/* inet_sock_set_state */
+	__s32 new_state;
+	__u32 table;		/* fib_table_lookup table id */
+	__s32 route_err;	/* fib_table_lookup result */
+	__s32 drop_reason;	/* kfree_skb: enum skb_drop_reason */
+	__u8 gateway[16];	/* fib_table_lookup next hop gateway, 0 when direct */
+	__u64 args[TPK_SYSCALL_ARGS];	/* syscall arguments as passed (enter and exit) */
 };
+
+/* The size of a short record: offsetof(struct tpk_event, syscall_nr). */
+#define TPK_EVENT_SHORT_SIZE 168
 
 /* Per-syscall knobs in the .rodata array syscall_wanted[nr], set by user
  * space from its syscall table (src/kernel/syscalls.cpp). */

@@ -161,28 +161,48 @@ static __always_inline void copy16(void *dst, const void *src)
 	((__u64 *)dst)[1] = ((const __u64 *)src)[1];
 }
 
+/* The kinds that use the fields past TPK_EVENT_SHORT_SIZE (bpf/events.h). */
+static __always_inline bool is_long_kind(__u32 kind)
+{
+	return kind == TPK_EV_SYSCALL_ENTER || kind == TPK_EV_SYSCALL_EXIT ||
+	       kind == TPK_EV_FIB_TABLE_LOOKUP || kind == TPK_EV_INET_SOCK_SET_STATE ||
+	       kind == TPK_EV_KFREE_SKB;
+}
+
 /* Reserves the event in the ring buffer and fills its header. Call it only
  * once the event is known to belong to the conversation: untraced traffic
  * must cost as little as possible and never count as lost. The record is
- * written in place (no scratch copy); the ring's memory is not zeroed. */
+ * written in place (no scratch copy); the ring's memory is not zeroed. kind
+ * is a constant at every call site, so the size is too (the verifier then
+ * refuses any write past a short record). */
 static __always_inline struct tpk_event *new_event(__u32 kind)
 {
-	struct tpk_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	bool long_kind = is_long_kind(kind);
 	struct task_struct *task;
+	struct tpk_event *e;
 	__u64 pid_tgid;
 
+	/* Two literal sizes: clang expands memset() only for constants. */
+	if (long_kind)
+		e = bpf_ringbuf_reserve(&events, sizeof(struct tpk_event), 0);
+	else
+		e = bpf_ringbuf_reserve(&events, TPK_EVENT_SHORT_SIZE, 0);
 	if (!e) {
 		count_lost();
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	if (long_kind)
+		__builtin_memset(e, 0, sizeof(struct tpk_event));
+	else
+		__builtin_memset(e, 0, TPK_EVENT_SHORT_SIZE);
 	pid_tgid = bpf_get_current_pid_tgid();
 	e->kind = kind;
 	e->t_ns = bpf_ktime_get_ns();
 	e->cpu = bpf_get_smp_processor_id();
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
-	e->syscall_nr = -1;
+	if (long_kind)
+		e->syscall_nr = -1;
 	task = bpf_get_current_task_btf();
 	copy16(e->comm, task->comm);
 	return e;
@@ -193,7 +213,8 @@ static __always_inline void submit(struct tpk_event *e)
 	__u64 flags = 0;
 
 	if (wakeup_bytes)
-		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + sizeof(*e) >= wakeup_bytes ?
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + TPK_EVENT_SHORT_SIZE >=
+					wakeup_bytes ?
 				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }
@@ -725,7 +746,7 @@ static __always_inline int sock_length(__u32 kind, struct sock *sk, int ret, int
 		return 0;
 	e->sk = (__u64)sk;
 	e->ret = ret;
-	e->args[0] = (__u32)flags;
+	e->msg_flags = flags;
 	fill_sock_flow(e, sk, rx);
 	submit(e);
 	return 0;
@@ -1100,7 +1121,7 @@ int BPF_PROG(handle_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 	if (!e)
 		return 0;
 	fill_pkt(e, &p);
-	e->args[0] = (__u32)len;
+	e->size = len;	/* bytes copied */
 	submit(e);
 	return 0;
 }

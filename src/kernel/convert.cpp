@@ -81,6 +81,13 @@ std::optional<EventKind> event_kind_of(std::uint32_t raw_kind) {
     }
 }
 
+std::optional<tpk_event> raw_event_of(const void* data, std::size_t size) {
+    if (size < TPK_EVENT_SHORT_SIZE) return std::nullopt;
+    tpk_event raw{};
+    std::memcpy(&raw, data, std::min(size, sizeof(raw)));
+    return raw;
+}
+
 std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names) {
     auto kind = event_kind_of(raw.kind);
     if (!kind) return std::nullopt;
@@ -112,10 +119,10 @@ std::optional<model::Event> convert_event(const tpk_event& raw, const DropReason
             // The tracepoint's ret: bytes moved, or -errno.
             e.ret = raw.ret;
             e.size = raw.ret > 0 ? static_cast<std::uint64_t>(raw.ret) : 0;
-            e.flags = raw.args[0];
+            e.flags = raw.msg_flags;
             break;
         case TPK_EV_SKB_COPY_DATAGRAM_IOVEC:
-            e.size = raw.args[0];   // bytes copied to user space
+            e.size = raw.size;      // bytes copied to user space
             break;
         case TPK_EV_TCP_SENDMSG_LOCKED:
             e.size = raw.size;      // bytes still to send from the msghdr

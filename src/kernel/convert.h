@@ -3,6 +3,7 @@
 // tests feed it hand-built records.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,11 @@ using DropReasonNames = std::unordered_map<int, std::string>;
 Result<DropReasonNames> load_drop_reason_names();
 
 std::optional<model::EventKind> event_kind_of(std::uint32_t raw_kind);
+
+// A ring buffer record as struct tpk_event: packet and socket hops send only
+// the first TPK_EVENT_SHORT_SIZE bytes, the rest reads as zero. nullopt for a
+// record shorter than that.
+std::optional<tpk_event> raw_event_of(const void* data, std::size_t size);
 
 // nullopt for a record of unknown kind (a BPF object newer than this code).
 std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names);

@@ -60,10 +60,10 @@ struct Tracer::State {
 
     static int on_record(void* ctx, void* data, std::size_t size) {
         auto* self = static_cast<State*>(ctx);
-        if (size < sizeof(tpk_event) || !self->sink) return 0;
-        tpk_event raw;
-        std::memcpy(&raw, data, sizeof(raw));
-        if (auto event = convert_event(raw, self->drop_names)) {
+        if (!self->sink) return 0;
+        auto raw = raw_event_of(data, size);
+        if (!raw) return 0;
+        if (auto event = convert_event(*raw, self->drop_names)) {
             (*self->sink)(std::move(*event));
             ++self->delivered;
         }

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <set>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -127,7 +128,7 @@ TEST(Convert, UnixFlowCarriesInodesOnly) {
     raw.unix_inode = 1234;
     raw.unix_peer_inode = 1235;
     raw.sport = 7;   // meaningless for UNIX
-    raw.args[0] = 18;
+    raw.size = 18;
     auto e = convert_event(raw, {});
     ASSERT_TRUE(e);
     EXPECT_EQ(e->flow.src.family, AF_UNIX);
@@ -186,7 +187,7 @@ TEST(Convert, SyscallArgumentsFollowTheTable) {
 TEST(Convert, SocketLengthNegativeReturnIsAnErrorNotASize) {
     auto raw = raw_of(TPK_EV_SOCK_RECV_LENGTH);
     raw.ret = -104;   // -ECONNRESET
-    raw.args[0] = 0x40;
+    raw.msg_flags = 0x40;
     auto e = convert_event(raw, {});
     EXPECT_EQ(e->ret, -104);
     EXPECT_EQ(e->size, 0u);
@@ -194,6 +195,35 @@ TEST(Convert, SocketLengthNegativeReturnIsAnErrorNotASize) {
     raw.ret = 18;
     e = convert_event(raw, {});
     EXPECT_EQ(e->size, 18u);
+}
+
+// Packet and socket hops come as short records (the first
+// TPK_EVENT_SHORT_SIZE bytes): they read as the whole record with a zero tail.
+TEST(Convert, ShortRecordReadsAsTheWholeRecordWithAZeroTail) {
+    auto raw = raw_of(TPK_EV_NET_DEV_QUEUE);
+    set_ipv4(raw, "127.0.0.1", 40000, "127.0.0.2", 8080);
+    raw.flow_source = TPK_FLOW_HEADERS;
+    std::strcpy(raw.dev, "lo");
+    raw.skb_len = 84;
+    std::vector<std::byte> record(TPK_EVENT_SHORT_SIZE);
+    std::memcpy(record.data(), &raw, record.size());
+    auto parsed = raw_event_of(record.data(), record.size());
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->syscall_nr, 0);
+    EXPECT_EQ(parsed->args[5], 0u);
+    auto e = convert_event(*parsed, {});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->dev, "lo");
+    EXPECT_EQ(e->skb_len, 84u);
+    EXPECT_EQ(e->flow.dst.port, 8080);
+    EXPECT_EQ(e->comm, "client");
+
+    auto full = raw_of(TPK_EV_SYSCALL_EXIT);
+    full.args[5] = 99;
+    parsed = raw_event_of(&full, sizeof(full));
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->args[5], 99u);
+    EXPECT_FALSE(raw_event_of(record.data(), TPK_EVENT_SHORT_SIZE - 1)) << "truncated record";
 }
 
 TEST(Convert, StatesRoutesAndForks) {

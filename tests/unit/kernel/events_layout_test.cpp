@@ -18,35 +18,40 @@ static_assert(offsetof(tpk_event, skb) == 16);
 static_assert(offsetof(tpk_event, sk) == 24);
 static_assert(offsetof(tpk_event, unix_inode) == 32);
 static_assert(offsetof(tpk_event, unix_peer_inode) == 40);
-static_assert(offsetof(tpk_event, args) == 48);
-static_assert(offsetof(tpk_event, ret) == 96);
-static_assert(offsetof(tpk_event, pid) == 104);
-static_assert(offsetof(tpk_event, tid) == 108);
-static_assert(offsetof(tpk_event, seq) == 112);
-static_assert(offsetof(tpk_event, ack) == 116);
-static_assert(offsetof(tpk_event, payload_len) == 120);
-static_assert(offsetof(tpk_event, skb_len) == 124);
-static_assert(offsetof(tpk_event, ifindex) == 128);
-static_assert(offsetof(tpk_event, syscall_nr) == 132);
-static_assert(offsetof(tpk_event, old_state) == 136);
-static_assert(offsetof(tpk_event, new_state) == 140);
-static_assert(offsetof(tpk_event, table) == 144);
-static_assert(offsetof(tpk_event, route_err) == 148);
-static_assert(offsetof(tpk_event, drop_reason) == 152);
-static_assert(offsetof(tpk_event, size) == 156);
-static_assert(offsetof(tpk_event, saddr) == 160);
-static_assert(offsetof(tpk_event, daddr) == 176);
+static_assert(offsetof(tpk_event, ret) == 48);
+static_assert(offsetof(tpk_event, pid) == 56);
+static_assert(offsetof(tpk_event, tid) == 60);
+static_assert(offsetof(tpk_event, seq) == 64);
+static_assert(offsetof(tpk_event, ack) == 68);
+static_assert(offsetof(tpk_event, payload_len) == 72);
+static_assert(offsetof(tpk_event, skb_len) == 76);
+static_assert(offsetof(tpk_event, ifindex) == 80);
+static_assert(offsetof(tpk_event, size) == 84);
+static_assert(offsetof(tpk_event, msg_flags) == 88);
+static_assert(offsetof(tpk_event, family) == 92);
+static_assert(offsetof(tpk_event, sport) == 94);
+static_assert(offsetof(tpk_event, dport) == 96);
+static_assert(offsetof(tpk_event, protocol) == 98);
+static_assert(offsetof(tpk_event, tcp_flags) == 99);
+static_assert(offsetof(tpk_event, flow_source) == 100);
+static_assert(offsetof(tpk_event, fd_is_socket) == 101);
+static_assert(offsetof(tpk_event, pad) == 102);
+static_assert(offsetof(tpk_event, saddr) == 104);
+static_assert(offsetof(tpk_event, daddr) == 120);
+static_assert(offsetof(tpk_event, comm) == 136);
+static_assert(offsetof(tpk_event, dev) == 152);
+static_assert(offsetof(tpk_event, syscall_nr) == 168);
+static_assert(offsetof(tpk_event, old_state) == 172);
+static_assert(offsetof(tpk_event, new_state) == 176);
+static_assert(offsetof(tpk_event, table) == 180);
+static_assert(offsetof(tpk_event, route_err) == 184);
+static_assert(offsetof(tpk_event, drop_reason) == 188);
 static_assert(offsetof(tpk_event, gateway) == 192);
-static_assert(offsetof(tpk_event, family) == 208);
-static_assert(offsetof(tpk_event, sport) == 210);
-static_assert(offsetof(tpk_event, dport) == 212);
-static_assert(offsetof(tpk_event, protocol) == 214);
-static_assert(offsetof(tpk_event, tcp_flags) == 215);
-static_assert(offsetof(tpk_event, flow_source) == 216);
-static_assert(offsetof(tpk_event, fd_is_socket) == 217);
-static_assert(offsetof(tpk_event, pad) == 218);
-static_assert(offsetof(tpk_event, comm) == 224);
-static_assert(offsetof(tpk_event, dev) == 240);
+static_assert(offsetof(tpk_event, args) == 208);
+// Short records (packet and socket hops) end where the long-only fields begin.
+static_assert(offsetof(tpk_event, syscall_nr) == TPK_EVENT_SHORT_SIZE);
+static_assert(TPK_EVENT_SHORT_SIZE % 8 == 0, "records stay 8-byte aligned in the ring");
+
 static_assert(sizeof(tpk_port_key) == 4);
 static_assert(offsetof(tpk_port_key, port) == 0 && offsetof(tpk_port_key, protocol) == 2);
 
@@ -54,7 +59,7 @@ static_assert(offsetof(tpk_port_key, port) == 0 && offsetof(tpk_port_key, protoc
 TEST(EventsLayout, FieldsFillTheStructExactly) {
     tpk_event e{};
     std::size_t sum = sizeof e.kind + sizeof e.cpu + sizeof e.t_ns + sizeof e.skb + sizeof e.sk +
-                      sizeof e.unix_inode + sizeof e.unix_peer_inode + sizeof e.args +
+                      sizeof e.unix_inode + sizeof e.unix_peer_inode + sizeof e.args + sizeof e.msg_flags +
                       sizeof e.ret + sizeof e.pid + sizeof e.tid + sizeof e.seq + sizeof e.ack +
                       sizeof e.payload_len + sizeof e.skb_len + sizeof e.ifindex +
                       sizeof e.syscall_nr + sizeof e.old_state + sizeof e.new_state +
