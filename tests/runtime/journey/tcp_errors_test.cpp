@@ -220,15 +220,16 @@ os.waitpid(pid, 0)
 sys.exit(0 if got == b"hello, retransmit me" else 1)
 )";
 
-// Drops the first TCP segment with payload to PORT once: its source port
+// Drops the first TCP segment with payload to PORT once, on the way out of
+// the sender (hook output) or into the receiver (hook input): its source port
 // goes into a set, and later segments from that port pass. (A pure ACK with
 // timestamps is 52 bytes of IP; meta length > 60 leaves handshake and ACKs.)
-std::string drop_once_rules(int port) {
+std::string drop_once_rules(const std::string& hook, int port) {
     std::string p = std::to_string(port);
     return "table inet tpk_drop {\n"
            "  set dropped { type inet_service; flags dynamic; }\n"
-           "  chain input {\n"
-           "    type filter hook input priority 0;\n"
+           "  chain " + hook + " {\n"
+           "    type filter hook " + hook + " priority 0;\n"
            "    tcp dport " + p + " tcp sport @dropped accept\n"
            "    tcp dport " + p + " tcp flags & (syn|fin|rst) == 0 meta length > 60 "
            "add @dropped { tcp sport } drop\n"
@@ -359,69 +360,127 @@ TEST(TraceReset, AbortiveCloseResetsTheEstablishedConnection) {
     EXPECT_EQ(closed, (std::set<std::string>{"client", "server"})) << r.raw;
 }
 
-TEST(TraceRetransmit, SegmentDroppedOnceIsResentAfterTheTimeout) {
-    REQUIRE_ROOT_AND_PYTHON();
-    if (!have("ip") || !have("nft"))
-        GTEST_SKIP() << "needs ip and nft (iproute2, nftables: scripts/install-deps)";
+// The exchange traced in a namespace whose nftables drop its 20-byte message
+// once at `hook`.
+Output exchange_with_one_drop(const std::string& hook) {
     Netns ns;
-    ASSERT_TRUE(ns.ok()) << "ip netns add failed";
+    if (!ns.ok()) return Output{};
     constexpr int kPort = 5555;  // inside the test's own namespace: nobody else is there
     {
-        Script rules(drop_once_rules(kPort));
-        ASSERT_EQ(std::system((ns.exec() + "nft -f " + rules.path()).c_str()), 0);
+        Script rules(drop_once_rules(hook, kPort));
+        if (std::system((ns.exec() + "nft -f " + rules.path()).c_str()) != 0) return Output{};
     }
     Script script(kExchange);
     // The capture and the probes run in the namespace: its lo carries only this.
-    auto r = run(ns.exec() + tracepacket() + " trace --json -- " + python() + " " +
-                 script.path() + " " + std::to_string(kPort));
-    ASSERT_EQ(r.exit_code, 0) << r.raw;  // the server got the 20 bytes
-    ASSERT_FALSE(r.records.empty()) << r.raw;
-    EXPECT_EQ(r.summary().at("lost_events"), 0);
-    EXPECT_GE(r.summary().at("retransmits").get<int>(), 1);
-    expect_packets_equal_capture(r);
+    return run(ns.exec() + tracepacket() + " trace --json -- " + python() + " " + script.path() +
+               " " + std::to_string(kPort));
+}
 
-    auto packets = r.of("packet");
-    std::vector<std::size_t> data;  // client -> server segments with the message
+// The message's two copies (client -> server, 20 bytes), in wire order.
+std::vector<std::size_t> message_copies(const std::vector<json>& packets) {
+    std::vector<std::size_t> out;
     for (std::size_t i = 0; i < packets.size(); ++i)
         if (packets[i].at("direction") == "client_to_server" && packets[i].at("payload_len") == 20)
-            data.push_back(i);
-    ASSERT_EQ(data.size(), 2u) << "the message should travel twice: " << r.raw;
-    const auto& lost = packets[data[0]];
-    const auto& again = packets[data[1]];
+            out.push_back(i);
+    return out;
+}
 
-    // The first copy reached lo (the capture saw it) and died in netfilter.
+// The copy that got through: the same bytes, marked, read once by the server,
+// written by the client's one send().
+void expect_resent_and_read_once(const Output& r, const std::vector<json>& packets,
+                                 std::size_t lost_index, std::size_t again_index) {
+    const auto& lost = packets[lost_index];
+    const auto& again = packets[again_index];
     EXPECT_EQ(lost.at("dropped"), true) << lost.dump();
     EXPECT_EQ(lost.at("drop_reason"), "NETFILTER_DROP");
-    const json* freed = find_hop(lost, "kfree_skb", "receive");
-    ASSERT_NE(freed, nullptr) << lost.dump();
-    EXPECT_EQ(freed->at("layer"), "network");
-    EXPECT_EQ(find_hop(lost, "tcp_probe", "receive"), nullptr) << "TCP never saw it";
-    EXPECT_TRUE(lost.at("recv_syscall").is_null());
+    EXPECT_TRUE(lost.at("recv_syscall").is_null()) << "a dropped segment delivers nothing";
     EXPECT_EQ(lost.at("retransmit"), false);
 
-    // The second copy: the same bytes, marked, told by the kernel, and read.
     EXPECT_EQ(again.at("seq"), lost.at("seq"));
+    EXPECT_EQ(again.at("dropped"), false);
     EXPECT_EQ(again.at("retransmit"), true) << again.dump();
-    EXPECT_EQ(again.at("retransmit_of"), data[0]);
+    EXPECT_EQ(again.at("retransmit_of"), lost_index);
     EXPECT_NE(again.at("cause"), "syscall") << "resent by the kernel, not by a send()";
-    EXPECT_NE(find_hop(again, "tcp_retransmit_skb", "send"), nullptr) << again.dump();
-    EXPECT_GT(again.at("frame").at("index").get<long>(), lost.at("frame").at("index").get<long>());
+    ASSERT_FALSE(again.at("frame").is_null()) << again.dump();
     ASSERT_FALSE(again.at("recv_syscall").is_null()) << again.dump();
     auto syscalls = r.of("syscall");
     const auto& read = syscalls.at(again.at("recv_syscall").get<std::size_t>());
     EXPECT_EQ(read.at("role"), "server");
     EXPECT_EQ(read.at("ret"), 20);
-    // Its bytes were written by the client's one send(), which caused both.
     ASSERT_FALSE(again.at("send_syscall").is_null());
     EXPECT_EQ(again.at("send_syscall"), lost.at("send_syscall"));
+    EXPECT_EQ(syscalls.at(lost.at("send_syscall").get<std::size_t>()).at("role"), "client");
 
-    // Delivered once: the server's reads on the connection add up to 20 bytes.
     long server_bytes = 0;
     for (const auto& s : syscalls)
         if (s.at("role") == "server" && s.at("name").get<std::string>().rfind("recv", 0) == 0 &&
             s.at("ret").get<long>() > 0)
             server_bytes += s.at("ret").get<long>();
-    EXPECT_EQ(server_bytes, 20);
+    EXPECT_EQ(server_bytes, 20) << "delivered once";
+}
+
+#define REQUIRE_NETNS_AND_NFT()                                                                \
+    if (!have("ip") || !have("nft"))                                                           \
+    GTEST_SKIP() << "needs ip and nft (iproute2, nftables: scripts/install-deps)"
+
+TEST(TraceRetransmit, SegmentDroppedOnArrivalIsResentAfterTheTimeout) {
+    REQUIRE_ROOT_AND_PYTHON();
+    REQUIRE_NETNS_AND_NFT();
+    auto r = exchange_with_one_drop("input");
+    ASSERT_EQ(r.exit_code, 0) << r.raw;  // the server got the 20 bytes
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("retransmits"), 1);
+    // Both copies reached lo, so the capture saw both.
+    expect_packets_equal_capture(r);
+
+    auto packets = r.of("packet");
+    auto copies = message_copies(packets);
+    ASSERT_EQ(copies.size(), 2u) << "the message should travel twice: " << r.raw;
+    const auto& lost = packets[copies[0]];
+    const auto& again = packets[copies[1]];
+    // The first copy died in netfilter on the receive path: TCP never saw it.
+    const json* freed = find_hop(lost, "kfree_skb", "receive");
+    ASSERT_NE(freed, nullptr) << lost.dump();
+    EXPECT_EQ(freed->at("layer"), "network");
+    EXPECT_NE(find_hop(lost, "netif_receive_skb", "receive"), nullptr);
+    EXPECT_EQ(find_hop(lost, "tcp_probe", "receive"), nullptr) << "TCP never saw it";
+    // The kernel resent it from the write queue and said so.
+    EXPECT_NE(find_hop(again, "tcp_retransmit_skb", "send"), nullptr) << again.dump();
+    EXPECT_GT(again.at("frame").at("index").get<long>(), lost.at("frame").at("index").get<long>());
+    expect_resent_and_read_once(r, packets, copies[0], copies[1]);
+}
+
+TEST(TraceRetransmit, SegmentDroppedOnItsWayOutIsSentAgainAndCapturedOnce) {
+    REQUIRE_ROOT_AND_PYTHON();
+    REQUIRE_NETNS_AND_NFT();
+    auto r = exchange_with_one_drop("output");
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("retransmits"), 1);
+    auto packets = r.of("packet");
+    auto copies = message_copies(packets);
+    ASSERT_EQ(copies.size(), 2u) << "the message should travel twice: " << r.raw;
+    const auto& lost = packets[copies[0]];
+    const auto& again = packets[copies[1]];
+    // Dropped before the device: no device hop, no frame, a send-side drop.
+    EXPECT_EQ(find_hop(lost, "net_dev_queue", "send"), nullptr) << lost.dump();
+    const json* freed = find_hop(lost, "kfree_skb", "send");
+    ASSERT_NE(freed, nullptr) << lost.dump();
+    EXPECT_EQ(freed->at("layer"), "network");
+    EXPECT_TRUE(lost.at("frame").is_null()) << "the capture cannot have seen it";
+    // Every other packet has its frame; the one frame of the message is the
+    // second copy's.
+    EXPECT_EQ(r.summary().at("frames").get<std::size_t>(), packets.size() - 1) << r.raw;
+    EXPECT_EQ(r.summary().at("frames_matched").get<std::size_t>(), packets.size() - 1);
+    EXPECT_TRUE(r.of("frame").empty());
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        if (i == copies[0]) continue;
+        EXPECT_FALSE(packets[i].at("frame").is_null()) << packets[i].dump();
+    }
+    EXPECT_EQ(again.at("frame").at("seq"), again.at("seq"));
+    expect_resent_and_read_once(r, packets, copies[0], copies[1]);
 }
 
 }  // namespace
