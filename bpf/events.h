@@ -111,11 +111,12 @@ struct tpk_event {
 #define TPK_SC_RX		0x10	/* receives: the flow runs from the peer to us */
 #define TPK_SC_CLOSES		0x20	/* the sock may be gone at exit: do not read it again */
 
-/* A port pre-seeded or learned as part of the traced conversation. */
-struct tpk_port_key {
-	__u16 port;		/* host byte order */
-	__u8 protocol;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 pad;
-};
+/* Ports pre-seeded or learned as part of the traced conversation: the BPF
+ * object's global __u8 traced_ports[TPK_PORT_TABLES][TPK_PORTS], a flag per
+ * port in host byte order, one table per transport. */
+#define TPK_PORT_TCP 0
+#define TPK_PORT_UDP 1
+#define TPK_PORT_TABLES 2
+#define TPK_PORTS 65536
 
 #endif /* TPK_EVENTS_H */

@@ -98,12 +98,11 @@ struct {
 	__type(value, struct sock_info);
 } traced_socks SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct tpk_port_key);
-	__type(value, __u8);
-} traced_ports SEC(".maps");
+/* One flag per port: [TPK_PORT_TCP or TPK_PORT_UDP][port in host order].
+ * A global array, not a hash map: a check is one load (every packet hop
+ * without a traced sock asks it, on the whole machine), and user space sets
+ * flags through the skeleton's mmapped .bss. 128 KiB. */
+__u8 traced_ports[TPK_PORT_TABLES][TPK_PORTS];
 
 /* The traced skbs between net_dev_start_xmit and net_dev_xmit on this CPU.
  * xmit_one() fires both around ndo_start_xmit() with bottom halves off, so
@@ -228,24 +227,32 @@ static __always_inline bool tgid_traced(void)
 	return bpf_map_lookup_elem(&traced_tgids, &tgid) != NULL;
 }
 
+/* The traced_ports table of a transport, or -1 (no ports). */
+static __always_inline int port_table(__u8 protocol)
+{
+	if (protocol == TPK_PROTO_TCP)
+		return TPK_PORT_TCP;
+	if (protocol == TPK_PROTO_UDP)
+		return TPK_PORT_UDP;
+	return -1;
+}
+
 static __always_inline bool port_traced(__u8 protocol, __u16 port)
 {
-	struct tpk_port_key key = { .port = port, .protocol = protocol };
+	int table = port_table(protocol);
 
-	if (!port)
+	if (table < 0 || !port)
 		return false;
-	return bpf_map_lookup_elem(&traced_ports, &key) != NULL;
+	return traced_ports[table & 1][port];
 }
 
 static __always_inline void learn_port(__u8 protocol, __u16 port)
 {
-	struct tpk_port_key key = { .port = port, .protocol = protocol };
-	__u8 one = 1;
+	int table = port_table(protocol);
 
-	if (!port || (protocol != TPK_PROTO_TCP && protocol != TPK_PROTO_UDP))
+	if (table < 0 || !port)
 		return;
-	if (!bpf_map_lookup_elem(&traced_ports, &key))
-		bpf_map_update_elem(&traced_ports, &key, &one, BPF_ANY);
+	traced_ports[table & 1][port] = 1;
 }
 
 /* Request and time-wait socks are struct sock_common only: sk_protocol lies

@@ -1,5 +1,6 @@
 #include "kernel/tracer.h"
 
+#include <netinet/in.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -172,13 +173,16 @@ Status Tracer::add_pid(pid_t pid) {
 Status Tracer::add_port(TracedPort port) {
     auto& s = *state_;
     if (!s.loaded) return make_error("trace port: tracer not loaded");
-    tpk_port_key key{};
-    key.port = port.port;
-    key.protocol = port.protocol;
-    __u8 one = 1;
-    if (bpf_map__update_elem(s.skel.get()->maps.traced_ports, &key, sizeof(key), &one, sizeof(one),
-                             BPF_ANY))
-        return errno_error("trace port " + std::to_string(port.port));
+    int table = port.protocol == IPPROTO_TCP ? TPK_PORT_TCP
+                : port.protocol == IPPROTO_UDP ? TPK_PORT_UDP
+                                               : -1;
+    if (table < 0)
+        return make_error("trace port " + std::to_string(port.port) +
+                          ": only TCP and UDP ports can be traced");
+    // The BPF programs read the flag from the mmapped .bss with a plain load.
+    auto* bss = s.skel.get()->bss;
+    if (!bss) return make_error("trace port: the BPF object's .bss is not mapped");
+    __atomic_store_n(&bss->traced_ports[table][port.port], 1, __ATOMIC_RELEASE);
     return {};
 }
 

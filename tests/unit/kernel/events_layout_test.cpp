@@ -52,8 +52,9 @@ static_assert(offsetof(tpk_event, args) == 208);
 static_assert(offsetof(tpk_event, syscall_nr) == TPK_EVENT_SHORT_SIZE);
 static_assert(TPK_EVENT_SHORT_SIZE % 8 == 0, "records stay 8-byte aligned in the ring");
 
-static_assert(sizeof(tpk_port_key) == 4);
-static_assert(offsetof(tpk_port_key, port) == 0 && offsetof(tpk_port_key, protocol) == 2);
+static_assert(TPK_PORT_TCP != TPK_PORT_UDP && TPK_PORT_TCP < TPK_PORT_TABLES &&
+              TPK_PORT_UDP < TPK_PORT_TABLES);
+static_assert(TPK_PORTS == 65536, "one flag per 16-bit port");
 
 // The fields sum to the size: nothing was padded in behind our back.
 TEST(EventsLayout, FieldsFillTheStructExactly) {
