@@ -1665,6 +1665,11 @@ void Builder::finish() {
         if (p.send_syscall != kNone) j_.syscalls[p.send_syscall].packets.push_back(i);
         if (p.recv_syscall != kNone && p.recv_syscall != p.send_syscall)
             j_.syscalls[p.recv_syscall].packets.push_back(i);
+        // The reset behind a call's error (a refused connect() also sent the SYN).
+        if (p.error_syscall != kNone && p.error_syscall != p.send_syscall) {
+            auto& listed = j_.syscalls[p.error_syscall].packets;
+            if (std::find(listed.begin(), listed.end(), i) == listed.end()) listed.push_back(i);
+        }
         if (!p.frame && p.flow.protocol) ++j_.stats.packets_without_frame;
         if (p.retransmit) ++j_.stats.retransmits;
         if (p.kind == PacketKind::reset) ++j_.stats.resets;

@@ -1,0 +1,344 @@
+// Resets and retransmits, replayed from `tracepacket trace --record-raw` runs
+// of tests/runtime/journey/tcp_errors_test.cpp's python programs (see
+// tests/fixtures/events/README.md): exact journeys, no privileges needed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "journey/correlator.h"
+#include "model/event_io.h"
+
+namespace tpk::journey {
+namespace {
+
+const std::string kDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
+
+CorrelatorInput recording(const std::string& name) {
+    std::ifstream in(kDir + name);
+    EXPECT_TRUE(in) << "missing fixture " << name;
+    std::stringstream text;
+    text << in.rdbuf();
+    CorrelatorInput input;
+    read_recording_header(text.str(), input);
+    std::istringstream lines(text.str());
+    auto events = model::read_events(lines);
+    EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.error().message());
+    if (events.ok()) input.events = std::move(*events);
+    return input;
+}
+
+Journey replay(const std::string& name) { return correlate(recording(name)); }
+
+// Hop names in time order, "<" after the receive side's.
+std::string hop_names(const Packet& p) {
+    std::string s;
+    for (const auto& h : p.hops) {
+        if (!s.empty()) s += ' ';
+        s += model::event_name(h.event);
+        if (h.receive_side) s += '<';
+    }
+    return s;
+}
+
+std::string flags(std::uint8_t f) {
+    std::string s;
+    if (f & model::kSyn) s += 'S';
+    if (f & model::kFin) s += 'F';
+    if (f & model::kRst) s += 'R';
+    if (f & model::kPsh) s += 'P';
+    if (f & model::kAck) s += '.';
+    return s;
+}
+
+const Hop* find_hop(const Packet& p, model::EventKind e) {
+    for (const auto& h : p.hops)
+        if (h.event == e) return &h;
+    return nullptr;
+}
+
+struct Expected {
+    const char* kind;
+    Direction direction;
+    const char* flags;
+    std::uint32_t rel_seq;
+    std::uint32_t rel_ack;
+    std::uint32_t payload_len;
+    Cause cause;
+    const char* hops;
+};
+
+constexpr auto kC2S = Direction::client_to_server;
+constexpr auto kS2C = Direction::server_to_client;
+
+void expect_packets(const Journey& j, const std::vector<Expected>& want) {
+    ASSERT_EQ(j.packets.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        const auto& p = j.packets[i];
+        const auto& w = want[i];
+        SCOPED_TRACE("packet #" + std::to_string(i + 1));
+        EXPECT_EQ(packet_kind_name(p.kind), w.kind);
+        EXPECT_EQ(p.direction, w.direction);
+        EXPECT_EQ(flags(p.tcp_flags), w.flags);
+        EXPECT_EQ(p.rel_seq, w.rel_seq);
+        EXPECT_EQ(p.rel_ack, w.rel_ack);
+        EXPECT_EQ(p.payload_len, w.payload_len);
+        EXPECT_EQ(p.cause, w.cause);
+        EXPECT_EQ(hop_names(p), w.hops);
+    }
+}
+
+// Every packet that reached a device has its own frame, with its headers.
+void expect_frames_match(const Journey& j) {
+    std::vector<std::size_t> used;
+    for (const auto& p : j.packets) {
+        if (!p.frame) continue;
+        EXPECT_EQ(p.frame->seq, p.seq);
+        EXPECT_EQ(p.frame->ack, p.ack);
+        EXPECT_EQ(p.frame->tcp_flags, p.tcp_flags);
+        EXPECT_EQ(p.frame->payload_len, p.payload_len);
+        EXPECT_EQ(p.frame->flow.src, p.flow.src);
+        used.push_back(p.frame->index);
+    }
+    std::sort(used.begin(), used.end());
+    EXPECT_EQ(std::adjacent_find(used.begin(), used.end()), used.end()) << "a frame used twice";
+    EXPECT_TRUE(j.unmatched_frames.empty());
+}
+
+// ---------------------------------------------------------------- resets
+
+// python3: connect() to a bound port nobody listens on.
+TEST(CorrelatorReset, RefusedConnectIsSynThenRst) {
+    auto j = replay("trace-tcp-refused.jsonl");
+    expect_packets(
+        j, {
+               {"handshake", kC2S, "S", 0, 0, 0, Cause::syscall,
+                "syscall_enter fib_table_lookup fib_table_lookup net_dev_queue net_dev_start_xmit "
+                "netif_rx< net_dev_xmit netif_receive_skb< tcp_send_reset< kfree_skb<"},
+               // The server's ISN is never seen, so the RST's rel_seq is its raw
+               // seq: 0, as RFC 793 has a reset of a SYN.
+               {"reset", kS2C, "R.", 0, 1, 0, Cause::reply,
+                "tcp_send_reset fib_table_lookup net_dev_queue net_dev_start_xmit netif_rx< "
+                "net_dev_xmit netif_receive_skb< tcp_receive_reset< inet_sock_set_state<"},
+           });
+    expect_frames_match(j);
+    EXPECT_EQ(j.stats.frames_matched, 2u);
+    const auto& syn = j.packets[0];
+    const auto& rst = j.packets[1];
+    EXPECT_TRUE(syn.dropped);
+    EXPECT_EQ(syn.drop_reason, "NO_SOCKET");
+    ASSERT_NE(find_hop(syn, model::EventKind::kfree_skb), nullptr);
+    EXPECT_EQ(find_hop(syn, model::EventKind::kfree_skb)->layer, model::Layer::transport);
+    EXPECT_EQ(rst.reply_to, 0u);
+    EXPECT_EQ(rst.ack, syn.seq + 1);
+    EXPECT_EQ(rst.sent_by, "kernel, answering a received packet with a reset (tcp_send_reset)");
+    ASSERT_NE(rst.error_syscall, kNone);
+    const auto& connect = j.syscalls[rst.error_syscall];
+    EXPECT_EQ(connect.name, "connect");
+    EXPECT_EQ(connect.ret, -ECONNREFUSED);
+    EXPECT_EQ(connect.role, Role::client);
+    EXPECT_EQ(syn.send_syscall, rst.error_syscall);  // the SYN's connect() is the one refused
+    EXPECT_EQ(j.stats.resets, 1u);
+    EXPECT_EQ(j.stats.retransmits, 0u);
+    // The client's socket: SYN-SENT, then closed by the reset.
+    ASSERT_EQ(j.states.size(), 2u);
+    EXPECT_EQ(j.states[1].old_state, 2);  // SYN-SENT
+    EXPECT_EQ(j.states[1].new_state, 7);  // CLOSE
+    EXPECT_EQ(j.states[1].packet, 1u);
+}
+
+// python3: a server and its forked client; the client closes with
+// SO_LINGER {1, 0} after one message each way.
+TEST(CorrelatorReset, AbortiveCloseSendsRstInsteadOfFin) {
+    auto j = replay("trace-tcp-abort.jsonl");
+    const char* kHandshake =
+        "syscall_enter fib_table_lookup fib_table_lookup fib_table_lookup net_dev_queue "
+        "net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< consume_skb<";
+    const char* kData =
+        "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
+        "net_dev_xmit netif_receive_skb< tcp_probe< sk_data_ready< sock_send_length "
+        "skb_copy_datagram_iovec< sock_recv_length< syscall_exit<";
+    const char* kAck =
+        "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< tcp_probe<";
+    expect_packets(
+        j, {
+               {"handshake", kC2S, "S", 0, 0, 0, Cause::syscall, kHandshake},
+               {"handshake", kS2C, "S.", 0, 1, 0, Cause::reply,
+                "fib_table_lookup net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+                "netif_receive_skb< inet_sock_set_state<"},
+               {"handshake", kC2S, ".", 1, 1, 0, Cause::reply,
+                "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
+                "inet_sock_set_state< inet_sock_set_state<"},
+               {"data", kC2S, "P.", 1, 1, 5, Cause::syscall, kData},
+               {"ack", kS2C, ".", 1, 6, 0, Cause::reply, kAck},
+               {"data", kS2C, "P.", 1, 6, 2, Cause::syscall, kData},
+               {"ack", kC2S, ".", 6, 3, 0, Cause::reply, kAck},
+               // tcp_send_active_reset() reports the RST after transmitting it.
+               {"reset", kC2S, "R.", 6, 3, 0, Cause::syscall,
+                "syscall_enter net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+                "netif_receive_skb< tcp_probe< tcp_receive_reset< inet_sock_set_state< "
+                "tcp_send_reset"},
+           });
+    expect_frames_match(j);
+    EXPECT_EQ(j.stats.frames_matched, 8u);
+    const auto& rst = j.packets[7];
+    EXPECT_EQ(j.syscalls[rst.send_syscall].name, "close");
+    EXPECT_EQ(j.syscalls[rst.send_syscall].role, Role::client);
+    ASSERT_NE(rst.error_syscall, kNone);
+    const auto& told = j.syscalls[rst.error_syscall];
+    EXPECT_EQ(told.name, "recvfrom");
+    EXPECT_EQ(told.ret, -ECONNRESET);
+    EXPECT_EQ(told.role, Role::server);
+    // The reset is listed with the call it failed.
+    EXPECT_EQ(told.packets, std::vector<std::size_t>{7});
+    EXPECT_EQ(j.stats.resets, 1u);
+    // Forked: the child first closes the listener it inherited, then acts as
+    // the client; the process takes the role of most of its calls.
+    ASSERT_EQ(j.processes.size(), 2u);
+    EXPECT_EQ(j.processes[0].role, Role::server);
+    EXPECT_EQ(j.processes[1].role, Role::client);
+}
+
+// ---------------------------------------------------------------- retransmits
+
+const char* kDroppedOnArrival =
+    "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+    "netif_receive_skb< kfree_skb< sock_send_length";
+const char* kResent =
+    "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit tcp_retransmit_skb "
+    "netif_receive_skb< tcp_probe< sk_data_ready< skb_copy_datagram_iovec< sock_recv_length< "
+    "syscall_exit<";
+
+// Packets 1-3 and 6-11 of the exchange (handshake, reply, teardown).
+std::vector<Expected> exchange_with(Expected lost, Expected again) {
+    const char* kAck =
+        "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< tcp_probe<";
+    return {
+        {"handshake", kC2S, "S", 0, 0, 0, Cause::syscall,
+         "syscall_enter fib_table_lookup fib_table_lookup fib_table_lookup net_dev_queue "
+         "net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< consume_skb<"},
+        {"handshake", kS2C, "S.", 0, 1, 0, Cause::reply,
+         "fib_table_lookup net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+         "netif_receive_skb< inet_sock_set_state<"},
+        {"handshake", kC2S, ".", 1, 1, 0, Cause::reply,
+         "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
+         "inet_sock_set_state< inet_sock_set_state<"},
+        lost,
+        again,
+        {"ack", kS2C, ".", 1, 21, 0, Cause::reply, kAck},
+        {"data", kS2C, "P.", 1, 21, 2, Cause::syscall,
+         "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
+         "net_dev_xmit netif_receive_skb< tcp_probe< sk_data_ready< sock_send_length "
+         "skb_copy_datagram_iovec< sock_recv_length< syscall_exit<"},
+        {"ack", kC2S, ".", 21, 3, 0, Cause::reply, kAck},
+        {"teardown", kC2S, "F.", 21, 3, 0, Cause::syscall,
+         "syscall_enter net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+         "netif_receive_skb< tcp_probe< inet_sock_set_state< sk_data_ready<"},
+        {"teardown", kS2C, "F.", 3, 22, 0, Cause::syscall,
+         "syscall_enter net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+         "netif_receive_skb< inet_sock_set_state< inet_sock_set_state< kfree_skb<"},
+        {"teardown", kC2S, ".", 22, 4, 0, Cause::reply,
+         "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
+         "inet_sock_set_state<"},
+    };
+}
+
+// The same bytes in both copies, the first dropped and read by nobody, the
+// second read once by the server; the client's one send() wrote both.
+void expect_resent(const Journey& j, const char* drop_reason) {
+    const auto& lost = j.packets[3];
+    const auto& again = j.packets[4];
+    EXPECT_TRUE(lost.dropped);
+    EXPECT_EQ(lost.drop_reason, drop_reason);
+    EXPECT_FALSE(lost.retransmit);
+    EXPECT_EQ(lost.recv_syscall, kNone);
+    EXPECT_TRUE(again.retransmit);
+    EXPECT_EQ(again.retransmit_of, 3u);
+    EXPECT_EQ(again.seq, lost.seq);
+    EXPECT_FALSE(again.dropped);
+    ASSERT_NE(again.recv_syscall, kNone);
+    EXPECT_EQ(j.syscalls[again.recv_syscall].ret, 20);
+    EXPECT_EQ(j.syscalls[again.recv_syscall].role, Role::server);
+    ASSERT_NE(lost.send_syscall, kNone);
+    EXPECT_EQ(again.send_syscall, lost.send_syscall);
+    EXPECT_EQ(j.syscalls[lost.send_syscall].name, "sendto");
+    EXPECT_EQ(j.stats.retransmits, 1u);
+    EXPECT_EQ(j.stats.resets, 0u);
+    // Only the retransmit is marked: a pure ACK or a FIN is never one.
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        if (i == 4) continue;
+        EXPECT_FALSE(j.packets[i].retransmit) << "packet #" << i + 1;
+    }
+}
+
+// The exchange in a namespace whose nftables drop the 20-byte message once
+// on arrival (hook input): it reached lo and the capture, then died in
+// netfilter; the retransmit timer resent it.
+TEST(CorrelatorRetransmit, DroppedOnArrivalThenResentByTheTimer) {
+    auto j = replay("trace-tcp-retransmit.jsonl");
+    expect_packets(j, exchange_with({"data", kC2S, "P.", 1, 1, 20, Cause::syscall, kDroppedOnArrival},
+                                    {"data", kC2S, "P.", 1, 1, 20, Cause::timer, kResent}));
+    expect_frames_match(j);
+    EXPECT_EQ(j.stats.frames_matched, 11u);  // both copies were captured
+    expect_resent(j, "NETFILTER_DROP");
+    const Hop* drop = find_hop(j.packets[3], model::EventKind::kfree_skb);
+    ASSERT_NE(drop, nullptr);
+    EXPECT_EQ(drop->layer, model::Layer::network);
+    EXPECT_TRUE(drop->receive_side);
+    EXPECT_LT(j.packets[3].frame->index, j.packets[4].frame->index);
+    EXPECT_EQ(j.packets[4].sent_by.rfind("retransmit timer (RTO or tail-loss probe); bytes from "
+                                         "sendto (client pid ",
+                                         0),
+              0u)
+        << j.packets[4].sent_by;
+}
+
+// The kernel's word is not needed: without the tcp_retransmit_skb event (as
+// if lost) the sequence numbers still tell the retransmit and its original.
+TEST(CorrelatorRetransmit, SeenInTheSequenceNumbersWithoutTheTracepoint) {
+    auto input = recording("trace-tcp-retransmit.jsonl");
+    auto before = input.events.size();
+    std::erase_if(input.events, [](const model::Event& e) {
+        return e.kind == model::EventKind::tcp_retransmit_skb;
+    });
+    ASSERT_EQ(input.events.size(), before - 1);
+    auto j = correlate(std::move(input));
+    std::string resent = kResent;
+    resent.erase(resent.find(" tcp_retransmit_skb"), std::string(" tcp_retransmit_skb").size());
+    expect_packets(j, exchange_with({"data", kC2S, "P.", 1, 1, 20, Cause::syscall, kDroppedOnArrival},
+                                    {"data", kC2S, "P.", 1, 1, 20, Cause::timer, resent.c_str()}));
+    expect_resent(j, "NETFILTER_DROP");
+    EXPECT_EQ(j.packets[4].sent_by.rfind("timer (softirq, no syscall); bytes from sendto", 0), 0u)
+        << j.packets[4].sent_by;
+}
+
+// Dropped on its way out (hook output): the skb died before any device, so
+// the capture saw only the second copy, which must get that frame. The first
+// transmit failed, so TCP still had the bytes as unsent and sent them again
+// as new data: no tcp_retransmit_skb, yet a retransmit on the wire.
+TEST(CorrelatorRetransmit, DroppedOnItsWayOutHasNoFrameAndTheResendHasIt) {
+    auto j = replay("trace-tcp-output-drop.jsonl");
+    std::string resent = kResent;
+    resent.erase(resent.find(" tcp_retransmit_skb"), std::string(" tcp_retransmit_skb").size());
+    expect_packets(j, exchange_with({"data", kC2S, "P.", 1, 1, 20, Cause::syscall,
+                                     "syscall_enter tcp_sendmsg_locked kfree_skb sock_send_length"},
+                                    {"data", kC2S, "P.", 1, 1, 20, Cause::timer, resent.c_str()}));
+    expect_frames_match(j);
+    EXPECT_EQ(j.stats.frames, 10u);
+    EXPECT_EQ(j.stats.frames_matched, 10u);
+    EXPECT_FALSE(j.packets[3].frame.has_value());
+    ASSERT_TRUE(j.packets[4].frame.has_value());
+    EXPECT_EQ(j.stats.packets_without_frame, 1u);
+    expect_resent(j, "NETFILTER_DROP");
+    const Hop* drop = find_hop(j.packets[3], model::EventKind::kfree_skb);
+    ASSERT_NE(drop, nullptr);
+    EXPECT_EQ(drop->layer, model::Layer::network);
+    EXPECT_FALSE(drop->receive_side);
+}
+
+}  // namespace
+}  // namespace tpk::journey
