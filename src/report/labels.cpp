@@ -83,7 +83,7 @@ std::string packet_title(const journey::Journey& j, std::size_t index) {
                                 journey::packet_kind_name(p.kind));
     const bool tcp = p.flow.protocol == 6;  // IPPROTO_TCP
     if (tcp) {
-        s += " " + tcp_flags_text(p.tcp_flags);
+        s += fmt::format(" {}", tcp_flags_text(p.tcp_flags));
         s += p.payload_len ? fmt::format(" seq {}:{}", p.rel_seq, p.rel_seq + p.payload_len)
                            : fmt::format(" seq {}", p.rel_seq);
         if (p.tcp_flags & model::kAck) s += fmt::format(" ack {}", p.rel_ack);

@@ -57,9 +57,12 @@ Error no_frames_error(const std::vector<journey::Journey>& journeys, const std::
 
 std::string packet_comment(const journey::Journey& j, std::size_t packet) {
     const journey::Packet& p = j.packets.at(packet);
-    std::string s = "tracepacket " + packet_title(j, packet);
+    std::string s = fmt::format("tracepacket {}", packet_title(j, packet));
     if (!p.sent_by.empty()) s += "\nsent by: " + p.sent_by;
-    for (const auto& h : p.hops) s += "\n" + hop_line(h);
+    for (const auto& h : p.hops) {
+        s += '\n';
+        s += hop_line(h);
+    }
     if (!p.hops.empty()) s += "\ncause to last hop: " + duration_text(packet_span_ns(p));
     return s;
 }

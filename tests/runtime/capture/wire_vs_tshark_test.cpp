@@ -242,7 +242,7 @@ void udp_exchange(int family) {
 }
 
 void icmp_echo(int family) {
-    const int proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+    const int proto = family == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
     UniqueFd s(::socket(family, SOCK_RAW, proto));
     set_timeout(s.get(), 2);
     std::vector<std::uint8_t> msg(8 + 32, 0x61);
