@@ -96,9 +96,10 @@ bool is_completion_hop(K k) {
         case K::inet_sock_set_state:
         case K::tcp_retransmit_skb:
         case K::tcp_send_reset:
-        case K::tcp_receive_reset:
             return true;
         default:
+            // tcp_receive_reset is TCP processing the RST (tcp_reset(), where
+            // a SYN-SENT socket has no tcp_probe): it starts receive transport.
             return false;
     }
 }
@@ -1324,8 +1325,9 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             if (p.retransmit)
                 return "fast retransmit: the kernel resent bytes when a received packet showed "
                        "them missing" + bytes_from();
-            if (p.tcp_flags & model::kRst)
+            if ((p.tcp_flags & model::kRst) && has_event(p, K::tcp_send_reset))
                 return "kernel, answering a received packet with a reset (tcp_send_reset)";
+            if (p.tcp_flags & model::kRst) return "kernel, answering a received packet with a reset";
             if (p.send_syscall != kNone && p.payload_len) {
                 const auto& s = syscalls[p.send_syscall];
                 return fmt::format("kernel, when a received ACK opened the window; bytes from {} "
@@ -1485,8 +1487,13 @@ int stage_of(const Hop& h, Layer* layer, bool* receive_side) {
 std::vector<LayerSpan> layer_spans(const Packet& p) {
     std::map<int, LayerSpan> starts;
     std::uint64_t end = 0;
+    const Hop* device = first_send_device_hop(p);
     for (const Hop& h : p.hops) {
-        if (is_completion_hop(h.event)) continue;
+        // tcp_v4_send_reset() reports a reset before building it: there it
+        // starts the RST's way down (an active reset reports after sending).
+        bool reset_starts = h.event == K::tcp_send_reset && !h.receive_side && device &&
+                            h.t_ns < device->t_ns;
+        if (is_completion_hop(h.event) && !reset_starts) continue;
         Layer layer;
         bool rx;
         int stage = stage_of(h, &layer, &rx);
