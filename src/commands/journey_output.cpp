@@ -306,7 +306,8 @@ void render_drop(const Journey& j, std::size_t i, const Paint& paint, std::strin
     std::string again;
     for (std::size_t k = i + 1; k < j.packets.size() && again.empty(); ++k)
         if (j.packets[k].retransmit_of == i)
-            again = fmt::format(": TCP sent its bytes again as packet #{}", k + 1);
+            again = fmt::format(": TCP sent {} again as packet #{}",
+                                p.payload_len ? "its bytes" : "it", k + 1);
     out += paint.warn("     DROPPED: " + p.drop_reason + where) + again + "\n";
 }
 

@@ -163,8 +163,14 @@ Hop hop_from(const Event& e) {
     }
     // The skb of tcp_retransmit_skb is the write-queue original: its length is
     // the bytes resent (tcp_transmit_skb sends a clone of it).
-    if (e.kind == K::tcp_retransmit_skb)
-        h.detail = fmt::format("resends {} B", e.payload_len);
+    if (e.kind == K::tcp_retransmit_skb) {
+        // payload_len is end_seq - seq: a SYN or FIN counts one.
+        bool syn = e.tcp_flags & model::kSyn, fin = e.tcp_flags & model::kFin;
+        std::uint32_t bytes = e.payload_len - (syn ? 1 : 0) - (fin ? 1 : 0);
+        h.detail = syn ? "resends the SYN" : fmt::format("resends {} B", bytes);
+        if (fin) h.detail += bytes ? " and the FIN" : "";
+        if (fin && !bytes) h.detail = "resends the FIN";
+    }
     if (e.kind == K::tcp_send_reset)
         h.detail = e.skb ? "answered with a reset" : "socket resets its connection";
     if (e.kind == K::tcp_receive_reset) h.detail = "socket closed by the reset";
@@ -1338,6 +1344,8 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             // Both fire from the retransmit timer (tcp_write_timer) and both
             // go through __tcp_retransmit_skb: the tracepoint cannot tell
             // them apart.
+            if (p.retransmit && (p.tcp_flags & model::kSyn))
+                return "retransmit timer (the SYN was not answered)";
             if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
                 return "retransmit timer (RTO or tail-loss probe)" + bytes_from();
             if (p.retransmit) return "timer (softirq, no syscall)" + bytes_from();

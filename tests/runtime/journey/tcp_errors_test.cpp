@@ -220,19 +220,22 @@ os.waitpid(pid, 0)
 sys.exit(0 if got == b"hello, retransmit me" else 1)
 )";
 
-// Drops the first TCP segment with payload to PORT once, on the way out of
-// the sender (hook output) or into the receiver (hook input): its source port
-// goes into a set, and later segments from that port pass. (A pure ACK with
-// timestamps is 52 bytes of IP; meta length > 60 leaves handshake and ACKs.)
-std::string drop_once_rules(const std::string& hook, int port) {
+// What to drop: the first segment with payload (a pure ACK with timestamps
+// is 52 bytes of IP; meta length > 60 leaves handshake and ACKs), or the SYN.
+constexpr const char* kFirstData = "tcp flags & (syn|fin|rst) == 0 meta length > 60";
+constexpr const char* kTheSyn = "tcp flags & (syn|ack) == syn";
+
+// Drops the first TCP segment to PORT that `what` matches once, on the way
+// out of the sender (hook output) or into the receiver (hook input): its
+// source port goes into a set, and later segments from that port pass.
+std::string drop_once_rules(const std::string& hook, int port, const std::string& what) {
     std::string p = std::to_string(port);
     return "table inet tpk_drop {\n"
            "  set dropped { type inet_service; flags dynamic; }\n"
            "  chain " + hook + " {\n"
            "    type filter hook " + hook + " priority 0;\n"
            "    tcp dport " + p + " tcp sport @dropped accept\n"
-           "    tcp dport " + p + " tcp flags & (syn|fin|rst) == 0 meta length > 60 "
-           "add @dropped { tcp sport } drop\n"
+           "    tcp dport " + p + " " + what + " add @dropped { tcp sport } drop\n"
            "  }\n"
            "}\n";
 }
@@ -361,13 +364,13 @@ TEST(TraceReset, AbortiveCloseResetsTheEstablishedConnection) {
 }
 
 // The exchange traced in a namespace whose nftables drop its 20-byte message
-// once at `hook`.
-Output exchange_with_one_drop(const std::string& hook) {
+// (or its SYN) once at `hook`.
+Output exchange_with_one_drop(const std::string& hook, const char* what = kFirstData) {
     Netns ns;
     if (!ns.ok()) return Output{};
     constexpr int kPort = 5555;  // inside the test's own namespace: nobody else is there
     {
-        Script rules(drop_once_rules(hook, kPort));
+        Script rules(drop_once_rules(hook, kPort, what));
         if (std::system((ns.exec() + "nft -f " + rules.path()).c_str()) != 0) return Output{};
     }
     Script script(kExchange);
@@ -481,6 +484,47 @@ TEST(TraceRetransmit, SegmentDroppedOnItsWayOutIsSentAgainAndCapturedOnce) {
     }
     EXPECT_EQ(again.at("frame").at("seq"), again.at("seq"));
     expect_resent_and_read_once(r, packets, copies[0], copies[1]);
+}
+
+// A lost SYN: connect() waits for the SYN retransmit timer (1 s on a
+// connection without an RTT sample, TCP_TIMEOUT_INIT), then all goes on.
+TEST(TraceRetransmit, LostSynIsResentAndTheConnectionGoesOn) {
+    REQUIRE_ROOT_AND_PYTHON();
+    REQUIRE_NETNS_AND_NFT();
+    auto r = exchange_with_one_drop("input", kTheSyn);
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("retransmits"), 1);
+    expect_packets_equal_capture(r);
+    auto packets = r.of("packet");
+    ASSERT_GE(packets.size(), 3u) << r.raw;
+    const auto& lost = packets[0];
+    const auto& again = packets[1];
+    EXPECT_EQ(lost.at("flags"), "S");
+    EXPECT_EQ(lost.at("dropped"), true);
+    EXPECT_EQ(lost.at("drop_reason"), "NETFILTER_DROP");
+    EXPECT_EQ(again.at("flags"), "S");
+    EXPECT_EQ(again.at("seq"), lost.at("seq"));
+    EXPECT_EQ(again.at("retransmit"), true);
+    EXPECT_EQ(again.at("retransmit_of"), 0);
+    EXPECT_NE(find_hop(again, "tcp_retransmit_skb", "send"), nullptr) << again.dump();
+    EXPECT_NE(again.at("cause"), "syscall") << "resent by the timer, not by connect()";
+    EXPECT_EQ(packets[2].at("flags"), "S.");
+    EXPECT_EQ(packets[2].at("reply_to"), 1) << "the SYN-ACK answers the second SYN";
+    // connect() sent the first SYN (python's timeout makes the socket
+    // non-blocking: -EINPROGRESS, then it polls) and the handshake completed.
+    auto syscalls = r.of("syscall");
+    const auto& connect = syscalls.at(lost.at("send_syscall").get<std::size_t>());
+    EXPECT_EQ(connect.at("name"), "connect");
+    EXPECT_EQ(connect.at("ret"), -EINPROGRESS);
+    bool established = false;
+    for (const auto& st : r.of("state"))
+        established |= st.at("role") == "client" && st.at("old") == "SYN-SENT" &&
+                       st.at("new") == "ESTABLISHED" && st.at("packet") == 2;
+    EXPECT_TRUE(established) << "the SYN-ACK establishes the client: " << r.raw;
+    // Only the SYN was resent; the message travelled once.
+    EXPECT_EQ(message_copies(packets).size(), 1u);
 }
 
 }  // namespace

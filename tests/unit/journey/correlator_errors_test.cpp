@@ -213,27 +213,33 @@ const char* kResent =
     "netif_receive_skb< tcp_probe< sk_data_ready< skb_copy_datagram_iovec< sock_recv_length< "
     "syscall_exit<";
 
-// Packets 1-3 and 6-11 of the exchange (handshake, reply, teardown).
-std::vector<Expected> exchange_with(Expected lost, Expected again) {
+const char* kSynHops =
+    "syscall_enter fib_table_lookup fib_table_lookup fib_table_lookup net_dev_queue "
+    "net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< consume_skb<";
+const char* kDataHops =
+    "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
+    "net_dev_xmit netif_receive_skb< tcp_probe< sk_data_ready< sock_send_length "
+    "skb_copy_datagram_iovec< sock_recv_length< syscall_exit<";
+
+// The exchange's packets, its first SYN and its message as given (each a
+// packet or two when dropped and resent).
+std::vector<Expected> exchange_with(std::vector<Expected> syn, std::vector<Expected> message) {
     const char* kAck =
         "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< tcp_probe<";
-    return {
-        {"handshake", kC2S, "S", 0, 0, 0, Cause::syscall,
-         "syscall_enter fib_table_lookup fib_table_lookup fib_table_lookup net_dev_queue "
-         "net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< consume_skb<"},
+    std::vector<Expected> all = syn;
+    std::vector<Expected> rest = {
         {"handshake", kS2C, "S.", 0, 1, 0, Cause::reply,
          "fib_table_lookup net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
          "netif_receive_skb< inet_sock_set_state<"},
         {"handshake", kC2S, ".", 1, 1, 0, Cause::reply,
          "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
          "inet_sock_set_state< inet_sock_set_state<"},
-        lost,
-        again,
+    };
+    all.insert(all.end(), rest.begin(), rest.end());
+    all.insert(all.end(), message.begin(), message.end());
+    rest = {
         {"ack", kS2C, ".", 1, 21, 0, Cause::reply, kAck},
-        {"data", kS2C, "P.", 1, 21, 2, Cause::syscall,
-         "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
-         "net_dev_xmit netif_receive_skb< tcp_probe< sk_data_ready< sock_send_length "
-         "skb_copy_datagram_iovec< sock_recv_length< syscall_exit<"},
+        {"data", kS2C, "P.", 1, 21, 2, Cause::syscall, kDataHops},
         {"ack", kC2S, ".", 21, 3, 0, Cause::reply, kAck},
         {"teardown", kC2S, "F.", 21, 3, 0, Cause::syscall,
          "syscall_enter net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
@@ -245,7 +251,11 @@ std::vector<Expected> exchange_with(Expected lost, Expected again) {
          "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
          "inet_sock_set_state<"},
     };
+    all.insert(all.end(), rest.begin(), rest.end());
+    return all;
 }
+
+const Expected kSyn = {"handshake", kC2S, "S", 0, 0, 0, Cause::syscall, kSynHops};
 
 // The same bytes in both copies, the first dropped and read by nobody, the
 // second read once by the server; the client's one send() wrote both.
@@ -280,8 +290,9 @@ void expect_resent(const Journey& j, const char* drop_reason) {
 // netfilter; the retransmit timer resent it.
 TEST(CorrelatorRetransmit, DroppedOnArrivalThenResentByTheTimer) {
     auto j = replay("trace-tcp-retransmit.jsonl");
-    expect_packets(j, exchange_with({"data", kC2S, "P.", 1, 1, 20, Cause::syscall, kDroppedOnArrival},
-                                    {"data", kC2S, "P.", 1, 1, 20, Cause::timer, kResent}));
+    expect_packets(j, exchange_with({kSyn},
+                                    {{"data", kC2S, "P.", 1, 1, 20, Cause::syscall, kDroppedOnArrival},
+                                     {"data", kC2S, "P.", 1, 1, 20, Cause::timer, kResent}}));
     expect_frames_match(j);
     EXPECT_EQ(j.stats.frames_matched, 11u);  // both copies were captured
     expect_resent(j, "NETFILTER_DROP");
@@ -309,8 +320,9 @@ TEST(CorrelatorRetransmit, SeenInTheSequenceNumbersWithoutTheTracepoint) {
     auto j = correlate(std::move(input));
     std::string resent = kResent;
     resent.erase(resent.find(" tcp_retransmit_skb"), std::string(" tcp_retransmit_skb").size());
-    expect_packets(j, exchange_with({"data", kC2S, "P.", 1, 1, 20, Cause::syscall, kDroppedOnArrival},
-                                    {"data", kC2S, "P.", 1, 1, 20, Cause::timer, resent.c_str()}));
+    expect_packets(j, exchange_with({kSyn},
+                                    {{"data", kC2S, "P.", 1, 1, 20, Cause::syscall, kDroppedOnArrival},
+                                     {"data", kC2S, "P.", 1, 1, 20, Cause::timer, resent.c_str()}}));
     expect_resent(j, "NETFILTER_DROP");
     EXPECT_EQ(j.packets[4].sent_by.rfind("timer (softirq, no syscall); bytes from sendto", 0), 0u)
         << j.packets[4].sent_by;
@@ -324,9 +336,10 @@ TEST(CorrelatorRetransmit, DroppedOnItsWayOutHasNoFrameAndTheResendHasIt) {
     auto j = replay("trace-tcp-output-drop.jsonl");
     std::string resent = kResent;
     resent.erase(resent.find(" tcp_retransmit_skb"), std::string(" tcp_retransmit_skb").size());
-    expect_packets(j, exchange_with({"data", kC2S, "P.", 1, 1, 20, Cause::syscall,
-                                     "syscall_enter tcp_sendmsg_locked kfree_skb sock_send_length"},
-                                    {"data", kC2S, "P.", 1, 1, 20, Cause::timer, resent.c_str()}));
+    expect_packets(j, exchange_with({kSyn},
+                                    {{"data", kC2S, "P.", 1, 1, 20, Cause::syscall,
+                                      "syscall_enter tcp_sendmsg_locked kfree_skb sock_send_length"},
+                                     {"data", kC2S, "P.", 1, 1, 20, Cause::timer, resent.c_str()}}));
     expect_frames_match(j);
     EXPECT_EQ(j.stats.frames, 10u);
     EXPECT_EQ(j.stats.frames_matched, 10u);
@@ -338,6 +351,34 @@ TEST(CorrelatorRetransmit, DroppedOnItsWayOutHasNoFrameAndTheResendHasIt) {
     ASSERT_NE(drop, nullptr);
     EXPECT_EQ(drop->layer, model::Layer::network);
     EXPECT_FALSE(drop->receive_side);
+}
+
+// The exchange whose SYN the namespace dropped once on arrival: connect()
+// waited for the SYN retransmit timer (1 s, TCP_TIMEOUT_INIT); the SYN-ACK
+// answers the second SYN.
+TEST(CorrelatorRetransmit, LostSynResentByTheTimer) {
+    auto j = replay("trace-tcp-syn-retransmit.jsonl");
+    expect_packets(
+        j, exchange_with(
+               {{"handshake", kC2S, "S", 0, 0, 0, Cause::syscall,
+                 "syscall_enter fib_table_lookup fib_table_lookup fib_table_lookup net_dev_queue "
+                 "net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< kfree_skb<"},
+                {"handshake", kC2S, "S", 0, 0, 0, Cause::timer,
+                 "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit tcp_retransmit_skb "
+                 "netif_receive_skb< consume_skb<"}},
+               {{"data", kC2S, "P.", 1, 1, 20, Cause::syscall, kDataHops}}));
+    expect_frames_match(j);
+    EXPECT_EQ(j.stats.frames_matched, 11u);
+    EXPECT_TRUE(j.packets[0].dropped);
+    EXPECT_TRUE(j.packets[1].retransmit);
+    EXPECT_EQ(j.packets[1].retransmit_of, 0u);
+    EXPECT_EQ(j.packets[1].sent_by, "retransmit timer (the SYN was not answered)");
+    EXPECT_EQ(find_hop(j.packets[1], model::EventKind::tcp_retransmit_skb)->detail,
+              "resends the SYN");
+    EXPECT_EQ(j.packets[2].reply_to, 1u);
+    EXPECT_EQ(j.stats.retransmits, 1u);
+    EXPECT_EQ(j.connections.size(), 1u);
+    EXPECT_EQ(j.connections[0].client_isn, j.packets[0].seq);
 }
 
 }  // namespace
