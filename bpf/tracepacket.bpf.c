@@ -91,6 +91,21 @@ struct sock_info {
 	__u16 pad[3];
 };
 
+/* The traced socks, as socket-local storage: a lookup is a load from the
+ * sock's own storage list, no hashing, and the kernel frees it with the
+ * sock (bpf_sk_storage_free() in __sk_destruct()), so a new sock at a freed
+ * one's address starts untraced. bpf_sk_storage_get() takes only a BTF
+ * pointer, not the bpf_rdonly_cast() view that system calls get from their
+ * fd: those learn socks into traced_socks below, and the first hop that
+ * sees such a sock moves it here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_info);
+} sock_infos SEC(".maps");
+
+/* Socks learned by system calls, by address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -126,6 +141,9 @@ struct {
 struct syscall_start {
 	__u64 args[TPK_SYSCALL_ARGS];
 	__u64 sk;
+	/* The last sock this thread's system calls learned completely
+	 * (learn_sock_by_addr()): the next call on it skips the lookup. */
+	__u64 learned_sk;
 	__s32 nr;
 	__u8 want;
 	__u8 fd_is_socket;
@@ -287,23 +305,11 @@ static __always_inline __u64 unix_inode_of(struct sock *sk)
 	return TPK_CAST(struct socket_alloc, sock)->vfs_inode.i_ino;
 }
 
-/* Adds sk to the traced socks and refreshes what is known about it. */
-static __always_inline void learn_sock(struct sock *sk)
+/* Records what sk looks like now in info, keeping what it has lost. */
+static __always_inline void refresh_info(struct sock_info *info, struct sock *sk)
 {
-	struct sock_info fresh = {}, *info;
-	__u64 key = (__u64)sk;
-	__u16 family;
+	__u16 family = sk->__sk_common.skc_family;
 
-	if (!sk)
-		return;
-	info = bpf_map_lookup_elem(&traced_socks, &key);
-	if (!info) {
-		bpf_map_update_elem(&traced_socks, &key, &fresh, BPF_NOEXIST);
-		info = bpf_map_lookup_elem(&traced_socks, &key);
-		if (!info)
-			return;
-	}
-	family = sk->__sk_common.skc_family;
 	if (family == AF_UNIX) {
 		struct sock *peer = unix_peer_of(sk);
 		__u64 inode = unix_inode_of(sk), peer_inode = peer ? unix_inode_of(peer) : 0;
@@ -317,8 +323,7 @@ static __always_inline void learn_sock(struct sock *sk)
 
 		/* The local port appears only at bind/connect/autobind; learning
 		 * it on every sighting catches the SYN's port right after
-		 * tcp_v4_connect(). A port once learned stays in traced_ports:
-		 * no second lookup for it. */
+		 * tcp_v4_connect(). */
 		if (lport && lport != info->lport) {
 			info->lport = lport;
 			learn_port(sock_protocol(sk), lport);
@@ -326,31 +331,88 @@ static __always_inline void learn_sock(struct sock *sk)
 	}
 }
 
-static __always_inline bool sock_traced(struct sock *sk)
+/* Nothing left to learn: the port (inet) or both inodes (UNIX) are known. */
+static __always_inline bool info_complete(const struct sock_info *info)
+{
+	return info->lport || (info->inode && info->peer_inode);
+}
+
+/* Adds sk (any pointer: system calls have only a bpf_rdonly_cast() view) to
+ * traced_socks and refreshes what is known about it. Returns whether
+ * nothing is left to learn about it. */
+static __always_inline bool learn_sock_by_addr(struct sock *sk)
+{
+	struct sock_info fresh = {}, *info;
+	__u64 key = (__u64)sk;
+
+	if (!sk)
+		return false;
+	info = bpf_map_lookup_elem(&traced_socks, &key);
+	if (!info) {
+		bpf_map_update_elem(&traced_socks, &key, &fresh, BPF_NOEXIST);
+		info = bpf_map_lookup_elem(&traced_socks, &key);
+		if (!info)
+			return false;
+	}
+	refresh_info(info, sk);
+	return info_complete(info);
+}
+
+/* Adds sk (a BTF pointer) to the traced socks. Request and time-wait socks
+ * have no storage (not full socks): their info is NULL, their ports are
+ * learned all the same. */
+static __always_inline struct sock_info *learn_sock(struct sock *sk, struct sock_info *init)
+{
+	struct sock_info *info;
+
+	/* UNIX peers are found by address (see sock_traced()). */
+	if (!init && sk->__sk_common.skc_family == AF_UNIX)
+		learn_sock_by_addr(sk);
+	info = bpf_sk_storage_get(&sock_infos, sk, init, BPF_SK_STORAGE_GET_F_CREATE);
+	if (info)
+		refresh_info(info, sk);
+	else
+		learn_port(sock_protocol(sk), sk->__sk_common.skc_num);
+	return info;
+}
+
+/* Whether sk (a BTF pointer) is traced; *infop: what is known about it
+ * (NULL when nothing is). */
+static __always_inline bool sock_traced(struct sock *sk, struct sock_info **infop)
 {
 	struct sock_info *info;
 	__u64 key = (__u64)sk;
 	__u16 family;
 	__u8 protocol;
 
+	*infop = NULL;
 	if (!sk)
 		return false;
-	info = bpf_map_lookup_elem(&traced_socks, &key);
+	info = bpf_sk_storage_get(&sock_infos, sk, NULL, 0);
 	if (info) {
 		/* Refresh only what is still missing (the port after connect,
 		 * a UNIX peer after connect). */
-		if (!info->lport && (!info->inode || !info->peer_inode))
-			learn_sock(sk);
+		if (!info_complete(info))
+			refresh_info(info, sk);
+		*infop = info;
+		return true;
+	}
+	info = bpf_map_lookup_elem(&traced_socks, &key);
+	if (info) {
+		*infop = learn_sock(sk, info) ?: info;
 		return true;
 	}
 	family = sk->__sk_common.skc_family;
 	if (family == AF_UNIX) {
 		/* The peer of a traced UNIX socket belongs to the conversation:
-		 * sk_data_ready fires on the receiver's sock. */
-		__u64 peer = (__u64)unix_peer_of(sk);
+		 * sk_data_ready fires on the receiver's sock. Traced UNIX socks
+		 * are all in traced_socks too (learn_sock()): the peer is only a
+		 * bpf_rdonly_cast() view here (bpf_skc_to_unix_sock() refuses
+		 * the RCU pointer skb->sk is), so it is looked up by address. */
+		__u64 peer_key = (__u64)unix_peer_of(sk);
 
-		if (peer && bpf_map_lookup_elem(&traced_socks, &peer)) {
-			learn_sock(sk);
+		if (peer_key && bpf_map_lookup_elem(&traced_socks, &peer_key)) {
+			*infop = learn_sock(sk, NULL);
 			return true;
 		}
 		return false;
@@ -360,7 +422,7 @@ static __always_inline bool sock_traced(struct sock *sk)
 	protocol = sock_protocol(sk);
 	if (port_traced(protocol, sk->__sk_common.skc_num) ||
 	    port_traced(protocol, bpf_ntohs(sk->__sk_common.skc_dport))) {
-		learn_sock(sk);
+		*infop = learn_sock(sk, NULL);
 		return true;
 	}
 	return false;
@@ -368,13 +430,20 @@ static __always_inline bool sock_traced(struct sock *sk)
 
 /* ---- flows ----------------------------------------------------------- */
 
+/* What system calls learned about sk, for the fields it has lost. */
+static __always_inline struct sock_info *info_by_addr(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	return bpf_map_lookup_elem(&traced_socks, &key);
+}
+
 /* Fills the flow from the sock. rx: the packet travels from the peer to sk,
  * so the peer is the source. What the sock has lost by now (see sock_info)
  * comes from what was learned while it was whole. */
-static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk, bool rx)
+static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk, bool rx,
+					   struct sock_info *info)
 {
-	struct sock_info *info;
-	__u64 key = (__u64)sk;
 	__u16 family, lport, rport;
 
 	if (!sk)
@@ -386,13 +455,12 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 		struct sock *peer = unix_peer_of(sk);
 		__u64 local = unix_inode_of(sk), remote = peer ? unix_inode_of(peer) : 0;
 
-		if (!local || !remote) {
-			info = bpf_map_lookup_elem(&traced_socks, &key);
-			if (!local && info)
-				local = info->inode;
-			if (!remote && info)
-				remote = info->peer_inode;
-		}
+		if ((!local || !remote) && !info)
+			info = info_by_addr(sk);
+		if (!local && info)
+			local = info->inode;
+		if (!remote && info)
+			remote = info->peer_inode;
 		e->unix_inode = rx ? remote : local;
 		e->unix_peer_inode = rx ? local : remote;
 		return;
@@ -401,11 +469,10 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 		return;
 	e->protocol = sock_protocol(sk);
 	lport = sk->__sk_common.skc_num;
-	if (!lport) {
-		info = bpf_map_lookup_elem(&traced_socks, &key);
-		if (info)
-			lport = info->lport;
-	}
+	if (!lport && !info)
+		info = info_by_addr(sk);
+	if (!lport && info)
+		lport = info->lport;
 	rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e->sport = rx ? rport : lport;
 	e->dport = rx ? lport : rport;
@@ -531,6 +598,7 @@ static __always_inline void put_header_flow(struct tpk_event *e, const struct pk
 struct pkt {
 	struct sk_buff *skb;
 	struct sock *sk;	/* the sock the tracepoint names, else skb->sk */
+	struct sock_info *info;	/* what is known about sk, or NULL */
 	struct pkt_flow flow;
 	bool headers;
 };
@@ -545,7 +613,7 @@ static __always_inline bool skb_traced(struct pkt *p, struct sk_buff *skb, struc
 	if (!sk)
 		sk = skb->sk;
 	p->sk = sk;
-	if (sk && sock_traced(sk))
+	if (sock_traced(sk, &p->info))
 		return true;
 	if (p->headers && (p->flow.protocol == TPK_PROTO_TCP || p->flow.protocol == TPK_PROTO_UDP))
 		return port_traced(p->flow.protocol, p->flow.sport) ||
@@ -563,7 +631,7 @@ static __always_inline void fill_pkt(struct tpk_event *e, const struct pkt *p)
 	if (p->headers)
 		put_header_flow(e, &p->flow);
 	else
-		fill_sock_flow(e, p->sk, false);
+		fill_sock_flow(e, p->sk, false, p->info);
 }
 
 static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev)
@@ -642,6 +710,14 @@ static __always_inline __u8 wanted(long id)
 	return syscall_wanted[id];
 }
 
+/* Learns sk unless it is the sock this thread learned completely last. */
+static __always_inline void learn_once(struct syscall_start *start, struct sock *sk)
+{
+	if (!sk || (__u64)sk == start->learned_sk)
+		return;
+	start->learned_sk = learn_sock_by_addr(sk) ? (__u64)sk : 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
@@ -676,7 +752,9 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	start->sk = (__u64)sk;
 	start->fd_is_socket = sk != NULL;
 	start->active = 1;
-	learn_sock(sk);
+	learn_once(start, sk);
+	if (want & TPK_SC_CLOSES)
+		start->learned_sk = 0;	/* its address may come back as a new sock */
 
 	e = new_event(TPK_EV_SYSCALL_ENTER);
 	if (!e)
@@ -685,7 +763,7 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	__builtin_memcpy(e->args, start->args, sizeof(e->args));
 	e->sk = (__u64)sk;
 	e->fd_is_socket = start->fd_is_socket;
-	fill_sock_flow(e, sk, want & TPK_SC_RX);
+	fill_sock_flow(e, sk, want & TPK_SC_RX, NULL);
 	submit(e);
 	return 0;
 }
@@ -707,7 +785,8 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	sk = TPK_CAST(struct sock, start->sk);
 	if ((start->want & TPK_SC_RET_FD) && ret >= 0) {
 		sk = sock_of_fd(ret);	/* the new socket of socket()/accept() */
-		learn_sock(sk);
+		start->learned_sk = 0;
+		learn_once(start, sk);
 	}
 	e = new_event(TPK_EV_SYSCALL_EXIT);
 	if (!e)
@@ -719,8 +798,8 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	e->fd_is_socket = start->fd_is_socket;
 	/* Read the sock again: connect() and bind() gave it its ports. */
 	if (!(start->want & TPK_SC_CLOSES)) {
-		fill_sock_flow(e, sk, start->want & TPK_SC_RX);
-		learn_sock(sk);
+		fill_sock_flow(e, sk, start->want & TPK_SC_RX, NULL);
+		learn_once(start, sk);
 	}
 	submit(e);
 	return 0;
@@ -731,22 +810,23 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 /* A sock the current (traced) task works on joins the conversation. The
  * traced sock is asked first: one lookup on the hot path of a conversation
  * already known. */
-static __always_inline bool sock_traced_or_learned(struct sock *sk)
+static __always_inline bool sock_traced_or_learned(struct sock *sk, struct sock_info **infop)
 {
-	if (sock_traced(sk))
+	if (sock_traced(sk, infop))
 		return true;
 	if (!sk || !tgid_traced())
 		return false;
-	learn_sock(sk);
+	*infop = learn_sock(sk, NULL);
 	return true;
 }
 
 /* Both run at the end of the send/recv syscall in the caller's task. */
 static __always_inline int sock_length(__u32 kind, struct sock *sk, int ret, int flags, bool rx)
 {
+	struct sock_info *info;
 	struct tpk_event *e;
 
-	if (!sock_traced_or_learned(sk))
+	if (!sock_traced_or_learned(sk, &info))
 		return 0;
 	e = new_event(kind);
 	if (!e)
@@ -754,7 +834,7 @@ static __always_inline int sock_length(__u32 kind, struct sock *sk, int ret, int
 	e->sk = (__u64)sk;
 	e->ret = ret;
 	e->msg_flags = flags;
-	fill_sock_flow(e, sk, rx);
+	fill_sock_flow(e, sk, rx, info);
 	submit(e);
 	return 0;
 }
@@ -775,15 +855,16 @@ SEC("tp_btf/sk_data_ready")
 int BPF_PROG(handle_sk_data_ready, const struct sock *csk)
 {
 	struct sock *sk = (struct sock *)csk;
+	struct sock_info *info;
 	struct tpk_event *e;
 
-	if (!sock_traced(sk))
+	if (!sock_traced(sk, &info))
 		return 0;
 	e = new_event(TPK_EV_SK_DATA_READY);
 	if (!e)
 		return 0;
 	e->sk = (__u64)sk;
-	fill_sock_flow(e, sk, true);
+	fill_sock_flow(e, sk, true, info);
 	submit(e);
 	return 0;
 }
@@ -793,10 +874,11 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *csk, const int oldst
 	     const int newstate)
 {
 	struct sock *sk = (struct sock *)csk;
+	struct sock_info *info;
 	struct tpk_event *e;
 
 	/* Not by task: state changes of others run in softirq in any task. */
-	if (!sock_traced(sk))
+	if (!sock_traced(sk, &info))
 		return 0;
 	e = new_event(TPK_EV_INET_SOCK_SET_STATE);
 	if (!e)
@@ -804,7 +886,7 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *csk, const int oldst
 	e->sk = (__u64)sk;
 	e->old_state = oldstate;
 	e->new_state = newstate;
-	fill_sock_flow(e, sk, false);
+	fill_sock_flow(e, sk, false, info);
 	submit(e);
 	return 0;
 }
@@ -816,9 +898,10 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 	     const struct sk_buff *skb, int size_goal)
 {
 	struct sock *sk = (struct sock *)csk;
+	struct sock_info *info;
 	struct tpk_event *e;
 
-	if (!sock_traced_or_learned(sk))
+	if (!sock_traced_or_learned(sk, &info))
 		return 0;
 	e = new_event(TPK_EV_TCP_SENDMSG_LOCKED);
 	if (!e)
@@ -827,7 +910,7 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 	e->skb = (__u64)skb;	/* usually NULL: the new skb does not exist yet */
 	e->skb_len = skb ? skb->len : 0;
 	e->size = msg->msg_iter.count;
-	fill_sock_flow(e, sk, false);
+	fill_sock_flow(e, sk, false, info);
 	submit(e);
 	return 0;
 }
@@ -855,10 +938,11 @@ int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_
 {
 	struct sock *sk = (struct sock *)csk;
 	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&skb->cb[0];
+	struct sock_info *info;
 	struct tpk_event *e;
 	__u32 end_seq;
 
-	if (!sock_traced(sk))
+	if (!sock_traced(sk, &info))
 		return 0;
 	e = new_event(TPK_EV_TCP_RETRANSMIT_SKB);
 	if (!e)
@@ -866,7 +950,7 @@ int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_
 	e->sk = (__u64)sk;
 	e->skb = (__u64)skb;
 	e->skb_len = skb->len;
-	fill_sock_flow(e, sk, false);
+	fill_sock_flow(e, sk, false, info);
 	e->seq = BPF_CORE_READ(cb, seq);
 	end_seq = BPF_CORE_READ(cb, end_seq);
 	e->tcp_flags = (__u8)BPF_CORE_READ(cb, tcp_flags);
@@ -881,19 +965,20 @@ SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff *skb)
 {
 	struct sock *sk = (struct sock *)csk;
+	struct sock_info *info;
 	struct tpk_event *e;
 	struct pkt p;
 	__u8 addr[16];
 	__u16 port;
 
 	if (!skb) {
-		if (!sock_traced(sk))
+		if (!sock_traced(sk, &info))
 			return 0;
 		e = new_event(TPK_EV_TCP_SEND_RESET);
 		if (!e)
 			return 0;
 		e->sk = (__u64)sk;
-		fill_sock_flow(e, sk, false);
+		fill_sock_flow(e, sk, false, info);
 		submit(e);
 		return 0;
 	}
@@ -922,15 +1007,16 @@ int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
 {
+	struct sock_info *info;
 	struct tpk_event *e;
 
-	if (!sock_traced(sk))
+	if (!sock_traced(sk, &info))
 		return 0;
 	e = new_event(TPK_EV_TCP_RECEIVE_RESET);
 	if (!e)
 		return 0;
 	e->sk = (__u64)sk;
-	fill_sock_flow(e, sk, true);
+	fill_sock_flow(e, sk, true, info);
 	submit(e);
 	return 0;
 }
