@@ -324,6 +324,8 @@ void render_retransmit(const Journey& j, const Packet& p, const Paint& paint, st
     } else {
         text = "of bytes sent before tracing started (or whose packet was not traced)";
     }
+    if (p.cause == journey::Cause::reply && p.reply_to != kNone)
+        text += fmt::format(", sent on receiving packet #{}", p.reply_to + 1);
     bool first_left = p.retransmit_of == kNone ||
                       has_hop(j.packets[p.retransmit_of], EventKind::net_dev_queue) ||
                       has_hop(j.packets[p.retransmit_of], EventKind::net_dev_start_xmit);
@@ -398,7 +400,7 @@ void render_packets(const Journey& j, const Paint& paint, std::string& out) {
                       : p.direction == journey::Direction::server_to_client ? Role::server
                                                                             : Role::unknown;
         out += "\n" + paint.who(sender, fit(packet_title(j, p, i), 100)) + "\n";
-        out += fit("     sent by: " + p.sent_by, 100) + "\n";
+        out += wrap_text("     sent by: ", p.sent_by);
         if (p.recv_syscall != kNone) {
             const auto& r = j.syscalls[p.recv_syscall];
             out += fit(fmt::format("     read by: {} ({} pid {} tid {})", r.name,

@@ -626,7 +626,13 @@ void Builder::learn_sockets() {
     for (auto& ps : ps_) {
         auto& p = ps.p;
         if (p.flow.protocol == 0) continue;
-        if (p.sender_sk && !sk_flow_.count(p.sender_sk)) sk_flow_[p.sender_sk] = p.flow;
+        // A SYN-ACK leaves from the request sock (tcp_v4_send_synack), a
+        // mini socket with the connection's endpoints that never carries data:
+        // taking it for the server's socket would give its packets and reads
+        // to the wrong sk.
+        bool syn_ack = (p.tcp_flags & model::kSyn) && (p.tcp_flags & model::kAck);
+        if (p.sender_sk && !syn_ack && !sk_flow_.count(p.sender_sk))
+            sk_flow_[p.sender_sk] = p.flow;
         if (p.receiver_sk && !sk_flow_.count(p.receiver_sk))
             sk_flow_[p.receiver_sk] = reversed(p.flow);
     }
@@ -789,13 +795,19 @@ void Builder::build_connections() {
     }
     // Roles of syscalls whose process the caller did not name (trace): by
     // the socket they used, then by the process's other calls.
-    std::map<std::uint32_t, Role> pid_role;
+    // The role most of a process's calls have (a forked client first closes
+    // the listener it inherited from the server).
+    std::map<std::uint32_t, std::pair<std::size_t, std::size_t>> votes;  // client, server
     for (auto& s : j_.syscalls) {
         if (s.role == Role::unknown) s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk);
-        if (s.role != Role::unknown && !pid_role.count(s.pid)) pid_role[s.pid] = s.role;
+        if (s.role == Role::client) ++votes[s.pid].first;
+        if (s.role == Role::server) ++votes[s.pid].second;
     }
-    for (auto& s : j_.syscalls)
-        if (s.role == Role::unknown && pid_role.count(s.pid)) s.role = pid_role[s.pid];
+    for (auto& s : j_.syscalls) {
+        auto it = votes.find(s.pid);
+        if (s.role != Role::unknown || it == votes.end()) continue;
+        s.role = it->second.first > it->second.second ? Role::client : Role::server;
+    }
     for (std::size_t i = 0; i < ps_.size(); ++i) {
         auto& p = ps_[i].p;
         p.connection = connection_of(p.flow);
@@ -885,7 +897,13 @@ void Builder::attach_syscalls() {
         bool owned = s != kNone && !syn_ack && syscall_owns(j_.syscalls[s], p.sender_sk, p.flow, sk_flow_);
         std::size_t rx = receiving_packet(first.cpu, first.tid, first.t_ns);
         if (rx == i) rx = kNone;
-        if (owned && (carries || rx == kNone)) {
+        if (p.retransmit && rx != kNone) {
+            // Fast retransmit (RACK, duplicate ACKs): the ACK being received
+            // showed the bytes lost, even when its processing ran inside the
+            // sender's own send() (loopback delivers the ACK there).
+            p.cause = Cause::reply;
+            p.reply_to = rx;
+        } else if (owned && (carries || rx == kNone)) {
             p.cause = Cause::syscall;
             p.send_syscall = s;
         } else if (rx != kNone) {
@@ -1157,9 +1175,6 @@ void Builder::attach_side_events() {
                     ps_[rx].p.receiver_sk = e->sk;
                 break;
             }
-            case K::tcp_retransmit_skb:
-                attach_retransmit(*e);
-                break;
             case K::tcp_send_reset:
                 attach_send_reset(*e);
                 break;
@@ -1329,8 +1344,7 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
         }
         case Cause::reply:
             if (p.retransmit)
-                return "fast retransmit: the kernel resent bytes when a received packet showed "
-                       "them missing" + bytes_from();
+                return "fast retransmit (an ACK showed the bytes lost)" + bytes_from();
             if ((p.tcp_flags & model::kRst) && has_event(p, K::tcp_send_reset))
                 return "kernel, answering a received packet with a reset (tcp_send_reset)";
             if (p.tcp_flags & model::kRst) return "kernel, answering a received packet with a reset";
@@ -1382,7 +1396,6 @@ void Builder::classify() {
             p.kind = PacketKind::teardown;
         if (p.tcp_flags & model::kFin) fin_seen.insert({p.connection, dir});
     }
-    mark_retransmits();
     find_reset_errors();
     for (auto& ps : ps_) {
         auto& p = ps.p;
@@ -1792,6 +1805,10 @@ Journey Builder::run() {
     learn_sockets();
     find_receivers();
     build_connections();
+    // Before the causes: a retransmit is never what a syscall sent.
+    for (const Event* e : side_)
+        if (e->kind == K::tcp_retransmit_skb) attach_retransmit(*e);
+    mark_retransmits();
     attach_syscalls();
     attach_datagram_reads();
     attach_unix();

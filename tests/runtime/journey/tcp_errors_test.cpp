@@ -220,10 +220,34 @@ os.waitpid(pid, 0)
 sys.exit(0 if got == b"hello, retransmit me" else 1)
 )";
 
+// Six 20-byte segments in a row (TCP_NODELAY: one segment per send), the
+// second beginning with "01"; then "ok" back and an orderly close.
+constexpr const char* kBurst = R"(
+import os, socket, sys, time
+port = int(sys.argv[1])
+ls = socket.socket(); ls.bind(("127.0.0.1", port)); ls.listen(1)
+pid = os.fork()
+if pid == 0:
+    ls.close()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(6):
+        c.send(b"%02d-segment-of-twenty" % i)
+    c.recv(100); c.close(); os._exit(0)
+ls.settimeout(10)
+conn, _ = ls.accept(); conn.settimeout(10)
+got = b""
+while len(got) < 6 * 20:
+    got += conn.recv(1000)
+conn.sendall(b"ok"); conn.recv(100); conn.close(); os.waitpid(pid, 0)
+sys.exit(0 if len(got) == 120 else 1)
+)";
+
 // What to drop: the first segment with payload (a pure ACK with timestamps
 // is 52 bytes of IP; meta length > 60 leaves handshake and ACKs), or the SYN.
 constexpr const char* kFirstData = "tcp flags & (syn|fin|rst) == 0 meta length > 60";
 constexpr const char* kTheSyn = "tcp flags & (syn|ack) == syn";
+constexpr const char* kSecondSegment = "@ih,0,16 0x3031";  // payload starting "01"
 
 // Drops the first TCP segment to PORT that `what` matches once, on the way
 // out of the sender (hook output) or into the receiver (hook input): its
@@ -365,7 +389,8 @@ TEST(TraceReset, AbortiveCloseResetsTheEstablishedConnection) {
 
 // The exchange traced in a namespace whose nftables drop its 20-byte message
 // (or its SYN) once at `hook`.
-Output exchange_with_one_drop(const std::string& hook, const char* what = kFirstData) {
+Output exchange_with_one_drop(const std::string& hook, const char* what = kFirstData,
+                              const char* program = kExchange) {
     Netns ns;
     if (!ns.ok()) return Output{};
     constexpr int kPort = 5555;  // inside the test's own namespace: nobody else is there
@@ -373,7 +398,7 @@ Output exchange_with_one_drop(const std::string& hook, const char* what = kFirst
         Script rules(drop_once_rules(hook, kPort, what));
         if (std::system((ns.exec() + "nft -f " + rules.path()).c_str()) != 0) return Output{};
     }
-    Script script(kExchange);
+    Script script(program);
     // The capture and the probes run in the namespace: its lo carries only this.
     return run(ns.exec() + tracepacket() + " trace --json -- " + python() + " " + script.path() +
                " " + std::to_string(kPort));
@@ -525,6 +550,43 @@ TEST(TraceRetransmit, LostSynIsResentAndTheConnectionGoesOn) {
     EXPECT_TRUE(established) << "the SYN-ACK establishes the client: " << r.raw;
     // Only the SYN was resent; the message travelled once.
     EXPECT_EQ(message_copies(packets).size(), 1u);
+}
+
+// One segment of six lost on arrival: the next ones are SACKed, and the
+// sender resends the hole while it processes that ACK (RACK), long before any
+// timeout. On loopback the ACK is processed inside the sender's own send().
+TEST(TraceRetransmit, HoleInABurstIsFastRetransmittedOnTheAck) {
+    REQUIRE_ROOT_AND_PYTHON();
+    REQUIRE_NETNS_AND_NFT();
+    auto r = exchange_with_one_drop("input", kSecondSegment, kBurst);
+    ASSERT_EQ(r.exit_code, 0) << r.raw;  // the server got all 120 bytes
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("retransmits"), 1);
+    expect_packets_equal_capture(r);
+    auto packets = r.of("packet");
+    std::vector<std::size_t> hole;  // the second segment: relative seq 21
+    for (std::size_t i = 0; i < packets.size(); ++i)
+        if (packets[i].at("direction") == "client_to_server" && packets[i].at("rel_seq") == 21 &&
+            packets[i].at("payload_len") == 20)
+            hole.push_back(i);
+    ASSERT_EQ(hole.size(), 2u) << r.raw;
+    const auto& lost = packets[hole[0]];
+    const auto& again = packets[hole[1]];
+    EXPECT_EQ(lost.at("dropped"), true);
+    EXPECT_EQ(again.at("retransmit"), true);
+    EXPECT_EQ(again.at("retransmit_of"), hole[0]);
+    EXPECT_NE(find_hop(again, "tcp_retransmit_skb", "send"), nullptr) << again.dump();
+    // Resent on an ACK from the server, not by the client's send() it ran in.
+    ASSERT_EQ(again.at("cause"), "reply") << again.dump();
+    const auto& ack = packets.at(again.at("reply_to").get<std::size_t>());
+    EXPECT_EQ(ack.at("direction"), "server_to_client");
+    EXPECT_EQ(ack.at("rel_ack"), 21) << "the ACK still asks for the hole";
+    EXPECT_NE(ack.at("frame").at("summary").get<std::string>().find("sack"), std::string::npos)
+        << ack.dump();
+    ASSERT_FALSE(again.at("recv_syscall").is_null());
+    EXPECT_EQ(r.of("syscall").at(again.at("recv_syscall").get<std::size_t>()).at("role"),
+              "server");
 }
 
 }  // namespace

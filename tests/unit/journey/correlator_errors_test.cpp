@@ -381,5 +381,78 @@ TEST(CorrelatorRetransmit, LostSynResentByTheTimer) {
     EXPECT_EQ(j.connections[0].client_isn, j.packets[0].seq);
 }
 
+// Six 20-byte segments, the second dropped once on arrival: the server
+// SACKs the third, and the client resends the hole while it processes that
+// ACK, inside its own next send() (loopback delivers the ACK there). The
+// server's one read took all 120 bytes, most of them coalesced into the
+// first segment's skb (no copy names them): the stream offsets tell.
+TEST(CorrelatorRetransmit, FastRetransmitOnTheSackNotBySend) {
+    auto j = replay("trace-tcp-fast-retransmit.jsonl");
+    struct Row {
+        const char* kind;
+        Direction direction;
+        std::uint32_t rel_seq, rel_ack, payload_len;
+        Cause cause;
+    };
+    const std::vector<Row> want = {
+        {"handshake", kC2S, 0, 0, 0, Cause::syscall}, {"handshake", kS2C, 0, 1, 0, Cause::reply},
+        {"handshake", kC2S, 1, 1, 0, Cause::reply},   {"data", kC2S, 1, 1, 20, Cause::syscall},
+        {"ack", kS2C, 1, 21, 0, Cause::reply},        {"data", kC2S, 21, 1, 20, Cause::syscall},
+        {"data", kC2S, 41, 1, 20, Cause::syscall},    {"ack", kS2C, 1, 21, 0, Cause::reply},
+        {"data", kC2S, 21, 1, 20, Cause::reply},      {"ack", kS2C, 1, 61, 0, Cause::reply},
+        {"data", kC2S, 61, 1, 20, Cause::syscall},    {"ack", kS2C, 1, 81, 0, Cause::reply},
+        {"data", kC2S, 81, 1, 20, Cause::syscall},    {"ack", kS2C, 1, 101, 0, Cause::reply},
+        {"data", kC2S, 101, 1, 20, Cause::syscall},   {"ack", kS2C, 1, 121, 0, Cause::reply},
+        {"data", kS2C, 1, 121, 2, Cause::syscall},    {"ack", kC2S, 121, 3, 0, Cause::reply},
+        {"teardown", kC2S, 121, 3, 0, Cause::syscall}, {"teardown", kS2C, 3, 122, 0, Cause::syscall},
+        {"teardown", kC2S, 122, 4, 0, Cause::reply},
+    };
+    ASSERT_EQ(j.packets.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        SCOPED_TRACE("packet #" + std::to_string(i + 1));
+        const auto& p = j.packets[i];
+        EXPECT_EQ(packet_kind_name(p.kind), want[i].kind);
+        EXPECT_EQ(p.direction, want[i].direction);
+        EXPECT_EQ(p.rel_seq, want[i].rel_seq);
+        EXPECT_EQ(p.rel_ack, want[i].rel_ack);
+        EXPECT_EQ(p.payload_len, want[i].payload_len);
+        EXPECT_EQ(p.cause, want[i].cause);
+        EXPECT_EQ(p.retransmit, i == 8);
+    }
+    expect_frames_match(j);
+    EXPECT_EQ(j.stats.frames_matched, 21u);
+    const auto& lost = j.packets[5];
+    const auto& again = j.packets[8];
+    EXPECT_TRUE(lost.dropped);
+    EXPECT_EQ(hop_names(lost),
+              "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
+              "net_dev_xmit netif_receive_skb< kfree_skb< sock_send_length");
+    EXPECT_EQ(again.retransmit_of, 5u);
+    EXPECT_EQ(again.reply_to, 7u);  // the ACK that SACKed packet #7 and still asks for 21
+    EXPECT_EQ(hop_names(again),
+              "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
+              "tcp_probe< sk_data_ready< tcp_retransmit_skb syscall_exit<");
+    EXPECT_EQ(again.sent_by.rfind("fast retransmit (an ACK showed the bytes lost); bytes from "
+                                  "sendto (client pid ",
+                                  0),
+              0u)
+        << again.sent_by;
+    // Its bytes: written by the second send(), read by the server's one read.
+    ASSERT_NE(again.send_syscall, kNone);
+    EXPECT_EQ(again.send_syscall, lost.send_syscall);
+    ASSERT_NE(again.recv_syscall, kNone);
+    EXPECT_EQ(j.syscalls[again.recv_syscall].ret, 120);
+    EXPECT_EQ(j.syscalls[again.recv_syscall].role, Role::server);
+    // The request sock that sent the SYN-ACK is not the server's socket.
+    EXPECT_EQ(j.connections.size(), 1u);
+    EXPECT_EQ(j.connections[0].server_sk, j.syscalls[again.recv_syscall].sk);
+    // The forked client's calls are the client's, apart from closing the
+    // listener it inherited.
+    for (const auto& s : j.syscalls) {
+        if (s.pid != j.syscalls[again.send_syscall].pid || s.name == "close") continue;
+        EXPECT_EQ(s.role, Role::client) << s.name;
+    }
+}
+
 }  // namespace
 }  // namespace tpk::journey
