@@ -1443,16 +1443,25 @@ void Builder::mark_retransmits() {
         std::uint32_t begin, end;
         std::size_t packet;
     };
-    std::map<std::pair<std::size_t, int>, std::vector<Sent>> sent;
+    struct Stream {  // one direction of one connection
+        std::vector<Sent> sent;
+        std::uint32_t high = 0;  // the end of the highest sequence space sent
+    };
+    std::map<std::pair<std::size_t, int>, Stream> streams;
     for (std::size_t i : wire_order(ps_)) {
         auto& p = ps_[i].p;
         if (p.flow.protocol != IPPROTO_TCP || p.connection == kNone) continue;
         std::uint32_t space = p.payload_len + ((p.tcp_flags & model::kSyn) ? 1 : 0) +
                               ((p.tcp_flags & model::kFin) ? 1 : 0);
         if (space == 0) continue;
-        auto& before = sent[{p.connection, static_cast<int>(p.direction)}];
-        for (auto it = before.rbegin(); it != before.rend(); ++it) {
-            // Serial arithmetic (RFC 1982): sequence numbers wrap.
+        auto& d = streams[{p.connection, static_cast<int>(p.direction)}];
+        auto& before = d.sent;
+        // Serial arithmetic (RFC 1982): sequence numbers wrap. New data
+        // starts at or after the highest end: only older starts are looked up.
+        bool fresh = before.empty() || static_cast<std::int32_t>(p.seq - d.high) >= 0;
+        if (before.empty() || static_cast<std::int32_t>(p.seq + space - d.high) > 0)
+            d.high = p.seq + space;
+        for (auto it = before.rbegin(); !fresh && it != before.rend(); ++it) {
             if (static_cast<std::int32_t>(p.seq - it->begin) >= 0 &&
                 static_cast<std::int32_t>(p.seq - it->end) < 0) {
                 p.retransmit = true;
