@@ -1141,10 +1141,15 @@ int BPF_PROG(handle_net_dev_start_xmit, const struct sk_buff *skb, const struct 
 	if (!stack)
 		return 0;
 	traced = skb_traced(&p, (struct sk_buff *)skb, NULL);
-	/* Push every skb, traced or not (0), so the pops stay paired. */
+	/* Push every skb, traced or not (0), so the pops stay paired. Pushes
+	 * without a pop (skbs that started before handle_net_dev_xmit was
+	 * attached: programs attach one by one) leave the stack deeper than
+	 * any real nesting; a push and its pop still meet at the same slot
+	 * while it is not full, so start over only then. */
 	depth = stack->depth;
-	if (depth < TPK_XMIT_DEPTH)
-		stack->skb[depth] = traced ? (__u64)skb : 0;
+	if (depth >= TPK_XMIT_DEPTH)
+		depth = 0;
+	stack->skb[depth & (TPK_XMIT_DEPTH - 1)] = traced ? (__u64)skb : 0;
 	stack->depth = depth + 1;
 	if (!traced)
 		return 0;
