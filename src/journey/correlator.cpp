@@ -280,6 +280,7 @@ private:
     void classify();
     void mark_retransmits();
     void find_reset_errors();
+    void keep_answered_segments();
     void match_frames();
     void build_states();
     void build_routes();
@@ -764,6 +765,10 @@ void Builder::build_connections() {
         Connection c;
         c.client_to_server = client_direction(ps_, groups[g], in_.server_port);
         c.transport = transport_of(c.client_to_server);
+        // Each end's socket: the one most of its packets name. Others
+        // appear at the edges: the request sock sends the SYN-ACK, a
+        // TIME-WAIT sock answers (and frees) the last segments.
+        std::map<std::uint64_t, std::size_t> client_votes, server_votes;
         for (std::size_t i : groups[g]) {
             const auto& p = ps_[i].p;
             bool from_client = p.flow.src == c.client_to_server.src;
@@ -771,14 +776,23 @@ void Builder::build_connections() {
                 if (from_client) c.client_isn = p.seq;
                 else c.server_isn = p.seq;
             }
-            if (from_client) {
-                if (p.sender_sk) c.client_sk = p.sender_sk;
-                if (p.receiver_sk) c.server_sk = p.receiver_sk;
-            } else {
-                if (p.sender_sk && !(p.tcp_flags & model::kSyn)) c.server_sk = p.sender_sk;
-                if (p.receiver_sk) c.client_sk = p.receiver_sk;
-            }
+            auto& sender = from_client ? client_votes : server_votes;
+            auto& receiver = from_client ? server_votes : client_votes;
+            if (p.sender_sk && !(!from_client && (p.tcp_flags & model::kSyn))) ++sender[p.sender_sk];
+            if (p.receiver_sk) ++receiver[p.receiver_sk];
         }
+        auto most = [](const std::map<std::uint64_t, std::size_t>& votes) {
+            std::uint64_t best = 0;
+            std::size_t n = 0;
+            for (const auto& [sk, count] : votes)
+                if (count > n) {
+                    best = sk;
+                    n = count;
+                }
+            return best;
+        };
+        c.client_sk = most(client_votes);
+        c.server_sk = most(server_votes);
         // Sockets whose local end is the server's but are not connected to
         // the client: the listener.
         for (const auto& [sk, f] : sk_flow_) {
@@ -1397,6 +1411,7 @@ void Builder::classify() {
         if (p.tcp_flags & model::kFin) fin_seen.insert({p.connection, dir});
     }
     find_reset_errors();
+    keep_answered_segments();
     for (auto& ps : ps_) {
         auto& p = ps.p;
         std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {
@@ -1470,6 +1485,23 @@ void Builder::mark_retransmits() {
             }
         }
         before.push_back({p.seq, p.seq + space, i});
+    }
+}
+
+// A TIME-WAIT socket answers a late segment (tcp_timewait_state_process():
+// the ACK of the peer's FIN) and tcp_v4_rcv() then frees it on its discard
+// path, with kfree_skb reason NOT_SPECIFIED. A segment the kernel answered
+// was processed, not lost.
+void Builder::keep_answered_segments() {
+    std::set<std::size_t> answered;
+    for (const auto& ps : ps_)
+        if (ps.p.cause == Cause::reply && ps.p.reply_to != kNone) answered.insert(ps.p.reply_to);
+    for (std::size_t i = 0; i < ps_.size(); ++i) {
+        auto& p = ps_[i].p;
+        if (!p.dropped || p.drop_reason != "NOT_SPECIFIED" || !answered.count(i)) continue;
+        p.dropped = false;
+        for (auto& h : p.hops)
+            if (h.event == K::kfree_skb) h.detail = "freed after it was answered (NOT_SPECIFIED)";
     }
 }
 

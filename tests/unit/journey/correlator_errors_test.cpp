@@ -454,5 +454,60 @@ TEST(CorrelatorRetransmit, FastRetransmitOnTheSackNotBySend) {
     }
 }
 
+// The lab journey (3 x 200,004 B each way) in a namespace whose nftables drop
+// every 15th TCP packet longer than 100 B: two 64 KiB GSO segments lost and
+// fast-retransmitted, and the client's late FIN answered by the server's
+// TIME-WAIT socket, which frees it with kfree_skb NOT_SPECIFIED.
+TEST(CorrelatorRetransmit, LossyBulkEveryDropIsResentAndEveryByteRead) {
+    auto j = replay("journey-tcp-lossy.jsonl");
+    expect_frames_match(j);
+    EXPECT_EQ(j.stats.frames, j.packets.size());
+    EXPECT_EQ(j.stats.frames_matched, j.packets.size());
+    EXPECT_EQ(j.stats.retransmits, 2u);
+    std::vector<std::size_t> dropped, resent;
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        if (j.packets[i].dropped) dropped.push_back(i);
+        if (j.packets[i].retransmit) resent.push_back(i);
+    }
+    ASSERT_EQ(dropped.size(), 2u);
+    ASSERT_EQ(resent.size(), 2u);
+    for (std::size_t k = 0; k < 2; ++k) {
+        SCOPED_TRACE("drop " + std::to_string(k));
+        const auto& lost = j.packets[dropped[k]];
+        const auto& again = j.packets[resent[k]];
+        EXPECT_EQ(lost.drop_reason, "NETFILTER_DROP");
+        EXPECT_EQ(lost.recv_syscall, kNone);
+        EXPECT_EQ(again.retransmit_of, dropped[k]);
+        EXPECT_EQ(again.seq, lost.seq);
+        EXPECT_EQ(again.payload_len, lost.payload_len);
+        EXPECT_EQ(again.cause, Cause::reply);
+        EXPECT_NE(find_hop(again, model::EventKind::tcp_retransmit_skb), nullptr);
+        EXPECT_EQ(again.send_syscall, lost.send_syscall);
+        EXPECT_NE(again.recv_syscall, kNone);
+    }
+    // Every byte each way arrived once, in packets that were read.
+    std::uint64_t c2s = 0, s2c = 0;
+    for (const auto& p : j.packets) {
+        if (p.dropped || p.payload_len == 0) continue;
+        (p.direction == kC2S ? c2s : s2c) += p.payload_len;
+        EXPECT_NE(p.recv_syscall, kNone) << "seq " << p.rel_seq;
+    }
+    EXPECT_EQ(c2s, 3u * 200004u);
+    EXPECT_EQ(s2c, 3u * 200004u);
+    // The late FIN: freed NOT_SPECIFIED by the TIME-WAIT socket that answered it.
+    const auto& fin = j.packets[j.packets.size() - 2];
+    EXPECT_EQ(flags(fin.tcp_flags), "F.");
+    EXPECT_EQ(fin.drop_reason, "NOT_SPECIFIED");
+    EXPECT_FALSE(fin.dropped);
+    EXPECT_EQ(j.packets.back().reply_to, j.packets.size() - 2);
+    // The sockets are the ones the programs read from, not the TIME-WAIT sock.
+    ASSERT_EQ(j.connections.size(), 1u);
+    for (const auto& s : j.syscalls) {
+        if (s.name != "recvfrom" || s.ret <= 0) continue;
+        EXPECT_EQ(s.sk, s.role == Role::server ? j.connections[0].server_sk
+                                               : j.connections[0].client_sk);
+    }
+}
+
 }  // namespace
 }  // namespace tpk::journey
