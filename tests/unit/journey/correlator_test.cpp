@@ -3,33 +3,18 @@
 // exact journeys, no privileges needed.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "journey/correlator.h"
-#include "model/event_io.h"
+#include "support/recordings.h"
 
 namespace tpk::journey {
 namespace {
 
-const std::string kDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
-
-Journey replay(const std::string& name) {
-    std::ifstream in(kDir + name);
-    EXPECT_TRUE(in) << "missing fixture " << name;
-    std::stringstream text;
-    text << in.rdbuf();
-    CorrelatorInput input;
-    read_recording_header(text.str(), input);
-    std::istringstream lines(text.str());
-    auto events = model::read_events(lines);
-    EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.error().message());
-    if (events.ok()) input.events = std::move(*events);
-    return correlate(std::move(input));
-}
+using testing::recording;
+using testing::replay;
 
 std::string hop_names(const Packet& p) {
     std::string s;
@@ -160,16 +145,10 @@ TEST(CorrelatorTcp, EveryPacketMatchesItsOwnFrameInOrder) {
 // after the server's. Packets must still come in wire order, as a capture
 // shows them.
 TEST(CorrelatorTcp, PacketsAreInWireOrderWhenBothEndsCloseAtOnce) {
-    std::ifstream in(kDir + "journey-tcp.jsonl");
-    std::stringstream text;
-    text << in.rdbuf();
-    CorrelatorInput input;
-    read_recording_header(text.str(), input);
-    std::istringstream lines(text.str());
-    auto events = model::read_events(lines);
-    ASSERT_TRUE(events.ok());
+    auto input = recording("journey-tcp.jsonl");
+    auto& events = input.events;
     std::vector<model::Event*> closes;
-    for (auto& e : *events)
+    for (auto& e : events)
         if (e.kind == model::EventKind::syscall_enter && e.syscall == "close" && e.fd == 63)
             closes.push_back(&e);
     ASSERT_EQ(closes.size(), 2u);
@@ -180,7 +159,7 @@ TEST(CorrelatorTcp, PacketsAreInWireOrderWhenBothEndsCloseAtOnce) {
     // The client's poll() and recvfrom() of the reply move into the 1.5 us
     // before the server's close(), keeping their order.
     std::vector<model::Event*> reading;
-    for (auto& e : *events)
+    for (auto& e : events)
         if (e.pid == client && e.t_ns > server_close && e.t_ns < client_close)
             reading.push_back(&e);
     ASSERT_FALSE(reading.empty());
@@ -188,7 +167,6 @@ TEST(CorrelatorTcp, PacketsAreInWireOrderWhenBothEndsCloseAtOnce) {
     const std::uint64_t span = client_close - first;
     for (auto* e : reading) e->t_ns = server_close - 1500 + (e->t_ns - first) * 1400 / span;
     closes[1]->t_ns = server_close - 1;
-    input.events = std::move(*events);
     auto j = correlate(std::move(input));
 
     ASSERT_EQ(j.packets.size(), kTcp.size());

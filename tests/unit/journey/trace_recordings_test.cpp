@@ -5,32 +5,16 @@
 // COMMAND` sees a program. The journey must find the conversation by itself.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "journey/correlator.h"
-#include "model/event_io.h"
+#include "support/recordings.h"
 
 namespace tpk::journey {
 namespace {
 
-const std::string kDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
-
-Journey replay(const std::string& name) {
-    std::ifstream in(kDir + name);
-    EXPECT_TRUE(in) << "missing fixture " << name;
-    std::stringstream text;
-    text << in.rdbuf();
-    CorrelatorInput input;
-    read_recording_header(text.str(), input);
-    std::istringstream lines(text.str());
-    auto events = model::read_events(lines);
-    EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.error().message());
-    if (events.ok()) input.events = std::move(*events);
-    return correlate(std::move(input));
-}
+using testing::replay;
 
 // "kind direction payload" per packet, e.g. "data c>s 21".
 std::vector<std::string> shape(const Journey& j) {

@@ -11,8 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "journey/correlator.h"
-#include "model/event_io.h"
+#include "support/recordings.h"
 #include "report/html.h"
 #include "report/mermaid.h"
 #include "report/pcapng_writer.h"
@@ -22,21 +21,7 @@
 namespace tpk::report {
 namespace {
 
-const std::string kDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
-
-journey::Journey replay(const std::string& name) {
-    std::ifstream in(kDir + name);
-    EXPECT_TRUE(in) << "missing fixture " << name;
-    std::stringstream text;
-    text << in.rdbuf();
-    journey::CorrelatorInput input;
-    journey::read_recording_header(text.str(), input);
-    std::istringstream lines(text.str());
-    auto events = model::read_events(lines);
-    EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.error().message());
-    if (events.ok()) input.events = std::move(*events);
-    return journey::correlate(std::move(input));
-}
+using tpk::testing::replay;
 
 std::size_t count(const std::string& haystack, const std::string& needle) {
     std::size_t n = 0;
