@@ -441,6 +441,10 @@ bool is_other_packet(const PacketState& ps, const Event& e) {
     // PSH), so there other flags are still the same packet.
     bool receive_path = e.kind == K::netif_receive_skb || e.kind == K::tcp_probe ||
                         e.kind == K::skb_copy_datagram_iovec;
+    // A pure ACK and the next data segment can carry the same seq and flags
+    // (no PSH): on the way down their lengths tell them apart.
+    bool sending = e.kind == K::net_dev_queue || e.kind == K::net_dev_start_xmit;
+    if (sending && e.payload_len != p.payload_len) return true;
     return !receive_path && e.tcp_flags != p.tcp_flags;
 }
 
@@ -535,6 +539,9 @@ void Builder::build_packets() {
                 }
                 break;
             case K::kfree_skb:
+                // Before any device (a netfilter OUTPUT drop) the skb's sock
+                // is its owner, the sender; later it is the receiving sock.
+                if (!ps.has_device && e->sk && !ps.p.sender_sk) ps.p.sender_sk = e->sk;
                 // QUEUE_PURGE: the skb was still queued when its socket was
                 // destroyed (tcp_done -> inet_csk_destroy_sock) - it had been
                 // processed; not a loss.
@@ -638,14 +645,27 @@ void Builder::learn_sockets() {
             sk_flow_[p.receiver_sk] = reversed(p.flow);
     }
     // Packets whose owners were not on their events: find them by endpoint.
+    // Several socks can share a connection's endpoints (a TIME-WAIT sock
+    // answers its last segments): prefer one a system call used.
+    std::set<std::uint64_t> used;
+    for (const auto& s : j_.syscalls) {
+        if (s.sk) used.insert(s.sk);
+        if (s.new_sk) used.insert(s.new_sk);
+    }
     for (auto& ps : ps_) {
         auto& p = ps.p;
         if (p.flow.protocol == 0) continue;
-        for (const auto& [sk, f] : sk_flow_) {
-            if (f.protocol != p.flow.protocol) continue;
-            if (!p.sender_sk && f.src == p.flow.src && f.dst == p.flow.dst) p.sender_sk = sk;
-            if (!p.receiver_sk && f.src == p.flow.dst && f.dst == p.flow.src) p.receiver_sk = sk;
-        }
+        auto pick = [&](const model::Endpoint& local, const model::Endpoint& remote) {
+            std::uint64_t any = 0, called = 0;
+            for (const auto& [sk, f] : sk_flow_) {
+                if (f.protocol != p.flow.protocol || f.src != local || f.dst != remote) continue;
+                if (!any) any = sk;
+                if (!called && used.count(sk)) called = sk;
+            }
+            return called ? called : any;
+        };
+        if (!p.sender_sk) p.sender_sk = pick(p.flow.src, p.flow.dst);
+        if (!p.receiver_sk) p.receiver_sk = pick(p.flow.dst, p.flow.src);
     }
     // A syscall's socket: its own sk, or the socket tracepoints that fired
     // inside its window on the same thread.
@@ -1351,14 +1371,19 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
     switch (p.cause) {
         case Cause::syscall: {
             const auto& s = syscalls[p.send_syscall];
-            if (p.retransmit)
+            if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
                 return fmt::format("kernel retransmit, inside {} ({} pid {} tid {})", s.name,
                                    role_name(s.role), s.pid, s.tid);
+            if (p.retransmit)  // TCP still had them as unsent: its first transmit failed
+                return fmt::format("{} ({} pid {} tid {}), sending bytes sent before again",
+                                   s.name, role_name(s.role), s.pid, s.tid);
             return fmt::format("{} ({} pid {} tid {})", s.name, role_name(s.role), s.pid, s.tid);
         }
         case Cause::reply:
-            if (p.retransmit)
+            if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
                 return "fast retransmit (an ACK showed the bytes lost)" + bytes_from();
+            if (p.retransmit)
+                return "kernel, sending bytes sent before again on a received ACK" + bytes_from();
             if ((p.tcp_flags & model::kRst) && has_event(p, K::tcp_send_reset))
                 return "kernel, answering a received packet with a reset (tcp_send_reset)";
             if (p.tcp_flags & model::kRst) return "kernel, answering a received packet with a reset";

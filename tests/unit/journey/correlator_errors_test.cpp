@@ -509,5 +509,61 @@ TEST(CorrelatorRetransmit, LossyBulkEveryDropIsResentAndEveryByteRead) {
     }
 }
 
+// The lab journey (5 x 100,004 B each way) with every 7th TCP packet longer
+// than 100 B dropped on its way out (hook output): four segments die before
+// any device (no frame), and TCP, which still counts their bytes as unsent,
+// sends them again in the same send(), on a received ACK or from a timer,
+// without tcp_retransmit_skb. A FIN resent too early is dropped as old data.
+TEST(CorrelatorRetransmit, LossyOnTheWayOutEveryLostSegmentIsSentAgain) {
+    auto j = replay("journey-tcp-lossy-output.jsonl");
+    expect_frames_match(j);
+    std::size_t lost_before_device = 0;
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        const auto& p = j.packets[i];
+        SCOPED_TRACE("packet #" + std::to_string(i + 1));
+        EXPECT_NE(p.cause, Cause::unknown);
+        if (!p.dropped || p.drop_reason != "NETFILTER_DROP") continue;
+        ++lost_before_device;
+        EXPECT_FALSE(p.frame.has_value());
+        EXPECT_EQ(find_hop(p, model::EventKind::net_dev_queue), nullptr);
+        ASSERT_NE(find_hop(p, model::EventKind::kfree_skb), nullptr);
+        EXPECT_FALSE(find_hop(p, model::EventKind::kfree_skb)->receive_side);
+        EXPECT_NE(p.sender_sk, 0u);
+        // Exactly one later packet carries its bytes again, and was captured.
+        std::size_t again = 0;
+        for (std::size_t k = 0; k < j.packets.size(); ++k) {
+            if (j.packets[k].retransmit_of != i) continue;
+            ++again;
+            EXPECT_GT(k, i);
+            EXPECT_EQ(j.packets[k].seq, p.seq);
+            EXPECT_TRUE(j.packets[k].frame.has_value());
+            EXPECT_NE(j.packets[k].recv_syscall, kNone);
+        }
+        EXPECT_EQ(again, 1u);
+    }
+    EXPECT_EQ(lost_before_device, 4u);
+    EXPECT_EQ(j.stats.packets_without_frame, 4u);
+    EXPECT_EQ(j.stats.frames_matched, j.packets.size() - 4);
+    EXPECT_TRUE(j.unmatched_frames.empty());
+    std::uint64_t c2s = 0, s2c = 0;
+    for (const auto& p : j.packets) {
+        if (p.dropped || p.payload_len == 0) continue;
+        (p.direction == kC2S ? c2s : s2c) += p.payload_len;
+        EXPECT_NE(p.recv_syscall, kNone) << "seq " << p.rel_seq;
+    }
+    EXPECT_EQ(c2s, 5u * 100004u);
+    EXPECT_EQ(s2c, 5u * 100004u);
+    // The early FIN retransmit: the peer already had it.
+    std::size_t old_fins = 0;
+    for (const auto& p : j.packets) {
+        if (p.drop_reason != "TCP_OLD_DATA") continue;
+        ++old_fins;
+        EXPECT_EQ(flags(p.tcp_flags), "F.");
+        EXPECT_TRUE(p.retransmit);
+        EXPECT_NE(find_hop(p, model::EventKind::tcp_retransmit_skb), nullptr);
+    }
+    EXPECT_EQ(old_fins, 1u);
+}
+
 }  // namespace
 }  // namespace tpk::journey
