@@ -828,9 +828,8 @@ void Builder::build_connections() {
         j_.connections.push_back(std::move(c));
     }
     // Roles of syscalls whose process the caller did not name (trace): by
-    // the socket they used, then by the process's other calls.
-    // The role most of a process's calls have (a forked client first closes
-    // the listener it inherited from the server).
+    // the socket they used, then the role most of the process's other calls
+    // have (a forked client first closes the listener it inherited).
     std::map<std::uint32_t, std::pair<std::size_t, std::size_t>> votes;  // client, server
     for (auto& s : j_.syscalls) {
         if (s.role == Role::unknown) s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk);
