@@ -16,6 +16,7 @@
 #include "kernel/convert.h"
 #include "kernel/log.h"
 #include "kernel/proc_ports.h"
+#include "kernel/ring_reader.h"
 #include "kernel/syscalls.h"
 #include "tracepacket.skel.h"
 #include "util/fd.h"
@@ -24,10 +25,8 @@ namespace tpk::kernel {
 namespace {
 
 void destroy_skeleton(tracepacket_bpf* skel) { tracepacket_bpf__destroy(skel); }
-void free_ring_buffer(ring_buffer* rb) { ring_buffer__free(rb); }
 
 using Skeleton = ScopedHandle<tracepacket_bpf, destroy_skeleton>;
-using RingBuffer = ScopedHandle<ring_buffer, free_ring_buffer>;
 
 Error libbpf_error(int err, const std::string& what) {
     return errno_error(err < 0 ? -err : err, what);
@@ -51,7 +50,7 @@ struct Tracer::State {
     // Declared before the ring buffer, so it is destroyed after it (the
     // ring buffer reads the skeleton's map).
     Skeleton skel;
-    RingBuffer rb;
+    RingReader rb;
     TracerOptions options;
     DropReasonNames drop_names;
     const EventSink* sink = nullptr;   // set for the duration of poll()/drain()
@@ -59,16 +58,17 @@ struct Tracer::State {
     bool loaded = false;
     bool attached = false;
 
-    static int on_record(void* ctx, void* data, std::size_t size) {
-        auto* self = static_cast<State*>(ctx);
-        if (!self->sink) return 0;
+    void on_record(const void* data, std::size_t size) {
+        if (!sink) return;
         auto raw = raw_event_of(data, size);
-        if (!raw) return 0;
-        if (auto event = convert_event(*raw, self->drop_names)) {
-            (*self->sink)(std::move(*event));
-            ++self->delivered;
+        if (!raw) return;
+        if (auto event = convert_event(*raw, drop_names)) {
+            (*sink)(std::move(*event));
+            ++delivered;
         }
-        return 0;
+    }
+    RingReader::RecordFn record_fn() {
+        return [this](const void* data, std::size_t size) { on_record(data, size); };
     }
 };
 
@@ -131,9 +131,9 @@ Status Tracer::load() {
         if (auto ok = add_pid(pid); !ok) return ok;
     for (const auto& port : s.options.ports)
         if (auto ok = add_port(port); !ok) return ok;
-    s.rb = RingBuffer(ring_buffer__new(bpf_map__fd(s.skel.get()->maps.events), State::on_record,
-                                       &s, nullptr));
-    if (!s.rb) return errno_error("set up the ring buffer reader");
+    auto reader = RingReader::open(bpf_map__fd(s.skel.get()->maps.events));
+    if (!reader) return wrap(reader.error(), "set up the ring buffer reader");
+    s.rb = std::move(*reader);
     return {};
 }
 
@@ -191,9 +191,9 @@ Result<int> Tracer::poll(int timeout_ms, const EventSink& sink) {
     if (!s.rb) return make_error("poll the tracer: not loaded");
     s.sink = &sink;
     s.delivered = 0;
-    int err = ring_buffer__poll(s.rb.get(), timeout_ms);
+    auto n = s.rb.poll(timeout_ms, s.record_fn());
     s.sink = nullptr;
-    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
+    if (!n) return n.error();
     return s.delivered;
 }
 
@@ -202,14 +202,13 @@ Result<int> Tracer::drain(const EventSink& sink) {
     if (!s.rb) return make_error("drain the tracer: not loaded");
     s.sink = &sink;
     s.delivered = 0;
-    int err = ring_buffer__consume(s.rb.get());
+    s.rb.consume(s.record_fn());
     s.sink = nullptr;
-    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
     return s.delivered;
 }
 
 int Tracer::epoll_fd() const {
-    return state_ && state_->rb ? ring_buffer__epoll_fd(state_->rb.get()) : -1;
+    return state_ && state_->rb ? state_->rb.epoll_fd() : -1;
 }
 
 std::uint64_t Tracer::lost_events() const {
@@ -242,7 +241,7 @@ std::vector<std::uint32_t> Tracer::program_ids() const {
 
 void Tracer::stop() {
     if (!state_) return;
-    state_->rb.reset();
+    state_->rb = RingReader();
     state_->skel.reset();   // detaches every link, unloads programs and maps
     state_->loaded = state_->attached = false;
 }
