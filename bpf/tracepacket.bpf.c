@@ -691,11 +691,11 @@ static __always_inline struct sock *sock_of_fd(__s64 fd)
 
 	if (!fdt || fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	/* An untyped read-only view (bpf_rdonly_cast(p, 0), Linux 6.16+)
-	 * allows the variable index a typed pointer does not. */
-	fds = bpf_rdonly_cast(fdt->fd, 0);
-	file = fds[fd];
-	if (!file)
+	/* A variable index into the fd array: a typed pointer refuses it and
+	 * the untyped bpf_rdonly_cast(p, 0) view needs Linux 6.16, so this one
+	 * read stays a helper call (everything else here is 6.2+). */
+	fds = fdt->fd;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 	f = TPK_CAST(struct file, file);
 	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
