@@ -5,34 +5,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "journey/correlator.h"
-#include "model/event_io.h"
+#include "support/recordings.h"
 
 namespace tpk::journey {
 namespace {
 
-const std::string kDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
-
-CorrelatorInput recording(const std::string& name) {
-    std::ifstream in(kDir + name);
-    EXPECT_TRUE(in) << "missing fixture " << name;
-    std::stringstream text;
-    text << in.rdbuf();
-    CorrelatorInput input;
-    read_recording_header(text.str(), input);
-    std::istringstream lines(text.str());
-    auto events = model::read_events(lines);
-    EXPECT_TRUE(events.ok()) << (events.ok() ? "" : events.error().message());
-    if (events.ok()) input.events = std::move(*events);
-    return input;
-}
-
-Journey replay(const std::string& name) { return correlate(recording(name)); }
+using testing::recording;
+using testing::replay;
 
 // Hop names in time order, "<" after the receive side's.
 std::string hop_names(const Packet& p) {
