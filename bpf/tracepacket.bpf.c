@@ -498,107 +498,112 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 	}
 }
 
-/* A packet's flow as its IP and TCP/UDP headers tell it, read before an
- * event is reserved: the headers decide whether the packet is traced. */
-struct pkt_flow {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u32 seq;
-	__u32 ack;
-	__u32 payload_len;
-	__u16 family;
-	__u16 sport;
-	__u16 dport;
-	__u8 protocol;
-	__u8 tcp_flags;
-};
-
-/* Reads the IP and TCP/UDP headers from skb->head + network_header. On
- * transmit (net_dev_*) and on loopback receive (netif_*, tcp_probe, copy to
- * user) the header offsets stay valid: loopback hands the same skb over.
- * Returns false for skbs without IP headers (UNIX, not yet built).
- * The headers are read through bpf_rdonly_cast() views: plain loads that
- * the JIT guards against faults, cheaper than a bpf_probe_read_kernel()
- * call. */
-static __always_inline bool read_headers(struct sk_buff *skb, struct pkt_flow *f)
+/* Where a packet's transport header starts, from skb->head +
+ * network_header. On transmit (net_dev_*) and on loopback receive (netif_*,
+ * tcp_probe, copy to user) the header offsets stay valid: loopback hands
+ * the same skb over. Returns the IP header (NULL for skbs without one: UNIX,
+ * not yet built) and sets *family, *l4 and *th. The headers are read
+ * through bpf_rdonly_cast() views: plain loads that the JIT guards against
+ * faults, cheaper than a bpf_probe_read_kernel() call. */
+static __always_inline void *locate_headers(struct sk_buff *skb, __u16 *family, __u8 *l4,
+					    struct tcphdr **th)
 {
 	unsigned char *head = skb->head;
 	__u16 protocol = skb->protocol;
 	__u16 nh = skb->network_header;
-	struct tcphdr *th;
-	struct udphdr *uh;
-	__u32 l4_len, ihl;
-	__u8 l4;
 
-	/* Every field is copied into the event later: none may be undefined
-	 * (the verifier refuses reads of uninitialized stack). */
-	__builtin_memset(f, 0, sizeof(*f));
 	if (!head || nh == (__u16)~0U)
-		return false;
+		return NULL;
 	if (protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = TPK_CAST(struct iphdr, head + nh);
 		__u8 version_ihl = *(__u8 *)ip;	/* version:4, ihl:4 */
 
 		if ((version_ihl >> 4) != 4)
-			return false;
+			return NULL;
 		/* IP options push the transport header further. */
-		ihl = (version_ihl & 0x0f) * 4;
-		l4 = ip->protocol;
-		l4_len = bpf_ntohs(ip->tot_len);
-		l4_len = l4_len > ihl ? l4_len - ihl : 0;
-		f->family = AF_INET;
-		*(__u32 *)f->saddr = ip->saddr;
-		*(__u32 *)f->daddr = ip->daddr;
-		th = TPK_CAST(struct tcphdr, head + nh + ihl);
-	} else if (protocol == bpf_htons(ETH_P_IPV6)) {
+		*th = TPK_CAST(struct tcphdr, head + nh + (version_ihl & 0x0f) * 4);
+		*l4 = ip->protocol;
+		*family = AF_INET;
+		return ip;
+	}
+	if (protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = TPK_CAST(struct ipv6hdr, head + nh);
 
 		if ((*(__u8 *)ip6 >> 4) != 6)
-			return false;
+			return NULL;
 		/* Extension headers are not followed: ports stay 0 then. */
-		l4 = ip6->nexthdr;
-		l4_len = bpf_ntohs(ip6->payload_len);
-		f->family = AF_INET6;
-		copy16(f->saddr, &ip6->saddr);
-		copy16(f->daddr, &ip6->daddr);
-		th = TPK_CAST(struct tcphdr, head + nh + sizeof(struct ipv6hdr));
-	} else {
-		return false;
+		*th = TPK_CAST(struct tcphdr, head + nh + sizeof(struct ipv6hdr));
+		*l4 = ip6->nexthdr;
+		*family = AF_INET6;
+		return ip6;
 	}
-	f->protocol = l4;
+	return NULL;
+}
+
+/* Whether the packet's TCP/UDP ports are traced (the decision for packets
+ * whose sock is not: only the ports are read here). */
+static __always_inline bool ports_traced(struct sk_buff *skb)
+{
+	struct tcphdr *th;	/* UDP's ports sit where TCP's do */
+	__u16 family;
+	__u8 l4;
+
+	if (!locate_headers(skb, &family, &l4, &th))
+		return false;
+	if (l4 != TPK_PROTO_TCP && l4 != TPK_PROTO_UDP)
+		return false;
+	return port_traced(l4, bpf_ntohs(th->source)) || port_traced(l4, bpf_ntohs(th->dest));
+}
+
+/* Fills e's flow from the packet's headers, read straight into the record
+ * (e is zeroed). Returns false for skbs without IP headers. */
+static __always_inline bool fill_header_flow(struct tpk_event *e, struct sk_buff *skb)
+{
+	struct tcphdr *th;
+	struct udphdr *uh;
+	__u32 l4_len, ihl;
+	__u16 family;
+	__u8 l4;
+	void *l3 = locate_headers(skb, &family, &l4, &th);
+
+	if (!l3)
+		return false;
+	if (family == AF_INET) {
+		struct iphdr *ip = l3;
+
+		ihl = (*(__u8 *)ip & 0x0f) * 4;
+		l4_len = bpf_ntohs(ip->tot_len);
+		l4_len = l4_len > ihl ? l4_len - ihl : 0;
+		*(__u32 *)e->saddr = ip->saddr;
+		*(__u32 *)e->daddr = ip->daddr;
+	} else {
+		struct ipv6hdr *ip6 = l3;
+
+		l4_len = bpf_ntohs(ip6->payload_len);
+		copy16(e->saddr, &ip6->saddr);
+		copy16(e->daddr, &ip6->daddr);
+	}
+	e->family = family;
+	e->protocol = l4;
+	e->flow_source = TPK_FLOW_HEADERS;
 	if (l4 == TPK_PROTO_TCP) {
 		__u8 doff_byte = ((__u8 *)th)[12];	/* doff:4, res1:4 */
 		__u32 doff = (doff_byte >> 4) * 4;
 
-		f->sport = bpf_ntohs(th->source);
-		f->dport = bpf_ntohs(th->dest);
-		f->seq = bpf_ntohl(th->seq);
-		f->ack = bpf_ntohl(th->ack_seq);
-		f->tcp_flags = ((__u8 *)th)[13];
-		f->payload_len = l4_len > doff ? l4_len - doff : 0;
+		e->sport = bpf_ntohs(th->source);
+		e->dport = bpf_ntohs(th->dest);
+		e->seq = bpf_ntohl(th->seq);
+		e->ack = bpf_ntohl(th->ack_seq);
+		e->tcp_flags = ((__u8 *)th)[13];
+		e->payload_len = l4_len > doff ? l4_len - doff : 0;
 	} else if (l4 == TPK_PROTO_UDP) {
 		uh = (struct udphdr *)th;
-		f->sport = bpf_ntohs(uh->source);
-		f->dport = bpf_ntohs(uh->dest);
+		e->sport = bpf_ntohs(uh->source);
+		e->dport = bpf_ntohs(uh->dest);
 		l4_len = bpf_ntohs(uh->len);
-		f->payload_len = l4_len > sizeof(*uh) ? l4_len - sizeof(*uh) : 0;
+		e->payload_len = l4_len > sizeof(*uh) ? l4_len - sizeof(*uh) : 0;
 	}
 	return true;
-}
-
-static __always_inline void put_header_flow(struct tpk_event *e, const struct pkt_flow *f)
-{
-	__builtin_memcpy(e->saddr, f->saddr, 16);
-	__builtin_memcpy(e->daddr, f->daddr, 16);
-	e->seq = f->seq;
-	e->ack = f->ack;
-	e->payload_len = f->payload_len;
-	e->family = f->family;
-	e->sport = f->sport;
-	e->dport = f->dport;
-	e->protocol = f->protocol;
-	e->tcp_flags = f->tcp_flags;
-	e->flow_source = TPK_FLOW_HEADERS;
 }
 
 /* What skb_traced() found out about a packet, to fill its event with. */
@@ -606,26 +611,21 @@ struct pkt {
 	struct sk_buff *skb;
 	struct sock *sk;	/* the sock the tracepoint names, else skb->sk */
 	struct sock_info *info;	/* what is known about sk, or NULL */
-	struct pkt_flow flow;
-	bool headers;
 };
 
-/* Whether an skb belongs to the conversation, from locals only (no event is
- * reserved for untraced packets). sk: the sock the tracepoint names, or NULL
- * to use skb->sk. */
+/* Whether an skb belongs to the conversation, before any event is reserved
+ * (untraced packets reserve nothing). A traced sock decides at once; else
+ * the headers' ports. sk: the sock the tracepoint names, or NULL to use
+ * skb->sk. */
 static __always_inline bool skb_traced(struct pkt *p, struct sk_buff *skb, struct sock *sk)
 {
 	p->skb = skb;
-	p->headers = read_headers(skb, &p->flow);
 	if (!sk)
 		sk = skb->sk;
 	p->sk = sk;
 	if (sock_traced(sk, &p->info))
 		return true;
-	if (p->headers && (p->flow.protocol == TPK_PROTO_TCP || p->flow.protocol == TPK_PROTO_UDP))
-		return port_traced(p->flow.protocol, p->flow.sport) ||
-		       port_traced(p->flow.protocol, p->flow.dport);
-	return false;
+	return ports_traced(skb);
 }
 
 /* Fills a traced packet's event: its flow from the headers, or from the
@@ -635,9 +635,7 @@ static __always_inline void fill_pkt(struct tpk_event *e, const struct pkt *p)
 	e->skb = (__u64)p->skb;
 	e->skb_len = p->skb->len;
 	e->sk = (__u64)p->sk;
-	if (p->headers)
-		put_header_flow(e, &p->flow);
-	else
+	if (!fill_header_flow(e, p->skb))
 		fill_sock_flow(e, p->sk, false, p->info);
 }
 
