@@ -155,8 +155,16 @@ struct syscall_start {
 	__u8 want;
 	__u8 fd_is_socket;
 	__u8 active;	/* an enter is waiting for its exit */
-	__u8 pad;
+	__u8 traced;	/* traced_tgids holds this thread's tgid, as of ... */
+	__u32 tgids_gen;	/* ... this traced_tgids_gen */
+	__u32 pad;
 };
+
+/* Bumped by user space after it adds a tgid to traced_tgids: a thread's
+ * cached answer (syscall_start.traced) older than this is asked again. The
+ * BPF side needs no bump: fork adds tgids for new threads (no cache yet)
+ * and exit removes them for dead ones. Starts at 1: a fresh storage reads 0. */
+__u32 traced_tgids_gen = 1;
 
 /* Per-thread syscall in flight. Task storage instead of a tid-keyed hash:
  * no hashing on the hot path, and the kernel frees it with the task. */
@@ -726,14 +734,39 @@ static __always_inline void learn_once(struct syscall_start *start, struct sock 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_start *start;
 	struct sock *sk = NULL;
 	struct tpk_event *e;
+	__u32 gen;
 	__u64 fd;
 	__u8 want = wanted(id);
 
-	if (!want || !tgid_traced())
+	if (!want)
 		return 0;
+	/* Is this thread traced? Its task storage remembers, so a traced
+	 * thread does not hash its tgid per call; threads of untraced
+	 * processes get no storage (they ask traced_tgids). */
+	start = bpf_task_storage_get(&syscall_starts, task, NULL, 0);
+	gen = *(volatile __u32 *)&traced_tgids_gen;
+	if (!start || start->tgids_gen != gen) {
+		if (!tgid_traced()) {
+			if (start) {
+				start->traced = 0;
+				start->tgids_gen = gen;
+			}
+			return 0;
+		}
+		if (!start)
+			start = bpf_task_storage_get(&syscall_starts, task, NULL,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!start)
+			return 0;
+		start->traced = 1;
+		start->tgids_gen = gen;
+	} else if (!start->traced) {
+		return 0;
+	}
 	/* regs is the task's own pt_regs (a trusted tp_btf argument): plain
 	 * loads, not the _CORE_ macros' bpf_probe_read_kernel() per register.
 	 * x86_64 syscall arguments: di, si, dx, r10, r8, r9. */
@@ -741,10 +774,6 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	if (want & TPK_SC_FD_ARG0)
 		sk = sock_of_fd((int)fd);
 	if ((want & TPK_SC_SOCKET_ONLY) && !sk)
-		return 0;
-	start = bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!start)
 		return 0;
 	start->args[0] = fd;
 	start->args[1] = regs->si;

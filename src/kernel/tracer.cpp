@@ -164,6 +164,10 @@ Status Tracer::add_pid(pid_t pid) {
     if (bpf_map__update_elem(s.skel.get()->maps.traced_tgids, &key, sizeof(key), &one, sizeof(one),
                              BPF_ANY))
         return errno_error("trace pid " + std::to_string(pid));
+    // Threads cache whether their tgid is traced (bpf/tracepacket.bpf.c,
+    // syscall_start): a new generation makes them ask again.
+    if (auto* data = s.skel.get()->data)
+        __atomic_fetch_add(&data->traced_tgids_gen, 1, __ATOMIC_RELEASE);
     // Its sockets from before: the ports it already listens or talks on.
     for (const auto& port : ports_of_process(pid))
         if (auto ok = add_port(port); !ok) return ok;
