@@ -212,7 +212,6 @@ static __always_inline struct tpk_event *new_event(__u32 kind)
 	bool long_kind = is_long_kind(kind);
 	struct task_struct *task;
 	struct tpk_event *e;
-	__u64 pid_tgid;
 
 	/* Two literal sizes: clang expands memset() only for constants. */
 	if (long_kind)
@@ -227,15 +226,16 @@ static __always_inline struct tpk_event *new_event(__u32 kind)
 		__builtin_memset(e, 0, sizeof(struct tpk_event));
 	else
 		__builtin_memset(e, 0, TPK_EVENT_SHORT_SIZE);
-	pid_tgid = bpf_get_current_pid_tgid();
 	e->kind = kind;
 	e->t_ns = bpf_ktime_get_ns();
 	e->cpu = bpf_get_smp_processor_id();
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
 	if (long_kind)
 		e->syscall_nr = -1;
+	/* pid, tid and comm from current with plain loads (what
+	 * bpf_get_current_pid_tgid() and bpf_get_current_comm() read). */
 	task = bpf_get_current_task_btf();
+	e->pid = task->tgid;
+	e->tid = task->pid;
 	copy16(e->comm, task->comm);
 	return e;
 }
