@@ -368,8 +368,10 @@ void render_reset(const Journey& j, const Packet& p, const Paint& paint, std::st
         out += fit(fmt::format("     reported to the {} (pid {}) as {}", role_label(s.role), s.pid,
                                syscall_text(s)), 100) + "\n";
     } else if (has_hop(p, EventKind::tcp_receive_reset)) {
-        out += "     received: the receiving socket is closed (tcp_receive_reset); no later call "
-               "on it was traced\n";
+        out += wrap_text("     received: ",
+                         "the receiving socket is closed (tcp_receive_reset); no traced call on "
+                         "it failed with the error (after a non-blocking connect() the program "
+                         "reads it with getsockopt(SO_ERROR))");
     }
 }
 

@@ -3,6 +3,7 @@
 // its README): the lines a person looks for, exactly.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "commands/journey_output.h"
 #include "commands/journey_session.h"
+#include "support/recordings.h"
 
 namespace tpk::commands {
 namespace {
@@ -112,6 +114,29 @@ TEST(JourneyErrorsText, RefusedConnect) {
     // The refused connect() lists both the SYN it sent and the RST that failed it.
     EXPECT_NE(text.find("connect(fd=3) = -1 ECONNREFUSED -> packets #1 #2"), std::string::npos)
         << text;
+}
+
+// As if connect() had been non-blocking (it returns -EINPROGRESS; the program
+// learns the refusal from getsockopt(SO_ERROR), which is not traced): the
+// recording with that one return value changed.
+TEST(JourneyErrorsText, ResetNoTracedCallFailedWith) {
+    auto input = testing::recording("trace-tcp-refused.jsonl");
+    std::size_t changed = 0;
+    for (auto& e : input.events)
+        if (e.kind == model::EventKind::syscall_exit && e.syscall == "connect") {
+            e.ret = -EINPROGRESS;
+            ++changed;
+        }
+    ASSERT_EQ(changed, 1u);
+    auto j = journey::correlate(std::move(input));
+    ASSERT_EQ(j.packets.size(), 2u);
+    EXPECT_EQ(j.packets[1].error_syscall, journey::kNone);
+    auto rst = joined(packet_block(render_journey_text(j, TextStyle{}), 2));
+    EXPECT_NE(rst.find("\n     received: the receiving socket is closed (tcp_receive_reset); no "
+                       "traced call on it failed with the error (after a non-blocking connect() "
+                       "the program reads it with getsockopt(SO_ERROR))\n"),
+              std::string::npos)
+        << rst;
 }
 
 TEST(JourneyErrorsText, AbortiveClose) {
