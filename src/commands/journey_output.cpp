@@ -340,7 +340,8 @@ void render_retransmit(const Journey& j, const Packet& p, const Paint& paint, st
     out += labelled(paint, "RETRANSMIT", text);
 }
 
-void render_reset(const Journey& j, const Packet& p, const Paint& paint, std::string& out) {
+void render_reset(const Journey& j, std::size_t i, const Paint& paint, std::string& out) {
+    const auto& p = j.packets[i];
     std::string why;
     if (p.cause == journey::Cause::reply && p.reply_to != kNone) {
         const auto& asked = j.packets[p.reply_to];
@@ -368,10 +369,20 @@ void render_reset(const Journey& j, const Packet& p, const Paint& paint, std::st
         out += fit(fmt::format("     reported to the {} (pid {}) as {}", role_label(s.role), s.pid,
                                syscall_text(s)), 100) + "\n";
     } else if (has_hop(p, EventKind::tcp_receive_reset)) {
+        // tcp_reset() leaves the error in sk_err: a refused non-blocking
+        // connect() reads it with getsockopt(SO_ERROR) (not traced); after the
+        // peer's FIN (SOCK_DONE) a recv() still returns 0 and the error waits
+        // for a send().
+        bool refused = std::any_of(j.states.begin(), j.states.end(), [&](const auto& s) {
+            return s.packet == i && s.old_state == 2;  // SYN-SENT
+        });
         out += wrap_text("     received: ",
-                         "the receiving socket is closed (tcp_receive_reset); no traced call on "
-                         "it failed with the error (after a non-blocking connect() the program "
-                         "reads it with getsockopt(SO_ERROR))");
+                         std::string("the receiving socket is closed (tcp_receive_reset); no "
+                                     "traced call on it failed with the error (") +
+                             (refused ? "after a non-blocking connect() the program reads it "
+                                        "with getsockopt(SO_ERROR))"
+                                      : "it waits for the next send() or recv(); after the "
+                                        "peer's FIN a recv() still returns 0)"));
     }
 }
 
@@ -382,7 +393,7 @@ void render_packet_trouble(const Journey& j, std::size_t i, const Paint& paint, 
     const auto& p = j.packets[i];
     if (p.dropped) render_drop(j, i, paint, out);
     if (p.retransmit) render_retransmit(j, p, paint, out);
-    if (p.kind == journey::PacketKind::reset) render_reset(j, p, paint, out);
+    if (p.kind == journey::PacketKind::reset) render_reset(j, i, paint, out);
 }
 
 void render_packets(const Journey& j, const Paint& paint, std::string& out) {

@@ -188,6 +188,43 @@ os.waitpid(pid, 0)
 sys.exit(code)
 )";
 
+// The server accepts and closes at once; after its FIN the client still
+// sends: the server's socket is gone, so its kernel answers the data with a
+// reset (tcp_rcv_state_process: data after RCV_SHUTDOWN, TCP_ABORT_ON_DATA).
+// The client's recv() still returns 0 (the FIN came first); its next send()
+// fails with the reset's error.
+constexpr const char* kLateData = R"(
+import os, socket, sys
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+port = ls.getsockname()[1]
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    ls.close()
+    os.close(w)
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    os.read(r, 1)
+    if c.recv(100) != b"":
+        os._exit(2)
+    c.sendall(b"too late")
+    if c.recv(100) != b"":
+        os._exit(3)
+    try:
+        c.send(b"x")
+        os._exit(4)
+    except (BrokenPipeError, ConnectionResetError):
+        os._exit(0)
+os.close(r)
+ls.settimeout(10)
+conn, _ = ls.accept()
+conn.close()
+os.write(w, b"x")
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+)";
+
 // The same exchange on port argv[1] (in the test's namespace), then an
 // orderly close. The 20-byte message is what the namespace drops once.
 constexpr const char* kExchange = R"(
@@ -385,6 +422,52 @@ TEST(TraceReset, AbortiveCloseResetsTheEstablishedConnection) {
         if (s.at("old") == "ESTABLISHED" && s.at("new") == "CLOSE")
             closed.insert(s.at("role").get<std::string>());
     EXPECT_EQ(closed, (std::set<std::string>{"client", "server"})) << r.raw;
+}
+
+TEST(TraceReset, DataForAClosedSocketIsAnsweredWithRst) {
+    REQUIRE_ROOT_AND_PYTHON();
+    Script script(kLateData);
+    auto r = run(tracepacket() + " trace --json -- " + python() + " " + script.path());
+    ASSERT_EQ(r.exit_code, 0) << r.raw;  // recv() 0 twice, then send() failed
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    EXPECT_EQ(r.summary().at("resets"), 1);
+    expect_packets_equal_capture(r);
+    auto packets = r.of("packet");
+    auto syscalls = r.of("syscall");
+    std::size_t late = packets.size(), rst = packets.size();
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        if (packets[i].at("payload_len") == 8) late = i;
+        if (packets[i].at("kind") == "reset") rst = i;
+    }
+    ASSERT_LT(late, packets.size()) << r.raw;
+    ASSERT_LT(rst, packets.size()) << r.raw;
+    EXPECT_LT(late, rst);
+    // The server's kernel took the data in, then threw it away with a reason.
+    EXPECT_EQ(packets[late].at("direction"), "client_to_server");
+    EXPECT_EQ(packets[late].at("dropped"), true);
+    EXPECT_EQ(packets[late].at("drop_reason"), "TCP_ABORT_ON_DATA");
+    EXPECT_NE(find_hop(packets[late], "tcp_send_reset", "receive"), nullptr);
+    // The answer: a bare RST (the data's ACK field gives its seq), sent while
+    // receiving the data, closing the client's CLOSE-WAIT socket.
+    const auto& reset = packets[rst];
+    EXPECT_EQ(reset.at("flags"), "R");
+    EXPECT_EQ(reset.at("direction"), "server_to_client");
+    EXPECT_EQ(reset.at("cause"), "reply");
+    EXPECT_EQ(reset.at("reply_to"), late);
+    EXPECT_EQ(reset.at("seq"), packets[late].at("ack"));
+    EXPECT_NE(find_hop(reset, "tcp_receive_reset", "receive"), nullptr);
+    bool closed = false;
+    for (const auto& st : r.of("state"))
+        closed |= st.at("role") == "client" && st.at("old") == "CLOSE-WAIT" &&
+                  st.at("new") == "CLOSE" && st.at("packet") == rst;
+    EXPECT_TRUE(closed) << r.raw;
+    // The client's send() after it is the call that reported it.
+    ASSERT_FALSE(reset.at("error_syscall").is_null()) << reset.dump();
+    const auto& told = syscalls.at(reset.at("error_syscall").get<std::size_t>());
+    EXPECT_EQ(told.at("role"), "client");
+    EXPECT_TRUE(told.at("ret") == -EPIPE || told.at("ret") == -ECONNRESET) << told.dump();
+    EXPECT_EQ(told.at("name").get<std::string>().rfind("send", 0), 0u) << told.dump();
 }
 
 // The exchange traced in a namespace whose nftables drop its 20-byte message

@@ -94,6 +94,10 @@ void expect_frames_match(const Journey& j) {
 
 // ---------------------------------------------------------------- resets
 
+const char* kSynHopsForResets =
+    "syscall_enter fib_table_lookup fib_table_lookup fib_table_lookup net_dev_queue "
+    "net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< consume_skb<";
+
 // python3: connect() to a bound port nobody listens on.
 TEST(CorrelatorReset, RefusedConnectIsSynThenRst) {
     auto j = replay("trace-tcp-refused.jsonl");
@@ -184,6 +188,47 @@ TEST(CorrelatorReset, AbortiveCloseSendsRstInsteadOfFin) {
     ASSERT_EQ(j.processes.size(), 2u);
     EXPECT_EQ(j.processes[0].role, Role::server);
     EXPECT_EQ(j.processes[1].role, Role::client);
+}
+
+// python3: the server closes at once; after its FIN the client still sends 8
+// bytes, which the server's kernel drops (TCP_ABORT_ON_DATA) and answers with
+// a bare RST; the client's next send() fails with EPIPE (CLOSE-WAIT).
+TEST(CorrelatorReset, DataForAClosedSocketIsAnsweredWithRst) {
+    auto j = replay("trace-tcp-late-data.jsonl");
+    expect_packets(
+        j, {
+               {"handshake", kC2S, "S", 0, 0, 0, Cause::syscall, kSynHopsForResets},
+               {"handshake", kS2C, "S.", 0, 1, 0, Cause::reply,
+                "fib_table_lookup net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+                "netif_receive_skb< inet_sock_set_state<"},
+               {"handshake", kC2S, ".", 1, 1, 0, Cause::reply,
+                "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
+                "inet_sock_set_state< inet_sock_set_state<"},
+               {"teardown", kS2C, "F.", 1, 1, 0, Cause::syscall,
+                "syscall_enter net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit "
+                "netif_receive_skb< tcp_probe< inet_sock_set_state< sk_data_ready<"},
+               {"data", kC2S, "P.", 1, 2, 8, Cause::syscall,
+                "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
+                "net_dev_xmit netif_receive_skb< inet_sock_set_state< inet_sock_set_state< "
+                "tcp_send_reset< kfree_skb< sock_send_length"},
+               // A RST answering a segment with ACK takes its seq from that ACK
+               // and carries no ACK itself (RFC 793).
+               {"reset", kS2C, "R", 2, 0, 0, Cause::reply,
+                "tcp_send_reset fib_table_lookup net_dev_queue net_dev_start_xmit netif_rx< "
+                "net_dev_xmit netif_receive_skb< tcp_receive_reset< inet_sock_set_state<"},
+           });
+    expect_frames_match(j);
+    const auto& late = j.packets[4];
+    const auto& rst = j.packets[5];
+    EXPECT_TRUE(late.dropped);
+    EXPECT_EQ(late.drop_reason, "TCP_ABORT_ON_DATA");
+    EXPECT_EQ(late.recv_syscall, kNone);
+    EXPECT_EQ(rst.reply_to, 4u);
+    EXPECT_EQ(rst.seq, late.ack);
+    ASSERT_NE(rst.error_syscall, kNone);
+    EXPECT_EQ(j.syscalls[rst.error_syscall].name, "sendto");
+    EXPECT_EQ(j.syscalls[rst.error_syscall].ret, -EPIPE);
+    EXPECT_EQ(j.syscalls[rst.error_syscall].role, Role::client);
 }
 
 // ---------------------------------------------------------------- retransmits
