@@ -476,7 +476,10 @@ Output exchange_with_one_drop(const std::string& hook, const char* what = kFirst
                               const char* program = kExchange) {
     Netns ns;
     if (!ns.ok()) return Output{};
-    constexpr int kPort = 5555;  // inside the test's own namespace: nobody else is there
+    // Nobody else is in the test's namespace, but the kernel probes are global
+    // and follow ports: a port of its own keeps a concurrent test's namespace
+    // out of this journey.
+    const int kPort = 20000 + static_cast<int>(getpid() % 40000);
     {
         Script rules(drop_once_rules(hook, kPort, what));
         if (std::system((ns.exec() + "nft -f " + rules.path()).c_str()) != 0) return Output{};
