@@ -1515,11 +1515,14 @@ void Builder::mark_retransmits() {
 // A TIME-WAIT socket answers a late segment (tcp_timewait_state_process():
 // the ACK of the peer's FIN) and tcp_v4_rcv() then frees it on its discard
 // path, with kfree_skb reason NOT_SPECIFIED. A segment the kernel answered
-// was processed, not lost.
+// with an ACK was processed, not lost; one it answered with a reset (data
+// for a closed socket, TCP_TW_RST) was refused.
 void Builder::keep_answered_segments() {
     std::set<std::size_t> answered;
     for (const auto& ps : ps_)
-        if (ps.p.cause == Cause::reply && ps.p.reply_to != kNone) answered.insert(ps.p.reply_to);
+        if (ps.p.cause == Cause::reply && ps.p.reply_to != kNone &&
+            !(ps.p.tcp_flags & model::kRst))
+            answered.insert(ps.p.reply_to);
     for (std::size_t i = 0; i < ps_.size(); ++i) {
         auto& p = ps_[i].p;
         if (!p.dropped || p.drop_reason != "NOT_SPECIFIED" || !answered.count(i)) continue;

@@ -231,6 +231,36 @@ TEST(CorrelatorReset, DataForAClosedSocketIsAnsweredWithRst) {
     EXPECT_EQ(j.syscalls[rst.error_syscall].role, Role::client);
 }
 
+// The same program under load: the client's ACK of the FIN left on its own
+// (delayed-ACK timer), so the server's socket was already replaced by a
+// TIME-WAIT sock, which answers the late data with the reset and frees it
+// with NOT_SPECIFIED. Answered with a reset is refused, so still a drop.
+TEST(CorrelatorReset, DataForATimeWaitSocketIsAnsweredWithRst) {
+    auto j = replay("trace-tcp-late-data-time-wait.jsonl");
+    ASSERT_EQ(j.packets.size(), 7u);
+    const auto& ack = j.packets[4];
+    const auto& late = j.packets[5];
+    const auto& rst = j.packets[6];
+    EXPECT_EQ(ack.sent_by, "delayed-ACK timer");
+    EXPECT_EQ(late.payload_len, 8u);
+    EXPECT_TRUE(late.dropped);
+    EXPECT_EQ(late.drop_reason, "NOT_SPECIFIED");
+    EXPECT_EQ(hop_names(late),
+              "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
+              "net_dev_xmit netif_receive_skb< tcp_send_reset< kfree_skb< sock_send_length");
+    EXPECT_EQ(flags(rst.tcp_flags), "R");
+    EXPECT_EQ(rst.reply_to, 5u);
+    ASSERT_NE(rst.error_syscall, kNone);
+    EXPECT_EQ(j.syscalls[rst.error_syscall].ret, -EPIPE);
+    // The server's socket left for TIME-WAIT on the delayed ACK.
+    bool to_time_wait = false;
+    for (const auto& st : j.states)
+        to_time_wait |= st.role == Role::server && st.old_state == 5 && st.new_state == 7 &&
+                        st.packet == 4;  // FIN-WAIT-2 -> CLOSE
+    EXPECT_TRUE(to_time_wait);
+    expect_frames_match(j);
+}
+
 // ---------------------------------------------------------------- retransmits
 
 const char* kDroppedOnArrival =
