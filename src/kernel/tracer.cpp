@@ -16,7 +16,6 @@
 #include "kernel/convert.h"
 #include "kernel/log.h"
 #include "kernel/proc_ports.h"
-#include "kernel/ring_reader.h"
 #include "kernel/syscalls.h"
 #include "tracepacket.skel.h"
 #include "util/fd.h"
@@ -25,8 +24,10 @@ namespace tpk::kernel {
 namespace {
 
 void destroy_skeleton(tracepacket_bpf* skel) { tracepacket_bpf__destroy(skel); }
+void free_ring_buffer(ring_buffer* rb) { ring_buffer__free(rb); }
 
 using Skeleton = ScopedHandle<tracepacket_bpf, destroy_skeleton>;
+using RingBuffer = ScopedHandle<ring_buffer, free_ring_buffer>;
 
 Error libbpf_error(int err, const std::string& what) {
     return errno_error(err < 0 ? -err : err, what);
@@ -50,7 +51,7 @@ struct Tracer::State {
     // Declared before the ring buffer, so it is destroyed after it (the
     // ring buffer reads the skeleton's map).
     Skeleton skel;
-    RingReader rb;
+    RingBuffer rb;
     TracerOptions options;
     DropReasonNames drop_names;
     const EventSink* sink = nullptr;   // set for the duration of poll()/drain()
@@ -58,17 +59,16 @@ struct Tracer::State {
     bool loaded = false;
     bool attached = false;
 
-    void on_record(const void* data, std::size_t size) {
-        if (!sink) return;
+    static int on_record(void* ctx, void* data, std::size_t size) {
+        auto* self = static_cast<State*>(ctx);
+        if (!self->sink) return 0;
         auto raw = raw_event_of(data, size);
-        if (!raw) return;
-        if (auto event = convert_event(*raw, drop_names)) {
-            (*sink)(std::move(*event));
-            ++delivered;
+        if (!raw) return 0;
+        if (auto event = convert_event(*raw, self->drop_names)) {
+            (*self->sink)(std::move(*event));
+            ++self->delivered;
         }
-    }
-    RingReader::RecordFn record_fn() {
-        return [this](const void* data, std::size_t size) { on_record(data, size); };
+        return 0;
     }
 };
 
@@ -131,9 +131,9 @@ Status Tracer::load() {
         if (auto ok = add_pid(pid); !ok) return ok;
     for (const auto& port : s.options.ports)
         if (auto ok = add_port(port); !ok) return ok;
-    auto reader = RingReader::open(bpf_map__fd(s.skel.get()->maps.events));
-    if (!reader) return wrap(reader.error(), "set up the ring buffer reader");
-    s.rb = std::move(*reader);
+    s.rb = RingBuffer(ring_buffer__new(bpf_map__fd(s.skel.get()->maps.events), State::on_record,
+                                       &s, nullptr));
+    if (!s.rb) return errno_error("set up the ring buffer reader");
     return {};
 }
 
@@ -195,9 +195,9 @@ Result<int> Tracer::poll(int timeout_ms, const EventSink& sink) {
     if (!s.rb) return make_error("poll the tracer: not loaded");
     s.sink = &sink;
     s.delivered = 0;
-    auto n = s.rb.poll(timeout_ms, s.record_fn());
+    int err = ring_buffer__poll(s.rb.get(), timeout_ms);
     s.sink = nullptr;
-    if (!n) return n.error();
+    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
     return s.delivered;
 }
 
@@ -206,13 +206,14 @@ Result<int> Tracer::drain(const EventSink& sink) {
     if (!s.rb) return make_error("drain the tracer: not loaded");
     s.sink = &sink;
     s.delivered = 0;
-    s.rb.consume(s.record_fn());
+    int err = ring_buffer__consume(s.rb.get());
     s.sink = nullptr;
+    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
     return s.delivered;
 }
 
 int Tracer::epoll_fd() const {
-    return state_ && state_->rb ? state_->rb.epoll_fd() : -1;
+    return state_ && state_->rb ? ring_buffer__epoll_fd(state_->rb.get()) : -1;
 }
 
 std::uint64_t Tracer::lost_events() const {
@@ -245,7 +246,7 @@ std::vector<std::uint32_t> Tracer::program_ids() const {
 
 void Tracer::stop() {
     if (!state_) return;
-    state_->rb = RingReader();
+    state_->rb.reset();
     state_->skel.reset();   // detaches every link, unloads programs and maps
     state_->loaded = state_->attached = false;
 }

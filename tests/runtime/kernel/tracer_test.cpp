@@ -363,7 +363,7 @@ TEST(KernelTracer, FullRingBufferCountsLostEvents) {
 
 // A two-page ring read while 300 round trips run wraps around its end again
 // and again (records are 168 or 256 bytes): a record that straddles the end
-// must read whole (RingReader relies on the kernel mapping the data twice).
+// must read whole (libbpf's reader relies on the kernel mapping the data twice).
 // Events may be lost here; the ones that arrive must be intact.
 TEST(KernelTracer, RecordsAcrossTheRingsEndReadWhole) {
     TPK_SKIP_WITHOUT_BPF();
@@ -385,8 +385,10 @@ TEST(KernelTracer, RecordsAcrossTheRingsEndReadWhole) {
             EXPECT_EQ(e.flow.src.addr, loopback);
             EXPECT_EQ(e.flow.dst.addr, loopback);
         }
-        if (e.kind == EventKind::syscall_exit) EXPECT_FALSE(e.syscall.rfind("syscall_", 0) == 0)
-            << "unknown syscall number " << e.syscall_nr;
+        if (e.kind == EventKind::syscall_exit) {
+            EXPECT_FALSE(e.syscall.rfind("syscall_", 0) == 0)
+                << "unknown syscall number " << e.syscall_nr;
+        }
     }
     EXPECT_GT(device_hops, 0u);
 }
