@@ -24,7 +24,8 @@ struct RecordOptions {
     std::string pids;
     std::vector<std::string> ports;   // "tcp:8080", "udp:9000"
     std::vector<std::string> command;
-    std::size_t ring_buffer_bytes = 64u << 20;  // as trace: a busy ping-pong fills 8 MiB in ~1500 round trips
+    // As trace: a busy ping-pong filled 8 MiB in ~1500 round trips.
+    std::size_t ring_buffer_bytes = 64u << 20;
     bool no_syscalls = false;
     bool batch_wakeups = false;
     std::string ready_file;
