@@ -80,7 +80,9 @@ TEST_F(CaptureCli, FilterAndCountSelectPackets) {
     ASSERT_EQ(udp.status, 0) << udp.err;
     EXPECT_GT(lines(udp.out), 0);
     EXPECT_EQ(udp.out.find("Flags ["), std::string::npos) << "a TCP line passed the udp filter";
-    if (have("tcpdump")) EXPECT_EQ(udp.out, run("tcpdump -nn -r " + file + " udp").out);
+    if (have("tcpdump")) {
+        EXPECT_EQ(udp.out, run("tcpdump -nn -r " + file + " udp").out);
+    }
     const Outcome five = run(tpk("-c 5 -r " + file + " tcp and port 34567"));
     EXPECT_EQ(five.status, 0);
     EXPECT_EQ(lines(five.out), 5);
