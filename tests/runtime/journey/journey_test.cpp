@@ -20,44 +20,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/json_lines.h"
+
 namespace {
 
 using nlohmann::json;
 
-struct Output {
-    int exit_code = -1;
-    std::vector<json> records;
-    std::string raw;
-
-    std::vector<json> of(const std::string& type) const {
-        std::vector<json> out;
-        for (const auto& r : records)
-            if (r.at("type") == type) out.push_back(r);
-        return out;
-    }
-    const json& summary() const { return records.back(); }
-};
+using Output = tpk::testing::JsonLinesOutput;
 
 Output run_tracepacket(const std::string& args) {
-    Output r;
-    std::string cmd = std::string(TPK_BINARY) + " " + args + " 2>&1";
-    FILE* f = popen(cmd.c_str(), "r");
-    if (!f) return r;
-    char buf[65536];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.raw.append(buf, n);
-    int status = pclose(f);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::size_t start = 0;
-    while (start < r.raw.size()) {
-        std::size_t end = r.raw.find('\n', start);
-        if (end == std::string::npos) end = r.raw.size();
-        std::string line = r.raw.substr(start, end - start);
-        start = end + 1;
-        if (line.empty() || line[0] != '{') continue;
-        r.records.push_back(json::parse(line));
-    }
-    return r;
+    return tpk::testing::run_json_lines(std::string(TPK_BINARY) + " " + args);
 }
 
 bool is_root() { return geteuid() == 0; }

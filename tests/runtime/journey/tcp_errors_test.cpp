@@ -18,44 +18,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/json_lines.h"
+
 namespace {
 
 using nlohmann::json;
 
-struct Output {
-    int exit_code = -1;
-    std::vector<json> records;
-    std::string raw;
+using Output = tpk::testing::JsonLinesOutput;
 
-    std::vector<json> of(const std::string& type) const {
-        std::vector<json> out;
-        for (const auto& r : records)
-            if (r.at("type") == type) out.push_back(r);
-        return out;
-    }
-    const json& summary() const { return records.back(); }
-};
-
-// Runs a shell command line (stderr folded in) and keeps its JSON lines.
-Output run(const std::string& command_line) {
-    Output r;
-    FILE* f = popen((command_line + " 2>&1").c_str(), "r");
-    if (!f) return r;
-    char buf[65536];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.raw.append(buf, n);
-    int status = pclose(f);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::size_t start = 0;
-    while (start < r.raw.size()) {
-        std::size_t end = r.raw.find('\n', start);
-        if (end == std::string::npos) end = r.raw.size();
-        std::string line = r.raw.substr(start, end - start);
-        start = end + 1;
-        if (!line.empty() && line[0] == '{') r.records.push_back(json::parse(line));
-    }
-    return r;
-}
+Output run(const std::string& command_line) { return tpk::testing::run_json_lines(command_line); }
 
 bool have(const char* tool) {
     return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
