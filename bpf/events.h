@@ -119,4 +119,11 @@ struct tpk_event {
 #define TPK_PORT_TABLES 2
 #define TPK_PORTS 65536
 
+/* The network namespaces of the traced processes, as the inode number of
+ * /proc/PID/ns/net (struct net's ns.inum): the BPF object's globals
+ * __u32 traced_netns[TPK_MAX_NETNS] and traced_netns_count. A packet or sock
+ * matched only by its port must be in one of them (ports are per namespace);
+ * no namespace recorded means any. */
+#define TPK_MAX_NETNS 8
+
 #endif /* TPK_EVENTS_H */

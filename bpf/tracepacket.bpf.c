@@ -126,6 +126,14 @@ struct {
  * flags through the skeleton's mmapped .bss. 128 KiB. */
 __u8 traced_ports[TPK_PORT_TABLES][TPK_PORTS];
 
+/* The namespaces a port match must be in (bpf/events.h): set by user space
+ * for each traced pid and here for each sock a traced task's system call
+ * learns (a process may setns() after it was traced: ip netns exec). User
+ * space takes slots by an atomic add of the count, so it may overshoot:
+ * readers stop at TPK_MAX_NETNS. */
+__u32 traced_netns[TPK_MAX_NETNS];
+__u32 traced_netns_count;
+
 /* The traced skbs between net_dev_start_xmit and net_dev_xmit on this CPU.
  * xmit_one() fires both around ndo_start_xmit() with bottom halves off, so
  * they pair up on one CPU; a small stack covers stacked devices (a tunnel's
@@ -288,6 +296,69 @@ static __always_inline void learn_port(__u8 protocol, __u16 port)
 	traced_ports[table & 1][port] = 1;
 }
 
+/* Whether net is one of the traced namespaces. Asked only after a port
+ * matched, so untraced traffic never pays for it; a traced conversation
+ * pays two loads and a compare or two per port-matched hop. An unknown
+ * namespace (NULL) is let through, as before namespaces were checked. */
+static __always_inline bool netns_traced(struct net *net)
+{
+	__u32 n = *(volatile __u32 *)&traced_netns_count, inum, i;
+
+	if (!n || !net)
+		return true;
+	inum = net->ns.inum;
+	for (i = 0; i < TPK_MAX_NETNS; i++) {
+		if (i >= n)
+			break;
+		if (traced_netns[i] == inum)
+			return true;
+	}
+	return false;
+}
+
+/* Adds net to the traced namespaces unless it is there already. */
+static __always_inline void learn_netns(struct net *net)
+{
+	__u32 n = *(volatile __u32 *)&traced_netns_count, inum, i;
+
+	if (!net)
+		return;
+	inum = net->ns.inum;
+	for (i = 0; i < TPK_MAX_NETNS; i++) {
+		if (i >= n)
+			break;
+		if (traced_netns[i] == inum)
+			return;
+	}
+	if (n >= TPK_MAX_NETNS)
+		return;
+	/* Plain stores: the fetching atomic add needs -mcpu=v3. Two first
+	 * socks in two new namespaces at the same instant may claim the same
+	 * slot; the one lost is still matched by its socks. */
+	traced_netns[n] = inum;
+	*(volatile __u32 *)&traced_netns_count = n + 1;
+}
+
+static __always_inline struct net *sock_net_of(struct sock *sk)
+{
+	return sk->__sk_common.skc_net.net;
+}
+
+/* A packet's namespace: its sock's, else its device's (the receive side of
+ * loopback has no sock until demux). UDP's receive queue reuses skb->dev as
+ * dev_scratch (udp_set_dev_scratch()), a value below the kernel's addresses:
+ * the JIT's fault-guarded load reads 0 through it, so such a packet counts
+ * as of an unknown namespace. */
+static __always_inline struct net *skb_net_of(struct sk_buff *skb, struct sock *sk)
+{
+	struct net_device *dev;
+
+	if (sk)
+		return sock_net_of(sk);
+	dev = skb->dev;
+	return dev ? dev->nd_net.net : NULL;
+}
+
 /* Request and time-wait socks are struct sock_common only: sk_protocol lies
  * beyond it, and both kinds exist for TCP alone. */
 static __always_inline __u8 sock_protocol(struct sock *sk)
@@ -368,6 +439,8 @@ static __always_inline bool learn_sock_by_addr(struct sock *sk)
 		info = bpf_map_lookup_elem(&traced_socks, &key);
 		if (!info)
 			return false;
+		/* Once per sock: the traced task's namespace, as it is now. */
+		learn_netns(sock_net_of(sk));
 	}
 	refresh_info(info, sk);
 	return info_complete(info);
@@ -435,8 +508,9 @@ static __always_inline bool sock_traced(struct sock *sk, struct sock_info **info
 	if (!is_inet(family))
 		return false;
 	protocol = sock_protocol(sk);
-	if (port_traced(protocol, sk->__sk_common.skc_num) ||
-	    port_traced(protocol, bpf_ntohs(sk->__sk_common.skc_dport))) {
+	if ((port_traced(protocol, sk->__sk_common.skc_num) ||
+	     port_traced(protocol, bpf_ntohs(sk->__sk_common.skc_dport))) &&
+	    netns_traced(sock_net_of(sk))) {
 		*infop = learn_sock(sk, NULL);
 		return true;
 	}
@@ -633,7 +707,7 @@ static __always_inline bool skb_traced(struct pkt *p, struct sk_buff *skb, struc
 	p->sk = sk;
 	if (sock_traced(sk, &p->info))
 		return true;
-	return ports_traced(skb);
+	return ports_traced(skb) && netns_traced(skb_net_of(skb, sk));
 }
 
 /* Fills a traced packet's event: its flow from the headers, or from the
@@ -1060,7 +1134,9 @@ int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
 /* Route lookups run at bind/connect and for the handshake, in the task or in
  * softirq; data segments reuse the socket's cached route. A lookup belongs to
  * the conversation when its ports are traced, or when a traced task makes it
- * before its port exists (connect). */
+ * before its port exists (connect). The flowi4 carries no namespace and the
+ * current task in softirq may be any (ksoftirqd is in the initial one), so a
+ * port match here is not checked against traced_netns. */
 SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
@@ -1113,8 +1189,11 @@ int BPF_PROG(handle_fib6_table_lookup, const struct net *net, const struct fib6_
 	__u8 protocol = flp->__fl_common.flowic_proto;
 	__u16 sport = bpf_ntohs(flp->uli.ports.sport);
 	__u16 dport = bpf_ntohs(flp->uli.ports.dport);
+	bool by_port = port_traced(protocol, sport) || port_traced(protocol, dport);
 
-	if (!port_traced(protocol, sport) && !port_traced(protocol, dport) &&
+	/* This tracepoint names its namespace (fib_table_lookup's does not:
+	 * IPv4 lookups matched by port are taken from any namespace). */
+	if (!(by_port && netns_traced((struct net *)net)) &&
 	    !((sport == 0 || dport == 0) && tgid_traced()))
 		return 0;
 	e = new_event(TPK_EV_FIB_TABLE_LOOKUP);

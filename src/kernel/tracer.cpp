@@ -1,6 +1,7 @@
 #include "kernel/tracer.h"
 
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -168,9 +169,30 @@ Status Tracer::add_pid(pid_t pid) {
     // syscall_start): a new generation makes them ask again.
     if (auto* data = s.skel.get()->data)
         __atomic_fetch_add(&data->traced_tgids_gen, 1, __ATOMIC_RELEASE);
+    // Its namespace: ports match only there (bpf/events.h, traced_netns).
+    if (auto ok = add_netns_of(pid); !ok) return ok;
     // Its sockets from before: the ports it already listens or talks on.
     for (const auto& port : ports_of_process(pid))
         if (auto ok = add_port(port); !ok) return ok;
+    return {};
+}
+
+Status Tracer::add_netns_of(pid_t pid) {
+    auto& s = *state_;
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return errno_error("read the network namespace of " + path);
+    auto* bss = s.skel.get()->bss;
+    if (!bss) return make_error("trace pid: the BPF object's .bss is not mapped");
+    auto inum = static_cast<__u32>(st.st_ino);
+    __u32 count = __atomic_load_n(&bss->traced_netns_count, __ATOMIC_ACQUIRE);
+    for (__u32 i = 0; i < std::min<__u32>(count, TPK_MAX_NETNS); ++i)
+        if (__atomic_load_n(&bss->traced_netns[i], __ATOMIC_RELAXED) == inum) return {};
+    __u32 slot = __atomic_fetch_add(&bss->traced_netns_count, 1, __ATOMIC_ACQ_REL);
+    if (slot >= TPK_MAX_NETNS)
+        return make_error("trace pid " + std::to_string(pid) + ": more than " +
+                          std::to_string(TPK_MAX_NETNS) + " network namespaces");
+    __atomic_store_n(&bss->traced_netns[slot], inum, __ATOMIC_RELEASE);
     return {};
 }
 

@@ -86,7 +86,9 @@ public:
 
     // Add a process or port to the traced set (after load). add_pid also
     // adds the TCP/UDP ports of the sockets the process already has (from
-    // /proc), so a server that listened before tracing shows its handshakes.
+    // /proc), so a server that listened before tracing shows its handshakes,
+    // and its network namespace: ports match only in the traced processes'
+    // namespaces (none traced: any).
     Status add_pid(pid_t pid);
     Status add_port(TracedPort port);
 
@@ -108,6 +110,8 @@ public:
     void stop();
 
 private:
+    Status add_netns_of(pid_t pid);
+
     struct State;
     explicit Tracer(std::unique_ptr<State> state);
     std::unique_ptr<State> state_;
