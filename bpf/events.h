@@ -54,7 +54,7 @@ enum tpk_flow_source {
  * TPK_EVENT_SHORT_SIZE: packet and socket hops (the hot path, ~11 records
  * per message) send only that prefix, so less ring memory is written and
  * read per event; the kinds that need the rest (system calls, route lookups,
- * state changes, drops) send the whole record. User space zero-fills what a
+ * state changes, drops, resets) send the whole record. User space zero-fills what a
  * short record leaves out. */
 struct tpk_event {
 	__u32 kind;		/* enum tpk_event_kind */
@@ -94,7 +94,8 @@ struct tpk_event {
 	__s32 new_state;
 	__u32 table;		/* fib_table_lookup table id */
 	__s32 route_err;	/* fib_table_lookup result */
-	__s32 drop_reason;	/* kfree_skb: enum skb_drop_reason */
+	__s32 drop_reason;	/* kfree_skb: enum skb_drop_reason;
+				 * tcp_send_reset: enum sk_rst_reason (another enum) */
 	__u8 gateway[16];	/* fib_table_lookup next hop gateway, 0 when direct */
 	__u64 args[TPK_SYSCALL_ARGS];	/* syscall arguments as passed (enter and exit) */
 };

@@ -206,7 +206,7 @@ static __always_inline bool is_long_kind(__u32 kind)
 {
 	return kind == TPK_EV_SYSCALL_ENTER || kind == TPK_EV_SYSCALL_EXIT ||
 	       kind == TPK_EV_FIB_TABLE_LOOKUP || kind == TPK_EV_INET_SOCK_SET_STATE ||
-	       kind == TPK_EV_KFREE_SKB;
+	       kind == TPK_EV_KFREE_SKB || kind == TPK_EV_TCP_SEND_RESET;
 }
 
 /* Reserves the event in the ring buffer and fills its header. Call it only
@@ -1068,9 +1068,12 @@ int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_
 }
 
 /* skb is the packet that caused the reset (sk may be NULL): the flow is
- * turned around to show the reset's direction. */
+ * turned around to show the reset's direction. reason (Linux 6.10+): why
+ * the kernel resets, recorded in drop_reason (bpf/events.h). Resets are rare:
+ * the long record costs nothing that matters. */
 SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff *skb)
+int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff *skb,
+	     enum sk_rst_reason reason)
 {
 	struct sock *sk = (struct sock *)csk;
 	struct sock_info *info;
@@ -1086,6 +1089,7 @@ int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff
 		if (!e)
 			return 0;
 		e->sk = (__u64)sk;
+		e->drop_reason = reason;
 		fill_sock_flow(e, sk, false, info);
 		submit(e);
 		return 0;
@@ -1096,6 +1100,7 @@ int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff
 	if (!e)
 		return 0;
 	fill_pkt(e, &p);
+	e->drop_reason = reason;
 	if (e->flow_source == TPK_FLOW_HEADERS) {
 		__builtin_memcpy(addr, e->saddr, 16);
 		__builtin_memcpy(e->saddr, e->daddr, 16);

@@ -340,6 +340,21 @@ void render_retransmit(const Journey& j, const Packet& p, const Paint& paint, st
     out += labelled(paint, "RETRANSMIT", text);
 }
 
+// close() resets instead of sending FIN in two cases (__tcp_close(), 6.18):
+// bytes unread (TCP_ABORT_ON_CLOSE), or SO_LINGER with a zero timeout, which
+// calls tcp_disconnect(), whose reset says TCP_STATE. The kernel's reset
+// reason tells which, when traced.
+std::string abortive_close_text(const std::string& reason) {
+    if (reason == "TCP_STATE")
+        return "abortive close: close() sent RST instead of FIN because SO_LINGER has a zero "
+               "timeout (tcp_disconnect(), kernel reason TCP_STATE)";
+    if (reason == "TCP_ABORT_ON_CLOSE")
+        return "abortive close: close() sent RST instead of FIN because bytes were still unread "
+               "in the receive queue (TCP_ABORT_ON_CLOSE)";
+    return "abortive close: close() sent RST instead of FIN (SO_LINGER with a zero timeout, or "
+           "bytes still unread in the receive queue)";
+}
+
 void render_reset(const Journey& j, std::size_t i, const Paint& paint, std::string& out) {
     const auto& p = j.packets[i];
     std::string why;
@@ -353,16 +368,17 @@ void render_reset(const Journey& j, std::size_t i, const Paint& paint, std::stri
             why += fmt::format(" (which was dropped: {})", asked.drop_reason);
     } else if (p.cause == journey::Cause::syscall) {
         const auto& s = j.syscalls[p.send_syscall];
-        why = s.name == "close"
-                  ? "abortive close: close() sent RST instead of FIN (SO_LINGER with a zero "
-                    "timeout, or bytes still unread in the receive queue)"
-                  : fmt::format("the {} reset its connection inside {}()", role_label(s.role),
-                                s.name);
+        why = s.name == "close" ? abortive_close_text(p.reset_reason)
+                                : fmt::format("the {} reset its connection inside {}()",
+                                              role_label(s.role), s.name);
     } else if (p.cause == journey::Cause::timer) {
         why = "sent from a timer, not answering a packet nor in a syscall (e.g. keepalive gave up)";
     } else {
         why = "its cause was not seen";
     }
+    // The kernel's own word (tcp_send_reset's reason, 6.10+), unless said above.
+    if (!p.reset_reason.empty() && why.find(p.reset_reason) == std::string::npos)
+        why += fmt::format(" (kernel reason: {})", p.reset_reason);
     out += labelled(paint, "RESET", why);
     if (p.error_syscall != kNone) {
         const auto& s = j.syscalls[p.error_syscall];
@@ -756,6 +772,7 @@ void write_journey_json(const Journey& j, std::ostream& out) {
         r["retransmit_of"] = index_or_null(p.retransmit_of);
         r["dropped"] = p.dropped;
         if (p.dropped) r["drop_reason"] = p.drop_reason;
+        if (!p.reset_reason.empty()) r["reset_reason"] = p.reset_reason;
         r["error_syscall"] = index_or_null(p.error_syscall);
         emit(r);
     }

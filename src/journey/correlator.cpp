@@ -1307,6 +1307,11 @@ void Builder::attach_send_reset(const Event& e) {
     Hop h = hop_from(e);
     h.receive_side = false;
     h.detail = e.skb ? "kernel sends this reset" : "socket resets its connection";
+    // The reason (6.10+) rides in drop_reason_name (src/kernel/convert.cpp).
+    if (!e.drop_reason_name.empty()) {
+        h.detail += " (" + e.drop_reason_name + ")";
+        ps_[rst].p.reset_reason = e.drop_reason_name;
+    }
     ps_[rst].p.hops.push_back(std::move(h));
 }
 

@@ -207,6 +207,9 @@ struct Packet {
     bool dropped = false;          // ended in kfree_skb for a reason other than QUEUE_PURGE
     std::string drop_reason;       // kfree_skb reason name (also QUEUE_PURGE: freed with
                                    // the socket's queue at close, after it was processed)
+    // RST: why the kernel sent it (tcp_send_reset's enum sk_rst_reason name,
+    // "TCP_ABORT_ON_LINGER"; empty when not traced or on kernels before 6.10).
+    std::string reset_reason;
     // RST: the receiving socket's system call that reported the reset
     // (connect -ECONNREFUSED, recv -ECONNRESET, send -EPIPE).
     std::size_t error_syscall = kNone;

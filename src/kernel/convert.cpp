@@ -40,6 +40,31 @@ std::uint64_t arg(const tpk_event& raw, int index) {
     return index == kNoArg ? 0 : raw.args[index];
 }
 
+std::string reason_name(const std::unordered_map<int, std::string>& names, std::int32_t value) {
+    auto it = names.find(value);
+    return it != names.end() ? it->second : "reason_" + std::to_string(value);
+}
+
+// The names of a kernel enum from its BTF, with `prefix` dropped.
+Result<std::unordered_map<int, std::string>> enum_names(const char* enum_name,
+                                                        std::string_view prefix) {
+    struct btf* btf = btf__load_vmlinux_btf();
+    if (!btf) return errno_error(std::string("read the kernel's BTF for ") + enum_name + " names");
+    std::unordered_map<int, std::string> names;
+    int id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
+    if (id > 0) {
+        const struct btf_type* t = btf__type_by_id(btf, id);
+        const struct btf_enum* values = btf_enum(t);
+        for (int i = 0; i < btf_vlen(t); ++i) {
+            std::string_view name = btf__name_by_offset(btf, values[i].name_off);
+            if (name.starts_with(prefix)) name.remove_prefix(prefix.size());
+            names.emplace(values[i].val, std::string(name));
+        }
+    }
+    btf__free(btf);
+    return names;
+}
+
 void convert_syscall(const tpk_event& raw, model::Event& e) {
     e.syscall_nr = raw.syscall_nr;
     e.syscall = syscall_name(raw.syscall_nr);
@@ -88,7 +113,8 @@ std::optional<tpk_event> raw_event_of(const void* data, std::size_t size) {
     return raw;
 }
 
-std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names) {
+std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names,
+                                          const ResetReasonNames& reset_names) {
     auto kind = event_kind_of(raw.kind);
     if (!kind) return std::nullopt;
     model::Event e;
@@ -139,14 +165,15 @@ std::optional<model::Event> convert_event(const tpk_event& raw, const DropReason
         case TPK_EV_NET_DEV_XMIT:
             e.ret = raw.ret;        // the driver's NETDEV_TX_* code
             break;
-        case TPK_EV_KFREE_SKB: {
+        case TPK_EV_KFREE_SKB:
             e.drop_reason = raw.drop_reason;
-            auto it = drop_names.find(raw.drop_reason);
-            e.drop_reason_name = it != drop_names.end()
-                                     ? it->second
-                                     : "reason_" + std::to_string(raw.drop_reason);
+            e.drop_reason_name = reason_name(drop_names, raw.drop_reason);
             break;
-        }
+        case TPK_EV_TCP_SEND_RESET:
+            // enum sk_rst_reason, not skb_drop_reason: named from its own enum.
+            e.drop_reason = raw.drop_reason;
+            e.drop_reason_name = reason_name(reset_names, raw.drop_reason);
+            break;
         case TPK_EV_PROCESS_FORK:
         case TPK_EV_PROCESS_EXIT:
             e.ret = raw.ret;        // child tgid (fork), exit code (exit)
@@ -158,22 +185,11 @@ std::optional<model::Event> convert_event(const tpk_event& raw, const DropReason
 }
 
 Result<DropReasonNames> load_drop_reason_names() {
-    struct btf* btf = btf__load_vmlinux_btf();
-    if (!btf) return errno_error("read the kernel's BTF for drop reason names");
-    DropReasonNames names;
-    int id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
-    if (id > 0) {
-        const struct btf_type* t = btf__type_by_id(btf, id);
-        const struct btf_enum* values = btf_enum(t);
-        constexpr std::string_view kPrefix = "SKB_DROP_REASON_";
-        for (int i = 0; i < btf_vlen(t); ++i) {
-            std::string_view name = btf__name_by_offset(btf, values[i].name_off);
-            if (name.starts_with(kPrefix)) name.remove_prefix(kPrefix.size());
-            names.emplace(values[i].val, std::string(name));
-        }
-    }
-    btf__free(btf);
-    return names;
+    return enum_names("skb_drop_reason", "SKB_DROP_REASON_");
+}
+
+Result<ResetReasonNames> load_reset_reason_names() {
+    return enum_names("sk_rst_reason", "SK_RST_REASON_");
 }
 
 }  // namespace tpk::kernel

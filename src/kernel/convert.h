@@ -24,6 +24,11 @@ using DropReasonNames = std::unordered_map<int, std::string>;
 // changes between kernels, so no table is compiled in.
 Result<DropReasonNames> load_drop_reason_names();
 
+// enum sk_rst_reason value -> "TCP_ABORT_ON_LINGER" (SK_RST_REASON_ dropped),
+// the same way; empty on kernels before 6.10 (no such enum).
+using ResetReasonNames = std::unordered_map<int, std::string>;
+Result<ResetReasonNames> load_reset_reason_names();
+
 std::optional<model::EventKind> event_kind_of(std::uint32_t raw_kind);
 
 // A ring buffer record as struct tpk_event: packet and socket hops send only
@@ -32,6 +37,9 @@ std::optional<model::EventKind> event_kind_of(std::uint32_t raw_kind);
 std::optional<tpk_event> raw_event_of(const void* data, std::size_t size);
 
 // nullopt for a record of unknown kind (a BPF object newer than this code).
-std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names);
+// tcp_send_reset's reason goes to drop_reason/drop_reason_name (named from
+// reset_names), as kfree_skb's drop reason does.
+std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names,
+                                          const ResetReasonNames& reset_names = {});
 
 }  // namespace tpk::kernel

@@ -55,6 +55,7 @@ struct Tracer::State {
     RingBuffer rb;
     TracerOptions options;
     DropReasonNames drop_names;
+    ResetReasonNames reset_names;
     const EventSink* sink = nullptr;   // set for the duration of poll()/drain()
     int delivered = 0;
     bool loaded = false;
@@ -65,7 +66,7 @@ struct Tracer::State {
         if (!self->sink) return 0;
         auto raw = raw_event_of(data, size);
         if (!raw) return 0;
-        if (auto event = convert_event(*raw, self->drop_names)) {
+        if (auto event = convert_event(*raw, self->drop_names, self->reset_names)) {
             (*self->sink)(std::move(*event));
             ++self->delivered;
         }
@@ -87,6 +88,9 @@ Result<Tracer> Tracer::open() {
     auto names = load_drop_reason_names();
     if (names) state->drop_names = std::move(*names);
     else log(0, names.error().message() + "; drops are shown by number");
+    auto resets = load_reset_reason_names();
+    if (resets) state->reset_names = std::move(*resets);
+    else log(0, resets.error().message() + "; reset reasons are shown by number");
     return Tracer(std::move(state));
 }
 

@@ -125,7 +125,7 @@ struct Event {
     std::int32_t route_err = 0;
     std::array<std::uint8_t, 16> gateway{};
 
-    // Drops (kfree_skb)
+    // Drops (kfree_skb); tcp_send_reset: its enum sk_rst_reason, named alike
     std::int32_t drop_reason = 0;
     std::string drop_reason_name;           // "NO_SOCKET"
 

@@ -315,6 +315,8 @@ TEST(TraceReset, RefusedConnectIsSynThenRstAndEconnrefused) {
     EXPECT_EQ(rst.at("flow").at("src"), syn.at("flow").at("dst"));
     EXPECT_NE(find_hop(rst, "tcp_send_reset", "send"), nullptr) << rst.dump();
     EXPECT_NE(find_hop(rst, "tcp_receive_reset", "receive"), nullptr) << rst.dump();
+    // tcp_v4_rcv(): no socket, sk_rst_convert_drop_reason(NO_SOCKET).
+    EXPECT_EQ(rst.value("reset_reason", ""), "NO_SOCKET") << rst.dump();
 
     // connect() returned -ECONNREFUSED, and the journey says the RST did it.
     auto syscalls = r.of("syscall");
@@ -377,6 +379,12 @@ TEST(TraceReset, AbortiveCloseResetsTheEstablishedConnection) {
     EXPECT_EQ(close_call.at("role"), "client");
     EXPECT_NE(find_hop(*rst, "tcp_send_reset", "send"), nullptr) << rst->dump();
     EXPECT_NE(find_hop(*rst, "tcp_receive_reset", "receive"), nullptr) << rst->dump();
+    // __tcp_close(): SO_LINGER with a zero timeout calls tcp_disconnect(),
+    // whose reset carries SK_RST_REASON_TCP_STATE (6.18).
+    EXPECT_EQ(rst->value("reset_reason", ""), "TCP_STATE") << rst->dump();
+    if (const json* h = find_hop(*rst, "tcp_send_reset", "send")) {
+        EXPECT_NE(h->value("detail", "").find("TCP_STATE"), std::string::npos) << h->dump();
+    }
     // The reset goes on from where the data left off: seq = the client's next byte.
     EXPECT_EQ(rst->at("rel_seq"), 1 + 5);  // SYN + "hello"
     EXPECT_EQ(rst->at("rel_ack"), 1 + 2);  // SYN + "ok"
@@ -393,6 +401,19 @@ TEST(TraceReset, AbortiveCloseResetsTheEstablishedConnection) {
         if (s.at("old") == "ESTABLISHED" && s.at("new") == "CLOSE")
             closed.insert(s.at("role").get<std::string>());
     EXPECT_EQ(closed, (std::set<std::string>{"client", "server"})) << r.raw;
+}
+
+// The text names the kernel's reset reason (tcp_send_reset, 6.10+): which of
+// close()'s two abortive cases it was.
+TEST(TraceReset, TextNamesTheAbortiveCloseReason) {
+    REQUIRE_ROOT_AND_PYTHON();
+    Script script(kAbort);
+    auto r = run("NO_COLOR=1 " + tracepacket() + " trace -- " + python() + " " + script.path());
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    EXPECT_NE(r.raw.find("abortive close"), std::string::npos) << r.raw;
+    EXPECT_NE(r.raw.find("kernel reason TCP_STATE)"), std::string::npos) << r.raw;
+    EXPECT_EQ(r.raw.find("bytes still unread"), std::string::npos)
+        << "the reason tells which of the two cases it was\n" << r.raw;
 }
 
 TEST(TraceReset, DataForAClosedSocketIsAnsweredWithRst) {

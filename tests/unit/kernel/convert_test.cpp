@@ -261,6 +261,18 @@ TEST(Convert, DropReasonsAreNamedFromTheTableOrByNumber) {
     EXPECT_EQ(convert_event(raw, names)->drop_reason_name, "reason_4000");
 }
 
+// tcp_send_reset's reason is another enum (sk_rst_reason) with other values.
+TEST(Convert, ResetReasonsAreNamedFromTheirOwnTable) {
+    DropReasonNames drops{{12, "NOT_A_RESET_REASON"}};
+    ResetReasonNames resets{{12, "TCP_ABORT_ON_LINGER"}};
+    auto raw = raw_of(TPK_EV_TCP_SEND_RESET);
+    raw.drop_reason = 12;
+    EXPECT_EQ(convert_event(raw, drops, resets)->drop_reason_name, "TCP_ABORT_ON_LINGER");
+    EXPECT_EQ(convert_event(raw, drops, resets)->drop_reason, 12);
+    raw.drop_reason = 4000;
+    EXPECT_EQ(convert_event(raw, drops, resets)->drop_reason_name, "reason_4000");
+}
+
 TEST(Convert, CommWithoutTerminatorStaysInBounds) {
     auto raw = raw_of(TPK_EV_SK_DATA_READY);
     std::memset(raw.comm, 'x', sizeof(raw.comm));
@@ -277,6 +289,15 @@ TEST(Convert, DropReasonNamesComeFromTheKernelBtf) {
     if (!names) GTEST_SKIP() << "no kernel BTF: " << names.error().message();
     bool found = false;
     for (const auto& [value, name] : *names) found |= name == "NO_SOCKET";
+    EXPECT_TRUE(found);
+}
+
+TEST(Convert, ResetReasonNamesComeFromTheKernelBtf) {
+    auto names = load_reset_reason_names();
+    if (!names) GTEST_SKIP() << "no kernel BTF: " << names.error().message();
+    if (names->empty()) GTEST_SKIP() << "this kernel has no enum sk_rst_reason (before 6.10)";
+    bool found = false;
+    for (const auto& [value, name] : *names) found |= name == "TCP_ABORT_ON_LINGER";
     EXPECT_TRUE(found);
 }
 
