@@ -65,7 +65,8 @@ struct tpk_event {
 	__u64 unix_inode;	/* UNIX sockets: inode of the sock ... */
 	__u64 unix_peer_inode;	/* ... and of its peer (as sock_diag reports them) */
 	__s64 ret;		/* syscall return value; bytes for sock_*_length;
-				 * net_dev_xmit: NETDEV_TX_*; fork: child tgid; exit: code */
+				 * net_dev_xmit: NETDEV_TX_*; fork: child tgid; exit: code;
+				 * tcp_retransmit_skb: its err (0 or -errno) */
 	__u32 pid;		/* tgid of the current task */
 	__u32 tid;
 	__u32 seq;		/* TCP sequence number (host order) */

@@ -1040,9 +1040,11 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 }
 
 /* The skb is the write-queue original, without built headers: its sequence
- * numbers live in TCP_SKB_CB(skb), in skb->cb. */
+ * numbers live in TCP_SKB_CB(skb), in skb->cb. err (6.8+, in ret):
+ * __tcp_retransmit_skb()'s result, non-zero when nothing was sent again. */
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_buff *skb)
+int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_buff *skb,
+	     int err)
 {
 	struct sock *sk = (struct sock *)csk;
 	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&skb->cb[0];
@@ -1063,6 +1065,7 @@ int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_
 	end_seq = BPF_CORE_READ(cb, end_seq);
 	e->tcp_flags = (__u8)BPF_CORE_READ(cb, tcp_flags);
 	e->payload_len = end_seq - e->seq;	/* SYN and FIN count one each */
+	e->ret = err;
 	submit(e);
 	return 0;
 }

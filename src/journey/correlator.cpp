@@ -1260,9 +1260,17 @@ bool same_context(const Hop& h, const Event& e) {
 // fires at the end of __tcp_retransmit_skb, after the clone was transmitted
 // (outside softirq, after loopback already received it). Its packet: the
 // latest one of the flow starting at its sequence number that was queued in
-// the same context before it. None when the retransmit failed (the
-// tracepoint's err, which the kernel side does not record, was not 0).
+// the same context before it. None when the retransmit failed: the
+// tracepoint's err (in ret) is not 0, and nothing left.
 void Builder::attach_retransmit(const Event& e) {
+    if (e.ret < 0) {
+        const char* name = strerrorname_np(static_cast<int>(-e.ret));
+        j_.notes.push_back(fmt::format(
+            "tcp_retransmit_skb for seq {} ({} B) failed with {}: nothing was sent again (e.g. "
+            "EBUSY: the original was still queued on the host)",
+            e.seq, e.payload_len, name ? name : std::to_string(e.ret)));
+        return;
+    }
     std::size_t best = kNone;
     std::uint64_t best_t = 0;
     for (std::size_t i = 0; i < ps_.size(); ++i) {
@@ -1277,8 +1285,8 @@ void Builder::attach_retransmit(const Event& e) {
     }
     if (best == kNone) {
         j_.notes.push_back(fmt::format(
-            "tcp_retransmit_skb for seq {} ({} B) found no packet that left: the retransmit "
-            "failed (e.g. -EBUSY while the original was still queued) or its hops were lost",
+            "tcp_retransmit_skb for seq {} ({} B) found no packet that left: its hops were "
+            "lost (or the kernel side did not record the tracepoint's err)",
             e.seq, e.payload_len));
         return;
     }

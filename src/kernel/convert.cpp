@@ -165,6 +165,9 @@ std::optional<model::Event> convert_event(const tpk_event& raw, const DropReason
         case TPK_EV_NET_DEV_XMIT:
             e.ret = raw.ret;        // the driver's NETDEV_TX_* code
             break;
+        case TPK_EV_TCP_RETRANSMIT_SKB:
+            e.ret = raw.ret;        // 0, or -errno: nothing was sent again
+            break;
         case TPK_EV_KFREE_SKB:
             e.drop_reason = raw.drop_reason;
             e.drop_reason_name = reason_name(drop_names, raw.drop_reason);

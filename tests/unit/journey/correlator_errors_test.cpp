@@ -386,6 +386,23 @@ TEST(CorrelatorRetransmit, SeenInTheSequenceNumbersWithoutTheTracepoint) {
         << j.packets[4].sent_by;
 }
 
+// tcp_retransmit_skb with a non-zero err sent nothing: the journey says so in
+// a note and attaches it to no packet (the recording's event, made to fail).
+TEST(CorrelatorRetransmit, FailedRetransmitIsANoteNotAHop) {
+    auto input = recording("trace-tcp-retransmit.jsonl");
+    std::size_t failed = 0;
+    for (auto& e : input.events)
+        if (e.kind == model::EventKind::tcp_retransmit_skb) e.ret = -EBUSY, ++failed;
+    ASSERT_EQ(failed, 1u);
+    auto j = correlate(std::move(input));
+    for (const auto& p : j.packets)
+        EXPECT_EQ(find_hop(p, model::EventKind::tcp_retransmit_skb), nullptr) << hop_names(p);
+    bool noted = std::any_of(j.notes.begin(), j.notes.end(), [](const std::string& n) {
+        return n.find("failed with EBUSY") != std::string::npos;
+    });
+    EXPECT_TRUE(noted);
+}
+
 // Dropped on its way out (hook output): the skb died before any device, so
 // the capture saw only the second copy, which must get that frame. The first
 // transmit failed, so TCP still had the bytes as unsent and sent them again

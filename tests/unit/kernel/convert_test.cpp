@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include <cerrno>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -259,6 +260,14 @@ TEST(Convert, DropReasonsAreNamedFromTheTableOrByNumber) {
     EXPECT_EQ(convert_event(raw, names)->drop_reason, 3);
     raw.drop_reason = 4000;
     EXPECT_EQ(convert_event(raw, names)->drop_reason_name, "reason_4000");
+}
+
+TEST(Convert, RetransmitCarriesItsError) {
+    auto raw = raw_of(TPK_EV_TCP_RETRANSMIT_SKB);
+    raw.ret = -EBUSY;
+    EXPECT_EQ(convert_event(raw, {})->ret, -EBUSY);
+    raw.ret = 0;
+    EXPECT_EQ(convert_event(raw, {})->ret, 0);
 }
 
 // tcp_send_reset's reason is another enum (sk_rst_reason) with other values.
