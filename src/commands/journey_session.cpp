@@ -164,6 +164,9 @@ public:
         return std::move(events_);
     }
 
+    // Why the reader stopped early, if it did (the events after it are missing).
+    const std::optional<Error>& error() const { return error_; }
+
 private:
     kernel::Tracer& tracer_;
     std::atomic<bool> stop_{false};
@@ -352,7 +355,8 @@ std::vector<model::Event> read_memfd(int fd) {
     std::string text;
     char buf[65536];
     ::lseek(fd, 0, SEEK_SET);
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<std::size_t>(n));
     std::istringstream in(text);
     auto events = model::read_events(in);
     return events ? std::move(*events) : std::vector<model::Event>{};
@@ -491,7 +495,12 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     };
     auto code = lab::run_pair(server_main, client_main, hooks);
 
-    if (pump) rec.input.events = pump->finish();
+    if (pump) {
+        rec.input.events = pump->finish();
+        if (pump->error())
+            rec.notes.push_back("reading the kernel's events stopped early, later hops are "
+                                "missing: " + pump->error()->message());
+    }
     rec.input.lost_events = tracer->lost_events();
     tracer->stop();
     if (capture) {
