@@ -1111,9 +1111,20 @@ int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff
 		port = e->sport;
 		e->sport = e->dport;
 		e->dport = port;
-		e->tcp_flags = 0x04;	/* RST */
-		e->seq = e->ack;
-		e->ack = 0;
+		/* RFC 793 as tcp_v4_send_reset()/tcp_v6_send_reset() build it:
+		 * an answer to a segment with ACK takes its ack as seq; one
+		 * without (a SYN to a closed port) is RST|ACK acknowledging
+		 * everything it carried, SYN and FIN counting one each. */
+		if (e->tcp_flags & 0x10) {	/* ACK */
+			e->seq = e->ack;
+			e->ack = 0;
+			e->tcp_flags = 0x04;	/* RST */
+		} else {
+			e->ack = e->seq + e->payload_len + !!(e->tcp_flags & 0x02) +
+				 !!(e->tcp_flags & 0x01);
+			e->seq = 0;
+			e->tcp_flags = 0x14;	/* RST|ACK */
+		}
 		e->payload_len = 0;
 	}
 	submit(e);

@@ -286,6 +286,7 @@ public:
         e.syscall = call.name;
         e.fd = call.fd;
         e.size = call.size;
+        e.flags = static_cast<std::uint64_t>(call.flags);
         e.t_ns = call.enter_ns;
         write_event(e);
         e.kind = model::EventKind::syscall_exit;

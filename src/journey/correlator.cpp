@@ -1463,10 +1463,12 @@ void Builder::classify() {
     }
 }
 
-// When a packet reached the wire: the device starts to transmit it (a capture
-// on the device copies it just before net:net_dev_start_xmit, in
-// dev_queue_xmit_nit); packets that never reach a device (UNIX sockets) keep
-// the time of their first hop.
+// When a packet reached the wire: the device starts to transmit it
+// (net:net_dev_start_xmit). A capture on lo keeps the received copy (libpcap
+// drops lo's outgoing one), which the same CPU takes next (loopback_xmit ->
+// netif_rx -> its backlog), so this is capture order but for two packets sent
+// within a microsecond on two CPUs. Packets that never reach a device (UNIX
+// sockets) keep the time of their first hop.
 std::uint64_t wire_time(const Packet& p) {
     std::uint64_t first = UINT64_MAX;
     for (const auto& h : p.hops) {
@@ -1747,12 +1749,9 @@ std::uint64_t median(std::vector<std::uint64_t> v) {
 }
 
 void Builder::finish() {
-    // Packets in wire order: when the device starts to transmit them, the
-    // moment a capture on the device copies them (dev_queue_xmit_nit runs just
-    // before net:net_dev_start_xmit). Ordering by the first hop would not do:
-    // when both ends close at once, the FIN whose close() started first can
-    // reach the wire second. Packets that never reach a device (UNIX sockets)
-    // keep the time of their first hop.
+    // Packets in wire order (wire_time), the order a capture shows. Ordering
+    // by the first hop would not do: when both ends close at once, the FIN
+    // whose close() started first can reach the wire second.
     std::vector<std::size_t> order = wire_order(ps_);
     std::vector<std::size_t> where(ps_.size());
     for (std::size_t k = 0; k < order.size(); ++k) where[order[k]] = k;

@@ -174,7 +174,10 @@ Status Tracer::add_pid(pid_t pid) {
     if (auto* data = s.skel.get()->data)
         __atomic_fetch_add(&data->traced_tgids_gen, 1, __ATOMIC_RELEASE);
     // Its namespace: ports match only there (bpf/events.h, traced_netns).
-    if (auto ok = add_netns_of(pid); !ok) return ok;
+    // Reading another user's /proc/PID/ns/net needs ptrace access, and the
+    // process may be gone already: then the BPF side learns the namespace
+    // from the process's own socket calls instead.
+    if (auto ok = add_netns_of(pid); !ok && ok.error().code == 0) return ok;
     // Its sockets from before: the ports it already listens or talks on.
     for (const auto& port : ports_of_process(pid))
         if (auto ok = add_port(port); !ok) return ok;
@@ -189,15 +192,21 @@ Status Tracer::add_netns_of(pid_t pid) {
     auto* bss = s.skel.get()->bss;
     if (!bss) return make_error("trace pid: the BPF object's .bss is not mapped");
     auto inum = static_cast<__u32>(st.st_ino);
-    __u32 count = __atomic_load_n(&bss->traced_netns_count, __ATOMIC_ACQUIRE);
-    for (__u32 i = 0; i < std::min<__u32>(count, TPK_MAX_NETNS); ++i)
-        if (__atomic_load_n(&bss->traced_netns[i], __ATOMIC_RELAXED) == inum) return {};
-    __u32 slot = __atomic_fetch_add(&bss->traced_netns_count, 1, __ATOMIC_ACQ_REL);
-    if (slot >= TPK_MAX_NETNS)
-        return make_error("trace pid " + std::to_string(pid) + ": more than " +
-                          std::to_string(TPK_MAX_NETNS) + " network namespaces");
-    __atomic_store_n(&bss->traced_netns[slot], inum, __ATOMIC_RELEASE);
-    return {};
+    // Fill the slot first, then publish it by raising the count: BPF never
+    // sees a counted slot that is still 0 (which would reject every port
+    // match). A count that moved meanwhile (BPF learned one) means retry.
+    for (;;) {
+        __u32 count = __atomic_load_n(&bss->traced_netns_count, __ATOMIC_ACQUIRE);
+        for (__u32 i = 0; i < std::min<__u32>(count, TPK_MAX_NETNS); ++i)
+            if (__atomic_load_n(&bss->traced_netns[i], __ATOMIC_RELAXED) == inum) return {};
+        if (count >= TPK_MAX_NETNS)
+            return make_error("trace pid " + std::to_string(pid) + ": more than " +
+                              std::to_string(TPK_MAX_NETNS) + " network namespaces");
+        __atomic_store_n(&bss->traced_netns[count], inum, __ATOMIC_RELEASE);
+        if (__atomic_compare_exchange_n(&bss->traced_netns_count, &count, count + 1, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return {};
+    }
 }
 
 Status Tracer::add_port(TracedPort port) {

@@ -15,6 +15,7 @@ struct TimedCall {
     const char* name = "";       // the system call: "sendto" for send(), "recvfrom" for recv()
     int fd = -1;                 // the socket (or epoll fd) it worked on, -1 when none yet
     std::uint64_t size = 0;      // bytes asked for (send/recv), backlog (listen), 0 otherwise
+    int flags = 0;               // the MSG_* flags of send/recv (MSG_PEEK: not a read)
     std::uint64_t enter_ns = 0;  // CLOCK_MONOTONIC, as the kernel's events
     std::uint64_t exit_ns = 0;
     long ret = 0;                // the return value, -errno on failure
@@ -34,12 +35,14 @@ std::uint64_t monotonic_ns();
 // Runs call(), a system call wrapper returning a number (-1 and errno on
 // failure), and reports it when an observer is installed; errno survives.
 template <class F>
-auto timed_call(const char* name, int fd, std::uint64_t size, F&& call) -> decltype(call()) {
+auto timed_call(const char* name, int fd, std::uint64_t size, F&& call, int flags = 0)
+    -> decltype(call()) {
     if (!detail::call_observer) return call();
     TimedCall t;
     t.name = name;
     t.fd = fd;
     t.size = size;
+    t.flags = flags;
     t.enter_ns = detail::monotonic_ns();
     auto result = call();
     t.exit_ns = detail::monotonic_ns();

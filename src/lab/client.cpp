@@ -193,7 +193,8 @@ private:
 
     ssize_t receive(std::byte* buf, std::size_t size, int flags) {
         int fd = socket_.fd.get();
-        return timed_call("recvfrom", fd, size, [&] { return ::recv(fd, buf, size, flags); });
+        return timed_call(
+            "recvfrom", fd, size, [&] { return ::recv(fd, buf, size, flags); }, flags);
     }
 
     void log(const std::string& line) const {

@@ -306,7 +306,8 @@ private:
     }
 
     static ssize_t receive(int fd, std::byte* buf, std::size_t size, int flags) {
-        return timed_call("recvfrom", fd, size, [&] { return ::recv(fd, buf, size, flags); });
+        return timed_call(
+            "recvfrom", fd, size, [&] { return ::recv(fd, buf, size, flags); }, flags);
     }
 
     Status serve_datagrams() {

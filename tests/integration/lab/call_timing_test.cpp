@@ -1,6 +1,9 @@
 // lab/call_timing.h: the lab's system calls reported with the kernel's names,
 // their fd, size, return value and times, only while an observer is
 // installed; errno survives the report. Real sockets on 127.0.0.1.
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -18,13 +21,15 @@ struct Seen {
     std::uint64_t size;
     long ret;
     bool ordered;
+    int flags;
 };
 
 class CallTiming : public ::testing::Test {
 protected:
     void SetUp() override {
         observe_calls([this](const TimedCall& c) {
-            seen.push_back({c.name, c.fd, c.size, c.ret, c.enter_ns <= c.exit_ns && c.enter_ns > 0});
+            seen.push_back(
+                {c.name, c.fd, c.size, c.ret, c.enter_ns <= c.exit_ns && c.enter_ns > 0, c.flags});
         });
     }
     void TearDown() override { observe_calls({}); }
@@ -69,6 +74,22 @@ TEST_F(CallTiming, AFailedCallReportsMinusErrnoAndKeepsErrno) {
     EXPECT_EQ(client.error().code, ECONNREFUSED) << client.error().message();
     ASSERT_EQ(names(), (std::vector<std::string>{"socket", "connect"}));
     EXPECT_EQ(seen[1].ret, -ECONNREFUSED);
+}
+
+// A peek is reported with its flags: the journey must not take it for the read.
+TEST_F(CallTiming, FlagsTravelWithTheCall) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+    ASSERT_EQ(::send(sv[0], "hi", 2, 0), 2);
+    const int peek = MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT;
+    auto n = timed_call(
+        "recvfrom", sv[1], 0, [&] { return ::recv(sv[1], nullptr, 0, peek); }, peek);
+    EXPECT_EQ(n, 2);  // MSG_TRUNC: the datagram's whole length
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].flags, peek);
+    EXPECT_EQ(seen[0].ret, 2);
+    ::close(sv[0]);
+    ::close(sv[1]);
 }
 
 TEST_F(CallTiming, NothingIsReportedWithoutAnObserver) {
