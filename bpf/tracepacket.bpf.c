@@ -1040,7 +1040,7 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 }
 
 /* The skb is the write-queue original, without built headers: its sequence
- * numbers live in TCP_SKB_CB(skb), in skb->cb. err (6.8+, in ret):
+ * numbers live in TCP_SKB_CB(skb), in skb->cb. err (in ret; the tracepoint passes it since 6.17):
  * __tcp_retransmit_skb()'s result, non-zero when nothing was sent again. */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_buff *skb,
