@@ -112,7 +112,10 @@ struct {
 	__type(value, struct sock_info);
 } sock_infos SEC(".maps");
 
-/* Socks learned by system calls, by address. */
+/* Socks learned by system calls, by address. Nothing removes an entry when
+ * its sock dies (only the LRU does): a new sock the slab puts at a traced
+ * one's address is taken for traced too (known gap; the fix is to keep the
+ * sock's inode here and check it on a hit). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
