@@ -1302,8 +1302,15 @@ void Builder::attach_retransmit(const Event& e) {
 // goes to the RST, and for an answer also to the packet it answers.
 void Builder::attach_send_reset(const Event& e) {
     if (e.skb) {
+        // The packet being received in this context, if it is the skb the
+        // reset answers (an older packet whose end was not traced may still
+        // look open here).
         std::size_t rx = receiving_packet(e.cpu, e.tid, e.t_ns);
-        if (rx != kNone) {
+        const auto owns = [&](std::size_t i) {
+            const auto& skbs = ps_[i].p.skbs;
+            return std::find(skbs.begin(), skbs.end(), e.skb) != skbs.end();
+        };
+        if (rx != kNone && owns(rx)) {
             Hop h = hop_from(e);
             h.receive_side = true;
             h.detail = "answered with a reset";

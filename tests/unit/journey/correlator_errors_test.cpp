@@ -138,6 +138,26 @@ TEST(CorrelatorReset, RefusedConnectIsSynThenRst) {
     EXPECT_EQ(j.states[1].packet, 1u);
 }
 
+// The "answered with a reset" hop goes only to the packet that owns the skb
+// the reset answers: the same recording with the event's skb changed to an
+// address no packet had leaves the SYN without it; the RST keeps its hop.
+TEST(CorrelatorReset, AnsweredHopOnlyOnThePacketOfItsSkb) {
+    auto input = recording("trace-tcp-refused.jsonl");
+    std::size_t changed = 0;
+    for (auto& e : input.events)
+        if (e.kind == model::EventKind::tcp_send_reset && e.skb) {
+            e.skb = 0xdead0000;
+            ++changed;
+        }
+    ASSERT_EQ(changed, 1u);
+    auto j = correlate(std::move(input));
+    ASSERT_EQ(j.packets.size(), 2u);
+    const auto& syn = j.packets[0];
+    const auto& rst = j.packets[1];
+    EXPECT_EQ(find_hop(syn, model::EventKind::tcp_send_reset), nullptr) << hop_names(syn);
+    EXPECT_NE(find_hop(rst, model::EventKind::tcp_send_reset), nullptr) << hop_names(rst);
+}
+
 // python3: a server and its forked client; the client closes with
 // SO_LINGER {1, 0} after one message each way.
 TEST(CorrelatorReset, AbortiveCloseSendsRstInsteadOfFin) {
