@@ -236,6 +236,29 @@ std::string capture_filter(lab::Transport t, std::uint16_t port) {
     return fmt::format("{} port {}", tcp ? "tcp" : "udp", port);
 }
 
+// One socket as sock_diag shows it, as the event the correlator reads: its
+// state, queues and flow (local -> peer; UNIX: inode and peer inode).
+model::Event snapshot_event(const netlink::SocketSnapshot& s) {
+    model::Event e;
+    e.kind = model::EventKind::socket_snapshot;
+    e.t_ns = clock_ns(CLOCK_MONOTONIC);
+    e.new_state = s.state;
+    e.recv_q = s.recv_q;
+    e.send_q = s.send_q;
+    e.flow.src.family = e.flow.dst.family = static_cast<std::uint16_t>(s.family);
+    if (netlink::is_unix(s.kind)) {
+        e.flow.unix_inode = s.inode;
+        e.flow.unix_peer_inode = s.peer_inode;
+        return e;
+    }
+    e.flow.protocol = s.kind == netlink::SocketKind::tcp ? IPPROTO_TCP : IPPROTO_UDP;
+    e.flow.src.port = s.local.port;
+    e.flow.dst.port = s.peer.port;
+    std::copy(s.local.address.bytes.begin(), s.local.address.bytes.end(), e.flow.src.addr.begin());
+    std::copy(s.peer.address.bytes.begin(), s.peer.address.bytes.end(), e.flow.dst.addr.begin());
+    return e;
+}
+
 // What is missing for the kernel side, as one sentence (EPERM from
 // check_privileges names the capability).
 std::optional<std::string> kernel_unavailable() {
@@ -321,33 +344,19 @@ void snapshot_sockets(UserSpaceLog& log, const LabJourneyOptions& o, const lab::
     for (const auto& s : *list)
         if (own_inode && s.inode == own_inode) server_inode = s.peer_inode;
     for (const auto& s : *list) {
-        model::Event e;
-        e.kind = model::EventKind::socket_snapshot;
-        e.t_ns = clock_ns(CLOCK_MONOTONIC);
-        e.pid = static_cast<std::uint32_t>(::getpid());
-        e.new_state = s.state;
-        e.recv_q = s.recv_q;
-        e.send_q = s.send_q;
-        e.flow.src.family = e.flow.dst.family = static_cast<std::uint16_t>(s.family);
+        bool server_side, client_side;
         if (netlink::is_unix(s.kind)) {
-            bool server_side = (s.unix_path == path && !path.empty()) ||
-                               (server_inode && s.inode == server_inode);
-            bool client_side = own_inode && s.inode == own_inode;
-            if (!server_side && !client_side) continue;
-            e.flow.unix_inode = s.inode;
-            e.flow.unix_peer_inode = s.peer_inode;
-            e.flags = server_side ? 2 : 1;
+            server_side = (s.unix_path == path && !path.empty()) ||
+                          (server_inode && s.inode == server_inode);
+            client_side = own_inode && s.inode == own_inode;
         } else {
-            if (s.local.port != port && s.peer.port != port) continue;
-            e.flow.protocol = q.tcp ? IPPROTO_TCP : IPPROTO_UDP;
-            e.flow.src.port = s.local.port;
-            e.flow.dst.port = s.peer.port;
-            std::copy(s.local.address.bytes.begin(), s.local.address.bytes.end(),
-                      e.flow.src.addr.begin());
-            std::copy(s.peer.address.bytes.begin(), s.peer.address.bytes.end(),
-                      e.flow.dst.addr.begin());
-            e.flags = s.local.port == port ? 2 : 1;
+            server_side = s.local.port == port;
+            client_side = !server_side && s.peer.port == port;
         }
+        if (!server_side && !client_side) continue;
+        model::Event e = snapshot_event(s);
+        e.pid = static_cast<std::uint32_t>(::getpid());
+        e.flags = server_side ? 2 : 1;
         log.write_event(e);
     }
 }
@@ -539,24 +548,8 @@ Recording snapshot_of_pids(const std::vector<pid_t>& pids, std::string missing) 
         for (const auto& owner : s.processes)
             ours |= std::find(pids.begin(), pids.end(), owner.pid) != pids.end();
         if (!ours) continue;
-        model::Event e;
-        e.kind = model::EventKind::socket_snapshot;
-        e.t_ns = clock_ns(CLOCK_MONOTONIC);
-        e.new_state = s.state;
-        e.recv_q = s.recv_q;
-        e.send_q = s.send_q;
-        e.flow.src.family = e.flow.dst.family = static_cast<std::uint16_t>(s.family);
-        if (netlink::is_unix(s.kind)) {
-            e.flow.unix_inode = s.inode;
-            e.flow.unix_peer_inode = s.peer_inode;
-        } else {
-            e.flow.protocol = s.kind == netlink::SocketKind::tcp ? IPPROTO_TCP : IPPROTO_UDP;
-            e.flow.src.port = s.local.port;
-            e.flow.dst.port = s.peer.port;
-            std::copy(s.local.address.bytes.begin(), s.local.address.bytes.end(),
-                      e.flow.src.addr.begin());
-            std::copy(s.peer.address.bytes.begin(), s.peer.address.bytes.end(),
-                      e.flow.dst.addr.begin());
+        rec.input.events.push_back(snapshot_event(s));
+        if (!netlink::is_unix(s.kind)) {
             std::string peer = s.peer.address.to_string();
             if (s.peer.port && !s.peer.address.is_unspecified() &&
                 std::find(routed.begin(), routed.end(), peer) == routed.end()) {
@@ -564,7 +557,6 @@ Recording snapshot_of_pids(const std::vector<pid_t>& pids, std::string missing) 
                 rec.input.routes.push_back(route_to(s.peer.address));
             }
         }
-        rec.input.events.push_back(std::move(e));
     }
     rec.notes.push_back(
         "one sock_diag snapshot of the processes' sockets (owners from /proc/PID/fd); no packets "
