@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -263,6 +264,54 @@ TEST(JourneyRuntime, UnprivilegedRunIsPartialAndSaysWhy) {
     EXPECT_TRUE(states.count("server/LISTEN")) << r.raw;
     EXPECT_TRUE(states.count("client/ESTABLISHED")) << r.raw;
     ASSERT_EQ(r.of("route").size(), 1u);
+    EXPECT_EQ(r.of("route")[0].at("dev"), "lo");
+}
+
+// trace -p without BPF privileges: one sock_diag snapshot of the process's
+// sockets (a listener, both ends of a connection to it) and their route,
+// marked partial. Both run as nobody, so /proc/PID/fd names the owner.
+TEST(JourneyRuntime, UnprivilegedTraceOfAPidShowsItsSockets) {
+    REQUIRE_ROOT();  // to become an unprivileged user
+    if (system("command -v setpriv >/dev/null") != 0) GTEST_SKIP() << "needs setpriv";
+    if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+    const std::string nobody =
+        "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all ";
+    char ready[] = "/tmp/tpk-trace-p-XXXXXX";
+    int fd = mkstemp(ready);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    ::chmod(ready, 0666);
+    ::unlink(ready);
+    std::string script =
+        "import os,socket,sys,time\n"
+        "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen()\n"
+        "c=socket.create_connection(s.getsockname()); a=s.accept()\n"
+        "open(sys.argv[1],'w').write(str(os.getpid())); time.sleep(30)\n";
+    FILE* owner = popen((nobody + "/usr/bin/python3 -c \"" + script + "\" " + ready).c_str(), "r");
+    ASSERT_NE(owner, nullptr);
+    std::string pid;
+    for (int i = 0; i < 100 && pid.empty(); ++i) {
+        ::usleep(50 * 1000);
+        FILE* f = fopen(ready, "r");
+        if (!f) continue;
+        char buf[32] = {};
+        if (fgets(buf, sizeof buf, f)) pid = buf;
+        fclose(f);
+    }
+    auto r = tpk::testing::run_json_lines(nobody + TPK_BINARY + " trace --json -p " + pid);
+    if (!pid.empty()) ::kill(std::atoi(pid.c_str()), SIGTERM);
+    pclose(owner);
+    ::unlink(ready);
+    ASSERT_FALSE(pid.empty()) << "the python process never said it was ready";
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    expect_schema(r);
+    EXPECT_EQ(r.summary().at("partial"), true);
+    EXPECT_TRUE(r.of("packet").empty());
+    std::map<std::string, int> states;
+    for (const auto& v : r.of("socket")) ++states[v.at("state").get<std::string>()];
+    EXPECT_EQ(states["LISTEN"], 1) << r.raw;
+    EXPECT_EQ(states["ESTABLISHED"], 2) << r.raw;
+    ASSERT_EQ(r.of("route").size(), 1u) << r.raw;
     EXPECT_EQ(r.of("route")[0].at("dev"), "lo");
 }
 
