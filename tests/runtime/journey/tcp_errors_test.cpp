@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/json_lines.h"
+#include "support/netns.h"
 
 namespace {
 
@@ -65,24 +66,9 @@ private:
     std::string path_;
 };
 
-// A network namespace with its lo up, deleted with this object (also when an
-// assertion ends the test early).
-class Netns {
-public:
-    Netns() : name_("tpk-errors-" + std::to_string(getpid())) {
-        std::system(("ip netns del " + name_ + " 2>/dev/null").c_str());
-        ok_ = std::system(("ip netns add " + name_).c_str()) == 0 &&
-              std::system(("ip -n " + name_ + " link set lo up").c_str()) == 0;
-    }
-    ~Netns() { std::system(("ip netns del " + name_ + " 2>/dev/null").c_str()); }
-    Netns(const Netns&) = delete;
-    Netns& operator=(const Netns&) = delete;
-    bool ok() const { return ok_; }
-    std::string exec() const { return "ip netns exec " + name_ + " "; }
-
-private:
-    std::string name_;
-    bool ok_ = false;
+// A namespace of this test's own: tpk-errors-<pid>.
+struct Netns : tpk::testing::Netns {
+    Netns() : tpk::testing::Netns("errors") {}
 };
 
 const json* find_hop(const json& packet, const std::string& event, const std::string& side) {

@@ -16,6 +16,7 @@
 #include "kernel/tracer.h"
 #include "runtime/kernel/traced_run.h"
 #include "runtime/kernel/traffic.h"
+#include "support/netns.h"
 
 namespace tpk::kernel::testing {
 namespace {
@@ -27,25 +28,9 @@ using model::EventKind;
 // test's namespaces, so it cannot clash with other tests.
 constexpr std::uint16_t kPort = 47913;
 
-// A network namespace with lo up, deleted with this object (also when an
-// assertion ends the test early).
-class Netns {
-public:
-    explicit Netns(const std::string& tag)
-        : name_("tpk-kernel-" + tag + "-" + std::to_string(getpid())) {
-        std::system(("ip netns del " + name_ + " 2>/dev/null").c_str());
-        ok_ = std::system(("ip netns add " + name_).c_str()) == 0 &&
-              std::system(("ip -n " + name_ + " link set lo up").c_str()) == 0;
-    }
-    ~Netns() { std::system(("ip netns del " + name_ + " 2>/dev/null").c_str()); }
-    Netns(const Netns&) = delete;
-    Netns& operator=(const Netns&) = delete;
-    bool ok() const { return ok_; }
-    std::string path() const { return "/var/run/netns/" + name_; }
-
-private:
-    std::string name_;
-    bool ok_ = false;
+// Namespaces named tpk-kernel-<tag>-<pid>.
+struct Netns : ::tpk::testing::Netns {
+    explicit Netns(const std::string& tag) : ::tpk::testing::Netns("kernel-" + tag) {}
 };
 
 bool enter(const Netns& ns) {
