@@ -1,6 +1,8 @@
 #include "capture/source.h"
 
+#include <linux/if_packet.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -29,6 +31,14 @@ Error activate_error(pcap_t* h, int rc, const std::string& iface) {
     }
 }
 
+// Best effort: a kernel before 4.20 refuses the option (ENOPROTOOPT) and
+// libpcap then drops the outgoing copies on lo itself (linux_check_direction
+// in pcap-linux.c), so the frames are the same either way.
+void ignore_outgoing_copies(pcap_t* p) {
+    const int one = 1;
+    (void)::setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+}
+
 }  // namespace
 
 bool fd_readable(int fd) {
@@ -54,6 +64,7 @@ Result<Source> Source::open_live(const LiveOptions& o) {
     }
     const int rc = pcap_activate(p);
     if (rc < 0) return activate_error(p, rc, o.interface);
+    if (o.ignore_outgoing) ignore_outgoing_copies(p);
     if (!o.link_type.empty()) {
         const int dlt = pcap_datalink_name_to_val(o.link_type.c_str());
         if (dlt < 0 || pcap_set_datalink(p, dlt) != 0)

@@ -42,6 +42,16 @@ struct LiveOptions {
     int buffer_bytes = 4 << 20;     // kernel ring size; tcpdump's default is 2 MiB
     bool promiscuous = false;       // lo has no use for it
     std::string link_type;          // tcpdump -y: e.g. LINUX_SLL2 on `any`; empty: the default
+    // Loopback only: the kernel skips this socket when it hands out the
+    // PACKET_OUTGOING copy (PACKET_IGNORE_OUTGOING, Linux 4.20). On lo every
+    // packet reaches a packet socket twice, sent (dev_queue_xmit_nit clones
+    // and stamps it) and received; libpcap keeps only the received one and
+    // drops the other in user space (linux_check_direction), after the kernel
+    // copied it into the ring. With this the frames delivered are the same
+    // and the sender's system call skips the clone, the filter, the copy and
+    // the clone's free. On any other device it would lose every frame this
+    // host sends. Kernels without the option: libpcap still drops them.
+    bool ignore_outgoing = false;
 };
 
 // The three numbers tcpdump prints at exit (pcap_stats).

@@ -91,6 +91,10 @@ public:
         opts.immediate = immediate;
         opts.snaplen = 65535;
         opts.buffer_bytes = 32 << 20;  // long traces: the capture thread shares the CPUs
+        // The sent copy of each packet would be cloned, filtered and copied
+        // into the ring by the sender's system call, only for libpcap to drop
+        // it: the received copy is the frame the journey keeps.
+        opts.ignore_outgoing = true;
         auto source = capture::Source::open_live(opts);
         if (!source) return wrap(source.error(), "capture on lo");
         if (!filter.empty())
