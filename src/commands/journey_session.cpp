@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "capture/frame_store.h"
 #include "capture/source.h"
 #include "kernel/session.h"
 #include "kernel/tracer.h"
@@ -47,35 +48,6 @@ std::uint64_t clock_ns(clockid_t id) {
 
 // ------------------------------------------------------------------ capture
 
-// Frames from libpcap become model::Events on the tracer's clock. libpcap
-// stamps CLOCK_REALTIME; the kernel events are CLOCK_MONOTONIC, so frames are
-// shifted by the offset between the two taken at start (good to a few µs,
-// which is why frames are matched by headers, never by time).
-class FrameCollector : public capture::FrameSink {
-public:
-    FrameCollector(int link_type, std::int64_t realtime_minus_monotonic)
-        : link_type_(link_type), offset_(realtime_minus_monotonic) {}
-
-    Status on_frame(const capture::Frame& f) override {
-        model::Event e;
-        e.kind = model::EventKind::frame;
-        std::int64_t real = f.sec * 1000000000ll + f.nsec;
-        e.t_ns = static_cast<std::uint64_t>(real - offset_);
-        e.link_type = link_type_;
-        e.skb_len = f.wire_length;
-        const auto* p = reinterpret_cast<const std::uint8_t*>(f.data.data());
-        e.frame.assign(p, p + f.data.size());
-        events.push_back(std::move(e));
-        return {};
-    }
-
-    std::vector<model::Event> events;
-
-private:
-    int link_type_;
-    std::int64_t offset_;
-};
-
 // A capture on lo in its own thread until stop().
 class LoopbackCapture {
 public:
@@ -103,11 +75,10 @@ public:
         c->immediate_ = immediate;
         c->stop_ = UniqueFd(eventfd(0, EFD_CLOEXEC));
         if (!c->stop_) return errno_error("eventfd");
-        std::int64_t offset = static_cast<std::int64_t>(clock_ns(CLOCK_REALTIME)) -
-                              static_cast<std::int64_t>(clock_ns(CLOCK_MONOTONIC));
-        c->collector_ = std::make_unique<FrameCollector>(c->source_.link_type(), offset);
+        c->realtime_minus_monotonic_ = static_cast<std::int64_t>(clock_ns(CLOCK_REALTIME)) -
+                                       static_cast<std::int64_t>(clock_ns(CLOCK_MONOTONIC));
         c->thread_ = std::thread([p = c.get()] {
-            p->status_ = p->source_.run(*p->collector_, 0, p->stop_.get());
+            p->status_ = p->source_.run(p->frames_, 0, p->stop_.get());
         });
         return c;
     }
@@ -125,14 +96,40 @@ public:
         return status_;
     }
 
-    std::vector<model::Event> take_frames() { return std::move(collector_->events); }
+    // The frames as model::Events, built only now: the capture thread, which
+    // may share a CPU with the traced program, only copies bytes.
+    std::vector<model::Event> take_frames() {
+        std::vector<model::Event> events;
+        events.reserve(frames_.size());
+        for (std::size_t i = 0; i < frames_.size(); ++i) events.push_back(frame_event(frames_[i]));
+        frames_ = {};
+        return events;
+    }
     std::uint64_t dropped() const { return dropped_; }
 
 private:
     explicit LoopbackCapture(capture::Source s) : source_(std::move(s)) {}
+
+    // On the tracer's clock: libpcap stamps CLOCK_REALTIME, the kernel events
+    // are CLOCK_MONOTONIC, so frames are shifted by the offset between the two
+    // taken at start (good to a few µs, which is why frames are matched by
+    // headers, never by time).
+    model::Event frame_event(const capture::Frame& f) const {
+        model::Event e;
+        e.kind = model::EventKind::frame;
+        const std::int64_t real = f.sec * 1000000000ll + f.nsec;
+        e.t_ns = static_cast<std::uint64_t>(real - realtime_minus_monotonic_);
+        e.link_type = source_.link_type();
+        e.skb_len = f.wire_length;
+        const auto* p = reinterpret_cast<const std::uint8_t*>(f.data.data());
+        e.frame.assign(p, p + f.data.size());
+        return e;
+    }
+
     capture::Source source_;
     UniqueFd stop_;
-    std::unique_ptr<FrameCollector> collector_;
+    capture::FrameStore frames_;
+    std::int64_t realtime_minus_monotonic_ = 0;
     std::thread thread_;
     Status status_;
     std::uint64_t dropped_ = 0;

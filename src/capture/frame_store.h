@@ -1,0 +1,46 @@
+// Frames kept as they arrive, for a reader that takes them after the capture
+// ends (the journey joins frames with kernel events once the traced programs
+// are done). Bytes are packed into 1 MiB chunks: no allocation per frame and
+// nothing moves as the store grows, so the capture thread, which shares the
+// CPUs with the programs it watches, does little more per frame than a copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "capture/source.h"
+
+namespace tpk::capture {
+
+class FrameStore : public FrameSink {
+public:
+    Status on_frame(const Frame& frame) override;
+
+    std::size_t size() const { return records_.size(); }
+    // Valid while the store lives.
+    Frame operator[](std::size_t index) const;
+
+private:
+    static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+
+    struct Record {
+        std::int64_t sec = 0;
+        std::uint32_t nsec = 0;
+        std::uint32_t wire_length = 0;
+        std::uint32_t chunk = 0;
+        std::uint32_t offset = 0;
+        std::uint32_t length = 0;
+    };
+
+    std::byte* reserve(std::size_t length, Record& record);
+
+    std::deque<Record> records_;  // a deque: growing it never copies the records
+    std::vector<std::unique_ptr<std::byte[]>> chunks_;
+    std::size_t open_chunk_ = 0;  // where the next frame goes, if it fits
+    std::size_t open_used_ = kChunkBytes;  // full: the first frame opens one
+};
+
+}  // namespace tpk::capture
