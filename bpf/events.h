@@ -40,6 +40,9 @@ enum tpk_event_kind {
 	TPK_EV_PROCESS_FORK = 21,	/* a traced process forked: pid = parent, ret = child tgid */
 	TPK_EV_PROCESS_EXIT = 22,	/* a traced process's last thread exited */
 	TPK_EV_KIND_END = 23,
+	/* Not an event: a record holding a data system call's events, enter to
+	 * exit (struct tpk_syscall_record). */
+	TPK_EV_SYSCALL = 64,
 };
 
 /* Where the flow fields (addresses, ports, protocol, inodes) were read. */
@@ -112,6 +115,63 @@ struct tpk_event {
 #define TPK_SC_RET_FD		0x08	/* the return value is a new socket fd (socket, accept) */
 #define TPK_SC_RX		0x10	/* receives: the flow runs from the peer to us */
 #define TPK_SC_CLOSES		0x20	/* the sock may be gone at exit: do not read it again */
+#define TPK_SC_DATA		0x40	/* moves data (read, write, send*, recv*): on a socket,
+					 * one TPK_EV_SYSCALL record at exit instead of an enter
+					 * and an exit record */
+
+/* A ring buffer record costs the traced program more than anything else
+ * the tracer does (~40 ns to reserve and commit, ~20 ns per 64-byte line
+ * written to ring memory that is cold in the cache: docs/performance.md,
+ * "Tracing overhead"). So a data system call on a socket sends one record at
+ * its exit: the exit event, then its enter and the socket hops its own thread
+ * made on the same sock meanwhile (sock_*_length, tcp_sendmsg_locked), each
+ * as a tpk_sub_event that shares the exit's flow, pid, tid and comm. User
+ * space expands it into the events the separate records would have been
+ * (src/kernel/convert.cpp, expand_record()). */
+struct tpk_sub_event {
+	__u32 kind;		/* enum tpk_event_kind */
+	__u32 cpu;
+	__u64 t_ns;
+	__u64 sk;
+	__u64 skb;
+	__s64 ret;		/* as in struct tpk_event */
+	__u32 size;
+	__u32 skb_len;
+	__u32 msg_flags;
+	__u32 pad;
+};
+
+/* subs[0] is the enter; the rest hops, in the order they happened. */
+#define TPK_MAX_SUBS 4
+
+struct tpk_syscall_record {
+	struct tpk_event exit;	/* kind TPK_EV_SYSCALL; otherwise the exit event */
+	__u32 nsubs;
+	__u32 pad;
+	struct tpk_sub_event subs[TPK_MAX_SUBS];
+};
+
+/* A traced thread's system call in flight, in task storage (one per
+ * thread). User space reads it once tracing ends, for the data calls still
+ * blocked then: their enter would otherwise never be reported (see
+ * Tracer::unfinished_syscalls()). */
+struct tpk_syscall_start {
+	__u64 args[TPK_SYSCALL_ARGS];
+	__u64 sk;
+	/* The last sock this thread's system calls learned completely
+	 * (learn_sock_by_addr()): the next call on it skips the lookup. */
+	__u64 learned_sk;
+	__s32 nr;
+	__u8 want;
+	__u8 fd_is_socket;
+	__u8 active;	/* an enter is waiting for its exit */
+	__u8 traced;	/* traced_tgids holds this thread's tgid, as of ... */
+	__u32 tgids_gen;	/* ... this traced_tgids_gen */
+	__u8 deferred;	/* a data call: the enter waits in subs[0] for the exit */
+	__u8 nsubs;
+	__u8 pad[2];
+	struct tpk_sub_event subs[TPK_MAX_SUBS];
+};
 
 /* Ports pre-seeded or learned as part of the traced conversation: the BPF
  * object's global __u8 traced_ports[TPK_PORT_TABLES][TPK_PORTS], a flag per

@@ -60,12 +60,13 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 /* Knobs, set by user space before load. */
 const volatile __u8 syscall_wanted[TPK_MAX_SYSCALLS] = {};
 const volatile bool trace_syscalls = true;
-/* Wake the reader only once this many bytes wait (0: at every record, the
- * ring buffer's default). Each wake-up is an irq_work plus a context switch to
- * the reader, which on a 2-CPU machine competes with the traced ping-pong;
- * batching keeps the tracer's cost per event to the program itself. The
- * reader polls with a timeout, so nothing waits longer than that. */
-const volatile __u64 wakeup_bytes = 0;
+/* Wake the reader only when this many bytes are waiting: a record that
+ * finds the reader idle would otherwise wake it, and on this kind of VM that
+ * is an irq_work self-IPI plus a cross-CPU wake-up, ~1 us of the traced
+ * program's time each (docs/performance.md, "Tracing overhead"). The reader
+ * polls with a timeout instead; this wake-up only keeps a fast producer from
+ * filling the ring first. User space sets it to a quarter of the ring. */
+const volatile __u64 wakeup_bytes = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -156,21 +157,6 @@ struct {
 	__type(value, struct xmit_stack);
 } traced_skbs SEC(".maps");
 
-struct syscall_start {
-	__u64 args[TPK_SYSCALL_ARGS];
-	__u64 sk;
-	/* The last sock this thread's system calls learned completely
-	 * (learn_sock_by_addr()): the next call on it skips the lookup. */
-	__u64 learned_sk;
-	__s32 nr;
-	__u8 want;
-	__u8 fd_is_socket;
-	__u8 active;	/* an enter is waiting for its exit */
-	__u8 traced;	/* traced_tgids holds this thread's tgid, as of ... */
-	__u32 tgids_gen;	/* ... this traced_tgids_gen */
-	__u32 pad;
-};
-
 /* Bumped by user space after it adds a tgid to traced_tgids: a thread's
  * cached answer (syscall_start.traced) older than this is asked again. The
  * BPF side needs no bump: fork adds tgids for new threads (no cache yet)
@@ -183,7 +169,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct syscall_start);
+	__type(value, struct tpk_syscall_start);
 } syscall_starts SEC(".maps");
 
 /* ---- events ---------------------------------------------------------- */
@@ -251,15 +237,20 @@ static __always_inline struct tpk_event *new_event(__u32 kind)
 	return e;
 }
 
+/* Commits a record of size bytes: no wake-up, unless this record is the one
+ * that makes the waiting data cross wakeup_bytes (only one record does, so a
+ * reader that stays behind is not woken over and over). */
+static __always_inline void submit_sized(void *record, __u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(record, avail >= wakeup_bytes && avail < wakeup_bytes + size + 8 ?
+					   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void submit(struct tpk_event *e)
 {
-	__u64 flags = 0;
-
-	if (wakeup_bytes)
-		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + TPK_EVENT_SHORT_SIZE >=
-					wakeup_bytes ?
-				BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	submit_sized(e, is_long_kind(e->kind) ? sizeof(*e) : TPK_EVENT_SHORT_SIZE);
 }
 
 /* ---- what is traced -------------------------------------------------- */
@@ -801,7 +792,7 @@ static __always_inline __u8 wanted(long id)
 }
 
 /* Learns sk unless it is the sock this thread learned completely last. */
-static __always_inline void learn_once(struct syscall_start *start, struct sock *sk)
+static __always_inline void learn_once(struct tpk_syscall_start *start, struct sock *sk)
 {
 	if (!sk || (__u64)sk == start->learned_sk)
 		return;
@@ -812,7 +803,7 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct syscall_start *start;
+	struct tpk_syscall_start *start;
 	struct sock *sk = NULL;
 	struct tpk_event *e;
 	__u32 gen;
@@ -866,6 +857,17 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	learn_once(start, sk);
 	if (want & TPK_SC_CLOSES)
 		start->learned_sk = 0;	/* its address may come back as a new sock */
+	/* A data call on a socket: the enter waits for the exit's record
+	 * (bpf/events.h, struct tpk_syscall_record). */
+	start->deferred = sk && (want & TPK_SC_DATA);
+	start->nsubs = 0;
+	if (start->deferred) {
+		start->subs[0].kind = TPK_EV_SYSCALL_ENTER;
+		start->subs[0].cpu = bpf_get_smp_processor_id();
+		start->subs[0].t_ns = bpf_ktime_get_ns();
+		start->nsubs = 1;
+		return 0;
+	}
 
 	e = new_event(TPK_EV_SYSCALL_ENTER);
 	if (!e)
@@ -879,10 +881,48 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* The exit of a data call (start->deferred): one record with its enter and
+ * the hops its thread added meanwhile (append_sub()). Only the subs in use
+ * are written: the record's unused tail is never touched. */
+static __always_inline void emit_syscall_record(struct tpk_syscall_start *start, struct sock *sk,
+						long ret)
+{
+	struct tpk_syscall_record *r;
+	struct task_struct *task;
+	__u32 i, n = start->nsubs;
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_lost();
+		return;
+	}
+	__builtin_memset(r, 0, offsetof(struct tpk_syscall_record, subs));
+	r->exit.kind = TPK_EV_SYSCALL;
+	r->exit.t_ns = bpf_ktime_get_ns();
+	r->exit.cpu = bpf_get_smp_processor_id();
+	task = bpf_get_current_task_btf();
+	r->exit.pid = task->tgid;
+	r->exit.tid = task->pid;
+	copy16(r->exit.comm, task->comm);
+	r->exit.syscall_nr = start->nr;
+	__builtin_memcpy(r->exit.args, start->args, sizeof(r->exit.args));
+	r->exit.ret = ret;
+	r->exit.sk = (__u64)sk;
+	r->exit.fd_is_socket = start->fd_is_socket;
+	fill_sock_flow(&r->exit, sk, start->want & TPK_SC_RX, NULL);
+	for (i = 0; i < TPK_MAX_SUBS; i++) {
+		if (i >= n)
+			break;
+		r->subs[i] = start->subs[i];
+	}
+	r->nsubs = i;
+	submit_sized(r, sizeof(*r));
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct syscall_start *start;
+	struct tpk_syscall_start *start;
 	struct sock *sk;
 	struct tpk_event *e;
 
@@ -894,6 +934,12 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	start->active = 0;
 	sk = TPK_CAST(struct sock, start->sk);
+	if (start->deferred) {
+		start->deferred = 0;
+		emit_syscall_record(start, sk, ret);
+		learn_once(start, sk);
+		return 0;
+	}
 	if ((start->want & TPK_SC_RET_FD) && ret >= 0) {
 		sk = sock_of_fd(ret);	/* the new socket of socket()/accept() */
 		start->learned_sk = 0;
@@ -931,14 +977,47 @@ static __always_inline bool sock_traced_or_learned(struct sock *sk, struct sock_
 	return true;
 }
 
+/* A hop of the current thread's data call on its own sock, kept for the
+ * call's record (bpf/events.h); NULL when the hop needs a record of its own:
+ * no data call in flight, another sock or direction, or no room left. */
+static __always_inline struct tpk_sub_event *append_sub(__u32 kind, struct sock *sk, bool rx)
+{
+	struct tpk_syscall_start *start;
+	struct tpk_sub_event *sub;
+	__u32 n;
+
+	start = bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL, 0);
+	if (!start || !start->active || !start->deferred || start->sk != (__u64)sk ||
+	    rx != !!(start->want & TPK_SC_RX))
+		return NULL;
+	n = start->nsubs;
+	if (n >= TPK_MAX_SUBS)
+		return NULL;
+	start->nsubs = n + 1;
+	sub = &start->subs[n];
+	__builtin_memset(sub, 0, sizeof(*sub));
+	sub->kind = kind;
+	sub->cpu = bpf_get_smp_processor_id();
+	sub->t_ns = bpf_ktime_get_ns();
+	sub->sk = (__u64)sk;
+	return sub;
+}
+
 /* Both run at the end of the send/recv syscall in the caller's task. */
 static __always_inline int sock_length(__u32 kind, struct sock *sk, int ret, int flags, bool rx)
 {
+	struct tpk_sub_event *sub;
 	struct sock_info *info;
 	struct tpk_event *e;
 
 	if (!sock_traced_or_learned(sk, &info))
 		return 0;
+	sub = append_sub(kind, sk, rx);
+	if (sub) {
+		sub->ret = ret;
+		sub->msg_flags = flags;
+		return 0;
+	}
 	e = new_event(kind);
 	if (!e)
 		return 0;
@@ -1009,11 +1088,19 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 	     const struct sk_buff *skb, int size_goal)
 {
 	struct sock *sk = (struct sock *)csk;
+	struct tpk_sub_event *sub;
 	struct sock_info *info;
 	struct tpk_event *e;
 
 	if (!sock_traced_or_learned(sk, &info))
 		return 0;
+	sub = append_sub(TPK_EV_TCP_SENDMSG_LOCKED, sk, false);
+	if (sub) {
+		sub->skb = (__u64)skb;
+		sub->skb_len = skb ? skb->len : 0;
+		sub->size = msg->msg_iter.count;
+		return 0;
+	}
 	e = new_event(TPK_EV_TCP_SENDMSG_LOCKED);
 	if (!e)
 		return 0;

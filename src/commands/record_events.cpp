@@ -27,7 +27,6 @@ struct RecordOptions {
     // As trace: a busy ping-pong filled 8 MiB in ~1500 round trips.
     std::size_t ring_buffer_bytes = 64u << 20;
     bool no_syscalls = false;
-    bool batch_wakeups = false;
     std::string ready_file;
     int verbose = 0;   // -v: libbpf warnings and notes, -vv: its debug log too
 };
@@ -55,7 +54,6 @@ Result<int> run_record(const RecordOptions& o) {
     kernel::TracerOptions topts;
     topts.ring_buffer_bytes = o.ring_buffer_bytes;
     topts.syscalls = !o.no_syscalls;
-    topts.batch_wakeups = o.batch_wakeups;
     for (const auto& text : o.ports) {
         auto port = parse_port(text);
         if (!port) return port.error();
@@ -121,8 +119,6 @@ void register_record_events(CLI::App& app, Runner* run) {
                     "Ring buffer bytes (power of two; tiny ones lose events)")
         ->capture_default_str();
     cmd->add_flag("--no-syscalls", opts->no_syscalls, "Do not record system calls");
-    cmd->add_flag("--batch-wakeups", opts->batch_wakeups,
-                  "Let the kernel wake the reader only when a quarter of the ring buffer is used");
     cmd->add_option("--ready-file", opts->ready_file,
                     "Create this file once tracing runs (tests wait for it)");
     cmd->add_flag("-v,--verbose", opts->verbose, "Show libbpf's messages (-vv: its debug log)");

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <string_view>
 
@@ -111,6 +112,73 @@ std::optional<tpk_event> raw_event_of(const void* data, std::size_t size) {
     tpk_event raw{};
     std::memcpy(&raw, data, std::min(size, sizeof(raw)));
     return raw;
+}
+
+namespace {
+
+// A hop kept in a data call's record, as the record it stands for: the
+// call's flow, pid, tid and comm (the hop ran in its thread, on its sock)
+// with the hop's own fields. A hop's own record carries no syscall fields.
+tpk_event event_of_sub(const tpk_event& exit, const tpk_sub_event& sub) {
+    tpk_event e = exit;
+    e.kind = sub.kind;
+    e.t_ns = sub.t_ns;
+    e.cpu = sub.cpu;
+    if (sub.kind == TPK_EV_SYSCALL_ENTER) {
+        e.ret = 0;
+        return e;
+    }
+    e.syscall_nr = 0;
+    std::fill(std::begin(e.args), std::end(e.args), 0);
+    e.fd_is_socket = 0;
+    e.sk = sub.sk;
+    e.skb = sub.skb;
+    e.ret = sub.ret;
+    e.size = sub.size;
+    e.skb_len = sub.skb_len;
+    e.msg_flags = sub.msg_flags;
+    return e;
+}
+
+}  // namespace
+
+std::size_t expand_record(const void* data, std::size_t size, RawEvents& out) {
+    __u32 kind = 0;
+    if (size < sizeof(kind)) return 0;
+    std::memcpy(&kind, data, sizeof(kind));
+    if (kind != TPK_EV_SYSCALL) {
+        auto raw = raw_event_of(data, size);
+        if (!raw) return 0;
+        out[0] = *raw;
+        return 1;
+    }
+    constexpr std::size_t head = offsetof(tpk_syscall_record, subs);
+    if (size < head) return 0;
+    tpk_syscall_record r{};
+    std::memcpy(&r, data, std::min(size, sizeof(r)));
+    std::size_t subs = std::min<std::size_t>({r.nsubs, TPK_MAX_SUBS,
+                                              (size - head) / sizeof(tpk_sub_event)});
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < subs; ++i) out[n++] = event_of_sub(r.exit, r.subs[i]);
+    out[n] = r.exit;
+    out[n].kind = TPK_EV_SYSCALL_EXIT;
+    return n + 1;
+}
+
+std::size_t expand_unfinished(const tpk_syscall_start& start, const tpk_event& thread,
+                              RawEvents& out) {
+    if (!start.active || !start.deferred) return 0;
+    tpk_syscall_record r{};
+    r.exit = thread;
+    r.exit.kind = TPK_EV_SYSCALL;
+    r.exit.syscall_nr = start.nr;
+    std::copy(std::begin(start.args), std::end(start.args), std::begin(r.exit.args));
+    r.exit.sk = start.sk;
+    r.exit.fd_is_socket = start.fd_is_socket;
+    r.nsubs = start.nsubs;
+    std::copy(std::begin(start.subs), std::end(start.subs), std::begin(r.subs));
+    std::size_t n = expand_record(&r, sizeof(r), out);
+    return n ? n - 1 : 0;   // everything but the exit that has not happened
 }
 
 std::optional<model::Event> convert_event(const tpk_event& raw, const DropReasonNames& drop_names,

@@ -3,6 +3,7 @@
 // tests feed it hand-built records.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -35,6 +36,20 @@ std::optional<model::EventKind> event_kind_of(std::uint32_t raw_kind);
 // the first TPK_EVENT_SHORT_SIZE bytes, the rest reads as zero. nullopt for a
 // record shorter than that.
 std::optional<tpk_event> raw_event_of(const void* data, std::size_t size);
+
+// The raw events one ring buffer record holds, in the order they happened:
+// one for most records; for a data system call's record (TPK_EV_SYSCALL,
+// struct tpk_syscall_record) its enter, the hops kept with it and its exit,
+// each as the record of its own it stands for (bpf/events.h).
+using RawEvents = std::array<tpk_event, 1 + TPK_MAX_SUBS>;
+// Returns how many of out it filled (0: a record too short to read).
+std::size_t expand_record(const void* data, std::size_t size, RawEvents& out);
+
+// The events a data call still blocked when tracing ends has made so far:
+// its enter and the hops kept with it (nothing: no such call in flight).
+// thread: pid, tid and comm of the thread whose task storage this is.
+std::size_t expand_unfinished(const tpk_syscall_start& start, const tpk_event& thread,
+                              RawEvents& out);
 
 // nullopt for a record of unknown kind (a BPF object newer than this code).
 // tcp_send_reset's reason goes to drop_reason/drop_reason_name (named from

@@ -208,8 +208,9 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     while (!done) {
         std::vector<pollfd> fds{{tracer.epoll_fd(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
         for (auto& p : pidfds) fds.push_back({p.get(), POLLIN, 0});
-        // 50 ms: the kernel batches wake-ups (TracerOptions::batch_wakeups),
-        // so the timeout is what brings a quiet conversation's events in.
+        // 50 ms: the kernel wakes this poll only once a quarter of the ring
+        // is waiting (Tracer::poll), so the timeout is what brings a quiet
+        // conversation's events in.
         int ready = ::poll(fds.data(), fds.size(), 50);
         if (ready < 0 && errno != EINTR) {
             stop_child(child, SIGTERM);
@@ -240,6 +241,9 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
         if (options.command.empty() && pids_alive == 0) done = true;
     }
     if (auto n = tracer.drain(counting_sink); !n) return n.error();
+    // Calls the traced threads are still blocked in (Ctrl-C while a server
+    // waits in recv()): their enter would otherwise be missing.
+    if (auto n = tracer.unfinished_syscalls(counting_sink); !n) return n.error();
     result.lost_events = tracer.lost_events();
     if (!options.command.empty()) result.exit_code = exit_code_of(child.status);
     if (result.interrupted_by) result.exit_code = 128 + result.interrupted_by;

@@ -14,22 +14,23 @@ namespace {
 constexpr std::uint8_t kFd = TPK_SC_TRACE | TPK_SC_FD_ARG0;
 constexpr std::uint8_t kSocketFd = kFd | TPK_SC_SOCKET_ONLY;
 constexpr std::uint8_t kRx = TPK_SC_RX;
+constexpr std::uint8_t kData = TPK_SC_DATA;   // one record per call (bpf/events.h)
 
 constexpr SyscallInfo kSyscalls[] = {
-    {0, "read", kSocketFd | kRx, 0, 2, kNoArg},
-    {1, "write", kSocketFd, 0, 2, kNoArg},
+    {0, "read", kSocketFd | kRx | kData, 0, 2, kNoArg},
+    {1, "write", kSocketFd | kData, 0, 2, kNoArg},
     {3, "close", kSocketFd | TPK_SC_CLOSES, 0, kNoArg, kNoArg},
     {7, "poll", TPK_SC_TRACE, kNoArg, 1, kNoArg},
-    {19, "readv", kSocketFd | kRx, 0, kNoArg, kNoArg},
-    {20, "writev", kSocketFd, 0, kNoArg, kNoArg},
-    {40, "sendfile", kSocketFd, 0, 3, kNoArg},
+    {19, "readv", kSocketFd | kRx | kData, 0, kNoArg, kNoArg},
+    {20, "writev", kSocketFd | kData, 0, kNoArg, kNoArg},
+    {40, "sendfile", kSocketFd | kData, 0, 3, kNoArg},
     {41, "socket", TPK_SC_TRACE | TPK_SC_RET_FD, kNoArg, kNoArg, 1},
     {42, "connect", kFd, 0, kNoArg, kNoArg},
     {43, "accept", kFd | TPK_SC_RET_FD, 0, kNoArg, kNoArg},
-    {44, "sendto", kFd, 0, 2, 3},
-    {45, "recvfrom", kFd | kRx, 0, 2, 3},
-    {46, "sendmsg", kFd, 0, kNoArg, 2},
-    {47, "recvmsg", kFd | kRx, 0, kNoArg, 2},
+    {44, "sendto", kFd | kData, 0, 2, 3},
+    {45, "recvfrom", kFd | kRx | kData, 0, 2, 3},
+    {46, "sendmsg", kFd | kData, 0, kNoArg, 2},
+    {47, "recvmsg", kFd | kRx | kData, 0, kNoArg, 2},
     {48, "shutdown", kFd, 0, kNoArg, 1},
     {49, "bind", kFd, 0, kNoArg, kNoArg},
     {50, "listen", kFd, 0, 1, kNoArg},
@@ -38,8 +39,8 @@ constexpr SyscallInfo kSyscalls[] = {
     {271, "ppoll", TPK_SC_TRACE, kNoArg, 1, kNoArg},
     {281, "epoll_pwait", TPK_SC_TRACE, 0, 2, kNoArg},
     {288, "accept4", kFd | TPK_SC_RET_FD, 0, kNoArg, 3},
-    {299, "recvmmsg", kFd | kRx, 0, 2, 3},
-    {307, "sendmmsg", kFd, 0, 2, 3},
+    {299, "recvmmsg", kFd | kRx | kData, 0, 2, 3},
+    {307, "sendmmsg", kFd | kData, 0, 2, 3},
     {441, "epoll_pwait2", TPK_SC_TRACE, 0, 2, kNoArg},
 };
 

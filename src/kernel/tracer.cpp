@@ -1,13 +1,19 @@
 #include "kernel/tracer.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <sys/syscall.h>
+
 #include <bit>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <bpf/bpf.h>
@@ -41,6 +47,9 @@ std::string tracepoint_of(const bpf_program* prog) {
     return std::string(slash == std::string_view::npos ? section : section.substr(slash + 1));
 }
 
+// pidfd_open()'s PIDFD_THREAD (Linux 6.9, uapi linux/pidfd.h): O_EXCL.
+constexpr unsigned kPidfdThread = O_EXCL;
+
 std::size_t ring_buffer_size(std::size_t bytes) {
     auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     return std::bit_ceil(std::max(bytes, page));
@@ -64,12 +73,13 @@ struct Tracer::State {
     static int on_record(void* ctx, void* data, std::size_t size) {
         auto* self = static_cast<State*>(ctx);
         if (!self->sink) return 0;
-        auto raw = raw_event_of(data, size);
-        if (!raw) return 0;
-        if (auto event = convert_event(*raw, self->drop_names, self->reset_names)) {
-            (*self->sink)(std::move(*event));
-            ++self->delivered;
-        }
+        RawEvents raws;
+        std::size_t n = expand_record(data, size, raws);
+        for (std::size_t i = 0; i < n; ++i)
+            if (auto event = convert_event(raws[i], self->drop_names, self->reset_names)) {
+                (*self->sink)(std::move(*event));
+                ++self->delivered;
+            }
         return 0;
     }
 };
@@ -111,7 +121,7 @@ Status Tracer::configure(const TracerOptions& options) {
     rodata->trace_syscalls = options.syscalls;
     for (const auto& sc : traced_syscalls()) rodata->syscall_wanted[sc.nr] = sc.knobs;
     std::size_t rb_bytes = ring_buffer_size(options.ring_buffer_bytes);
-    rodata->wakeup_bytes = options.batch_wakeups ? rb_bytes / 4 : 0;
+    rodata->wakeup_bytes = rb_bytes / 4;
     if (int err = bpf_map__set_max_entries(s.skel.get()->maps.events, rb_bytes); err)
         return libbpf_error(err, "size the ring buffer to " + std::to_string(rb_bytes) + " bytes");
     // A tracepoint this kernel lacks costs its hop, not the whole trace.
@@ -230,7 +240,11 @@ Result<int> Tracer::poll(int timeout_ms, const EventSink& sink) {
     if (!s.rb) return make_error("poll the tracer: not loaded");
     s.sink = &sink;
     s.delivered = 0;
+    // The kernel wakes this poll only once a quarter of the ring is waiting
+    // (wakeup_bytes in bpf/tracepacket.bpf.c): after the timeout, read what
+    // has come meanwhile.
     int err = ring_buffer__poll(s.rb.get(), timeout_ms);
+    if (err >= 0) err = ring_buffer__consume(s.rb.get());
     s.sink = nullptr;
     if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
     return s.delivered;
@@ -245,6 +259,68 @@ Result<int> Tracer::drain(const EventSink& sink) {
     s.sink = nullptr;
     if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
     return s.delivered;
+}
+
+namespace {
+
+// Thread ids of a process, from /proc (none when it is gone).
+std::vector<pid_t> threads_of(pid_t tgid) {
+    std::vector<pid_t> tids;
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(tgid) + "/task", ec)) {
+        pid_t tid = 0;
+        auto name = entry.path().filename().string();
+        auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), tid);
+        if (err == std::errc{} && p == name.data() + name.size()) tids.push_back(tid);
+    }
+    return tids;
+}
+
+std::string comm_of(pid_t tgid, pid_t tid) {
+    std::ifstream f("/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid) + "/comm");
+    std::string comm;
+    std::getline(f, comm);
+    return comm;
+}
+
+}  // namespace
+
+Result<int> Tracer::unfinished_syscalls(const EventSink& sink) {
+    auto& s = *state_;
+    if (!s.loaded) return make_error("read unfinished system calls: tracer not loaded");
+    int tgids_fd = bpf_map__fd(s.skel.get()->maps.traced_tgids);
+    int starts_fd = bpf_map__fd(s.skel.get()->maps.syscall_starts);
+    int delivered = 0;
+    __u32 key = 0, next = 0;
+    bool first = true;
+    while (bpf_map_get_next_key(tgids_fd, first ? nullptr : &key, &next) == 0) {
+        first = false;
+        key = next;
+        auto tgid = static_cast<pid_t>(key);
+        for (pid_t tid : threads_of(tgid)) {
+            // Task storage is keyed by a pidfd; PIDFD_THREAD (Linux 6.9)
+            // names a thread that is not the group leader.
+            UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, tid, kPidfdThread)));
+            if (!pidfd) continue;   // exited meanwhile
+            tpk_syscall_start start{};
+            int fd = pidfd.get();
+            if (bpf_map_lookup_elem(starts_fd, &fd, &start) != 0) continue;
+            tpk_event thread{};
+            thread.pid = static_cast<__u32>(tgid);
+            thread.tid = static_cast<__u32>(tid);
+            auto comm = comm_of(tgid, tid);
+            std::memcpy(thread.comm, comm.data(), std::min(comm.size(), sizeof(thread.comm) - 1));
+            RawEvents raws;
+            std::size_t n = expand_unfinished(start, thread, raws);
+            for (std::size_t i = 0; i < n; ++i)
+                if (auto event = convert_event(raws[i], s.drop_names, s.reset_names)) {
+                    sink(std::move(*event));
+                    ++delivered;
+                }
+        }
+    }
+    return delivered;
 }
 
 int Tracer::epoll_fd() const {

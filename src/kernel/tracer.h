@@ -45,12 +45,6 @@ struct TracerOptions {
     std::size_t ring_buffer_bytes = 8u << 20;
     // Record the traced processes' socket system calls (enter and exit).
     bool syscalls = true;
-    // True: the kernel wakes a waiting poll() only once a quarter of the ring
-    // buffer is filled; poll with a timeout (<= 100 ms) to see events as they
-    // come. Measured on the 64 B TCP ping-pong it made things worse (p50 round
-    // trip 250 us instead of 14 us traced, 5 us untraced: the reader then
-    // drains in long bursts that preempt the traced pair), so it is off.
-    bool batch_wakeups = false;
 };
 
 // libbpf's own messages ("libbpf: prog 'x': failed to attach ...") and the
@@ -92,13 +86,21 @@ public:
     Status add_pid(pid_t pid);
     Status add_port(TracedPort port);
 
-    // Waits up to timeout_ms (0: no wait, -1: forever, which with
-    // batch_wakeups may hold back the last events) for events and passes
-    // each to sink. Returns how many were delivered. EINTR is not an error.
+    // Waits up to timeout_ms (0: no wait; the kernel wakes it early only
+    // once a quarter of the ring buffer is filled, so -1 may wait long) and
+    // passes each event that came meanwhile to sink. Returns how many were
+    // delivered. EINTR is not an error.
     Result<int> poll(int timeout_ms, const EventSink& sink);
     // Delivers whatever is in the ring buffer without waiting.
     Result<int> drain(const EventSink& sink);
-    // Readable when events are waiting: put it in your poll set.
+    // The enter (and the hops so far) of every data call the traced threads
+    // are still blocked in: those are reported at the call's exit
+    // (bpf/events.h, TPK_SC_DATA), so a session that ends first calls this
+    // to show them. Returns how many events were delivered.
+    Result<int> unfinished_syscalls(const EventSink& sink);
+
+    // Readable when a quarter of the ring buffer is waiting: put it in your
+    // poll set with a timeout, then drain().
     int epoll_fd() const;
 
     // Events the kernel could not put in the ring buffer (it was full).

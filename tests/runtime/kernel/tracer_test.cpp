@@ -6,7 +6,13 @@
 
 #include <bpf/bpf.h>
 
+#include <sys/syscall.h>
+
+#include <algorithm>
 #include <array>
+#include <fstream>
+#include <functional>
+#include <memory>
 #include <set>
 
 #include "kernel/tracer.h"
@@ -391,6 +397,84 @@ TEST(KernelTracer, RecordsAcrossTheRingsEndReadWhole) {
         }
     }
     EXPECT_GT(device_hops, 0u);
+}
+
+// Whether the thread is blocked in read(fd), from /proc/PID/syscall
+// ("0 0x5 ..." : the call's number, then its arguments; "running" else).
+bool blocked_in_read(pid_t pid, int fd) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/syscall");
+    long nr = -1;
+    std::string arg0;
+    f >> nr >> arg0;
+    return f && nr == SYS_read && std::stol(arg0, nullptr, 16) == fd;
+}
+
+// A data call sends one record at its exit (bpf/events.h, TPK_SC_DATA): one
+// still blocked when tracing ends is shown by unfinished_syscalls(), with
+// the enter time its record later carries too.
+TEST(KernelTracer, DataCallStillBlockedAtTheEndShowsItsEnter) {
+    TPK_SKIP_WITHOUT_BPF();
+    auto tracer = start_tracer();
+    int sv[2], go[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ASSERT_EQ(pipe(go), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) != 1) _exit(126);
+        _exit(read(sv[1], &c, 1) == 1 ? 0 : 1);   // blocks until the parent writes
+    }
+    close(go[0]);
+    // Whatever fails below, the child does not outlive the test.
+    std::unique_ptr<void, std::function<void(void*)>> reap_child(&child, [child](void*) {
+        if (waitpid(child, nullptr, WNOHANG) == 0) {
+            kill(child, SIGKILL);
+            waitpid(child, nullptr, 0);
+        }
+    });
+    ASSERT_TRUE(tracer.add_pid(child));
+    ASSERT_EQ(write(go[1], "g", 1), 1);
+    close(go[1]);
+    // Not the read of the go pipe: the one on the socket.
+    for (int i = 0; i < 500 && !blocked_in_read(child, sv[1]); ++i) usleep(10 * 1000);
+    ASSERT_TRUE(blocked_in_read(child, sv[1])) << "the child never blocked in read()";
+
+    std::vector<Event> seen, unfinished;
+    auto into = [](std::vector<Event>& v) { return [&v](Event&& e) { v.push_back(std::move(e)); }; };
+    ASSERT_TRUE(tracer.drain(into(seen)));
+    auto is_read = [&](const Event& e) {
+        return e.tid == static_cast<std::uint32_t>(child) && e.syscall == "read";
+    };
+    EXPECT_EQ(std::count_if(seen.begin(), seen.end(), is_read), 0)
+        << "a blocked data call reports nothing before its exit";
+    auto n = tracer.unfinished_syscalls(into(unfinished));
+    ASSERT_TRUE(n) << n.error().message();
+    const Event* enter = find(unfinished, [&](const Event& e) {
+        return is_read(e) && e.kind == EventKind::syscall_enter;
+    });
+    ASSERT_NE(enter, nullptr) << "the blocked read() was not reported";
+    EXPECT_EQ(enter->fd, sv[1]);
+    EXPECT_EQ(enter->pid, static_cast<std::uint32_t>(child));
+    EXPECT_FALSE(enter->comm.empty());
+
+    ASSERT_EQ(write(sv[0], "x", 1), 1);
+    ASSERT_EQ(wait_child(child), 0);
+    ASSERT_TRUE(tracer.drain(into(seen)));
+    const Event* later = find(seen, [&](const Event& e) {
+        return is_read(e) && e.kind == EventKind::syscall_enter;
+    });
+    ASSERT_NE(later, nullptr) << "the read's record never came";
+    EXPECT_EQ(later->t_ns, enter->t_ns) << "the same enter, reported twice";
+    EXPECT_NE(find(seen, [&](const Event& e) {
+                  return is_read(e) && e.kind == EventKind::syscall_exit && e.ret == 1;
+              }),
+              nullptr);
+    unfinished.clear();
+    ASSERT_TRUE(tracer.unfinished_syscalls(into(unfinished)));
+    EXPECT_EQ(std::count_if(unfinished.begin(), unfinished.end(), is_read), 0);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 // stop() detaches and unloads: the kernel forgets every program id (freeing

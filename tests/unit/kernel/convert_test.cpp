@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -225,6 +226,86 @@ TEST(Convert, ShortRecordReadsAsTheWholeRecordWithAZeroTail) {
     ASSERT_TRUE(parsed);
     EXPECT_EQ(parsed->args[5], 99u);
     EXPECT_FALSE(raw_event_of(record.data(), TPK_EVENT_SHORT_SIZE - 1)) << "truncated record";
+}
+
+// A data call's one record (bpf/events.h, struct tpk_syscall_record) reads
+// as the records it stands for: the enter, each hop, then the exit.
+tpk_syscall_record send_record() {
+    tpk_syscall_record r{};
+    r.exit = raw_of(TPK_EV_SYSCALL);
+    r.exit.t_ns = 5000;
+    r.exit.syscall_nr = SYS_sendto;
+    r.exit.args[0] = 7;
+    r.exit.args[2] = 64;
+    r.exit.ret = 64;
+    r.exit.sk = 0xffff0000aa00;
+    r.exit.fd_is_socket = 1;
+    set_ipv4(r.exit, "127.0.0.1", 40000, "127.0.0.1", 8080);
+    r.exit.flow_source = TPK_FLOW_SOCK;
+    r.subs[0] = {TPK_EV_SYSCALL_ENTER, 0, 1000, 0, 0, 0, 0, 0, 0, 0};
+    r.subs[1] = {TPK_EV_TCP_SENDMSG_LOCKED, 1, 2000, 0xffff0000aa00, 0, 0, 64, 0, 0, 0};
+    r.subs[2] = {TPK_EV_SOCK_SEND_LENGTH, 1, 4000, 0xffff0000aa00, 0, 64, 0, 0, 0x40, 0};
+    r.nsubs = 3;
+    return r;
+}
+
+TEST(Convert, SyscallRecordExpandsToEnterHopsAndExit) {
+    auto r = send_record();
+    RawEvents raws;
+    ASSERT_EQ(expand_record(&r, sizeof r, raws), 4u);
+    std::vector<model::Event> events;
+    for (std::size_t i = 0; i < 4; ++i) {
+        auto e = convert_event(raws[i], {});
+        ASSERT_TRUE(e) << i;
+        events.push_back(*e);
+    }
+    EXPECT_EQ(events[0].kind, EventKind::syscall_enter);
+    EXPECT_EQ(events[0].t_ns, 1000u);
+    EXPECT_EQ(events[0].cpu, 0u);
+    EXPECT_EQ(events[0].syscall, "sendto");
+    EXPECT_EQ(events[0].fd, 7);
+    EXPECT_EQ(events[0].size, 64u);
+    EXPECT_EQ(events[0].ret, 0) << "an enter has no result yet";
+    EXPECT_EQ(events[1].kind, EventKind::tcp_sendmsg_locked);
+    EXPECT_EQ(events[1].t_ns, 2000u);
+    EXPECT_EQ(events[1].size, 64u);
+    EXPECT_EQ(events[1].flow.dst.port, 8080);
+    EXPECT_EQ(events[1].comm, "client");
+    EXPECT_EQ(events[2].kind, EventKind::sock_send_length);
+    EXPECT_EQ(events[2].size, 64u);
+    EXPECT_EQ(events[2].flags, 0x40u);
+    EXPECT_EQ(events[2].sk, 0xffff0000aa00u);
+    EXPECT_EQ(events[3].kind, EventKind::syscall_exit);
+    EXPECT_EQ(events[3].t_ns, 5000u);
+    EXPECT_EQ(events[3].ret, 64);
+    EXPECT_EQ(events[3].syscall, "sendto");
+    // A hop reads exactly as its own (short) record would have.
+    auto own = raw_of(TPK_EV_SOCK_SEND_LENGTH);
+    own.t_ns = 4000;
+    own.cpu = 1;
+    own.sk = 0xffff0000aa00;
+    own.ret = 64;
+    own.msg_flags = 0x40;
+    set_ipv4(own, "127.0.0.1", 40000, "127.0.0.1", 8080);
+    own.flow_source = TPK_FLOW_SOCK;
+    auto short_own = raw_event_of(&own, TPK_EVENT_SHORT_SIZE);
+    ASSERT_TRUE(short_own);
+    EXPECT_EQ(std::memcmp(&*short_own, &raws[2], sizeof(tpk_event)), 0);
+}
+
+TEST(Convert, SyscallRecordCountIsBoundedByItsSize) {
+    auto r = send_record();
+    RawEvents raws;
+    r.nsubs = 1000;   // corrupt: the record's bytes decide
+    EXPECT_EQ(expand_record(&r, sizeof r, raws), 1u + TPK_MAX_SUBS);
+    std::size_t two_subs = offsetof(tpk_syscall_record, subs) + 2 * sizeof(tpk_sub_event);
+    EXPECT_EQ(expand_record(&r, two_subs, raws), 3u);
+    EXPECT_EQ(raws[2].kind, static_cast<__u32>(TPK_EV_SYSCALL_EXIT));
+    EXPECT_EQ(expand_record(&r, offsetof(tpk_syscall_record, subs) - 1, raws), 0u);
+    EXPECT_EQ(expand_record(&r, 2, raws), 0u);
+    auto plain = raw_of(TPK_EV_NETIF_RX);
+    ASSERT_EQ(expand_record(&plain, TPK_EVENT_SHORT_SIZE, raws), 1u);
+    EXPECT_EQ(raws[0].kind, static_cast<__u32>(TPK_EV_NETIF_RX));
 }
 
 TEST(Convert, StatesRoutesAndForks) {

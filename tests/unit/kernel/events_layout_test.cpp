@@ -56,6 +56,16 @@ static_assert(TPK_PORT_TCP != TPK_PORT_UDP && TPK_PORT_TCP < TPK_PORT_TABLES &&
               TPK_PORT_UDP < TPK_PORT_TABLES);
 static_assert(TPK_PORTS == 65536, "one flag per 16-bit port");
 
+// A data system call's record: the exit event, a count, then the hops.
+static_assert(sizeof(tpk_sub_event) == 56);
+static_assert(offsetof(tpk_sub_event, t_ns) == 8);
+static_assert(offsetof(tpk_sub_event, ret) == 32);
+static_assert(offsetof(tpk_syscall_record, exit) == 0, "the kind tag comes first here too");
+static_assert(offsetof(tpk_syscall_record, nsubs) == 256);
+static_assert(offsetof(tpk_syscall_record, subs) == 264);
+static_assert(sizeof(tpk_syscall_record) == 264 + TPK_MAX_SUBS * 56);
+static_assert(offsetof(tpk_syscall_start, subs) % 8 == 0);
+
 // The fields sum to the size: nothing was padded in behind our back.
 TEST(EventsLayout, FieldsFillTheStructExactly) {
     tpk_event e{};
