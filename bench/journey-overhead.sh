@@ -12,6 +12,11 @@
 # tracepacket follows its pid (--ready-file says when), then the shell execs
 # the ping-pong (same pid), whose forked child the tracer follows through fork.
 # So the whole measured window is traced, as with a long-running program.
+#
+# Two more rows say what the cost is made of (trace's hidden --bench-floor,
+# bpf/tracepacket.bpf.c bench_floor): every program attached but returning at
+# once ("attached only": what any tracer on these tracepoints pays here), and
+# programs deciding what is traced but writing no record ("deciding").
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
@@ -68,16 +73,20 @@ perf_trace() {
 
 echo "== tracing overhead: 64 B TCP ping-pong p50, $COUNT round trips after $WARMUP warm-up," \
      "$ROUNDS alternating rounds, pin=${PIN:-none}"
-declare -a base full kernel_only st pt
+declare -a base full kernel_only attach_only deciding st pt
 for round in $(seq "$ROUNDS"); do
     b=$(untraced)
     f=$(traced --json); lost_full=$(cat "$work/lost")
     k=$(traced --json --no-capture); lost_kernel=$(cat "$work/lost")
+    a=$(traced --json --no-capture --bench-floor attach)
+    d=$(traced --json --no-capture --bench-floor decide)
     s=$(strace_f)
     p=$(perf_trace)
     echo "  round $round: untraced $b ns | trace -p $f ns (lost events $lost_full)" \
-         "| trace -p --no-capture $k ns (lost events $lost_kernel) | strace -f $s ns | perf trace $p ns"
-    base+=("$b"); full+=("$f"); kernel_only+=("$k"); st+=("$s")
+         "| trace -p --no-capture $k ns (lost events $lost_kernel) | attached only $a ns" \
+         "| deciding $d ns | strace -f $s ns | perf trace $p ns"
+    base+=("$b"); full+=("$f"); kernel_only+=("$k"); attach_only+=("$a"); deciding+=("$d")
+    st+=("$s")
     [ "$p" != n/a ] && pt+=("$p")
 done
 
@@ -90,6 +99,8 @@ printf '  %-28s %10.0f ns  %6sx\n' "untraced" "$m_base" "1.000"
 m_full=$(median "${full[@]}")
 row "tracepacket trace -p" "$m_full"
 row "trace -p --no-capture" "$(median "${kernel_only[@]}")"
+row "  probes deciding, no record" "$(median "${deciding[@]}")"
+row "  probes attached only" "$(median "${attach_only[@]}")"
 row "strace -f" "$(median "${st[@]}")"
 if [ ${#pt[@]} -gt 0 ]; then row "perf trace" "$(median "${pt[@]}")"; else echo "  perf trace: not available"; fi
 r=$(ratio "$m_full" "$m_base")

@@ -173,6 +173,11 @@ struct tpk_syscall_start {
 	struct tpk_sub_event subs[TPK_MAX_SUBS];
 };
 
+/* bench_floor in bpf/tracepacket.bpf.c (make bench only). */
+#define TPK_FLOOR_NONE 0
+#define TPK_FLOOR_ATTACH 1	/* programs attached, returning at once */
+#define TPK_FLOOR_DECIDE 2	/* programs filter, but write no record */
+
 /* Ports pre-seeded or learned as part of the traced conversation: the BPF
  * object's global __u8 traced_ports[TPK_PORT_TABLES][TPK_PORTS], a flag per
  * port in host byte order, one table per transport. */

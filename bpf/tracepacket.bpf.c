@@ -60,6 +60,18 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 /* Knobs, set by user space before load. */
 const volatile __u8 syscall_wanted[TPK_MAX_SYSCALLS] = {};
 const volatile bool trace_syscalls = true;
+/* For `make bench` only (hidden option --bench-floor of trace): what the
+ * tracer's cost is made of. TPK_FLOOR_ATTACH: every program returns at once
+ * (the cost of being attached); TPK_FLOOR_DECIDE: programs decide what is
+ * traced but write nothing. 0 in real use: the verifier knows the value of a
+ * frozen .rodata and drops the checks, so they cost nothing then. */
+const volatile __u8 bench_floor = TPK_FLOOR_NONE;
+#define TPK_PROG_START()				\
+	do {						\
+		if (bench_floor == TPK_FLOOR_ATTACH)	\
+			return 0;			\
+	} while (0)
+
 /* Wake the reader only when this many bytes are waiting: a record that
  * finds the reader idle would otherwise wake it, and on this kind of VM that
  * is an irq_work self-IPI plus a cross-CPU wake-up, ~1 us of the traced
@@ -210,6 +222,8 @@ static __always_inline struct tpk_event *new_event(__u32 kind)
 	struct task_struct *task;
 	struct tpk_event *e;
 
+	if (bench_floor == TPK_FLOOR_DECIDE)
+		return NULL;
 	/* Two literal sizes: clang expands memset() only for constants. */
 	if (long_kind)
 		e = bpf_ringbuf_reserve(&events, sizeof(struct tpk_event), 0);
@@ -728,6 +742,7 @@ static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
+	TPK_PROG_START();
 	__u32 parent_tgid = parent->tgid;
 	__u32 child_tgid = child->tgid;
 	struct tpk_event *e;
@@ -747,6 +762,7 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dead)
 {
+	TPK_PROG_START();
 	__u32 tgid = task->tgid;
 	struct tpk_event *e;
 
@@ -802,6 +818,7 @@ static __always_inline void learn_once(struct tpk_syscall_start *start, struct s
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
+	TPK_PROG_START();
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct tpk_syscall_start *start;
 	struct sock *sk = NULL;
@@ -891,6 +908,8 @@ static __always_inline void emit_syscall_record(struct tpk_syscall_start *start,
 	struct task_struct *task;
 	__u32 i, n = start->nsubs;
 
+	if (bench_floor == TPK_FLOOR_DECIDE)
+		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		count_lost();
@@ -922,6 +941,7 @@ static __always_inline void emit_syscall_record(struct tpk_syscall_start *start,
 SEC("tp_btf/sys_exit")
 int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
+	TPK_PROG_START();
 	struct tpk_syscall_start *start;
 	struct sock *sk;
 	struct tpk_event *e;
@@ -986,6 +1006,8 @@ static __always_inline struct tpk_sub_event *append_sub(__u32 kind, struct sock 
 	struct tpk_sub_event *sub;
 	__u32 n;
 
+	if (bench_floor == TPK_FLOOR_DECIDE)
+		return NULL;
 	start = bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL, 0);
 	if (!start || !start->active || !start->deferred || start->sk != (__u64)sk ||
 	    rx != !!(start->want & TPK_SC_RX))
@@ -1032,18 +1054,21 @@ static __always_inline int sock_length(__u32 kind, struct sock *sk, int ret, int
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(handle_sock_send_length, struct sock *sk, int ret, int flags)
 {
+	TPK_PROG_START();
 	return sock_length(TPK_EV_SOCK_SEND_LENGTH, sk, ret, flags, false);
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(handle_sock_recv_length, struct sock *sk, int ret, int flags)
 {
+	TPK_PROG_START();
 	return sock_length(TPK_EV_SOCK_RECV_LENGTH, sk, ret, flags, true);
 }
 
 SEC("tp_btf/sk_data_ready")
 int BPF_PROG(handle_sk_data_ready, const struct sock *csk)
 {
+	TPK_PROG_START();
 	struct sock *sk = (struct sock *)csk;
 	struct sock_info *info;
 	struct tpk_event *e;
@@ -1063,6 +1088,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, const struct sock *csk, const int oldstate,
 	     const int newstate)
 {
+	TPK_PROG_START();
 	struct sock *sk = (struct sock *)csk;
 	struct sock_info *info;
 	struct tpk_event *e;
@@ -1087,6 +1113,7 @@ SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msghdr *msg,
 	     const struct sk_buff *skb, int size_goal)
 {
+	TPK_PROG_START();
 	struct sock *sk = (struct sock *)csk;
 	struct tpk_sub_event *sub;
 	struct sock_info *info;
@@ -1116,6 +1143,7 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
+	TPK_PROG_START();
 	struct tpk_event *e;
 	struct pkt p;
 
@@ -1136,6 +1164,7 @@ SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_buff *skb,
 	     int err)
 {
+	TPK_PROG_START();
 	struct sock *sk = (struct sock *)csk;
 	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&skb->cb[0];
 	struct sock_info *info;
@@ -1168,6 +1197,7 @@ SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff *skb,
 	     enum sk_rst_reason reason)
 {
+	TPK_PROG_START();
 	struct sock *sk = (struct sock *)csk;
 	struct sock_info *info;
 	struct tpk_event *e;
@@ -1224,6 +1254,7 @@ int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
 {
+	TPK_PROG_START();
 	struct sock_info *info;
 	struct tpk_event *e;
 
@@ -1250,6 +1281,7 @@ SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
 {
+	TPK_PROG_START();
 	struct tpk_event *e;
 	__u8 protocol = flp->__fl_common.flowic_proto;
 	__u16 sport = bpf_ntohs(flp->uli.ports.sport);
@@ -1293,6 +1325,7 @@ SEC("tp_btf/fib6_table_lookup")
 int BPF_PROG(handle_fib6_table_lookup, const struct net *net, const struct fib6_result *res,
 	     struct fib6_table *table, const struct flowi6 *flp)
 {
+	TPK_PROG_START();
 	struct tpk_event *e;
 	struct fib6_nh *nh;
 	__u8 protocol = flp->__fl_common.flowic_proto;
@@ -1348,12 +1381,14 @@ static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(handle_net_dev_queue, struct sk_buff *skb)
 {
+	TPK_PROG_START();
 	return skb_event(TPK_EV_NET_DEV_QUEUE, skb, NULL);
 }
 
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(handle_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
+	TPK_PROG_START();
 	__u32 zero = 0, depth;
 	struct xmit_stack *stack = bpf_map_lookup_elem(&traced_skbs, &zero);
 	struct tpk_event *e;
@@ -1391,6 +1426,7 @@ SEC("tp_btf/net_dev_xmit")
 int BPF_PROG(handle_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
 	     unsigned int skb_len)
 {
+	TPK_PROG_START();
 	__u32 zero = 0, depth;
 	struct xmit_stack *stack = bpf_map_lookup_elem(&traced_skbs, &zero);
 	struct tpk_event *e;
@@ -1418,12 +1454,14 @@ int BPF_PROG(handle_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device
 SEC("tp_btf/netif_rx")
 int BPF_PROG(handle_netif_rx, struct sk_buff *skb)
 {
+	TPK_PROG_START();
 	return skb_event(TPK_EV_NETIF_RX, skb, NULL);
 }
 
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(handle_netif_receive_skb, struct sk_buff *skb)
 {
+	TPK_PROG_START();
 	return skb_event(TPK_EV_NETIF_RECEIVE_SKB, skb, NULL);
 }
 
@@ -1432,6 +1470,7 @@ int BPF_PROG(handle_netif_receive_skb, struct sk_buff *skb)
 SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(handle_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 {
+	TPK_PROG_START();
 	struct tpk_event *e;
 	struct pkt p;
 
@@ -1449,6 +1488,7 @@ int BPF_PROG(handle_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 SEC("tp_btf/consume_skb")
 int BPF_PROG(handle_consume_skb, struct sk_buff *skb, void *location)
 {
+	TPK_PROG_START();
 	struct tpk_event *e;
 	struct pkt p;
 
@@ -1466,6 +1506,7 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
 	     struct sock *rx_sk)
 {
+	TPK_PROG_START();
 	struct tpk_event *e;
 	struct pkt p;
 

@@ -580,6 +580,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     // bursts while user space converts events (lost ones are counted).
     kernel::TracerOptions topts;
     topts.ring_buffer_bytes = std::size_t{64} << 20;
+    topts.bench_floor = target.bench_floor;
     auto tracer = kernel::Tracer::start(topts);
     if (!tracer) return wrap(tracer.error(), "start the kernel tracer");
     rec.kernel_traced = true;

@@ -32,6 +32,7 @@ struct TraceTarget {
     std::vector<std::string> command;   // run this
     std::string ready_file;             // written once tracing runs (tests sync on it)
     bool capture = true;                // capture on lo meanwhile
+    std::uint8_t bench_floor = 0;       // make bench only (kernel::TracerOptions)
 };
 
 // What one run recorded, ready for journey::correlate(). When the kernel side

@@ -9,9 +9,12 @@
 #include <string>
 #include <vector>
 
+#include <linux/types.h>
+
 #include "commands/command.h"
 #include "commands/journey_output.h"
 #include "commands/journey_session.h"
+#include "events.h"
 #include "journey/correlator.h"
 #include "kernel/session.h"
 #include "report/outputs.h"
@@ -26,6 +29,7 @@ struct TraceCliOptions {
     bool no_capture = false;
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
+    std::string bench_floor;  // hidden: make bench's cost breakdown (attach, decide)
     report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
 };
 
@@ -42,6 +46,10 @@ Result<int> run_trace(const TraceCliOptions& o) {
     target.command = o.command;
     target.ready_file = o.ready_file;
     target.capture = !o.no_capture;
+    if (o.bench_floor == "attach") target.bench_floor = TPK_FLOOR_ATTACH;
+    else if (o.bench_floor == "decide") target.bench_floor = TPK_FLOOR_DECIDE;
+    else if (!o.bench_floor.empty())
+        return make_error("--bench-floor '" + o.bench_floor + "': expected attach or decide");
     auto rec = record_trace(target);
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
@@ -75,6 +83,10 @@ void register_trace(CLI::App& app, Runner* run) {
                   "do not capture on lo meanwhile (less overhead; packets get no wire view)");
     cmd->add_option("--ready-file", opts->ready_file, "written once tracing runs")->group("");
     cmd->add_option("--record-raw", opts->record_raw, "save the recorded events")->group("");
+    cmd->add_option("--bench-floor", opts->bench_floor,
+                    "make bench: programs attached doing nothing (attach) or deciding but "
+                    "recording nothing (decide)")
+        ->group("");
     cmd->add_option("command", opts->command, "the command to run and trace (after --)");
     cmd->callback([opts, run] { *run = [opts] { return run_trace(*opts); }; });
 }

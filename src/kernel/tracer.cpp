@@ -119,6 +119,7 @@ Status Tracer::configure(const TracerOptions& options) {
     s.options = options;
     auto* rodata = s.skel.get()->rodata;
     rodata->trace_syscalls = options.syscalls;
+    rodata->bench_floor = options.bench_floor;
     for (const auto& sc : traced_syscalls()) rodata->syscall_wanted[sc.nr] = sc.knobs;
     std::size_t rb_bytes = ring_buffer_size(options.ring_buffer_bytes);
     rodata->wakeup_bytes = rb_bytes / 4;

@@ -45,6 +45,9 @@ struct TracerOptions {
     std::size_t ring_buffer_bytes = 8u << 20;
     // Record the traced processes' socket system calls (enter and exit).
     bool syscalls = true;
+    // make bench only: TPK_FLOOR_ATTACH or TPK_FLOOR_DECIDE (bpf/events.h)
+    // to measure what the tracer's cost is made of; no events come then.
+    std::uint8_t bench_floor = 0;
 };
 
 // libbpf's own messages ("libbpf: prog 'x': failed to attach ...") and the

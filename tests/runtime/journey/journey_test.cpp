@@ -411,4 +411,26 @@ TEST(TraceRuntime, CurlAgainstPythonHttpServer) {
     EXPECT_TRUE(response);
 }
 
+// make bench's cost breakdown (trace's hidden --bench-floor): the programs
+// stay attached and the command runs, but nothing is recorded; a wrong value
+// is one clear error.
+TEST(TraceRuntime, BenchFloorRecordsNothing) {
+    REQUIRE_ROOT();
+    const std::string exchange =
+        " -- python3 -c \"import socket; a, b = socket.socketpair(); a.send(b'x'); b.recv(1)\"";
+    auto normal = run_tracepacket("trace --json --no-capture" + exchange);
+    ASSERT_EQ(normal.exit_code, 0) << normal.raw;
+    EXPECT_FALSE(normal.of("syscall").empty()) << normal.raw;
+    for (const char* floor : {"attach", "decide"}) {
+        auto r = run_tracepacket(std::string("trace --json --no-capture --bench-floor ") + floor +
+                                 exchange);
+        ASSERT_EQ(r.exit_code, 0) << floor << ": " << r.raw;
+        EXPECT_TRUE(r.of("syscall").empty()) << floor;
+        EXPECT_TRUE(r.of("packet").empty()) << floor;
+    }
+    auto bad = run_tracepacket("trace --bench-floor sometimes -- true");
+    EXPECT_NE(bad.exit_code, 0);
+    EXPECT_NE(bad.raw.find("expected attach or decide"), std::string::npos) << bad.raw;
+}
+
 }  // namespace
