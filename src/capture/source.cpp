@@ -56,8 +56,8 @@ Result<Source> Source::open_live(const LiveOptions& o) {
     pcap_set_promisc(p, o.promiscuous ? 1 : 0);
     pcap_set_immediate_mode(p, o.immediate ? 1 : 0);
     // Without immediate mode packets wait for a full TPACKET_V3 block or this
-    // timeout, as tcpdump does (its 1000 ms default).
-    pcap_set_timeout(p, 1000);
+    // timeout (libpcap's tp_retire_blk_tov).
+    pcap_set_timeout(p, o.timeout_ms);
     pcap_set_buffer_size(p, o.buffer_bytes);
     if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) != 0) {
         // Older kernels without nanosecond stamps: microseconds still work.

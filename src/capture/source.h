@@ -39,6 +39,9 @@ struct LiveOptions {
     std::string interface = "lo";
     int snaplen = 262144;           // tcpdump's default (MAXIMUM_SNAPLEN)
     bool immediate = true;          // deliver each packet as it arrives
+    // Without immediate mode: the TPACKET_V3 block timeout. The kernel hands a
+    // block over when it is full or when this expires with packets in it.
+    int timeout_ms = 1000;          // tcpdump's
     int buffer_bytes = 4 << 20;     // kernel ring size; tcpdump's default is 2 MiB
     bool promiscuous = false;       // lo has no use for it
     std::string link_type;          // tcpdump -y: e.g. LINUX_SLL2 on `any`; empty: the default

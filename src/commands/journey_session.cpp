@@ -53,14 +53,18 @@ class LoopbackCapture {
 public:
     // immediate: a wake-up per frame (short lab runs, nothing to wait for at
     // the end). Otherwise frames wait in TPACKET_V3 blocks that the kernel
-    // hands over when full or after the capture's 1 s block timeout: far fewer
-    // wake-ups of this thread while a traced program runs, and stop() waits
-    // one timeout so the last block is handed over too.
+    // hands over when full or after the block timeout: far fewer wake-ups of
+    // this thread while a traced program runs, and stop() waits one timeout
+    // so the last block is handed over too.
     static Result<std::unique_ptr<LoopbackCapture>> start(const std::string& filter,
                                                           bool immediate = true) {
         capture::LiveOptions opts;
         opts.interface = "lo";
         opts.immediate = immediate;
+        // A busy program fills a 256 KiB block (~1300 small frames) long
+        // before the timeout; a quiet one wakes this thread at most 10 times
+        // a second. The timeout is what stop() waits for: 0.1 s, not 1 s.
+        opts.timeout_ms = kBlockTimeoutMs;
         opts.snaplen = 65535;
         opts.buffer_bytes = 32 << 20;  // long traces: the capture thread shares the CPUs
         // The sent copy of each packet would be cloned, filtered and copied
@@ -88,7 +92,8 @@ public:
     // Drains what the ring holds, then ends the thread.
     Status stop() {
         if (!thread_.joinable()) return status_;
-        if (!immediate_) std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        // The block timer is jiffies-based: it may fire a few ticks late.
+        if (!immediate_) std::this_thread::sleep_for(std::chrono::milliseconds(kBlockTimeoutMs + 150));
         std::uint64_t one = 1;
         (void)!::write(stop_.get(), &one, sizeof one);
         thread_.join();
@@ -108,6 +113,8 @@ public:
     std::uint64_t dropped() const { return dropped_; }
 
 private:
+    static constexpr int kBlockTimeoutMs = 100;
+
     explicit LoopbackCapture(capture::Source s) : source_(std::move(s)) {}
 
     // On the tracer's clock: libpcap stamps CLOCK_REALTIME, the kernel events
