@@ -43,6 +43,9 @@ enum tpk_event_kind {
 	/* Not an event: a record holding a data system call's events, enter to
 	 * exit (struct tpk_syscall_record). */
 	TPK_EV_SYSCALL = 64,
+	/* Not an event: a record holding one packet's hops on one CPU while
+	 * bottom halves were off (struct tpk_packet_record). */
+	TPK_EV_PACKET = 65,
 };
 
 /* Where the flow fields (addresses, ports, protocol, inodes) were read. */
@@ -149,6 +152,38 @@ struct tpk_syscall_record {
 	__u32 nsubs;
 	__u32 pad;
 	struct tpk_sub_event subs[TPK_MAX_SUBS];
+};
+
+/* The same idea for the hops of a packet on its way through the device and
+ * up the receive path: on loopback net_dev_queue, start_xmit, netif_rx and
+ * net_dev_xmit run in the sender's dev_queue_xmit(), then netif_receive_skb
+ * and tcp_probe in the NET_RX softirq on the same CPU. Each CPU gathers a
+ * packet's hops in a stage and sends them as one record at tcp_probe (or
+ * sk_data_ready, the next packet, a traced system call's exit, the end of
+ * tracing): the first hop's event (flow, skb, device, pid/tid/comm, CPU) and
+ * each hop's own fields. User space expands it (convert.cpp,
+ * expand_record()). */
+#define TPK_HOP_NO_FLOW 0x1	/* the hop's own record has no flow (net_dev_xmit) */
+#define TPK_HOP_NO_DEV 0x2	/* ... and no device (tcp_probe) */
+
+struct tpk_hop {
+	__u32 kind;		/* enum tpk_event_kind */
+	__u32 flags;		/* TPK_HOP_* */
+	__u64 t_ns;
+	__u64 sk;
+	__s64 ret;
+	__u32 skb_len;
+	__s32 ifindex;
+};
+
+#define TPK_PACKET_HOPS 8
+
+struct tpk_packet_record {
+	struct tpk_event first;	/* kind TPK_EV_PACKET; the short part only */
+	__u32 nhops;
+	__u32 busy;		/* BPF side only: a program on this CPU is using the
+				 * stage (claim_stage() in bpf/tracepacket.bpf.c) */
+	struct tpk_hop hops[TPK_PACKET_HOPS];
 };
 
 /* A traced thread's system call in flight, in task storage (one per

@@ -251,15 +251,22 @@ static __always_inline struct tpk_event *new_event(__u32 kind)
 	return e;
 }
 
-/* Commits a record of size bytes: no wake-up, unless this record is the one
- * that makes the waiting data cross wakeup_bytes (only one record does, so a
- * reader that stays behind is not woken over and over). */
+/* The flags for committing a record of size bytes when before bytes were
+ * waiting: no wake-up, unless this record makes the waiting data cross
+ * wakeup_bytes (only one record does, so a reader that stays behind is not
+ * woken over and over). */
+static __always_inline __u64 wakeup_flags(__u64 before, __u64 size)
+{
+	return before < wakeup_bytes && before + size + 8 >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+									    BPF_RB_NO_WAKEUP;
+}
+
+/* Commits a reserved record of size bytes (it is counted as waiting). */
 static __always_inline void submit_sized(void *record, __u64 size)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
-	bpf_ringbuf_submit(record, avail >= wakeup_bytes && avail < wakeup_bytes + size + 8 ?
-					   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(record, wakeup_flags(avail > size + 8 ? avail - size - 8 : 0, size));
 }
 
 static __always_inline void submit(struct tpk_event *e)
@@ -737,6 +744,197 @@ static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev
 	copy16(e->dev, dev->name);	/* IFNAMSIZ bytes, NUL-padded */
 }
 
+/* ---- the packet stage (bpf/events.h, struct tpk_packet_record) -------- */
+
+struct packet_stage {
+	struct tpk_packet_record rec;
+	struct tpk_event next;	/* the hop being decided, filled here first */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct packet_stage);
+} packet_stages SEC(".maps");
+
+static __always_inline struct packet_stage *this_stage(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&packet_stages, &zero);
+}
+
+/* Sends the staged hops as one record and empties the stage. */
+static __always_inline void flush_stage(struct tpk_packet_record *rec)
+{
+	__u32 n = rec->nhops;
+	__u64 size;
+
+	if (!n)
+		return;
+	if (n > TPK_PACKET_HOPS)
+		n = TPK_PACKET_HOPS;
+	size = offsetof(struct tpk_packet_record, hops) + n * sizeof(struct tpk_hop);
+	if (bpf_ringbuf_output(&events, rec, size,
+			       wakeup_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), size))) {
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+		if (lost)
+			*lost += n;
+	}
+	rec->nhops = 0;
+}
+
+/* A CPU's stage is used by one program at a time: a program claims it by
+ * setting busy, and one that runs nested on the same CPU meanwhile (a
+ * softirq on top of a system call's hop, a hard interrupt) finds it busy and
+ * sends its own record instead. Checking and setting busy need no atomic:
+ * a program nested between the two runs to its end before the outer one
+ * goes on, and the outer one reads the stage only after setting it. */
+static __always_inline struct packet_stage *claim_stage(void)
+{
+	struct packet_stage *st = this_stage();
+
+	if (!st || st->rec.busy)
+		return NULL;
+	st->rec.busy = 1;
+	barrier();
+	return st;
+}
+
+static __always_inline void release_stage(struct packet_stage *st)
+{
+	barrier();
+	st->rec.busy = 0;
+}
+
+/* Sends what this CPU has staged (the end of a packet's way up, a traced
+ * system call's exit). */
+static __always_inline void flush_this_stage(void)
+{
+	struct packet_stage *st = this_stage();
+
+	if (!st || !st->rec.nhops)
+		return;
+	st = claim_stage();
+	if (!st)
+		return;
+	flush_stage(&st->rec);
+	release_stage(st);
+}
+
+/* Whether the hop in next continues the staged packet: the same skb, thread,
+ * headers (the flow, seq, ack, flags, length) and device. */
+static __always_inline bool same_packet(const struct tpk_event *first,
+					const struct tpk_event *next)
+{
+	const __u64 *a = (const __u64 *)first, *b = (const __u64 *)next;
+	int i;
+
+	if (first->skb != next->skb || first->tid != next->tid ||
+	    (next->ifindex && next->ifindex != first->ifindex))
+		return false;
+	if (first->seq != next->seq || first->ack != next->ack ||
+	    first->payload_len != next->payload_len || first->family != next->family)
+		return false;
+	/* sport .. daddr: bytes 96 to 136 of struct tpk_event. */
+	for (i = 96 / 8; i < 136 / 8; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* Stages a traced packet's hop (p from skb_traced()) instead of sending a
+ * record of its own; flush: send the packet's record after this hop (its
+ * last one). Returns false when the hop must send its own record: the
+ * stage is in use by a program this one interrupted. */
+static __always_inline bool stage_hop(__u32 kind, const struct pkt *p, struct net_device *dev,
+				      __u32 flags, bool flush)
+{
+	struct task_struct *task;
+	struct packet_stage *st;
+	struct tpk_event *next;
+	struct tpk_hop *hop;
+	__u32 n;
+
+	if (bench_floor == TPK_FLOOR_DECIDE)
+		return true;
+	st = claim_stage();
+	if (!st)
+		return false;
+	next = &st->next;
+	__builtin_memset(next, 0, TPK_EVENT_SHORT_SIZE);
+	fill_pkt(next, p);
+	if (!(flags & TPK_HOP_NO_DEV))
+		fill_dev(next, dev ? dev : p->skb->dev);
+	task = bpf_get_current_task_btf();
+	next->pid = task->tgid;
+	next->tid = task->pid;
+	n = st->rec.nhops;
+	if (n && (n >= TPK_PACKET_HOPS || !same_packet(&st->rec.first, next))) {
+		flush_stage(&st->rec);
+		n = 0;
+	}
+	if (!n) {
+		__builtin_memcpy(&st->rec.first, next, TPK_EVENT_SHORT_SIZE);
+		st->rec.first.kind = TPK_EV_PACKET;
+		st->rec.first.cpu = bpf_get_smp_processor_id();
+		copy16(st->rec.first.comm, task->comm);
+	}
+	barrier_var(n);	/* keep the mask: the verifier needs the bound */
+	hop = &st->rec.hops[n & (TPK_PACKET_HOPS - 1)];
+	hop->kind = kind;
+	hop->flags = flags;
+	hop->t_ns = bpf_ktime_get_ns();
+	hop->sk = next->sk;
+	hop->ret = 0;
+	hop->skb_len = next->skb_len;
+	hop->ifindex = next->ifindex;
+	st->rec.nhops = n + 1;
+	if (flush)
+		flush_stage(&st->rec);
+	release_stage(st);
+	return true;
+}
+
+/* net_dev_xmit's hop (no flow: the skb is not read there) joins the staged
+ * packet if it is the same skb of the same thread on the same device. */
+static __always_inline bool stage_xmit(__u64 skb, __u32 skb_len, int rc, struct net_device *dev)
+{
+	struct packet_stage *st;
+	struct tpk_hop *hop;
+	bool same;
+	__u32 n;
+
+	if (bench_floor == TPK_FLOOR_DECIDE)
+		return true;
+	if (!dev)
+		return false;
+	st = claim_stage();
+	if (!st)
+		return false;
+	n = st->rec.nhops;
+	same = n && n < TPK_PACKET_HOPS && st->rec.first.skb == skb &&
+	       st->rec.first.tid == bpf_get_current_task_btf()->pid &&
+	       st->rec.first.ifindex == dev->ifindex;
+	if (same) {
+		barrier_var(n);	/* keep the mask: the verifier needs the bound */
+		hop = &st->rec.hops[n & (TPK_PACKET_HOPS - 1)];
+		hop->kind = TPK_EV_NET_DEV_XMIT;
+		hop->flags = TPK_HOP_NO_FLOW;
+		hop->t_ns = bpf_ktime_get_ns();
+		hop->sk = 0;
+		hop->ret = rc;
+		hop->skb_len = skb_len;
+		hop->ifindex = dev->ifindex;
+		st->rec.nhops = n + 1;
+	}
+	release_stage(st);
+	return same;
+}
+
 /* ---- processes ------------------------------------------------------- */
 
 SEC("tp_btf/sched_process_fork")
@@ -953,6 +1151,9 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	if (!start || !start->active)
 		return 0;
 	start->active = 0;
+	/* Hops the call's packets left staged on this CPU (a handshake's last
+	 * segment has no tcp_probe) go out now, not at some later packet. */
+	flush_this_stage();
 	sk = TPK_CAST(struct sock, start->sk);
 	if (start->deferred) {
 		start->deferred = 0;
@@ -1075,6 +1276,8 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *csk)
 
 	if (!sock_traced(sk, &info))
 		return 0;
+	/* A datagram's way up ends here (UDP has no tcp_probe). */
+	flush_this_stage();
 	e = new_event(TPK_EV_SK_DATA_READY);
 	if (!e)
 		return 0;
@@ -1148,6 +1351,9 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	struct pkt p;
 
 	if (!skb_traced(&p, (struct sk_buff *)skb, sk))
+		return 0;
+	/* The last hop of a segment's way up: send its record. */
+	if (stage_hop(TPK_EV_TCP_PROBE, &p, NULL, TPK_HOP_NO_DEV, true))
 		return 0;
 	e = new_event(TPK_EV_TCP_PROBE);
 	if (!e)
@@ -1369,6 +1575,8 @@ static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net
 
 	if (!skb_traced(&p, skb, NULL))
 		return 0;
+	if (stage_hop(kind, &p, dev, 0, false))
+		return 0;
 	e = new_event(kind);
 	if (!e)
 		return 0;
@@ -1410,6 +1618,8 @@ int BPF_PROG(handle_net_dev_start_xmit, const struct sk_buff *skb, const struct 
 	stack->depth = depth + 1;
 	if (!traced)
 		return 0;
+	if (stage_hop(TPK_EV_NET_DEV_START_XMIT, &p, (struct net_device *)dev, 0, false))
+		return 0;
 	e = new_event(TPK_EV_NET_DEV_START_XMIT);
 	if (!e)
 		return 0;
@@ -1439,6 +1649,8 @@ int BPF_PROG(handle_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device
 	if (depth < TPK_XMIT_DEPTH)
 		top = stack->skb[depth];
 	if (!top || top != key)
+		return 0;
+	if (stage_xmit(key, skb_len, rc, dev))
 		return 0;
 	e = new_event(TPK_EV_NET_DEV_XMIT);
 	if (!e)

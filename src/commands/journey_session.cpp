@@ -159,7 +159,7 @@ public:
                     break;
                 }
             }
-            (void)tracer_.drain(sink);
+            (void)tracer_.finish(sink);   // the ring, staged hops, calls in flight
         });
     }
     ~TracerPump() { finish(); }

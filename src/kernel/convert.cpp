@@ -140,12 +140,56 @@ tpk_event event_of_sub(const tpk_event& exit, const tpk_sub_event& sub) {
     return e;
 }
 
+// A staged packet hop as the record it stands for: the first hop's event
+// with the hop's own fields; net_dev_xmit's record has no flow and
+// tcp_probe's no device.
+tpk_event event_of_hop(const tpk_event& first, const tpk_hop& hop) {
+    tpk_event e{};
+    std::memcpy(&e, &first, TPK_EVENT_SHORT_SIZE);   // a short record's tail is zero
+    e.kind = hop.kind;
+    e.t_ns = hop.t_ns;
+    e.sk = hop.sk;
+    e.ret = hop.ret;
+    e.skb_len = hop.skb_len;
+    e.ifindex = hop.ifindex;
+    if (hop.flags & TPK_HOP_NO_DEV) std::fill(std::begin(e.dev), std::end(e.dev), 0);
+    if (hop.flags & TPK_HOP_NO_FLOW) {
+        e.seq = e.ack = e.payload_len = 0;
+        e.family = e.sport = e.dport = 0;
+        e.protocol = e.tcp_flags = e.flow_source = 0;
+        std::fill(std::begin(e.saddr), std::end(e.saddr), 0);
+        std::fill(std::begin(e.daddr), std::end(e.daddr), 0);
+    }
+    return e;
+}
+
+std::size_t expand_hops(const tpk_event& first, const tpk_hop* hops, std::size_t n,
+                        RawEvents& out) {
+    n = std::min(n, out.size());
+    for (std::size_t i = 0; i < n; ++i) out[i] = event_of_hop(first, hops[i]);
+    return n;
+}
+
 }  // namespace
+
+std::size_t expand_stage(const tpk_packet_record& stage, RawEvents& out) {
+    return expand_hops(stage.first, stage.hops, std::min<std::size_t>(stage.nhops, TPK_PACKET_HOPS),
+                       out);
+}
 
 std::size_t expand_record(const void* data, std::size_t size, RawEvents& out) {
     __u32 kind = 0;
     if (size < sizeof(kind)) return 0;
     std::memcpy(&kind, data, sizeof(kind));
+    if (kind == TPK_EV_PACKET) {
+        constexpr std::size_t head = offsetof(tpk_packet_record, hops);
+        if (size < head) return 0;
+        tpk_packet_record r{};
+        std::memcpy(&r, data, std::min(size, sizeof(r)));
+        std::size_t hops = std::min<std::size_t>({r.nhops, TPK_PACKET_HOPS,
+                                                  (size - head) / sizeof(tpk_hop)});
+        return expand_hops(r.first, r.hops, hops, out);
+    }
     if (kind != TPK_EV_SYSCALL) {
         auto raw = raw_event_of(data, size);
         if (!raw) return 0;

@@ -3,6 +3,7 @@
 // tests feed it hand-built records.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -39,11 +40,16 @@ std::optional<tpk_event> raw_event_of(const void* data, std::size_t size);
 
 // The raw events one ring buffer record holds, in the order they happened:
 // one for most records; for a data system call's record (TPK_EV_SYSCALL,
-// struct tpk_syscall_record) its enter, the hops kept with it and its exit,
+// struct tpk_syscall_record) its enter, the hops kept with it and its exit;
+// for a packet's record (TPK_EV_PACKET, struct tpk_packet_record) its hops;
 // each as the record of its own it stands for (bpf/events.h).
-using RawEvents = std::array<tpk_event, 1 + TPK_MAX_SUBS>;
+using RawEvents = std::array<tpk_event, std::max(1 + TPK_MAX_SUBS, TPK_PACKET_HOPS)>;
 // Returns how many of out it filled (0: a record too short to read).
 std::size_t expand_record(const void* data, std::size_t size, RawEvents& out);
+
+// A packet stage as the BPF side left it (read from its per-CPU map once
+// tracing ends): its hops, like a record of it.
+std::size_t expand_stage(const tpk_packet_record& stage, RawEvents& out);
 
 // The events a data call still blocked when tracing ends has made so far:
 // its enter and the hops kept with it (nothing: no such call in flight).

@@ -16,10 +16,15 @@ std::mutex g_mutex;
 Logger g_logger;  // libbpf's print callback is a plain function: it needs one place to look
 
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
-    char buf[1024];
-    int n = std::vsnprintf(buf, sizeof(buf), format, args);
+    // One call can be a whole verifier log (-v): format it whole.
+    va_list copy;
+    va_copy(copy, args);
+    int n = std::vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
     if (n < 0) return 0;
-    std::string_view line(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(buf) - 1));
+    std::string buf(static_cast<std::size_t>(n) + 1, '\0');
+    std::vsnprintf(buf.data(), buf.size(), format, args);
+    std::string_view line(buf.data(), static_cast<std::size_t>(n));
     while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     int ours = level == LIBBPF_WARN ? 0 : level == LIBBPF_INFO ? 1 : 2;
     log(ours, line);

@@ -240,10 +240,10 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
         if (!options.command.empty() && reap(child)) done = true;
         if (options.command.empty() && pids_alive == 0) done = true;
     }
-    if (auto n = tracer.drain(counting_sink); !n) return n.error();
-    // Calls the traced threads are still blocked in (Ctrl-C while a server
-    // waits in recv()): their enter would otherwise be missing.
-    if (auto n = tracer.unfinished_syscalls(counting_sink); !n) return n.error();
+    // What the ring holds, the hops still staged per CPU and the calls the
+    // traced threads are still blocked in (Ctrl-C while a server waits in
+    // recv(): their enter would otherwise be missing).
+    if (auto n = tracer.finish(counting_sink); !n) return n.error();
     result.lost_events = tracer.lost_events();
     if (!options.command.empty()) result.exit_code = exit_code_of(child.status);
     if (result.interrupted_by) result.exit_code = 128 + result.interrupted_by;

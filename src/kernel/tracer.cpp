@@ -287,6 +287,53 @@ std::string comm_of(pid_t tgid, pid_t tid) {
 
 }  // namespace
 
+Result<int> Tracer::drain_staged(const EventSink& sink) {
+    auto& s = *state_;
+    if (!s.loaded) return make_error("drain the packet stages: tracer not loaded");
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return libbpf_error(cpus, "count the CPUs");
+    // A per-CPU map's value comes as one copy per possible CPU, each rounded
+    // up to 8 bytes (struct packet_stage in bpf/tracepacket.bpf.c: the
+    // record, then the BPF side's scratch event).
+    std::size_t stride = (bpf_map__value_size(s.skel.get()->maps.packet_stages) + 7) / 8 * 8;
+    std::vector<std::uint8_t> values(stride * static_cast<std::size_t>(cpus));
+    std::vector<std::uint8_t> empty(values.size());
+    __u32 zero = 0;
+    int fd = bpf_map__fd(s.skel.get()->maps.packet_stages);
+    if (bpf_map_lookup_elem(fd, &zero, values.data()) != 0)
+        return errno_error("read the packet stages");
+    int delivered = 0;
+    for (int cpu = 0; cpu < cpus; ++cpu) {
+        tpk_packet_record stage{};
+        std::memcpy(&stage, values.data() + stride * static_cast<std::size_t>(cpu),
+                    std::min(sizeof(stage), stride));
+        RawEvents raws;
+        std::size_t n = expand_stage(stage, raws);
+        for (std::size_t i = 0; i < n; ++i)
+            if (auto event = convert_event(raws[i], s.drop_names, s.reset_names)) {
+                sink(std::move(*event));
+                ++delivered;
+            }
+    }
+    if (delivered && bpf_map_update_elem(fd, &zero, empty.data(), BPF_ANY) != 0)
+        return errno_error("clear the packet stages");
+    return delivered;
+}
+
+Result<int> Tracer::finish(const EventSink& sink) {
+    auto& s = *state_;
+    if (!s.loaded) return make_error("finish the tracer: not loaded");
+    tracepacket_bpf__detach(s.skel.get());
+    s.attached = false;
+    int total = 0;
+    for (auto step : {&Tracer::drain, &Tracer::drain_staged, &Tracer::unfinished_syscalls}) {
+        auto n = (this->*step)(sink);
+        if (!n) return n.error();
+        total += *n;
+    }
+    return total;
+}
+
 Result<int> Tracer::unfinished_syscalls(const EventSink& sink) {
     auto& s = *state_;
     if (!s.loaded) return make_error("read unfinished system calls: tracer not loaded");

@@ -96,6 +96,18 @@ public:
     Result<int> poll(int timeout_ms, const EventSink& sink);
     // Delivers whatever is in the ring buffer without waiting.
     Result<int> drain(const EventSink& sink);
+    // Hops the BPF side still holds in its per-CPU packet stages (it sends a
+    // packet's hops as one record at the packet's last hop; bpf/events.h,
+    // struct tpk_packet_record), delivered and cleared. Only while no traced
+    // traffic runs (else call finish()): a stage being filled meanwhile may
+    // be read torn. Returns how many events were delivered.
+    Result<int> drain_staged(const EventSink& sink);
+
+    // The end of a session: detaches every program (the maps stay), then
+    // delivers what the ring, the packet stages and unfinished_syscalls()
+    // hold. Returns how many events were delivered.
+    Result<int> finish(const EventSink& sink);
+
     // The enter (and the hops so far) of every data call the traced threads
     // are still blocked in: those are reported at the call's exit
     // (bpf/events.h, TPK_SC_DATA), so a session that ends first calls this

@@ -95,6 +95,7 @@ std::vector<int> collect_until_exit(Tracer& tracer, std::vector<pid_t> pids,
         (void)tracer.poll(50, sink);
     }
     (void)tracer.drain(sink);
+    (void)tracer.drain_staged(sink);   // the children are done
     return codes;
 }
 

@@ -76,6 +76,7 @@ inline TracedRun run_traced(Tracer& tracer, const std::function<int(int report_f
     }
     run.exit_status = status;
     (void)tracer.drain(sink);
+    (void)tracer.drain_staged(sink);   // the child's traffic is over
     char buf[512];
     ssize_t n;
     while ((n = read(report[0], buf, sizeof buf)) > 0) run.report.append(buf, n);

@@ -303,7 +303,7 @@ TEST(KernelTracer, PreSeededPortCatchesTheHandshakeWithoutTracedProcesses) {
     ASSERT_EQ(wait_child(client), 0);
     close(listener);
     std::vector<Event> ev;
-    (void)tracer.drain([&](Event&& e) { ev.push_back(std::move(e)); });
+    (void)tracer.finish([&](Event&& e) { ev.push_back(std::move(e)); });
 
     EXPECT_TRUE(has_state_change(ev, port, kClose, kSynSent));
     EXPECT_TRUE(has_state_change(ev, port, kSynSent, kEstablished));
@@ -343,7 +343,7 @@ TEST(KernelTracer, FollowedPidsListeningPortsAreTracedFromTheStart) {
     ASSERT_EQ(tcp_client(port, 1), 0);    // this process is not traced
     ASSERT_EQ(wait_child(server), 0);
     std::vector<Event> ev;
-    (void)tracer.drain([&](Event&& e) { ev.push_back(std::move(e)); });
+    (void)tracer.finish([&](Event&& e) { ev.push_back(std::move(e)); });
     EXPECT_TRUE(find(ev, [&](const Event& e) {
         return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port &&
                e.tcp_flags == model::kSyn;

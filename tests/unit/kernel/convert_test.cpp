@@ -308,6 +308,72 @@ TEST(Convert, SyscallRecordCountIsBoundedByItsSize) {
     EXPECT_EQ(raws[0].kind, static_cast<__u32>(TPK_EV_NETIF_RX));
 }
 
+// A packet's hops staged on one CPU (bpf/events.h, struct tpk_packet_record)
+// read as the records they stand for: the first hop's flow and device on
+// each, but net_dev_xmit without a flow and tcp_probe without a device, as
+// their own records have them.
+TEST(Convert, PacketRecordExpandsToItsHops) {
+    tpk_packet_record r{};
+    r.first = raw_of(TPK_EV_PACKET);
+    r.first.skb = 0xffff000011;
+    r.first.sk = 0xffff0000aa00;
+    set_ipv4(r.first, "127.0.0.1", 40000, "127.0.0.1", 8080);
+    r.first.flow_source = TPK_FLOW_HEADERS;
+    r.first.seq = 1000;
+    r.first.ack = 2000;
+    r.first.tcp_flags = 0x18;
+    r.first.payload_len = 64;
+    r.first.ifindex = 1;
+    std::strcpy(r.first.dev, "lo");
+    r.hops[0] = {TPK_EV_NET_DEV_QUEUE, 0, 100, 0xffff0000aa00, 0, 130, 1};
+    r.hops[1] = {TPK_EV_NET_DEV_XMIT, TPK_HOP_NO_FLOW, 200, 0, 0, 130, 1};
+    r.hops[2] = {TPK_EV_NETIF_RECEIVE_SKB, 0, 300, 0, 0, 116, 1};
+    r.hops[3] = {TPK_EV_TCP_PROBE, TPK_HOP_NO_DEV, 400, 0xffff0000bb00, 0, 116, 0};
+    r.nhops = 4;
+    RawEvents raws;
+    std::size_t size = offsetof(tpk_packet_record, hops) + 4 * sizeof(tpk_hop);
+    ASSERT_EQ(expand_record(&r, size, raws), 4u);
+    auto queue = convert_event(raws[0], {});
+    ASSERT_TRUE(queue);
+    EXPECT_EQ(queue->kind, EventKind::net_dev_queue);
+    EXPECT_EQ(queue->t_ns, 100u);
+    EXPECT_EQ(queue->skb, 0xffff000011u);
+    EXPECT_EQ(queue->skb_len, 130u);
+    EXPECT_EQ(queue->dev, "lo");
+    EXPECT_EQ(queue->seq, 1000u);
+    EXPECT_EQ(queue->flow.dst.port, 8080);
+    auto xmit = convert_event(raws[1], {});
+    ASSERT_TRUE(xmit);
+    EXPECT_EQ(xmit->kind, EventKind::net_dev_xmit);
+    EXPECT_EQ(xmit->skb, 0xffff000011u);
+    EXPECT_EQ(xmit->flow.protocol, 0) << "net_dev_xmit's own record has no flow";
+    EXPECT_EQ(xmit->seq, 0u);
+    EXPECT_EQ(xmit->dev, "lo");
+    auto probe = convert_event(raws[3], {});
+    ASSERT_TRUE(probe);
+    EXPECT_EQ(probe->sk, 0xffff0000bb00u) << "each hop keeps its own sock";
+    EXPECT_EQ(probe->dev, "");
+    EXPECT_EQ(probe->ifindex, 0);
+    EXPECT_EQ(probe->flow.src.port, 40000);
+    // The hop reads byte for byte as its own short record would.
+    tpk_event own{};
+    std::memcpy(&own, &r.first, TPK_EVENT_SHORT_SIZE);
+    own.kind = TPK_EV_NETIF_RECEIVE_SKB;
+    own.t_ns = 300;
+    own.sk = 0;
+    own.skb_len = 116;
+    EXPECT_EQ(std::memcmp(&own, &raws[2], sizeof(tpk_event)), 0);
+
+    r.nhops = 1000;   // corrupt: the record's bytes decide
+    EXPECT_EQ(expand_record(&r, size, raws), 4u);
+    EXPECT_EQ(expand_record(&r, sizeof r, raws), static_cast<std::size_t>(TPK_PACKET_HOPS));
+    EXPECT_EQ(expand_record(&r, offsetof(tpk_packet_record, hops) - 1, raws), 0u);
+    // The same, read from a stage left at the end of tracing.
+    r.nhops = 2;
+    EXPECT_EQ(expand_stage(r, raws), 2u);
+    EXPECT_EQ(raws[1].kind, static_cast<__u32>(TPK_EV_NET_DEV_XMIT));
+}
+
 TEST(Convert, StatesRoutesAndForks) {
     auto state = raw_of(TPK_EV_INET_SOCK_SET_STATE);
     state.old_state = 2;   // SYN_SENT

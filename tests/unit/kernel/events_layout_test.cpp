@@ -65,6 +65,12 @@ static_assert(offsetof(tpk_syscall_record, nsubs) == 256);
 static_assert(offsetof(tpk_syscall_record, subs) == 264);
 static_assert(sizeof(tpk_syscall_record) == 264 + TPK_MAX_SUBS * 56);
 static_assert(offsetof(tpk_syscall_start, subs) % 8 == 0);
+// A packet's staged hops: the first hop's event, a count, then the hops.
+static_assert(sizeof(tpk_hop) == 40);
+static_assert(offsetof(tpk_packet_record, first) == 0);
+static_assert(offsetof(tpk_packet_record, nhops) == 256);
+static_assert(offsetof(tpk_packet_record, hops) == 264);
+static_assert((TPK_PACKET_HOPS & (TPK_PACKET_HOPS - 1)) == 0, "the BPF side masks hop indexes");
 
 // The fields sum to the size: nothing was padded in behind our back.
 TEST(EventsLayout, FieldsFillTheStructExactly) {
