@@ -588,6 +588,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     kernel::TracerOptions topts;
     topts.ring_buffer_bytes = std::size_t{64} << 20;
     topts.bench_floor = target.bench_floor;
+    topts.hold_records = true;   // converted once tracing ends: a cheaper reader meanwhile
     auto tracer = kernel::Tracer::start(topts);
     if (!tracer) return wrap(tracer.error(), "start the kernel tracer");
     rec.kernel_traced = true;

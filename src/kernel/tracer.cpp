@@ -3,18 +3,20 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <sys/syscall.h>
-
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -57,6 +59,47 @@ std::size_t ring_buffer_size(std::size_t bytes) {
 
 }  // namespace
 
+// Ring records kept as they arrive (TracerOptions::hold_records), packed
+// into 1 MiB chunks, each record as its size and its bytes: no allocation
+// per record and nothing moves as it grows.
+class HeldRecords {
+public:
+    void add(const void* data, std::size_t size) {
+        std::size_t need = sizeof(std::uint32_t) + size;
+        if (chunks_.empty() || used_.back() + need > kChunkBytes) {
+            chunks_.push_back(std::make_unique<std::byte[]>(std::max(kChunkBytes, need)));
+            used_.push_back(0);
+        }
+        std::byte* at = chunks_.back().get() + used_.back();
+        auto size32 = static_cast<std::uint32_t>(size);
+        std::memcpy(at, &size32, sizeof(size32));
+        std::memcpy(at + sizeof(size32), data, size);
+        used_.back() += need;
+    }
+
+    // Calls f(data, size) for each record in arrival order, then forgets them.
+    template <class F>
+    void take(F&& f) {
+        for (std::size_t c = 0; c < chunks_.size(); ++c) {
+            const std::byte* p = chunks_[c].get();
+            std::size_t off = 0;
+            while (off < used_[c]) {
+                std::uint32_t size = 0;
+                std::memcpy(&size, p + off, sizeof(size));
+                f(p + off + sizeof(size), static_cast<std::size_t>(size));
+                off += sizeof(size) + size;
+            }
+        }
+        chunks_.clear();
+        used_.clear();
+    }
+
+private:
+    static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+    std::vector<std::unique_ptr<std::byte[]>> chunks_;
+    std::vector<std::size_t> used_;
+};
+
 struct Tracer::State {
     // Declared before the ring buffer, so it is destroyed after it (the
     // ring buffer reads the skeleton's map).
@@ -70,17 +113,26 @@ struct Tracer::State {
     bool loaded = false;
     bool attached = false;
 
+    HeldRecords held;
+
     static int on_record(void* ctx, void* data, std::size_t size) {
         auto* self = static_cast<State*>(ctx);
-        if (!self->sink) return 0;
+        if (self->options.hold_records) {
+            self->held.add(data, size);
+            return 0;
+        }
+        if (self->sink) self->deliver(data, size, *self->sink);
+        return 0;
+    }
+
+    void deliver(const void* data, std::size_t size, const EventSink& to) {
         RawEvents raws;
         std::size_t n = expand_record(data, size, raws);
         for (std::size_t i = 0; i < n; ++i)
-            if (auto event = convert_event(raws[i], self->drop_names, self->reset_names)) {
-                (*self->sink)(std::move(*event));
-                ++self->delivered;
+            if (auto event = convert_event(raws[i], drop_names, reset_names)) {
+                to(std::move(*event));
+                ++delivered;
             }
-        return 0;
     }
 };
 
@@ -325,8 +377,13 @@ Result<int> Tracer::finish(const EventSink& sink) {
     if (!s.loaded) return make_error("finish the tracer: not loaded");
     tracepacket_bpf__detach(s.skel.get());
     s.attached = false;
-    int total = 0;
-    for (auto step : {&Tracer::drain, &Tracer::drain_staged, &Tracer::unfinished_syscalls}) {
+    // The ring's last records, then (hold_records) all of them in arrival order.
+    auto drained = drain(sink);
+    if (!drained) return drained.error();
+    s.delivered = 0;
+    s.held.take([&](const void* data, std::size_t size) { s.deliver(data, size, sink); });
+    int total = *drained + s.delivered;
+    for (auto step : {&Tracer::drain_staged, &Tracer::unfinished_syscalls}) {
         auto n = (this->*step)(sink);
         if (!n) return n.error();
         total += *n;

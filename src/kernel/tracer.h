@@ -45,6 +45,11 @@ struct TracerOptions {
     std::size_t ring_buffer_bytes = 8u << 20;
     // Record the traced processes' socket system calls (enter and exit).
     bool syscalls = true;
+    // Keep the ring's records as raw bytes while tracing and convert them
+    // in finish(): the reader then does little more than a copy per record,
+    // so it keeps up with a busy program and takes less of the CPUs it
+    // shares with it. poll() and drain() deliver nothing meanwhile.
+    bool hold_records = false;
     // make bench only: TPK_FLOOR_ATTACH or TPK_FLOOR_DECIDE (bpf/events.h)
     // to measure what the tracer's cost is made of; no events come then.
     std::uint8_t bench_floor = 0;
@@ -104,8 +109,9 @@ public:
     Result<int> drain_staged(const EventSink& sink);
 
     // The end of a session: detaches every program (the maps stay), then
-    // delivers what the ring, the packet stages and unfinished_syscalls()
-    // hold. Returns how many events were delivered.
+    // delivers the held records (TracerOptions::hold_records) and what the
+    // ring, the packet stages and unfinished_syscalls() hold. Returns how
+    // many events were delivered.
     Result<int> finish(const EventSink& sink);
 
     // The enter (and the hops so far) of every data call the traced threads

@@ -477,6 +477,40 @@ TEST(KernelTracer, DataCallStillBlockedAtTheEndShowsItsEnter) {
     close(sv[1]);
 }
 
+// hold_records: the reader only copies while tracing; finish() converts
+// everything, the same events as a reader that converts as it goes.
+TEST(KernelTracer, HeldRecordsComeOutAtFinish) {
+    TPK_SKIP_WITHOUT_BPF();
+    TracerOptions options;
+    options.hold_records = true;
+    auto tracer = start_tracer(options);
+    TracedRun run = run_traced(tracer, [](int fd) { return tcp_exchange(fd); });
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0);
+    const std::uint16_t port = reported_port(run);
+    auto syscalls_in = [](const std::vector<Event>& ev) {
+        return std::count_if(ev.begin(), ev.end(), [](const Event& e) {
+            return e.kind == EventKind::syscall_enter || e.kind == EventKind::syscall_exit;
+        });
+    };
+    EXPECT_EQ(syscalls_in(run.events), 0) << "held records are not delivered while tracing";
+    std::vector<Event> ev;
+    auto n = tracer.finish([&](Event&& e) { ev.push_back(std::move(e)); });
+    ASSERT_TRUE(n) << n.error().message();
+    EXPECT_EQ(static_cast<std::size_t>(*n), ev.size());
+    EXPECT_GT(syscalls_in(ev), 0);
+    EXPECT_NE(find(ev, [&](const Event& e) {
+                  return e.kind == EventKind::net_dev_queue && e.flow.dst.port == port &&
+                         e.payload_len > 0;
+              }),
+              nullptr)
+        << "the data segment's hops";
+    EXPECT_NE(find(ev, [&](const Event& e) {
+                  return e.kind == EventKind::skb_copy_datagram_iovec && has_port(e, port);
+              }),
+              nullptr);
+    EXPECT_EQ(tracer.lost_events(), 0u);
+}
+
 // stop() detaches and unloads: the kernel forgets every program id (freeing
 // is deferred to RCU, so wait for it, bounded).
 TEST(KernelTracer, StopUnloadsEveryProgram) {
