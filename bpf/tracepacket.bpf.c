@@ -826,23 +826,29 @@ static __always_inline void flush_this_stage(void)
 }
 
 /* Whether the hop in next continues the staged packet: the same skb, thread,
- * headers (the flow, seq, ack, flags, length) and device. */
+ * headers (the flow, seq, ack, flags, length) and device. A device is told
+ * by its name too: ifindex is per namespace, and a veth pair between two
+ * new namespaces has the same ifindex at both ends (veth_xmit() hands the
+ * same skb to the peer in the same thread). */
 static __always_inline bool same_packet(const struct tpk_event *first,
 					const struct tpk_event *next)
 {
 	const __u64 *a = (const __u64 *)first, *b = (const __u64 *)next;
 	int i;
 
-	if (first->skb != next->skb || first->tid != next->tid ||
-	    (next->ifindex && next->ifindex != first->ifindex))
+	if (first->skb != next->skb || first->tid != next->tid)
 		return false;
 	if (first->seq != next->seq || first->ack != next->ack ||
-	    first->payload_len != next->payload_len || first->family != next->family)
+	    first->payload_len != next->payload_len)
 		return false;
-	/* sport .. daddr: bytes 96 to 136 of struct tpk_event. */
-	for (i = 96 / 8; i < 136 / 8; i++)
+	/* msg_flags (0 in both) .. daddr: bytes 88 to 136 of struct tpk_event,
+	 * family and both ports included. */
+	for (i = 88 / 8; i < 136 / 8; i++)
 		if (a[i] != b[i])
 			return false;
+	if (next->ifindex && (next->ifindex != first->ifindex ||
+			      a[152 / 8] != b[152 / 8] || a[160 / 8] != b[160 / 8]))
+		return false;
 	return true;
 }
 
@@ -916,9 +922,12 @@ static __always_inline bool stage_xmit(__u64 skb, __u32 skb_len, int rc, struct 
 	if (!st)
 		return false;
 	n = st->rec.nhops;
+	/* The device by its index and name (see same_packet()). */
 	same = n && n < TPK_PACKET_HOPS && st->rec.first.skb == skb &&
 	       st->rec.first.tid == bpf_get_current_task_btf()->pid &&
-	       st->rec.first.ifindex == dev->ifindex;
+	       st->rec.first.ifindex == dev->ifindex &&
+	       ((__u64 *)st->rec.first.dev)[0] == ((__u64 *)dev->name)[0] &&
+	       ((__u64 *)st->rec.first.dev)[1] == ((__u64 *)dev->name)[1];
 	if (same) {
 		barrier_var(n);	/* keep the mask: the verifier needs the bound */
 		hop = &st->rec.hops[n & (TPK_PACKET_HOPS - 1)];
@@ -1110,7 +1119,11 @@ static __always_inline void emit_syscall_record(struct tpk_syscall_start *start,
 		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		count_lost();
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+		if (lost)	/* the exit, the enter and the hops it held */
+			*lost += 1 + (n < TPK_MAX_SUBS ? n : TPK_MAX_SUBS);
 		return;
 	}
 	__builtin_memset(r, 0, offsetof(struct tpk_syscall_record, subs));

@@ -95,7 +95,8 @@ public:
     Status add_port(TracedPort port);
 
     // Waits up to timeout_ms (0: no wait; the kernel wakes it early only
-    // once a quarter of the ring buffer is filled, so -1 may wait long) and
+    // when a quarter of the ring buffer fills, and two CPUs crossing that
+    // mark at once may both skip it: never pass -1) and
     // passes each event that came meanwhile to sink. Returns how many were
     // delivered. EINTR is not an error.
     Result<int> poll(int timeout_ms, const EventSink& sink);

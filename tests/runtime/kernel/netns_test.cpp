@@ -153,5 +153,89 @@ TEST(KernelNetns, SamePortInAnUntracedNamespaceIsNotReported) {
     EXPECT_GE(queued_on_port(both, false), 5u) << "A's handshake, data and close";
 }
 
+// A veth pair between two new namespaces: both ends get ifindex 2 there
+// (ifindex is per namespace), and veth_xmit() hands the sender's skb to the
+// peer in the sender's thread. Each hop must still name its own end: the
+// BPF side gathers a packet's hops per CPU and tells devices apart by
+// index and name (same_packet(), stage_xmit()).
+TEST(KernelNetns, VethHopsNameTheirOwnEnd) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces; run as root";
+    TPK_SKIP_WITHOUT_BPF();
+    Netns ns_a("veth-a"), ns_b("veth-b");
+    ASSERT_TRUE(ns_a.ok() && ns_b.ok()) << "could not create the test's network namespaces";
+    const std::string b_name = ns_b.path().substr(ns_b.path().rfind('/') + 1);
+    ASSERT_EQ(std::system((ns_a.exec() + "ip link add tpkva type veth peer name tpkvb netns " +
+                           b_name + " && " + ns_a.exec() + "ip addr add 10.77.0.1/24 dev tpkva && " +
+                           ns_a.exec() + "ip link set tpkva up && " + ns_b.exec() +
+                           "ip addr add 10.77.0.2/24 dev tpkvb && " + ns_b.exec() +
+                           "ip link set tpkvb up")
+                              .c_str()),
+              0);
+    TracerOptions options;
+    options.ports.push_back({IPPROTO_TCP, kPort});
+    auto tracer = Tracer::start(options);
+    ASSERT_TRUE(tracer) << tracer.error().message();
+
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    pid_t server = fork();
+    if (server == 0) {
+        if (!enter(ns_b)) _exit(120);
+        int listener = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(kPort);
+        if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(listener, 1))
+            _exit(121);
+        char c = 1;
+        if (write(ready[1], &c, 1) != 1) _exit(122);
+        _exit(tcp_serve_one(listener, 1));
+    }
+    char c;
+    ASSERT_EQ(read(ready[0], &c, 1), 1) << "the server could not listen in its namespace";
+    pid_t client = fork();
+    if (client == 0) {
+        if (!enter(ns_a)) _exit(130);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(kPort);
+        a.sin_addr.s_addr = htonl(0x0a4d0002);   // 10.77.0.2
+        char buf[kMessageLen];
+        if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(131);
+        if (send(fd, kMessage, kMessageLen, 0) != static_cast<ssize_t>(kMessageLen)) _exit(132);
+        if (!read_exactly(fd, buf, kMessageLen)) _exit(133);
+        close(fd);
+        _exit(0);
+    }
+    std::vector<Event> ev;
+    auto codes = collect_until_exit(*tracer, {server, client}, ev);
+    close(ready[0]);
+    close(ready[1]);
+    ASSERT_EQ(codes[0], 0) << "server";
+    ASSERT_EQ(codes[1], 0) << "client";
+    // The request, client (tpkva) -> server (tpkvb).
+    std::size_t checked = 0;
+    std::uint64_t request_skb = 0;
+    for (const auto& e : ev) {
+        if (e.payload_len != kMessageLen || e.flow.dst.port != kPort) continue;
+        if (e.kind == EventKind::net_dev_queue || e.kind == EventKind::net_dev_start_xmit) {
+            EXPECT_EQ(e.dev, "tpkva") << model::event_name(e.kind);
+            request_skb = e.skb;
+            ++checked;
+        }
+        if (e.kind == EventKind::netif_rx || e.kind == EventKind::netif_receive_skb) {
+            EXPECT_EQ(e.dev, "tpkvb") << model::event_name(e.kind);
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 4u) << "the request's queue, start_xmit, netif_rx and receive";
+    const Event* xmit = nullptr;
+    for (const auto& e : ev)
+        if (e.kind == EventKind::net_dev_xmit && e.skb == request_skb) xmit = &e;
+    ASSERT_NE(xmit, nullptr) << "the request's net_dev_xmit";
+    EXPECT_EQ(xmit->dev, "tpkva") << "transmit done on the sending end";
+}
+
 }  // namespace
 }  // namespace tpk::kernel::testing
