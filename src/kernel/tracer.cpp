@@ -127,12 +127,18 @@ struct Tracer::State {
 
     void deliver(const void* data, std::size_t size, const EventSink& to) {
         RawEvents raws;
-        std::size_t n = expand_record(data, size, raws);
+        delivered += deliver_raw(raws, expand_record(data, size, raws), to);
+    }
+
+    // Converts the first n raw events and hands each to `to`; returns how many.
+    int deliver_raw(const RawEvents& raws, std::size_t n, const EventSink& to) const {
+        int count = 0;
         for (std::size_t i = 0; i < n; ++i)
             if (auto event = convert_event(raws[i], drop_names, reset_names)) {
                 to(std::move(*event));
-                ++delivered;
+                ++count;
             }
+        return count;
     }
 };
 
@@ -360,12 +366,7 @@ Result<int> Tracer::drain_staged(const EventSink& sink) {
         std::memcpy(&stage, values.data() + stride * static_cast<std::size_t>(cpu),
                     std::min(sizeof(stage), stride));
         RawEvents raws;
-        std::size_t n = expand_stage(stage, raws);
-        for (std::size_t i = 0; i < n; ++i)
-            if (auto event = convert_event(raws[i], s.drop_names, s.reset_names)) {
-                sink(std::move(*event));
-                ++delivered;
-            }
+        delivered += s.deliver_raw(raws, expand_stage(stage, raws), sink);
     }
     if (delivered && bpf_map_update_elem(fd, &zero, empty.data(), BPF_ANY) != 0)
         return errno_error("clear the packet stages");
@@ -417,12 +418,7 @@ Result<int> Tracer::unfinished_syscalls(const EventSink& sink) {
             auto comm = comm_of(tgid, tid);
             std::memcpy(thread.comm, comm.data(), std::min(comm.size(), sizeof(thread.comm) - 1));
             RawEvents raws;
-            std::size_t n = expand_unfinished(start, thread, raws);
-            for (std::size_t i = 0; i < n; ++i)
-                if (auto event = convert_event(raws[i], s.drop_names, s.reset_names)) {
-                    sink(std::move(*event));
-                    ++delivered;
-                }
+            delivered += s.deliver_raw(raws, expand_unfinished(start, thread, raws), sink);
         }
     }
     return delivered;
