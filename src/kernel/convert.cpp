@@ -209,6 +209,43 @@ std::size_t expand_record(const void* data, std::size_t size, RawEvents& out) {
     return n + 1;
 }
 
+namespace {
+
+// fill_sock_flow()'s direction (bpf/tracepacket.bpf.c): rx puts the peer first.
+void turn_around(tpk_event& e) {
+    std::swap(e.sport, e.dport);
+    std::swap(e.saddr, e.daddr);
+    std::swap(e.unix_inode, e.unix_peer_inode);
+}
+
+}  // namespace
+
+void SockFlows::learn(const tpk_event& raw) {
+    if ((raw.kind != TPK_EV_SYSCALL_ENTER && raw.kind != TPK_EV_SYSCALL_EXIT) || !raw.sk ||
+        raw.flow_source != TPK_FLOW_SOCK)
+        return;
+    const auto* info = find_syscall(raw.syscall_nr);
+    tpk_event flow = raw;
+    if (info && (info->knobs & TPK_SC_RX)) turn_around(flow);
+    local_first_[raw.sk] = flow;
+}
+
+void SockFlows::fill(tpk_event& e, std::uint64_t sk, bool rx) const {
+    auto it = local_first_.find(sk);
+    if (it == local_first_.end()) return;
+    const tpk_event& f = it->second;
+    e.family = f.family;
+    e.protocol = f.protocol;
+    e.flow_source = f.flow_source;
+    e.sport = f.sport;
+    e.dport = f.dport;
+    std::copy(std::begin(f.saddr), std::end(f.saddr), std::begin(e.saddr));
+    std::copy(std::begin(f.daddr), std::end(f.daddr), std::begin(e.daddr));
+    e.unix_inode = f.unix_inode;
+    e.unix_peer_inode = f.unix_peer_inode;
+    if (rx) turn_around(e);
+}
+
 std::size_t expand_unfinished(const tpk_syscall_start& start, const tpk_event& thread,
                               RawEvents& out) {
     if (!start.active || !start.deferred) return 0;

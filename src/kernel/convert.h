@@ -51,6 +51,21 @@ std::size_t expand_record(const void* data, std::size_t size, RawEvents& out);
 // tracing ends): its hops, like a record of it.
 std::size_t expand_stage(const tpk_packet_record& stage, RawEvents& out);
 
+// What each socket's system calls last said of its flow, for the data calls
+// still blocked when tracing ends: their enter comes from task storage,
+// which keeps no flow. Kept local end first; given in a call's direction.
+class SockFlows {
+public:
+    // A system call's event with a sock and the sock's flow: remember it.
+    void learn(const tpk_event& raw);
+    // Puts sk's flow into e as a call in direction rx (peer -> local) sees
+    // it; nothing when no call on sk was seen.
+    void fill(tpk_event& e, std::uint64_t sk, bool rx) const;
+
+private:
+    std::unordered_map<std::uint64_t, tpk_event> local_first_;
+};
+
 // The events a data call still blocked when tracing ends has made so far:
 // its enter and the hops kept with it (nothing: no such call in flight).
 // thread: pid, tid and comm of the thread whose task storage this is.

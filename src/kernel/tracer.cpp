@@ -131,15 +131,19 @@ struct Tracer::State {
     }
 
     // Converts the first n raw events and hands each to `to`; returns how many.
-    int deliver_raw(const RawEvents& raws, std::size_t n, const EventSink& to) const {
+    int deliver_raw(const RawEvents& raws, std::size_t n, const EventSink& to) {
         int count = 0;
-        for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t i = 0; i < n; ++i) {
+            sock_flows.learn(raws[i]);
             if (auto event = convert_event(raws[i], drop_names, reset_names)) {
                 to(std::move(*event));
                 ++count;
             }
+        }
         return count;
     }
+
+    SockFlows sock_flows;   // for unfinished_syscalls()
 };
 
 Tracer::Tracer(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -417,6 +421,7 @@ Result<int> Tracer::unfinished_syscalls(const EventSink& sink) {
             thread.tid = static_cast<__u32>(tid);
             auto comm = comm_of(tgid, tid);
             std::memcpy(thread.comm, comm.data(), std::min(comm.size(), sizeof(thread.comm) - 1));
+            s.sock_flows.fill(thread, start.sk, start.want & TPK_SC_RX);
             RawEvents raws;
             delivered += s.deliver_raw(raws, expand_unfinished(start, thread, raws), sink);
         }

@@ -423,6 +423,7 @@ TEST(KernelTracer, DataCallStillBlockedAtTheEndShowsItsEnter) {
         char c;
         close(go[1]);
         if (read(go[0], &c, 1) != 1) _exit(126);
+        if (write(sv[1], "w", 1) != 1) _exit(2);   // a call that shows the sock's flow
         _exit(read(sv[1], &c, 1) == 1 ? 0 : 1);   // blocks until the parent writes
     }
     close(go[0]);
@@ -457,6 +458,16 @@ TEST(KernelTracer, DataCallStillBlockedAtTheEndShowsItsEnter) {
     EXPECT_EQ(enter->fd, sv[1]);
     EXPECT_EQ(enter->pid, static_cast<std::uint32_t>(child));
     EXPECT_FALSE(enter->comm.empty());
+    // Its flow, from the write on the same sock, turned around: a read sees
+    // the peer's inode first.
+    const Event* wrote = find(seen, [&](const Event& e) {
+        return e.tid == static_cast<std::uint32_t>(child) && e.syscall == "write" &&
+               e.kind == EventKind::syscall_exit;
+    });
+    ASSERT_NE(wrote, nullptr);
+    EXPECT_NE(wrote->flow.unix_inode, 0u);
+    EXPECT_EQ(enter->flow.unix_inode, wrote->flow.unix_peer_inode);
+    EXPECT_EQ(enter->flow.unix_peer_inode, wrote->flow.unix_inode);
 
     ASSERT_EQ(write(sv[0], "x", 1), 1);
     ASSERT_EQ(wait_child(child), 0);

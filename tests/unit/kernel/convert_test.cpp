@@ -374,6 +374,38 @@ TEST(Convert, PacketRecordExpandsToItsHops) {
     EXPECT_EQ(raws[1].kind, static_cast<__u32>(TPK_EV_NET_DEV_XMIT));
 }
 
+// A call still blocked at the end gets its sock's flow from the calls seen
+// on it, turned to its own direction (a read sees the peer first).
+TEST(Convert, SockFlowsGiveACallItsSocksFlowInItsDirection) {
+    SockFlows flows;
+    auto sent = send_record().exit;   // sendto's exit: local 40000 -> peer 8080
+    sent.kind = TPK_EV_SYSCALL_EXIT;
+    flows.learn(sent);
+    tpk_event read{};
+    flows.fill(read, sent.sk, /*rx=*/true);
+    EXPECT_EQ(read.sport, 8080);
+    EXPECT_EQ(read.dport, 40000);
+    EXPECT_EQ(read.flow_source, TPK_FLOW_SOCK);
+    tpk_event write{};
+    flows.fill(write, sent.sk, /*rx=*/false);
+    EXPECT_EQ(write.sport, 40000);
+    EXPECT_EQ(write.dport, 8080);
+    tpk_event other{};
+    flows.fill(other, 0x1234, false);
+    EXPECT_EQ(other.family, 0) << "no call seen on that sock: no flow";
+
+    // A recvfrom's flow is learned the other way round.
+    auto got = sent;
+    got.syscall_nr = SYS_recvfrom;
+    std::swap(got.sport, got.dport);
+    got.sk = 0xbeef;
+    flows.learn(got);
+    tpk_event again{};
+    flows.fill(again, 0xbeef, false);
+    EXPECT_EQ(again.sport, 40000);
+    EXPECT_EQ(again.dport, 8080);
+}
+
 TEST(Convert, StatesRoutesAndForks) {
     auto state = raw_of(TPK_EV_INET_SOCK_SET_STATE);
     state.old_state = 2;   // SYN_SENT
