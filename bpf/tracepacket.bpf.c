@@ -126,9 +126,9 @@ struct {
 } sock_infos SEC(".maps");
 
 /* Socks learned by system calls, by address. Nothing removes an entry when
- * its sock dies (only the LRU does): a new sock the slab puts at a traced
- * one's address is taken for traced too (known gap; the fix is to keep the
- * sock's inode here and check it on a hit). */
+ * its sock dies (only the LRU does), and the slab soon puts a new sock at the
+ * same address: a hit counts only if the sock still looks like the one
+ * learned, by its socket inode and its local port (stale_entry()). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -438,6 +438,25 @@ static __always_inline bool info_complete(const struct sock_info *info)
 	return info->lport || (info->inode && info->peer_inode);
 }
 
+/* Whether a traced_socks entry belongs to a sock that died, its address now
+ * another sock's: a different socket inode, or for inet a different local
+ * port (an accepted sock has no socket yet, but has its listener's port).
+ * What is unknown on either side (0) does not count: a closing sock loses
+ * both. Request and time-wait socks are sock_common only: the port alone. */
+static __always_inline bool stale_entry(const struct sock_info *info, struct sock *sk)
+{
+	__u8 state = sk->__sk_common.skc_state;
+	__u16 lport = sk->__sk_common.skc_num;
+	__u64 ino;
+
+	if (is_inet(sk->__sk_common.skc_family) && info->lport && lport && lport != info->lport)
+		return true;
+	if (state == TPK_TCP_NEW_SYN_RECV || state == TPK_TCP_TIME_WAIT)
+		return false;
+	ino = unix_inode_of(sk);
+	return info->inode && ino && ino != info->inode;
+}
+
 /* Adds sk (any pointer: system calls have only a bpf_rdonly_cast() view) to
  * traced_socks and refreshes what is known about it. Returns whether
  * nothing is left to learn about it. */
@@ -449,7 +468,12 @@ static __always_inline bool learn_sock_by_addr(struct sock *sk)
 	if (!sk)
 		return false;
 	info = bpf_map_lookup_elem(&traced_socks, &key);
+	if (info && stale_entry(info, sk)) {
+		bpf_map_delete_elem(&traced_socks, &key);
+		info = NULL;
+	}
 	if (!info) {
+		fresh.inode = unix_inode_of(sk);	/* what stale_entry() compares */
 		bpf_map_update_elem(&traced_socks, &key, &fresh, BPF_NOEXIST);
 		info = bpf_map_lookup_elem(&traced_socks, &key);
 		if (!info)
@@ -501,6 +525,10 @@ static __always_inline bool sock_traced(struct sock *sk, struct sock_info **info
 		return true;
 	}
 	info = bpf_map_lookup_elem(&traced_socks, &key);
+	if (info && stale_entry(info, sk)) {
+		bpf_map_delete_elem(&traced_socks, &key);
+		info = NULL;
+	}
 	if (info) {
 		*infop = learn_sock(sk, info) ?: info;
 		return true;
@@ -512,9 +540,12 @@ static __always_inline bool sock_traced(struct sock *sk, struct sock_info **info
 		 * are all in traced_socks too (learn_sock()): the peer is only a
 		 * bpf_rdonly_cast() view here (bpf_skc_to_unix_sock() refuses
 		 * the RCU pointer skb->sk is), so it is looked up by address. */
-		__u64 peer_key = (__u64)unix_peer_of(sk);
+		struct sock *peer = unix_peer_of(sk);
+		__u64 peer_key = (__u64)peer;
+		struct sock_info *peer_info;
 
-		if (peer_key && bpf_map_lookup_elem(&traced_socks, &peer_key)) {
+		peer_info = peer_key ? bpf_map_lookup_elem(&traced_socks, &peer_key) : NULL;
+		if (peer_info && !stale_entry(peer_info, peer)) {
 			*infop = learn_sock(sk, NULL);
 			return true;
 		}
