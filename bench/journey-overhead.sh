@@ -13,10 +13,11 @@
 # the ping-pong (same pid), whose forked child the tracer follows through fork.
 # So the whole measured window is traced, as with a long-running program.
 #
-# Two more rows say what the cost is made of (trace's hidden --bench-floor,
+# Three more rows say what the cost is made of (trace's hidden --bench-floor,
 # bpf/tracepacket.bpf.c bench_floor): every program attached but returning at
-# once ("attached only": what any tracer on these tracepoints pays here), and
-# programs deciding what is traced but writing no record ("deciding").
+# once ("attached only": what any tracer on these tracepoints pays here), the
+# same reading the clock once ("attached + clock read": a timestamp per hop),
+# and programs deciding what is traced but writing no record ("deciding").
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
@@ -73,33 +74,36 @@ perf_trace() {
 
 echo "== tracing overhead: 64 B TCP ping-pong p50, $COUNT round trips after $WARMUP warm-up," \
      "$ROUNDS alternating rounds, pin=${PIN:-none}"
-declare -a base full kernel_only attach_only deciding st pt
+declare -a base full kernel_only attach_only clock_read deciding st pt
 for round in $(seq "$ROUNDS"); do
     b=$(untraced)
     f=$(traced --json); lost_full=$(cat "$work/lost")
     k=$(traced --json --no-capture); lost_kernel=$(cat "$work/lost")
     a=$(traced --json --no-capture --bench-floor attach)
+    c=$(traced --json --no-capture --bench-floor clock)
     d=$(traced --json --no-capture --bench-floor decide)
     s=$(strace_f)
     p=$(perf_trace)
     echo "  round $round: untraced $b ns | trace -p $f ns (lost events $lost_full)" \
          "| trace -p --no-capture $k ns (lost events $lost_kernel) | attached only $a ns" \
+         "| attached + clock read $c ns" \
          "| deciding $d ns | strace -f $s ns | perf trace $p ns"
-    base+=("$b"); full+=("$f"); kernel_only+=("$k"); attach_only+=("$a"); deciding+=("$d")
+    base+=("$b"); full+=("$f"); kernel_only+=("$k"); attach_only+=("$a"); clock_read+=("$c"); deciding+=("$d")
     st+=("$s")
     [ "$p" != n/a ] && pt+=("$p")
 done
 
 m_base=$(median "${base[@]}")
 row() {  # label median
-    printf '  %-28s %10.0f ns  %6sx\n' "$1" "$2" "$(ratio "$2" "$m_base")"
+    printf '  %-30s %10.0f ns  %6sx\n' "$1" "$2" "$(ratio "$2" "$m_base")"
 }
 echo "median p50 round trip (ratio to untraced):"
-printf '  %-28s %10.0f ns  %6sx\n' "untraced" "$m_base" "1.000"
+printf '  %-30s %10.0f ns  %6sx\n' "untraced" "$m_base" "1.000"
 m_full=$(median "${full[@]}")
 row "tracepacket trace -p" "$m_full"
 row "trace -p --no-capture" "$(median "${kernel_only[@]}")"
 row "  probes deciding, no record" "$(median "${deciding[@]}")"
+row "  probes attached + clock read" "$(median "${clock_read[@]}")"
 row "  probes attached only" "$(median "${attach_only[@]}")"
 row "strace -f" "$(median "${st[@]}")"
 if [ ${#pt[@]} -gt 0 ]; then row "perf trace" "$(median "${pt[@]}")"; else echo "  perf trace: not available"; fi

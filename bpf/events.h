@@ -212,6 +212,7 @@ struct tpk_syscall_start {
 #define TPK_FLOOR_NONE 0
 #define TPK_FLOOR_ATTACH 1	/* programs attached, returning at once */
 #define TPK_FLOOR_DECIDE 2	/* programs filter, but write no record */
+#define TPK_FLOOR_CLOCK 3	/* programs read the clock once and return */
 
 /* Ports pre-seeded or learned as part of the traced conversation: the BPF
  * object's global __u8 traced_ports[TPK_PORT_TABLES][TPK_PORTS], a flag per

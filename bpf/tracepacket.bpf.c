@@ -62,14 +62,20 @@ const volatile __u8 syscall_wanted[TPK_MAX_SYSCALLS] = {};
 const volatile bool trace_syscalls = true;
 /* For `make bench` only (hidden option --bench-floor of trace): what the
  * tracer's cost is made of. TPK_FLOOR_ATTACH: every program returns at once
- * (the cost of being attached); TPK_FLOOR_DECIDE: programs decide what is
- * traced but write nothing. 0 in real use: the verifier knows the value of a
+ * (the cost of being attached); TPK_FLOOR_CLOCK: they read the clock once
+ * and return (what a timestamp per hop adds); TPK_FLOOR_DECIDE: programs
+ * decide what is traced but write nothing. 0 in real use: the verifier knows the value of a
  * frozen .rodata and drops the checks, so they cost nothing then. */
 const volatile __u8 bench_floor = TPK_FLOOR_NONE;
-#define TPK_PROG_START()				\
-	do {						\
-		if (bench_floor == TPK_FLOOR_ATTACH)	\
-			return 0;			\
+__u64 bench_floor_clock;	/* TPK_FLOOR_CLOCK's reads go here: not optimized away */
+#define TPK_PROG_START()						\
+	do {								\
+		if (bench_floor == TPK_FLOOR_ATTACH)			\
+			return 0;					\
+		if (bench_floor == TPK_FLOOR_CLOCK) {			\
+			bench_floor_clock = bpf_ktime_get_ns();		\
+			return 0;					\
+		}							\
 	} while (0)
 
 /* Wake the reader only when this many bytes are waiting: a record that

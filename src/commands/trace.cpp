@@ -47,9 +47,11 @@ Result<int> run_trace(const TraceCliOptions& o) {
     target.ready_file = o.ready_file;
     target.capture = !o.no_capture;
     if (o.bench_floor == "attach") target.bench_floor = TPK_FLOOR_ATTACH;
+    else if (o.bench_floor == "clock") target.bench_floor = TPK_FLOOR_CLOCK;
     else if (o.bench_floor == "decide") target.bench_floor = TPK_FLOOR_DECIDE;
     else if (!o.bench_floor.empty())
-        return make_error("--bench-floor '" + o.bench_floor + "': expected attach or decide");
+        return make_error("--bench-floor '" + o.bench_floor +
+                          "': expected attach, clock or decide");
     auto rec = record_trace(target);
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
@@ -84,8 +86,8 @@ void register_trace(CLI::App& app, Runner* run) {
     cmd->add_option("--ready-file", opts->ready_file, "written once tracing runs")->group("");
     cmd->add_option("--record-raw", opts->record_raw, "save the recorded events")->group("");
     cmd->add_option("--bench-floor", opts->bench_floor,
-                    "make bench: programs attached doing nothing (attach) or deciding but "
-                    "recording nothing (decide)")
+                    "make bench: programs attached doing nothing (attach), reading the clock "
+                    "once (clock), or deciding but recording nothing (decide)")
         ->group("");
     cmd->add_option("command", opts->command, "the command to run and trace (after --)");
     cmd->callback([opts, run] { *run = [opts] { return run_trace(*opts); }; });

@@ -421,7 +421,7 @@ TEST(TraceRuntime, BenchFloorRecordsNothing) {
     auto normal = run_tracepacket("trace --json --no-capture" + exchange);
     ASSERT_EQ(normal.exit_code, 0) << normal.raw;
     EXPECT_FALSE(normal.of("syscall").empty()) << normal.raw;
-    for (const char* floor : {"attach", "decide"}) {
+    for (const char* floor : {"attach", "clock", "decide"}) {
         auto r = run_tracepacket(std::string("trace --json --no-capture --bench-floor ") + floor +
                                  exchange);
         ASSERT_EQ(r.exit_code, 0) << floor << ": " << r.raw;
@@ -430,7 +430,7 @@ TEST(TraceRuntime, BenchFloorRecordsNothing) {
     }
     auto bad = run_tracepacket("trace --bench-floor sometimes -- true");
     EXPECT_NE(bad.exit_code, 0);
-    EXPECT_NE(bad.raw.find("expected attach or decide"), std::string::npos) << bad.raw;
+    EXPECT_NE(bad.raw.find("expected attach, clock or decide"), std::string::npos) << bad.raw;
 }
 
 }  // namespace
