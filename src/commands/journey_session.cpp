@@ -669,13 +669,11 @@ Result<Recording> read_recording(const std::string& path) {
     if (!in) return errno_error("open " + path);
     std::stringstream text;
     text << in.rdbuf();
+    auto input = journey::parse_recording(text.str());
+    if (!input) return wrap(input.error(), path);
     Recording r;
     r.realtime_offset_ns = 0;  // recorded on a boot we know nothing about
-    journey::read_recording_header(text.str(), r.input);
-    std::istringstream events(text.str());
-    auto ev = model::read_events(events);
-    if (!ev) return wrap(ev.error(), path);
-    r.input.events = std::move(*ev);
+    r.input = std::move(*input);
     r.kernel_traced = true;
     return r;
 }

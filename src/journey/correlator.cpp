@@ -17,6 +17,7 @@
 
 #include "decode/packet.h"
 #include "decode/text.h"
+#include "model/event_io.h"
 
 namespace tpk::journey {
 namespace {
@@ -1926,6 +1927,16 @@ std::uint64_t recorded_counter(const std::string& text, const std::string& name)
 }  // namespace tpk::journey
 
 namespace tpk::journey {
+
+Result<CorrelatorInput> parse_recording(const std::string& text) {
+    CorrelatorInput input;
+    read_recording_header(text, input);
+    std::istringstream lines(text);
+    auto events = model::read_events(lines);
+    if (!events) return events.error();
+    input.events = std::move(*events);
+    return input;
+}
 
 void read_recording_header(const std::string& text, CorrelatorInput& input) {
     input.lost_events = recorded_counter(text, "lost_events");

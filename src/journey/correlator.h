@@ -10,6 +10,7 @@
 
 #include "journey/journey.h"
 #include "model/event.h"
+#include "util/result.h"
 
 namespace tpk::journey {
 
@@ -38,5 +39,8 @@ std::uint64_t recorded_counter(const std::string& recording_text, const std::str
 void read_recording_header(const std::string& recording_text, CorrelatorInput& input);
 // The same lines for a recording's top.
 std::string recording_header(const CorrelatorInput& input);
+// A whole recording (those lines, then one event per line, as
+// `tracepacket trace --record-raw` writes it) as the correlator's input.
+Result<CorrelatorInput> parse_recording(const std::string& recording_text);
 
 }  // namespace tpk::journey

@@ -10,7 +10,6 @@
 #include <string>
 
 #include "journey/correlator.h"
-#include "model/event_io.h"
 
 namespace tpk::testing {
 
@@ -22,13 +21,9 @@ inline journey::CorrelatorInput recording(const std::string& name) {
     EXPECT_TRUE(in) << "missing fixture " << kRecordings + name;
     std::stringstream text;
     text << in.rdbuf();
-    journey::CorrelatorInput input;
-    journey::read_recording_header(text.str(), input);
-    std::istringstream lines(text.str());
-    auto events = model::read_events(lines);
-    EXPECT_TRUE(events.ok()) << name << ": " << (events.ok() ? "" : events.error().message());
-    if (events.ok()) input.events = std::move(*events);
-    return input;
+    auto input = journey::parse_recording(text.str());
+    EXPECT_TRUE(input.ok()) << name << ": " << (input.ok() ? "" : input.error().message());
+    return input.ok() ? std::move(*input) : journey::CorrelatorInput{};
 }
 
 inline journey::Journey replay(const std::string& name) {

@@ -16,13 +16,7 @@
 namespace tpk::commands {
 namespace {
 
-const std::string kDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
-
-journey::Journey replay(const std::string& name) {
-    auto rec = read_recording(kDir + name);
-    EXPECT_TRUE(rec.ok()) << (rec.ok() ? "" : rec.error().message());
-    return journey::correlate(std::move(rec->input));
-}
+using testing::replay;
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;

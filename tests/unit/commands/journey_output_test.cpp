@@ -11,17 +11,12 @@
 
 #include "commands/journey_output.h"
 #include "commands/journey_session.h"
+#include "support/recordings.h"
 
 namespace tpk::commands {
 namespace {
 
-const std::string kDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
-
-journey::Journey replay(const std::string& name) {
-    auto rec = read_recording(kDir + name);
-    EXPECT_TRUE(rec.ok()) << (rec.ok() ? "" : rec.error().message());
-    return journey::correlate(std::move(rec->input));
-}
+using testing::replay;
 
 // Columns of a UTF-8 line (µ is two bytes, one column).
 std::size_t columns(const std::string& line) {
@@ -31,6 +26,19 @@ std::size_t columns(const std::string& line) {
 }
 
 class JourneyOutput : public ::testing::TestWithParam<const char*> {};
+
+// `journey --replay FILE` reads a recording as the tests do, marked as a
+// kernel-traced run; a missing or broken file is one error naming it.
+TEST(JourneyReplay, ReadsTheRecordingAsTheTestsDo) {
+    auto rec = read_recording(testing::kRecordings + "journey-tcp.jsonl");
+    ASSERT_TRUE(rec.ok()) << rec.error().message();
+    EXPECT_TRUE(rec->kernel_traced);
+    EXPECT_EQ(rec->input.events.size(), testing::recording("journey-tcp.jsonl").events.size());
+    EXPECT_FALSE(rec->input.events.empty());
+    auto missing = read_recording("/nonexistent/recording.jsonl");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().message().find("/nonexistent/recording.jsonl"), std::string::npos);
+}
 
 TEST_P(JourneyOutput, TextFitsOneHundredColumnsWithoutColour) {
     auto j = replay(GetParam());
