@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "journey/correlator.h"
+#include "support/journey_text.h"
 #include "support/recordings.h"
 
 namespace tpk::journey {
@@ -16,27 +17,10 @@ namespace {
 
 using testing::recording;
 using testing::replay;
+using testing::tcp_flags;
 
-// Hop names in time order, "<" after the receive side's.
-std::string hop_names(const Packet& p) {
-    std::string s;
-    for (const auto& h : p.hops) {
-        if (!s.empty()) s += ' ';
-        s += model::event_name(h.event);
-        if (h.receive_side) s += '<';
-    }
-    return s;
-}
-
-std::string flags(std::uint8_t f) {
-    std::string s;
-    if (f & model::kSyn) s += 'S';
-    if (f & model::kFin) s += 'F';
-    if (f & model::kRst) s += 'R';
-    if (f & model::kPsh) s += 'P';
-    if (f & model::kAck) s += '.';
-    return s;
-}
+// Hop names with "<" after the receive side's.
+std::string hop_names(const Packet& p) { return testing::hop_names(p, true); }
 
 const Hop* find_hop(const Packet& p, model::EventKind e) {
     for (const auto& h : p.hops)
@@ -66,7 +50,7 @@ void expect_packets(const Journey& j, const std::vector<Expected>& want) {
         SCOPED_TRACE("packet #" + std::to_string(i + 1));
         EXPECT_EQ(packet_kind_name(p.kind), w.kind);
         EXPECT_EQ(p.direction, w.direction);
-        EXPECT_EQ(flags(p.tcp_flags), w.flags);
+        EXPECT_EQ(tcp_flags(p.tcp_flags), w.flags);
         EXPECT_EQ(p.rel_seq, w.rel_seq);
         EXPECT_EQ(p.rel_ack, w.rel_ack);
         EXPECT_EQ(p.payload_len, w.payload_len);
@@ -268,7 +252,7 @@ TEST(CorrelatorReset, DataForATimeWaitSocketIsAnsweredWithRst) {
     EXPECT_EQ(hop_names(late),
               "syscall_enter tcp_sendmsg_locked net_dev_queue net_dev_start_xmit netif_rx< "
               "net_dev_xmit netif_receive_skb< tcp_send_reset< kfree_skb< sock_send_length");
-    EXPECT_EQ(flags(rst.tcp_flags), "R");
+    EXPECT_EQ(tcp_flags(rst.tcp_flags), "R");
     EXPECT_EQ(rst.reply_to, 5u);
     ASSERT_NE(rst.error_syscall, kNone);
     EXPECT_EQ(j.syscalls[rst.error_syscall].ret, -EPIPE);
@@ -591,7 +575,7 @@ TEST(CorrelatorRetransmit, LossyBulkEveryDropIsResentAndEveryByteRead) {
     EXPECT_EQ(s2c, 3u * 200004u);
     // The late FIN: freed NOT_SPECIFIED by the TIME-WAIT socket that answered it.
     const auto& fin = j.packets[j.packets.size() - 2];
-    EXPECT_EQ(flags(fin.tcp_flags), "F.");
+    EXPECT_EQ(tcp_flags(fin.tcp_flags), "F.");
     EXPECT_EQ(fin.drop_reason, "NOT_SPECIFIED");
     EXPECT_FALSE(fin.dropped);
     EXPECT_EQ(j.packets.back().reply_to, j.packets.size() - 2);
@@ -653,7 +637,7 @@ TEST(CorrelatorRetransmit, LossyOnTheWayOutEveryLostSegmentIsSentAgain) {
     for (const auto& p : j.packets) {
         if (p.drop_reason != "TCP_OLD_DATA") continue;
         ++old_fins;
-        EXPECT_EQ(flags(p.tcp_flags), "F.");
+        EXPECT_EQ(tcp_flags(p.tcp_flags), "F.");
         EXPECT_TRUE(p.retransmit);
         EXPECT_NE(find_hop(p, model::EventKind::tcp_retransmit_skb), nullptr);
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "journey/correlator.h"
+#include "support/journey_text.h"
 #include "support/recordings.h"
 
 namespace tpk::journey {
@@ -15,25 +16,8 @@ namespace {
 
 using testing::recording;
 using testing::replay;
-
-std::string hop_names(const Packet& p) {
-    std::string s;
-    for (const auto& h : p.hops) {
-        if (!s.empty()) s += ' ';
-        s += model::event_name(h.event);
-    }
-    return s;
-}
-
-std::string flags(std::uint8_t f) {
-    std::string s;
-    if (f & model::kSyn) s += 'S';
-    if (f & model::kFin) s += 'F';
-    if (f & model::kRst) s += 'R';
-    if (f & model::kPsh) s += 'P';
-    if (f & model::kAck) s += '.';
-    return s;
-}
+using testing::hop_names;
+using testing::tcp_flags;
 
 struct Expected {
     const char* kind;
@@ -93,7 +77,7 @@ void expect_packets(const Journey& j, const std::vector<Expected>& want) {
         const auto& w = want[i];
         EXPECT_EQ(packet_kind_name(p.kind), w.kind);
         EXPECT_EQ(p.direction, w.direction);
-        if (p.flow.protocol == 6) { EXPECT_EQ(flags(p.tcp_flags), w.flags); }
+        if (p.flow.protocol == 6) { EXPECT_EQ(tcp_flags(p.tcp_flags), w.flags); }
         EXPECT_EQ(p.rel_seq, w.rel_seq);
         EXPECT_EQ(p.rel_ack, w.rel_ack);
         EXPECT_EQ(p.payload_len, w.payload_len);
@@ -178,9 +162,9 @@ TEST(CorrelatorTcp, PacketsAreInWireOrderWhenBothEndsCloseAtOnce) {
     }
     const auto& server_fin = j.packets[7];
     const auto& client_fin = j.packets[8];
-    EXPECT_EQ(flags(server_fin.tcp_flags), "F.");
+    EXPECT_EQ(tcp_flags(server_fin.tcp_flags), "F.");
     EXPECT_EQ(server_fin.direction, kS2C);
-    EXPECT_EQ(flags(client_fin.tcp_flags), "F.");
+    EXPECT_EQ(tcp_flags(client_fin.tcp_flags), "F.");
     EXPECT_EQ(client_fin.direction, kC2S);
     // The client's FIN still starts at its close(), before the server's.
     ASSERT_FALSE(client_fin.hops.empty());
