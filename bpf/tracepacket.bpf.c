@@ -2,8 +2,25 @@
 /* tracepacket's kernel side: tp_btf programs on the send/receive path and on
  * raw_syscalls, filtered in the kernel to the traced conversation, writing
  * struct tpk_event records into one ring buffer. It records; user space
- * decides (ARCHITECTURE.md). fentry/kprobe are refused on our kernels, so only
- * tracepoints are used.
+ * decides (ARCHITECTURE.md).
+ *
+ * One source, two objects (cmake/bpf.cmake), so that one binary loads on
+ * Linux 5.10 through today's kernels (src/kernel/kernel_support.h picks one):
+ *   - tracepacket.bpf.o, for kernels with the bpf_rdonly_cast() kfunc (6.2+):
+ *     kernel memory reached from a pointer the verifier does not know as BTF
+ *     (an fd's sock, a packet's headers) is read with plain loads through a
+ *     read-only typed view; system calls keep their state in task storage and
+ *     traced socks in socket storage;
+ *   - tracepacket_compat.bpf.o (-DTPK_COMPAT), for 5.10 to 6.1: those reads
+ *     go through bpf_probe_read_kernel() (BPF_CORE_READ), and LRU hash maps
+ *     stand in for task storage, socket storage and bpf_get_current_task_btf()
+ *     (tracing programs have them from 5.11/5.12).
+ * Tracepoints differ between kernels: a program whose tracepoint is missing
+ * is not loaded (user space decides, from the kernel's BTF), and arguments
+ * that only newer kernels pass are read only when a .rodata knob says they
+ * exist (the verifier then drops the other branch). Where a tracepoint is
+ * missing but fentry/fexit is allowed, a program on the function behind it
+ * gives the same hop (the "fallback" section at the end).
  *
  * What belongs to the traced conversation:
  *   - system calls of traced tgids (traced_tgids, children added at fork);
@@ -50,16 +67,57 @@ char LICENSE[] SEC("license") = "GPL";
 #define TPK_PROTO_TCP 6
 #define TPK_PROTO_UDP 17
 
+#ifndef TPK_COMPAT
 /* A read-only typed view of a kernel pointer (Linux 6.2+): its fields are
  * then read with plain loads, far cheaper than a bpf_probe_read_kernel() call
  * per field; the verifier turns the call itself into a move. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define TPK_CAST(type, p) \
 	((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+/* TPK_RD(p, a, b.c): p->a->b.c, plain loads (p is a BTF pointer or a view). */
+#define TPK_RD(src, ...) (___arrow(src, __VA_ARGS__))
+/* 16 bytes of a field into a 16-byte array. */
+#define TPK_COPY16(dst, src, ...) copy16(dst, &___arrow(src, __VA_ARGS__))
+#else
+/* No views before 6.2: a cast is a plain pointer, every read a helper call
+ * (CO-RE relocated, fault-safe). */
+#define TPK_CAST(type, p) ((type *)(p))
+#define TPK_RD(src, ...) BPF_CORE_READ(src, __VA_ARGS__)
+#define TPK_COPY16(dst, src, ...) \
+	bpf_probe_read_kernel(dst, 16, __builtin_preserve_access_index(&___arrow(src, __VA_ARGS__)))
+#endif
+
+/* One byte, two and four from kernel memory reached through a view. */
+#ifndef TPK_COMPAT
+#define TPK_LOAD(type, p) (*(const type *)(p))
+#else
+#define TPK_LOAD(type, p)						\
+	({								\
+		type ___v = 0;						\
+		bpf_probe_read_kernel(&___v, sizeof(___v), (const void *)(p)); \
+		___v;							\
+	})
+#endif
+
+/* Two 8-byte loads instead of a helper call: both arrays are 16 bytes. */
+static __always_inline __attribute__((unused)) void copy16(void *dst, const void *src)
+{
+	((__u64 *)dst)[0] = ((const __u64 *)src)[0];
+	((__u64 *)dst)[1] = ((const __u64 *)src)[1];
+}
 
 /* Knobs, set by user space before load. */
 const volatile __u8 syscall_wanted[TPK_MAX_SYSCALLS] = {};
 const volatile bool trace_syscalls = true;
+/* Tracepoint arguments that older kernels do not pass (user space reads the
+ * prototypes from the kernel's BTF): sched_process_exit's group_dead (6.18),
+ * tcp_retransmit_skb's err (6.17), tcp_send_reset's reason (6.10),
+ * kfree_skb's reason (5.17) and rx_sk (6.12). */
+const volatile bool exit_has_group_dead = true;
+const volatile bool retransmit_has_err = true;
+const volatile bool send_reset_has_reason = true;
+const volatile bool kfree_skb_has_reason = true;
+const volatile bool kfree_skb_has_rx_sk = true;
 /* For `make bench` only (hidden option --bench-floor of trace): what the
  * tracer's cost is made of. TPK_FLOOR_ATTACH: every program returns at once
  * (the cost of being attached); TPK_FLOOR_CLOCK: they read the clock once
@@ -123,13 +181,16 @@ struct sock_info {
  * one's address starts untraced. bpf_sk_storage_get() takes only a BTF
  * pointer, not the bpf_rdonly_cast() view that system calls get from their
  * fd: those learn socks into traced_socks below, and the first hop that
- * sees such a sock moves it here. */
+ * sees such a sock moves it here. The compat object has no socket storage
+ * (tracing programs get it in 5.11): traced_socks alone holds its socks. */
+#ifndef TPK_COMPAT
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct sock_info);
 } sock_infos SEC(".maps");
+#endif
 
 /* Socks learned by system calls, by address. Nothing removes an entry when
  * its sock dies (only the LRU does), and the slab soon puts a new sock at the
@@ -182,13 +243,67 @@ struct {
 __u32 traced_tgids_gen = 1;
 
 /* Per-thread syscall in flight. Task storage instead of a tid-keyed hash:
- * no hashing on the hot path, and the kernel frees it with the task. */
+ * no hashing on the hot path, and the kernel frees it with the task. The
+ * compat object keys an LRU hash by tid (no task storage for tracing
+ * programs before 5.12): dead threads' entries age out. */
+#ifndef TPK_COMPAT
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct tpk_syscall_start);
 } syscall_starts SEC(".maps");
+#else
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);	/* tid */
+	__type(value, struct tpk_syscall_start);
+} syscall_starts SEC(".maps");
+#endif
+
+/* The current thread's syscall_starts entry; create: make one if missing. */
+static __always_inline struct tpk_syscall_start *current_start(bool create)
+{
+#ifndef TPK_COMPAT
+	return bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+#else
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tpk_syscall_start *start = bpf_map_lookup_elem(&syscall_starts, &tid);
+
+	if (start || !create)
+		return start;
+	{
+		struct tpk_syscall_start fresh = {};
+
+		bpf_map_update_elem(&syscall_starts, &tid, &fresh, BPF_NOEXIST);
+	}
+	return bpf_map_lookup_elem(&syscall_starts, &tid);
+#endif
+}
+
+/* The current task's tgid, tid and comm, as the records carry them. With a
+ * BTF task (6.x) they are plain loads (what bpf_get_current_pid_tgid() and
+ * bpf_get_current_comm() read); 5.10 has no bpf_get_current_task_btf(). */
+static __always_inline void current_ids(__u32 *pid, __u32 *tid, char comm[TPK_COMM_LEN])
+{
+#ifndef TPK_COMPAT
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	*pid = task->tgid;
+	*tid = task->pid;
+	if (comm)
+		copy16(comm, task->comm);
+#else
+	__u64 id = bpf_get_current_pid_tgid();
+
+	*pid = id >> 32;
+	*tid = (__u32)id;
+	if (comm)
+		bpf_get_current_comm(comm, TPK_COMM_LEN);
+#endif
+}
 
 /* ---- events ---------------------------------------------------------- */
 
@@ -201,12 +316,6 @@ static __always_inline void count_lost(void)
 		*lost += 1;
 }
 
-/* Two 8-byte loads instead of a helper call: both arrays are 16 bytes. */
-static __always_inline void copy16(void *dst, const void *src)
-{
-	((__u64 *)dst)[0] = ((const __u64 *)src)[0];
-	((__u64 *)dst)[1] = ((const __u64 *)src)[1];
-}
 
 /* The kinds that use the fields past TPK_EVENT_SHORT_SIZE (bpf/events.h). */
 static __always_inline bool is_long_kind(__u32 kind)
@@ -225,7 +334,6 @@ static __always_inline bool is_long_kind(__u32 kind)
 static __always_inline struct tpk_event *new_event(__u32 kind)
 {
 	bool long_kind = is_long_kind(kind);
-	struct task_struct *task;
 	struct tpk_event *e;
 
 	if (bench_floor == TPK_FLOOR_DECIDE)
@@ -248,12 +356,7 @@ static __always_inline struct tpk_event *new_event(__u32 kind)
 	e->cpu = bpf_get_smp_processor_id();
 	if (long_kind)
 		e->syscall_nr = -1;
-	/* pid, tid and comm from current with plain loads (what
-	 * bpf_get_current_pid_tgid() and bpf_get_current_comm() read). */
-	task = bpf_get_current_task_btf();
-	e->pid = task->tgid;
-	e->tid = task->pid;
-	copy16(e->comm, task->comm);
+	current_ids(&e->pid, &e->tid, e->comm);
 	return e;
 }
 
@@ -299,13 +402,25 @@ static __always_inline int port_table(__u8 protocol)
 	return -1;
 }
 
+/* The index into traced_ports[table]. The mask is for verifiers before
+ * 6.13 or so, which lose a port's bounds after bpf_ntohs() (a BPF_END) and
+ * then refuse the map value arithmetic; barrier_var() keeps clang from
+ * dropping a mask it knows to be redundant. */
+static __always_inline __u32 port_index(__u16 port)
+{
+	__u32 index = port;
+
+	barrier_var(index);
+	return index & (TPK_PORTS - 1);
+}
+
 static __always_inline bool port_traced(__u8 protocol, __u16 port)
 {
 	int table = port_table(protocol);
 
 	if (table < 0 || !port)
 		return false;
-	return traced_ports[table & 1][port];
+	return traced_ports[table & 1][port_index(port)];
 }
 
 static __always_inline void learn_port(__u8 protocol, __u16 port)
@@ -314,7 +429,7 @@ static __always_inline void learn_port(__u8 protocol, __u16 port)
 
 	if (table < 0 || !port)
 		return;
-	traced_ports[table & 1][port] = 1;
+	traced_ports[table & 1][port_index(port)] = 1;
 }
 
 /* Whether net is one of the traced namespaces. Asked only after a port
@@ -327,7 +442,7 @@ static __always_inline bool netns_traced(struct net *net)
 
 	if (!n || !net)
 		return true;
-	inum = net->ns.inum;
+	inum = TPK_RD(net, ns.inum);
 	for (i = 0; i < TPK_MAX_NETNS; i++) {
 		if (i >= n)
 			break;
@@ -344,7 +459,7 @@ static __always_inline void learn_netns(struct net *net)
 
 	if (!net)
 		return;
-	inum = net->ns.inum;
+	inum = TPK_RD(net, ns.inum);
 	for (i = 0; i < TPK_MAX_NETNS; i++) {
 		if (i >= n)
 			break;
@@ -362,7 +477,7 @@ static __always_inline void learn_netns(struct net *net)
 
 static __always_inline struct net *sock_net_of(struct sock *sk)
 {
-	return sk->__sk_common.skc_net.net;
+	return TPK_RD(sk, __sk_common.skc_net.net);
 }
 
 /* A packet's namespace: its sock's, else its device's (the receive side of
@@ -376,19 +491,19 @@ static __always_inline struct net *skb_net_of(struct sk_buff *skb, struct sock *
 
 	if (sk)
 		return sock_net_of(sk);
-	dev = skb->dev;
-	return dev ? dev->nd_net.net : NULL;
+	dev = TPK_RD(skb, dev);
+	return dev ? TPK_RD(dev, nd_net.net) : NULL;
 }
 
 /* Request and time-wait socks are struct sock_common only: sk_protocol lies
  * beyond it, and both kinds exist for TCP alone. */
 static __always_inline __u8 sock_protocol(struct sock *sk)
 {
-	__u8 state = sk->__sk_common.skc_state;
+	__u8 state = TPK_RD(sk, __sk_common.skc_state);
 
 	if (state == TPK_TCP_NEW_SYN_RECV || state == TPK_TCP_TIME_WAIT)
 		return TPK_PROTO_TCP;
-	return (__u8)sk->sk_protocol;
+	return (__u8)TPK_RD(sk, sk_protocol);
 }
 
 static __always_inline bool is_inet(__u16 family)
@@ -398,24 +513,24 @@ static __always_inline bool is_inet(__u16 family)
 
 static __always_inline struct sock *unix_peer_of(struct sock *sk)
 {
-	return TPK_CAST(struct unix_sock, sk)->peer;
+	return TPK_RD(TPK_CAST(struct unix_sock, sk), peer);
 }
 
 static __always_inline __u64 unix_inode_of(struct sock *sk)
 {
 	/* SOCK_INODE(): struct socket is the first member of struct socket_alloc,
 	 * followed by the inode sock_diag reports. */
-	struct socket *sock = sk->sk_socket;
+	struct socket *sock = TPK_RD(sk, sk_socket);
 
 	if (!sock)
 		return 0;
-	return TPK_CAST(struct socket_alloc, sock)->vfs_inode.i_ino;
+	return TPK_RD(TPK_CAST(struct socket_alloc, sock), vfs_inode.i_ino);
 }
 
 /* Records what sk looks like now in info, keeping what it has lost. */
 static __always_inline void refresh_info(struct sock_info *info, struct sock *sk)
 {
-	__u16 family = sk->__sk_common.skc_family;
+	__u16 family = TPK_RD(sk, __sk_common.skc_family);
 
 	if (family == AF_UNIX) {
 		struct sock *peer = unix_peer_of(sk);
@@ -426,7 +541,7 @@ static __always_inline void refresh_info(struct sock_info *info, struct sock *sk
 		if (peer_inode)
 			info->peer_inode = peer_inode;
 	} else if (is_inet(family)) {
-		__u16 lport = sk->__sk_common.skc_num;
+		__u16 lport = TPK_RD(sk, __sk_common.skc_num);
 
 		/* The local port appears only at bind/connect/autobind; learning
 		 * it on every sighting catches the SYN's port right after
@@ -451,11 +566,12 @@ static __always_inline bool info_complete(const struct sock_info *info)
  * both. Request and time-wait socks are sock_common only: the port alone. */
 static __always_inline bool stale_entry(const struct sock_info *info, struct sock *sk)
 {
-	__u8 state = sk->__sk_common.skc_state;
-	__u16 lport = sk->__sk_common.skc_num;
+	__u8 state = TPK_RD(sk, __sk_common.skc_state);
+	__u16 lport = TPK_RD(sk, __sk_common.skc_num);
 	__u64 ino;
 
-	if (is_inet(sk->__sk_common.skc_family) && info->lport && lport && lport != info->lport)
+	if (is_inet(TPK_RD(sk, __sk_common.skc_family)) && info->lport && lport &&
+	    lport != info->lport)
 		return true;
 	if (state == TPK_TCP_NEW_SYN_RECV || state == TPK_TCP_TIME_WAIT)
 		return false;
@@ -491,6 +607,14 @@ static __always_inline bool learn_sock_by_addr(struct sock *sk)
 	return info_complete(info);
 }
 
+/* What system calls learned about sk, for the fields it has lost. */
+static __always_inline struct sock_info *info_by_addr(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	return bpf_map_lookup_elem(&traced_socks, &key);
+}
+
 /* Adds sk (a BTF pointer) to the traced socks. Request and time-wait socks
  * have no storage (not full socks): their info is NULL, their ports are
  * learned all the same. */
@@ -498,14 +622,27 @@ static __always_inline struct sock_info *learn_sock(struct sock *sk, struct sock
 {
 	struct sock_info *info;
 
+#ifndef TPK_COMPAT
 	/* UNIX peers are found by address (see sock_traced()). */
-	if (!init && sk->__sk_common.skc_family == AF_UNIX)
+	if (!init && TPK_RD(sk, __sk_common.skc_family) == AF_UNIX)
 		learn_sock_by_addr(sk);
 	info = bpf_sk_storage_get(&sock_infos, sk, init, BPF_SK_STORAGE_GET_F_CREATE);
+#else
+	/* traced_socks is the only home; request and time-wait socks stay
+	 * out of it as they stay out of socket storage (their sk_socket is
+	 * past the sock_common they have). */
+	__u8 state = TPK_RD(sk, __sk_common.skc_state);
+
+	info = NULL;
+	if (state != TPK_TCP_NEW_SYN_RECV && state != TPK_TCP_TIME_WAIT) {
+		learn_sock_by_addr(sk);
+		info = info_by_addr(sk);
+	}
+#endif
 	if (info)
 		refresh_info(info, sk);
 	else
-		learn_port(sock_protocol(sk), sk->__sk_common.skc_num);
+		learn_port(sock_protocol(sk), TPK_RD(sk, __sk_common.skc_num));
 	return info;
 }
 
@@ -521,6 +658,7 @@ static __always_inline bool sock_traced(struct sock *sk, struct sock_info **info
 	*infop = NULL;
 	if (!sk)
 		return false;
+#ifndef TPK_COMPAT
 	info = bpf_sk_storage_get(&sock_infos, sk, NULL, 0);
 	if (info) {
 		/* Refresh only what is still missing (the port after connect,
@@ -530,16 +668,23 @@ static __always_inline bool sock_traced(struct sock *sk, struct sock_info **info
 		*infop = info;
 		return true;
 	}
+#endif
 	info = bpf_map_lookup_elem(&traced_socks, &key);
 	if (info && stale_entry(info, sk)) {
 		bpf_map_delete_elem(&traced_socks, &key);
 		info = NULL;
 	}
 	if (info) {
+#ifndef TPK_COMPAT
 		*infop = learn_sock(sk, info) ?: info;
+#else
+		if (!info_complete(info))
+			refresh_info(info, sk);
+		*infop = info;
+#endif
 		return true;
 	}
-	family = sk->__sk_common.skc_family;
+	family = TPK_RD(sk, __sk_common.skc_family);
 	if (family == AF_UNIX) {
 		/* The peer of a traced UNIX socket belongs to the conversation:
 		 * sk_data_ready fires on the receiver's sock. Traced UNIX socks
@@ -560,8 +705,8 @@ static __always_inline bool sock_traced(struct sock *sk, struct sock_info **info
 	if (!is_inet(family))
 		return false;
 	protocol = sock_protocol(sk);
-	if ((port_traced(protocol, sk->__sk_common.skc_num) ||
-	     port_traced(protocol, bpf_ntohs(sk->__sk_common.skc_dport))) &&
+	if ((port_traced(protocol, TPK_RD(sk, __sk_common.skc_num)) ||
+	     port_traced(protocol, bpf_ntohs(TPK_RD(sk, __sk_common.skc_dport)))) &&
 	    netns_traced(sock_net_of(sk))) {
 		*infop = learn_sock(sk, NULL);
 		return true;
@@ -570,14 +715,6 @@ static __always_inline bool sock_traced(struct sock *sk, struct sock_info **info
 }
 
 /* ---- flows ----------------------------------------------------------- */
-
-/* What system calls learned about sk, for the fields it has lost. */
-static __always_inline struct sock_info *info_by_addr(struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-
-	return bpf_map_lookup_elem(&traced_socks, &key);
-}
 
 /* Fills the flow from the sock. rx: the packet travels from the peer to sk,
  * so the peer is the source. What the sock has lost by now (see sock_info)
@@ -589,7 +726,7 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 
 	if (!sk)
 		return;
-	family = sk->__sk_common.skc_family;
+	family = TPK_RD(sk, __sk_common.skc_family);
 	e->family = family;
 	e->flow_source = TPK_FLOW_SOCK;
 	if (family == AF_UNIX) {
@@ -609,26 +746,26 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 	if (!is_inet(family))
 		return;
 	e->protocol = sock_protocol(sk);
-	lport = sk->__sk_common.skc_num;
+	lport = TPK_RD(sk, __sk_common.skc_num);
 	if (!lport && !info)
 		info = info_by_addr(sk);
 	if (!lport && info)
 		lport = info->lport;
-	rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	rport = bpf_ntohs(TPK_RD(sk, __sk_common.skc_dport));
 	e->sport = rx ? rport : lport;
 	e->dport = rx ? lport : rport;
 	if (family == AF_INET) {
-		__be32 local = sk->__sk_common.skc_rcv_saddr;
-		__be32 remote = sk->__sk_common.skc_daddr;
+		__be32 local = TPK_RD(sk, __sk_common.skc_rcv_saddr);
+		__be32 remote = TPK_RD(sk, __sk_common.skc_daddr);
 
 		__builtin_memcpy(e->saddr, rx ? &remote : &local, 4);
 		__builtin_memcpy(e->daddr, rx ? &local : &remote, 4);
 	} else if (rx) {
-		copy16(e->saddr, &sk->__sk_common.skc_v6_daddr);
-		copy16(e->daddr, &sk->__sk_common.skc_v6_rcv_saddr);
+		TPK_COPY16(e->saddr, sk, __sk_common.skc_v6_daddr);
+		TPK_COPY16(e->daddr, sk, __sk_common.skc_v6_rcv_saddr);
 	} else {
-		copy16(e->saddr, &sk->__sk_common.skc_v6_rcv_saddr);
-		copy16(e->daddr, &sk->__sk_common.skc_v6_daddr);
+		TPK_COPY16(e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		TPK_COPY16(e->daddr, sk, __sk_common.skc_v6_daddr);
 	}
 }
 
@@ -642,32 +779,32 @@ static __always_inline void fill_sock_flow(struct tpk_event *e, struct sock *sk,
 static __always_inline void *locate_headers(struct sk_buff *skb, __u16 *family, __u8 *l4,
 					    struct tcphdr **th)
 {
-	unsigned char *head = skb->head;
-	__u16 protocol = skb->protocol;
-	__u16 nh = skb->network_header;
+	unsigned char *head = TPK_RD(skb, head);
+	__u16 protocol = TPK_RD(skb, protocol);
+	__u16 nh = TPK_RD(skb, network_header);
 
 	if (!head || nh == (__u16)~0U)
 		return NULL;
 	if (protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = TPK_CAST(struct iphdr, head + nh);
-		__u8 version_ihl = *(__u8 *)ip;	/* version:4, ihl:4 */
+		__u8 version_ihl = TPK_LOAD(__u8, ip);	/* version:4, ihl:4 */
 
 		if ((version_ihl >> 4) != 4)
 			return NULL;
 		/* IP options push the transport header further. */
 		*th = TPK_CAST(struct tcphdr, head + nh + (version_ihl & 0x0f) * 4);
-		*l4 = ip->protocol;
+		*l4 = TPK_RD(ip, protocol);
 		*family = AF_INET;
 		return ip;
 	}
 	if (protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = TPK_CAST(struct ipv6hdr, head + nh);
 
-		if ((*(__u8 *)ip6 >> 4) != 6)
+		if ((TPK_LOAD(__u8, ip6) >> 4) != 6)
 			return NULL;
 		/* Extension headers are not followed: ports stay 0 then. */
 		*th = TPK_CAST(struct tcphdr, head + nh + sizeof(struct ipv6hdr));
-		*l4 = ip6->nexthdr;
+		*l4 = TPK_RD(ip6, nexthdr);
 		*family = AF_INET6;
 		return ip6;
 	}
@@ -686,7 +823,8 @@ static __always_inline bool ports_traced(struct sk_buff *skb)
 		return false;
 	if (l4 != TPK_PROTO_TCP && l4 != TPK_PROTO_UDP)
 		return false;
-	return port_traced(l4, bpf_ntohs(th->source)) || port_traced(l4, bpf_ntohs(th->dest));
+	return port_traced(l4, bpf_ntohs(TPK_RD(th, source))) ||
+	       port_traced(l4, bpf_ntohs(TPK_RD(th, dest)));
 }
 
 /* Fills e's flow from the packet's headers, read straight into the record
@@ -705,36 +843,36 @@ static __always_inline bool fill_header_flow(struct tpk_event *e, struct sk_buff
 	if (family == AF_INET) {
 		struct iphdr *ip = l3;
 
-		ihl = (*(__u8 *)ip & 0x0f) * 4;
-		l4_len = bpf_ntohs(ip->tot_len);
+		ihl = (TPK_LOAD(__u8, ip) & 0x0f) * 4;
+		l4_len = bpf_ntohs(TPK_RD(ip, tot_len));
 		l4_len = l4_len > ihl ? l4_len - ihl : 0;
-		*(__u32 *)e->saddr = ip->saddr;
-		*(__u32 *)e->daddr = ip->daddr;
+		*(__u32 *)e->saddr = TPK_RD(ip, saddr);
+		*(__u32 *)e->daddr = TPK_RD(ip, daddr);
 	} else {
 		struct ipv6hdr *ip6 = l3;
 
-		l4_len = bpf_ntohs(ip6->payload_len);
-		copy16(e->saddr, &ip6->saddr);
-		copy16(e->daddr, &ip6->daddr);
+		l4_len = bpf_ntohs(TPK_RD(ip6, payload_len));
+		TPK_COPY16(e->saddr, ip6, saddr);
+		TPK_COPY16(e->daddr, ip6, daddr);
 	}
 	e->family = family;
 	e->protocol = l4;
 	e->flow_source = TPK_FLOW_HEADERS;
 	if (l4 == TPK_PROTO_TCP) {
-		__u8 doff_byte = ((__u8 *)th)[12];	/* doff:4, res1:4 */
+		__u8 doff_byte = TPK_LOAD(__u8, (__u8 *)th + 12);	/* doff:4, res1:4 */
 		__u32 doff = (doff_byte >> 4) * 4;
 
-		e->sport = bpf_ntohs(th->source);
-		e->dport = bpf_ntohs(th->dest);
-		e->seq = bpf_ntohl(th->seq);
-		e->ack = bpf_ntohl(th->ack_seq);
-		e->tcp_flags = ((__u8 *)th)[13];
+		e->sport = bpf_ntohs(TPK_RD(th, source));
+		e->dport = bpf_ntohs(TPK_RD(th, dest));
+		e->seq = bpf_ntohl(TPK_RD(th, seq));
+		e->ack = bpf_ntohl(TPK_RD(th, ack_seq));
+		e->tcp_flags = TPK_LOAD(__u8, (__u8 *)th + 13);
 		e->payload_len = l4_len > doff ? l4_len - doff : 0;
 	} else if (l4 == TPK_PROTO_UDP) {
 		uh = (struct udphdr *)th;
-		e->sport = bpf_ntohs(uh->source);
-		e->dport = bpf_ntohs(uh->dest);
-		l4_len = bpf_ntohs(uh->len);
+		e->sport = bpf_ntohs(TPK_RD(uh, source));
+		e->dport = bpf_ntohs(TPK_RD(uh, dest));
+		l4_len = bpf_ntohs(TPK_RD(uh, len));
 		e->payload_len = l4_len > sizeof(*uh) ? l4_len - sizeof(*uh) : 0;
 	}
 	return true;
@@ -755,7 +893,7 @@ static __always_inline bool skb_traced(struct pkt *p, struct sk_buff *skb, struc
 {
 	p->skb = skb;
 	if (!sk)
-		sk = skb->sk;
+		sk = TPK_RD(skb, sk);
 	p->sk = sk;
 	if (sock_traced(sk, &p->info))
 		return true;
@@ -766,8 +904,10 @@ static __always_inline bool skb_traced(struct pkt *p, struct sk_buff *skb, struc
  * sock for skbs without (UNIX skbs: skb->sk is the sender). */
 static __always_inline void fill_pkt(struct tpk_event *e, const struct pkt *p)
 {
-	e->skb = (__u64)p->skb;
-	e->skb_len = p->skb->len;
+	struct sk_buff *skb = p->skb;	/* TPK_RD() relocates every access */
+
+	e->skb = (__u64)skb;
+	e->skb_len = TPK_RD(skb, len);
 	e->sk = (__u64)p->sk;
 	if (!fill_header_flow(e, p->skb))
 		fill_sock_flow(e, p->sk, false, p->info);
@@ -777,8 +917,8 @@ static __always_inline void fill_dev(struct tpk_event *e, struct net_device *dev
 {
 	if (!dev)
 		return;
-	e->ifindex = dev->ifindex;
-	copy16(e->dev, dev->name);	/* IFNAMSIZ bytes, NUL-padded */
+	e->ifindex = TPK_RD(dev, ifindex);
+	TPK_COPY16(e->dev, dev, name);	/* IFNAMSIZ bytes, NUL-padded */
 }
 
 /* ---- the packet stage (bpf/events.h, struct tpk_packet_record) -------- */
@@ -896,7 +1036,7 @@ static __always_inline bool same_packet(const struct tpk_event *first,
 static __always_inline bool stage_hop(__u32 kind, const struct pkt *p, struct net_device *dev,
 				      __u32 flags, bool flush)
 {
-	struct task_struct *task;
+	struct sk_buff *skb = p->skb;
 	struct packet_stage *st;
 	struct tpk_event *next;
 	struct tpk_hop *hop;
@@ -911,10 +1051,8 @@ static __always_inline bool stage_hop(__u32 kind, const struct pkt *p, struct ne
 	__builtin_memset(next, 0, TPK_EVENT_SHORT_SIZE);
 	fill_pkt(next, p);
 	if (!(flags & TPK_HOP_NO_DEV))
-		fill_dev(next, dev ? dev : p->skb->dev);
-	task = bpf_get_current_task_btf();
-	next->pid = task->tgid;
-	next->tid = task->pid;
+		fill_dev(next, dev ? dev : TPK_RD(skb, dev));
+	current_ids(&next->pid, &next->tid, NULL);
 	n = st->rec.nhops;
 	if (n && (n >= TPK_PACKET_HOPS || !same_packet(&st->rec.first, next))) {
 		flush_stage(&st->rec);
@@ -924,7 +1062,7 @@ static __always_inline bool stage_hop(__u32 kind, const struct pkt *p, struct ne
 		__builtin_memcpy(&st->rec.first, next, TPK_EVENT_SHORT_SIZE);
 		st->rec.first.kind = TPK_EV_PACKET;
 		st->rec.first.cpu = bpf_get_smp_processor_id();
-		copy16(st->rec.first.comm, task->comm);
+		current_ids(&st->rec.first.pid, &st->rec.first.tid, st->rec.first.comm);
 	}
 	barrier_var(n);	/* keep the mask: the verifier needs the bound */
 	hop = &st->rec.hops[n & (TPK_PACKET_HOPS - 1)];
@@ -948,8 +1086,9 @@ static __always_inline bool stage_xmit(__u64 skb, __u32 skb_len, int rc, struct 
 {
 	struct packet_stage *st;
 	struct tpk_hop *hop;
+	__u32 n, pid, tid;
+	__u64 name[2];
 	bool same;
-	__u32 n;
 
 	if (bench_floor == TPK_FLOOR_DECIDE)
 		return true;
@@ -959,12 +1098,15 @@ static __always_inline bool stage_xmit(__u64 skb, __u32 skb_len, int rc, struct 
 	if (!st)
 		return false;
 	n = st->rec.nhops;
+	current_ids(&pid, &tid, NULL);
 	/* The device by its index and name (see same_packet()). */
-	same = n && n < TPK_PACKET_HOPS && st->rec.first.skb == skb &&
-	       st->rec.first.tid == bpf_get_current_task_btf()->pid &&
-	       st->rec.first.ifindex == dev->ifindex &&
-	       ((__u64 *)st->rec.first.dev)[0] == ((__u64 *)dev->name)[0] &&
-	       ((__u64 *)st->rec.first.dev)[1] == ((__u64 *)dev->name)[1];
+	same = n && n < TPK_PACKET_HOPS && st->rec.first.skb == skb && st->rec.first.tid == tid &&
+	       st->rec.first.ifindex == TPK_RD(dev, ifindex);
+	if (same) {
+		TPK_COPY16(name, dev, name);
+		same = ((__u64 *)st->rec.first.dev)[0] == name[0] &&
+		       ((__u64 *)st->rec.first.dev)[1] == name[1];
+	}
 	if (same) {
 		barrier_var(n);	/* keep the mask: the verifier needs the bound */
 		hop = &st->rec.hops[n & (TPK_PACKET_HOPS - 1)];
@@ -974,7 +1116,7 @@ static __always_inline bool stage_xmit(__u64 skb, __u32 skb_len, int rc, struct 
 		hop->sk = 0;
 		hop->ret = rc;
 		hop->skb_len = skb_len;
-		hop->ifindex = dev->ifindex;
+		hop->ifindex = st->rec.first.ifindex;
 		st->rec.nhops = n + 1;
 	}
 	release_stage(st);
@@ -1003,13 +1145,21 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 	return 0;
 }
 
+/* group_dead is an argument from 6.18 on; before, do_exit() has set
+ * signal->live to 0 by the time the tracepoint fires for the last thread. */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dead)
+int handle_sched_process_exit(__u64 *ctx)
 {
 	TPK_PROG_START();
+	struct task_struct *task = (struct task_struct *)ctx[0];
 	__u32 tgid = task->tgid;
 	struct tpk_event *e;
+	bool group_dead;
 
+	if (exit_has_group_dead)
+		group_dead = (bool)ctx[1];
+	else
+		group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
 	if (!group_dead || !bpf_map_lookup_elem(&traced_tgids, &tgid))
 		return 0;
 	bpf_map_delete_elem(&traced_tgids, &tgid);
@@ -1025,23 +1175,29 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *task, bool group_dea
 
 static __always_inline struct sock *sock_of_fd(__s64 fd)
 {
+#ifndef TPK_COMPAT
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
+#else
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+#endif
+	struct fdtable *fdt = TPK_RD(task, files, fdt);
+	struct socket *sock;
 	struct file **fds;
 	struct file *file, *f;
 
-	if (!fdt || fd < 0 || fd >= fdt->max_fds)
+	if (!fdt || fd < 0 || fd >= TPK_RD(fdt, max_fds))
 		return NULL;
 	/* A variable index into the fd array: a typed pointer refuses it and
 	 * the untyped bpf_rdonly_cast(p, 0) view needs Linux 6.16, so this one
 	 * read stays a helper call (everything else here is 6.2+). */
-	fds = fdt->fd;
+	fds = TPK_RD(fdt, fd);
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 	f = TPK_CAST(struct file, file);
-	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+	if ((TPK_RD(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
-	return TPK_CAST(struct socket, f->private_data)->sk;
+	sock = TPK_CAST(struct socket, TPK_RD(f, private_data));
+	return TPK_RD(sock, sk);
 }
 
 static __always_inline __u8 wanted(long id)
@@ -1063,7 +1219,6 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
 	TPK_PROG_START();
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct tpk_syscall_start *start;
 	struct sock *sk = NULL;
 	struct tpk_event *e;
@@ -1076,7 +1231,7 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 	/* Is this thread traced? Its task storage remembers, so a traced
 	 * thread does not hash its tgid per call; threads of untraced
 	 * processes get no storage (they ask traced_tgids). */
-	start = bpf_task_storage_get(&syscall_starts, task, NULL, 0);
+	start = current_start(false);
 	gen = *(volatile __u32 *)&traced_tgids_gen;
 	if (!start || start->tgids_gen != gen) {
 		if (!tgid_traced()) {
@@ -1087,8 +1242,7 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 			return 0;
 		}
 		if (!start)
-			start = bpf_task_storage_get(&syscall_starts, task, NULL,
-						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+			start = current_start(true);
 		if (!start)
 			return 0;
 		start->traced = 1;
@@ -1149,7 +1303,6 @@ static __always_inline void emit_syscall_record(struct tpk_syscall_start *start,
 						long ret)
 {
 	struct tpk_syscall_record *r;
-	struct task_struct *task;
 	__u32 i, n = start->nsubs;
 
 	if (bench_floor == TPK_FLOOR_DECIDE)
@@ -1167,10 +1320,7 @@ static __always_inline void emit_syscall_record(struct tpk_syscall_start *start,
 	r->exit.kind = TPK_EV_SYSCALL;
 	r->exit.t_ns = bpf_ktime_get_ns();
 	r->exit.cpu = bpf_get_smp_processor_id();
-	task = bpf_get_current_task_btf();
-	r->exit.pid = task->tgid;
-	r->exit.tid = task->pid;
-	copy16(r->exit.comm, task->comm);
+	current_ids(&r->exit.pid, &r->exit.tid, r->exit.comm);
 	r->exit.syscall_nr = start->nr;
 	__builtin_memcpy(r->exit.args, start->args, sizeof(r->exit.args));
 	r->exit.ret = ret;
@@ -1197,7 +1347,7 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	/* Cheap exits first: most syscalls of the machine are not ours. */
 	if (!wanted(regs->orig_ax))
 		return 0;
-	start = bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL, 0);
+	start = current_start(false);
 	if (!start || !start->active)
 		return 0;
 	start->active = 0;
@@ -1259,7 +1409,7 @@ static __always_inline struct tpk_sub_event *append_sub(__u32 kind, struct sock 
 
 	if (bench_floor == TPK_FLOOR_DECIDE)
 		return NULL;
-	start = bpf_task_storage_get(&syscall_starts, bpf_get_current_task_btf(), NULL, 0);
+	start = current_start(false);
 	if (!start || !start->active || !start->deferred || start->sk != (__u64)sk ||
 	    rx != !!(start->want & TPK_SC_RX))
 		return NULL;
@@ -1316,11 +1466,8 @@ int BPF_PROG(handle_sock_recv_length, struct sock *sk, int ret, int flags)
 	return sock_length(TPK_EV_SOCK_RECV_LENGTH, sk, ret, flags, true);
 }
 
-SEC("tp_btf/sk_data_ready")
-int BPF_PROG(handle_sk_data_ready, const struct sock *csk)
+static __always_inline int data_ready(struct sock *sk)
 {
-	TPK_PROG_START();
-	struct sock *sk = (struct sock *)csk;
 	struct sock_info *info;
 	struct tpk_event *e;
 
@@ -1335,6 +1482,13 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *csk)
 	fill_sock_flow(e, sk, true, info);
 	submit(e);
 	return 0;
+}
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(handle_sk_data_ready, const struct sock *csk)
+{
+	TPK_PROG_START();
+	return data_ready((struct sock *)csk);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -1362,12 +1516,11 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *csk, const int oldst
 
 /* ---- transport --------------------------------------------------------- */
 
-SEC("tp_btf/tcp_sendmsg_locked")
-int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msghdr *msg,
-	     const struct sk_buff *skb, int size_goal)
+/* skb: the tracepoint's (6.18 passes the write queue's tail); NULL from
+ * the fentry fallback. */
+static __always_inline int sendmsg_locked(struct sock *sk, const struct msghdr *msg,
+					  const struct sk_buff *skb)
 {
-	TPK_PROG_START();
-	struct sock *sk = (struct sock *)csk;
 	struct tpk_sub_event *sub;
 	struct sock_info *info;
 	struct tpk_event *e;
@@ -1391,6 +1544,14 @@ int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msg
 	fill_sock_flow(e, sk, false, info);
 	submit(e);
 	return 0;
+}
+
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(handle_tcp_sendmsg_locked, const struct sock *csk, const struct msghdr *msg,
+	     const struct sk_buff *skb, int size_goal)
+{
+	TPK_PROG_START();
+	return sendmsg_locked((struct sock *)csk, msg, skb);
 }
 
 SEC("tp_btf/tcp_probe")
@@ -1417,11 +1578,12 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
  * numbers live in TCP_SKB_CB(skb), in skb->cb. err (in ret; the tracepoint passes it since 6.17):
  * __tcp_retransmit_skb()'s result, non-zero when nothing was sent again. */
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_buff *skb,
-	     int err)
+int handle_tcp_retransmit_skb(__u64 *ctx)
 {
 	TPK_PROG_START();
-	struct sock *sk = (struct sock *)csk;
+	struct sock *sk = (struct sock *)ctx[0];
+	const struct sk_buff *skb = (const struct sk_buff *)ctx[1];
+	int err = retransmit_has_err ? (int)ctx[2] : 0;
 	struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&skb->cb[0];
 	struct sock_info *info;
 	struct tpk_event *e;
@@ -1450,11 +1612,12 @@ int BPF_PROG(handle_tcp_retransmit_skb, const struct sock *csk, const struct sk_
  * the kernel resets, recorded in drop_reason (bpf/events.h). Resets are rare:
  * the long record costs nothing that matters. */
 SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(handle_tcp_send_reset, const struct sock *csk, const struct sk_buff *skb,
-	     enum sk_rst_reason reason)
+int handle_tcp_send_reset(__u64 *ctx)
 {
 	TPK_PROG_START();
-	struct sock *sk = (struct sock *)csk;
+	struct sock *sk = (struct sock *)ctx[0];
+	const struct sk_buff *skb = (const struct sk_buff *)ctx[1];
+	int reason = send_reset_has_reason ? (int)ctx[2] : 0;
 	struct sock_info *info;
 	struct tpk_event *e;
 	struct pkt p;
@@ -1631,7 +1794,7 @@ static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net
 	if (!e)
 		return 0;
 	fill_pkt(e, &p);
-	fill_dev(e, dev ? dev : skb->dev);
+	fill_dev(e, dev ? dev : TPK_RD(skb, dev));
 	submit(e);
 	return 0;
 }
@@ -1765,10 +1928,12 @@ int BPF_PROG(handle_consume_skb, struct sk_buff *skb, void *location)
 }
 
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
-	     struct sock *rx_sk)
+int handle_kfree_skb(__u64 *ctx)
 {
 	TPK_PROG_START();
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+	int reason = kfree_skb_has_reason ? (int)ctx[2] : 0;
+	struct sock *rx_sk = kfree_skb_has_rx_sk ? (struct sock *)ctx[3] : NULL;
 	struct tpk_event *e;
 	struct pkt p;
 
@@ -1782,4 +1947,45 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location, enum skb_dro
 	e->drop_reason = reason;
 	submit(e);
 	return 0;
+}
+
+/* ---- fallbacks ------------------------------------------------------------
+ * The functions behind tracepoints that older kernels lack, for kernels that
+ * allow fentry/fexit (not loaded by default: user space turns one on only
+ * where its tracepoint is missing, src/kernel/kernel_support.cpp). Each
+ * gives the same event as the tracepoint would. */
+
+/* sock:sock_send_length/sock_recv_length (6.3+) fire at the end of
+ * sock_sendmsg()/sock_recvmsg(), with their result; send's flags are 0 there
+ * too. */
+SEC("?fexit/sock_sendmsg")
+int BPF_PROG(handle_fexit_sock_sendmsg, struct socket *sock, struct msghdr *msg, int ret)
+{
+	TPK_PROG_START();
+	return sock_length(TPK_EV_SOCK_SEND_LENGTH, TPK_RD(sock, sk), ret, 0, false);
+}
+
+SEC("?fexit/sock_recvmsg")
+int BPF_PROG(handle_fexit_sock_recvmsg, struct socket *sock, struct msghdr *msg, int flags,
+	     int ret)
+{
+	TPK_PROG_START();
+	return sock_length(TPK_EV_SOCK_RECV_LENGTH, TPK_RD(sock, sk), ret, flags, true);
+}
+
+/* sock:sk_data_ready (6.8+) fires in the sk->sk_data_ready callbacks; TCP,
+ * UDP and UNIX sockets use sock_def_readable() for it. */
+SEC("?fentry/sock_def_readable")
+int BPF_PROG(handle_fentry_sock_def_readable, struct sock *sk)
+{
+	TPK_PROG_START();
+	return data_ready(sk);
+}
+
+/* tcp:tcp_sendmsg_locked (6.18) fires at the start of tcp_sendmsg_locked(). */
+SEC("?fentry/tcp_sendmsg_locked")
+int BPF_PROG(handle_fentry_tcp_sendmsg_locked, struct sock *sk, struct msghdr *msg, size_t size)
+{
+	TPK_PROG_START();
+	return sendmsg_locked(sk, msg, NULL);
 }

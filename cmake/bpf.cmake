@@ -38,25 +38,35 @@ endif()
 
 file(GLOB tpk_bpf_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/bpf/*.bpf.c)
 file(GLOB tpk_bpf_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/bpf/*.h)
+# Each program is built twice (bpf/tracepacket.bpf.c explains why): <stem> for
+# kernels with bpf_rdonly_cast() (6.2+), <stem>_compat (-DTPK_COMPAT) for
+# 5.10 to 6.1. Both skeletons are linked in; user space picks one at start.
 set(tpk_skeletons)
 foreach(src ${tpk_bpf_sources})
   get_filename_component(stem ${src} NAME_WE)   # tracepacket.bpf.c -> tracepacket
-  set(obj ${TPK_BPF_OUT}/${stem}.bpf.o)
-  set(skel ${TPK_BPF_OUT}/${stem}.skel.h)
-  add_custom_command(
-    OUTPUT ${obj}
-    COMMAND ${TPK_BPF_CLANG} -target bpf -g -O2 -Wall -D__TARGET_ARCH_${TPK_BPF_ARCH}
-            -I${TPK_BPF_OUT} -I${PROJECT_SOURCE_DIR}/bpf -c ${src} -o ${obj}
-    DEPENDS ${src} ${tpk_bpf_headers} ${TPK_BPF_OUT}/vmlinux.h
-    COMMENT "Compiling BPF ${stem}.bpf.c"
-    VERBATIM)
-  add_custom_command(
-    OUTPUT ${skel}
-    COMMAND sh -c "'${TPK_BPFTOOL}' gen skeleton '${obj}' name ${stem}_bpf > '${skel}.tmp' && mv '${skel}.tmp' '${skel}'"
-    DEPENDS ${obj}
-    COMMENT "Generating skeleton ${stem}.skel.h"
-    VERBATIM)
-  list(APPEND tpk_skeletons ${skel})
+  foreach(flavour "" "_compat")
+    set(name ${stem}${flavour})
+    set(obj ${TPK_BPF_OUT}/${name}.bpf.o)
+    set(skel ${TPK_BPF_OUT}/${name}.skel.h)
+    set(defines)
+    if(flavour STREQUAL "_compat")
+      set(defines -DTPK_COMPAT)
+    endif()
+    add_custom_command(
+      OUTPUT ${obj}
+      COMMAND ${TPK_BPF_CLANG} -target bpf -g -O2 -Wall -D__TARGET_ARCH_${TPK_BPF_ARCH} ${defines}
+              -I${TPK_BPF_OUT} -I${PROJECT_SOURCE_DIR}/bpf -c ${src} -o ${obj}
+      DEPENDS ${src} ${tpk_bpf_headers} ${TPK_BPF_OUT}/vmlinux.h
+      COMMENT "Compiling BPF ${name}.bpf.o"
+      VERBATIM)
+    add_custom_command(
+      OUTPUT ${skel}
+      COMMAND sh -c "'${TPK_BPFTOOL}' gen skeleton '${obj}' name ${name}_bpf > '${skel}.tmp' && mv '${skel}.tmp' '${skel}'"
+      DEPENDS ${obj}
+      COMMENT "Generating skeleton ${name}.skel.h"
+      VERBATIM)
+    list(APPEND tpk_skeletons ${skel})
+  endforeach()
 endforeach()
 
 add_custom_target(tpk_bpf_generate DEPENDS ${tpk_skeletons})

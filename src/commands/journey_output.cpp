@@ -468,6 +468,19 @@ std::string side_layer(const journey::LayerSummary& l, bool udp) {
     return fmt::format("{:<8} {}", l.receive_side ? "receive" : "send", name);
 }
 
+// The kernel's gaps, once per journey (nothing for a replayed recording).
+void render_kernel(const journey::KernelView& k, const Paint& paint, std::string& out) {
+    if (k.release.empty()) return;
+    bool complete = k.gaps.empty();
+    out += fmt::format("kernel: {} ({} BPF object){}\n", k.release, k.bpf_object,
+                       complete ? ", every hop available" : "");
+    for (const auto& g : k.gaps) {
+        std::string line = (g.missing ? "missing hop " : "limited hop ") + g.hop + ": " + g.why;
+        out += g.missing ? paint.warn(wrap_text("  ", line)) : wrap_text("  ", line);
+    }
+    for (const auto& f : k.fallbacks) out += wrap_text("  ", f);
+}
+
 void render_summary(const Journey& j, const Paint& paint, std::string& out) {
     out += paint.head(fmt::format("TIME PER LAYER (median over {} data packet(s))",
                                   j.stats.data_packets)) + "\n";
@@ -488,6 +501,7 @@ void render_summary(const Journey& j, const Paint& paint, std::string& out) {
     if (j.stats.capture_dropped)
         out += paint.warn(fmt::format("capture dropped: {} frame(s)", j.stats.capture_dropped)) + "\n";
     for (const auto& n : j.notes) out += wrap_text("note: ", n);
+    render_kernel(j.kernel, paint, out);
 }
 
 std::string ip_text(const model::Endpoint& e) {
@@ -807,6 +821,16 @@ void write_journey_json(const Journey& j, std::ostream& out) {
                               {"samples", l.samples}});
     s["layers"] = layers;
     s["notes"] = j.notes;
+    if (!j.kernel.release.empty()) {
+        json missing = json::array(), limited = json::array();
+        for (const auto& g : j.kernel.gaps)
+            (g.missing ? missing : limited).push_back(json{{"hop", g.hop}, {"why", g.why}});
+        s["kernel"] = json{{"release", j.kernel.release},
+                           {"bpf_object", j.kernel.bpf_object},
+                           {"missing_hops", missing},
+                           {"limited_hops", limited},
+                           {"fallbacks", j.kernel.fallbacks}};
+    }
     emit(s);
 }
 

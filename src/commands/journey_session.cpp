@@ -269,6 +269,19 @@ model::Event snapshot_event(const netlink::SocketSnapshot& s) {
 
 // What is missing for the kernel side, as one sentence (EPERM from
 // check_privileges names the capability).
+// What the tracer's kernel gives, as the journey says it.
+journey::KernelView kernel_view(const kernel::KernelSupport& k) {
+    journey::KernelView v;
+    v.release = k.release;
+    v.bpf_object = std::string(kernel::bpf_object_name(k.object));
+    for (const auto& h : k.hops) {
+        if (!h.missing.empty()) v.gaps.push_back({h.hop, h.missing, true});
+        else if (!h.limits.empty()) v.gaps.push_back({h.hop, h.limits, false});
+        if (h.fallback) v.fallbacks.push_back(h.hop + " from " + h.source);
+    }
+    return v;
+}
+
 std::optional<std::string> kernel_unavailable() {
     auto ok = kernel::probe_features();
     if (ok) return std::nullopt;
@@ -456,9 +469,15 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
             topts.ports.push_back({proto, port});
         }
         auto t = kernel::Tracer::start(topts);
-        if (!t) return wrap(t.error(), "start the kernel tracer");
-        tracer.emplace(std::move(*t));
-        rec.kernel_traced = true;
+        if (t) {
+            rec.kernel = kernel_view(t->kernel_support());
+            tracer.emplace(std::move(*t));
+            rec.kernel_traced = true;
+        } else {
+            // What the unprivileged run shows, with the reason: never a bare error.
+            rec.partial_reasons.push_back("the kernel side could not start: " +
+                                          t.error().message());
+        }
     }
 
     // The capture and the ring-buffer reader are threads: they start once the
@@ -590,7 +609,13 @@ Result<Recording> record_trace(const TraceTarget& target) {
     topts.bench_floor = target.bench_floor;
     topts.hold_records = true;   // converted once tracing ends: a cheaper reader meanwhile
     auto tracer = kernel::Tracer::start(topts);
-    if (!tracer) return wrap(tracer.error(), "start the kernel tracer");
+    if (!tracer) {
+        std::string why = "the kernel side could not start: " + tracer.error().message();
+        if (!target.pids.empty() && target.command.empty())
+            return snapshot_of_pids(target.pids, why);
+        return wrap(tracer.error(), "start the kernel tracer");
+    }
+    rec.kernel = kernel_view(tracer->kernel_support());
     rec.kernel_traced = true;
     std::unique_ptr<LoopbackCapture> capture;
     if (target.capture) {
@@ -660,6 +685,7 @@ journey::Journey finish_recording(Recording&& r) {
     if (!r.kernel_traced) j.partial = true;
     j.partial_reasons = r.partial_reasons;
     for (auto& n : r.notes) j.notes.push_back(std::move(n));
+    j.kernel = std::move(r.kernel);
     j.realtime_offset_ns = r.realtime_offset_ns;
     return j;
 }

@@ -45,6 +45,7 @@ struct Recording {
     bool kernel_traced = false;
     std::vector<std::string> partial_reasons;
     std::vector<std::string> notes;
+    journey::KernelView kernel;         // what the kernel side could give
     int exit_code = 0;                  // of the traced command / the lab pair
     // CLOCK_REALTIME minus CLOCK_MONOTONIC while recording (constant for the
     // boot), for wall-clock stamps in the pcapng; 0 for a replayed recording,

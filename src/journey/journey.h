@@ -264,6 +264,23 @@ struct Stats {
     std::uint64_t median_one_way_ns = 0;  // data packets: send enter -> recv exit
 };
 
+// The kernel a journey was traced on, and the hops it could not give (or
+// gave without some of their facts): said once per journey, not per packet.
+struct HopGap {
+    std::string hop;      // "sock_send_length"
+    std::string why;      // "no tracepoint sock:sock_send_length on this kernel; ..."
+    bool missing = true;  // false: the hop is there, but limited (why says how)
+};
+
+struct KernelView {
+    std::string release;     // uname -r; empty when unknown (replayed recordings)
+    std::string bpf_object;  // "modern" or "compat" (bpf/tracepacket.bpf.c)
+    std::vector<HopGap> gaps;
+    // Hops taken from the function behind a tracepoint this kernel lacks:
+    // "sock_send_length from fexit sock_sendmsg".
+    std::vector<std::string> fallbacks;
+};
+
 struct Journey {
     std::string transport;         // what was asked ("tcp"), or "" for `trace`
     std::vector<Process> processes;
@@ -284,6 +301,7 @@ struct Journey {
     bool partial = false;
     std::vector<std::string> partial_reasons;  // "CAP_BPF missing: no kernel hops"
     std::vector<std::string> notes;
+    KernelView kernel;
 };
 
 }  // namespace tpk::journey

@@ -23,30 +23,104 @@
 #include <bpf/libbpf.h>
 
 #include "kernel/convert.h"
+#include "kernel/kernel_support.h"
 #include "kernel/log.h"
 #include "kernel/proc_ports.h"
 #include "kernel/syscalls.h"
 #include "tracepacket.skel.h"
+#include "tracepacket_compat.skel.h"
 #include "util/fd.h"
 
 namespace tpk::kernel {
 namespace {
 
-void destroy_skeleton(tracepacket_bpf* skel) { tracepacket_bpf__destroy(skel); }
 void free_ring_buffer(ring_buffer* rb) { ring_buffer__free(rb); }
-
-using Skeleton = ScopedHandle<tracepacket_bpf, destroy_skeleton>;
 using RingBuffer = ScopedHandle<ring_buffer, free_ring_buffer>;
+
+// The knobs of .rodata (set before load) and the globals user space writes
+// while tracing (.data, .bss), as pointers into whichever skeleton is open.
+struct Rodata {
+    __u8* syscall_wanted;
+    bool* trace_syscalls;
+    __u8* bench_floor;
+    __u64* wakeup_bytes;
+    bool* exit_has_group_dead;
+    bool* retransmit_has_err;
+    bool* send_reset_has_reason;
+    bool* kfree_skb_has_reason;
+    bool* kfree_skb_has_rx_sk;
+};
+
+struct Globals {
+    __u8 (*traced_ports)[TPK_PORTS];
+    __u32* traced_netns;
+    __u32* traced_netns_count;
+    __u32* traced_tgids_gen;
+};
+
+// One of the two generated skeletons (KernelSupport::object picks which):
+// the same globals and maps, two distinct C types.
+class Skeleton {
+public:
+    virtual ~Skeleton() = default;
+    virtual bpf_object* obj() const = 0;
+    virtual bpf_object_skeleton* skeleton() const = 0;
+    virtual int load() = 0;
+    virtual void detach() = 0;
+    virtual Rodata rodata() = 0;     // before load only: libbpf maps .rodata anew at load
+    virtual Globals globals() = 0;   // after load
+    bpf_map* map(const char* name) const { return bpf_object__find_map_by_name(obj(), name); }
+};
+
+template <class S>
+class SkeletonOf final : public Skeleton {
+public:
+    explicit SkeletonOf(S* s) : s_(s) {}
+    ~SkeletonOf() override { S::destroy(s_); }
+    SkeletonOf(const SkeletonOf&) = delete;
+    SkeletonOf& operator=(const SkeletonOf&) = delete;
+
+    bpf_object* obj() const override { return s_->obj; }
+    bpf_object_skeleton* skeleton() const override { return s_->skeleton; }
+    int load() override { return S::load(s_); }
+    void detach() override { S::detach(s_); }
+    Rodata rodata() override {
+        auto* r = s_->rodata;
+        return {r->syscall_wanted,        &r->trace_syscalls,     &r->bench_floor,
+                &r->wakeup_bytes,         &r->exit_has_group_dead, &r->retransmit_has_err,
+                &r->send_reset_has_reason, &r->kfree_skb_has_reason, &r->kfree_skb_has_rx_sk};
+    }
+    Globals globals() override {
+        return {s_->bss->traced_ports, s_->bss->traced_netns, &s_->bss->traced_netns_count,
+                &s_->data->traced_tgids_gen};
+    }
+
+private:
+    S* s_;
+};
+
+std::unique_ptr<Skeleton> open_skeleton(BpfObject object) {
+    if (object == BpfObject::modern) {
+        auto* s = tracepacket_bpf::open();
+        return s ? std::make_unique<SkeletonOf<tracepacket_bpf>>(s) : nullptr;
+    }
+    auto* s = tracepacket_compat_bpf::open();
+    return s ? std::make_unique<SkeletonOf<tracepacket_compat_bpf>>(s) : nullptr;
+}
+
+// A refused program costs its hop; a few refusals in one start are worth a
+// retry each, more mean something else is wrong.
+constexpr int kMaxRefusedPrograms = 8;
 
 Error libbpf_error(int err, const std::string& what) {
     return errno_error(err < 0 ? -err : err, what);
 }
 
-// "handle_net_dev_xmit" -> "net_dev_xmit": the tracepoint a program needs.
-std::string tracepoint_of(const bpf_program* prog) {
+// "tp_btf/net_dev_xmit", "fexit/sock_sendmsg": what a program attaches to.
+std::string attach_point_of(const bpf_program* prog) {
     std::string_view section = bpf_program__section_name(prog);
-    auto slash = section.find('/');
-    return std::string(slash == std::string_view::npos ? section : section.substr(slash + 1));
+    if (section.starts_with("?")) section.remove_prefix(1);
+    return std::string(section);
 }
 
 // pidfd_open()'s PIDFD_THREAD (Linux 6.9, uapi linux/pidfd.h): O_EXCL.
@@ -103,9 +177,10 @@ private:
 struct Tracer::State {
     // Declared before the ring buffer, so it is destroyed after it (the
     // ring buffer reads the skeleton's map).
-    Skeleton skel;
+    std::unique_ptr<Skeleton> skel;
     RingBuffer rb;
     TracerOptions options;
+    KernelSupport support;
     DropReasonNames drop_names;
     ResetReasonNames reset_names;
     const EventSink* sink = nullptr;   // set for the duration of poll()/drain()
@@ -155,7 +230,10 @@ Result<Tracer> Tracer::open() {
     route_libbpf_logs();
     if (auto ok = probe_features(); !ok) return std::move(ok).take_error();
     auto state = std::make_unique<State>();
-    state->skel = Skeleton(tracepacket_bpf__open());
+    state->support = probe_kernel_support();
+    log(1, "BPF object: " + std::string(bpf_object_name(state->support.object)) + " (" +
+               state->support.object_reason + ")");
+    state->skel = open_skeleton(state->support.object);
     if (!state->skel) return errno_error("open the BPF skeleton");
     auto names = load_drop_reason_names();
     if (names) state->drop_names = std::move(*names);
@@ -175,42 +253,82 @@ Result<Tracer> Tracer::start(const TracerOptions& options) {
     return tracer;
 }
 
+namespace {
+
+bool has_args(const KernelSupport& support, const char* tracepoint, int n) {
+    auto it = support.tracepoint_args.find(tracepoint);
+    return it != support.tracepoint_args.end() && it->second >= n;
+}
+
+// For the test of the degraded path (tests/runtime/kernel): the named
+// program's code is replaced by one the verifier refuses (R0 never set).
+void break_program_for_test(bpf_object* obj) {
+    const char* name = std::getenv("TRACEPACKET_TEST_BREAK_PROGRAM");
+    if (!name) return;
+    bpf_program* prog = bpf_object__find_program_by_name(obj, name);
+    static const bpf_insn exit_only[] = {{BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    if (prog) bpf_program__set_insns(prog, const_cast<bpf_insn*>(exit_only), 1);
+}
+
+}  // namespace
+
 Status Tracer::configure(const TracerOptions& options) {
     auto& s = *state_;
     if (s.loaded) return make_error("configure the tracer: already loaded");
     s.options = options;
-    auto* rodata = s.skel.get()->rodata;
-    rodata->trace_syscalls = options.syscalls;
-    rodata->bench_floor = options.bench_floor;
-    for (const auto& sc : traced_syscalls()) rodata->syscall_wanted[sc.nr] = sc.knobs;
+    Rodata rodata = s.skel->rodata();
+    *rodata.trace_syscalls = options.syscalls;
+    *rodata.bench_floor = options.bench_floor;
+    for (const auto& sc : traced_syscalls()) rodata.syscall_wanted[sc.nr] = sc.knobs;
+    // Arguments older kernels do not pass (bpf/tracepacket.bpf.c, knobs).
+    *rodata.exit_has_group_dead = has_args(s.support, "sched_process_exit", 2);
+    *rodata.retransmit_has_err = has_args(s.support, "tcp_retransmit_skb", 3);
+    *rodata.send_reset_has_reason = has_args(s.support, "tcp_send_reset", 3);
+    *rodata.kfree_skb_has_reason = has_args(s.support, "kfree_skb", 3);
+    *rodata.kfree_skb_has_rx_sk = has_args(s.support, "kfree_skb", 4);
     std::size_t rb_bytes = ring_buffer_size(options.ring_buffer_bytes);
-    rodata->wakeup_bytes = rb_bytes / 4;
-    if (int err = bpf_map__set_max_entries(s.skel.get()->maps.events, rb_bytes); err)
+    *rodata.wakeup_bytes = rb_bytes / 4;
+    if (int err = bpf_map__set_max_entries(s.skel->map("events"), rb_bytes); err)
         return libbpf_error(err, "size the ring buffer to " + std::to_string(rb_bytes) + " bytes");
-    // A tracepoint this kernel lacks costs its hop, not the whole trace.
+    // Each hop's program as KernelSupport chose it (its tracepoint, or the
+    // function behind it); a hop this kernel cannot give loads nothing.
     bpf_program* prog;
-    bpf_object__for_each_program(prog, s.skel.get()->obj) {
-        std::string tp = tracepoint_of(prog);
-        if (libbpf_find_vmlinux_btf_id(tp.c_str(), BPF_TRACE_RAW_TP) < 0) {
-            log(0, "tracepoint " + tp + " is missing on this kernel; its events are not recorded");
-            bpf_program__set_autoload(prog, false);
-        }
+    bpf_object__for_each_program(prog, s.skel->obj()) {
+        std::string_view name = bpf_program__name(prog);
+        bool wanted = false;
+        for (const auto& hop : s.support.hops) wanted |= hop.program == name;
+        bpf_program__set_autoload(prog, wanted);
     }
+    break_program_for_test(s.skel->obj());
     return {};
 }
 
 Status Tracer::load() {
     auto& s = *state_;
     if (s.loaded) return {};
-    if (int err = tracepacket_bpf__load(s.skel.get()); err)
-        return libbpf_error(err, "load the BPF programs (run with -v for the verifier's log)");
+    (void)take_refused_program();
+    for (int refused = 0;; ++refused) {
+        int err = s.skel->load();
+        if (!err) break;
+        // A program the verifier refuses costs its hop: open the object
+        // again without it (libbpf loads an object once, all or nothing).
+        auto r = take_refused_program();
+        if (r.program.empty() || refused == kMaxRefusedPrograms || !s.support.hop_of(r.program))
+            return libbpf_error(err, "load the BPF programs (run with -v for the verifier's log)");
+        log(0, "the kernel refused BPF program " + r.program + " (" + r.reason +
+                   "); tracing goes on without its hop");
+        mark_program_refused(s.support, r.program, r.reason);
+        s.skel = open_skeleton(s.support.object);
+        if (!s.skel) return errno_error("open the BPF skeleton");
+        if (auto ok = configure(s.options); !ok) return ok;
+    }
     s.loaded = true;
     for (pid_t pid : s.options.pids)
         if (auto ok = add_pid(pid); !ok) return ok;
     for (const auto& port : s.options.ports)
         if (auto ok = add_port(port); !ok) return ok;
-    s.rb = RingBuffer(ring_buffer__new(bpf_map__fd(s.skel.get()->maps.events), State::on_record,
-                                       &s, nullptr));
+    s.rb = RingBuffer(ring_buffer__new(bpf_map__fd(s.skel->map("events")), State::on_record, &s,
+                                       nullptr));
     if (!s.rb) return errno_error("set up the ring buffer reader");
     return {};
 }
@@ -219,14 +337,13 @@ Status Tracer::attach() {
     auto& s = *state_;
     if (!s.loaded) return make_error("attach the tracer: not loaded");
     bpf_program* prog;
-    bpf_object__for_each_program(prog, s.skel.get()->obj) {
+    bpf_object__for_each_program(prog, s.skel->obj()) {
         if (!bpf_program__autoload(prog)) continue;
         bpf_link* link = bpf_program__attach(prog);
-        if (!link)
-            return errno_error("attach tp_btf/" + tracepoint_of(prog));
+        if (!link) return errno_error("attach " + attach_point_of(prog));
         // The skeleton owns its links: destroy() detaches them.
-        for (int i = 0; i < s.skel.get()->skeleton->prog_cnt; ++i) {
-            auto& p = s.skel.get()->skeleton->progs[i];
+        for (int i = 0; i < s.skel->skeleton()->prog_cnt; ++i) {
+            auto& p = s.skel->skeleton()->progs[i];
             if (*p.prog == prog) *p.link = link;
         }
     }
@@ -239,13 +356,12 @@ Status Tracer::add_pid(pid_t pid) {
     if (!s.loaded) return make_error("trace pid " + std::to_string(pid) + ": tracer not loaded");
     __u32 key = static_cast<__u32>(pid);
     __u8 one = 1;
-    if (bpf_map__update_elem(s.skel.get()->maps.traced_tgids, &key, sizeof(key), &one, sizeof(one),
+    if (bpf_map__update_elem(s.skel->map("traced_tgids"), &key, sizeof(key), &one, sizeof(one),
                              BPF_ANY))
         return errno_error("trace pid " + std::to_string(pid));
     // Threads cache whether their tgid is traced (bpf/tracepacket.bpf.c,
     // syscall_start): a new generation makes them ask again.
-    if (auto* data = s.skel.get()->data)
-        __atomic_fetch_add(&data->traced_tgids_gen, 1, __ATOMIC_RELEASE);
+    __atomic_fetch_add(s.skel->globals().traced_tgids_gen, 1, __ATOMIC_RELEASE);
     // Its namespace: ports match only there (bpf/events.h, traced_netns).
     // Reading another user's /proc/PID/ns/net needs ptrace access, and the
     // process may be gone already: then the BPF side learns the namespace
@@ -262,21 +378,20 @@ Status Tracer::add_netns_of(pid_t pid) {
     std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) return errno_error("read the network namespace of " + path);
-    auto* bss = s.skel.get()->bss;
-    if (!bss) return make_error("trace pid: the BPF object's .bss is not mapped");
+    Globals g = s.skel->globals();
     auto inum = static_cast<__u32>(st.st_ino);
     // Fill the slot first, then publish it by raising the count: BPF never
     // sees a counted slot that is still 0 (which would reject every port
     // match). A count that moved meanwhile (BPF learned one) means retry.
     for (;;) {
-        __u32 count = __atomic_load_n(&bss->traced_netns_count, __ATOMIC_ACQUIRE);
+        __u32 count = __atomic_load_n(g.traced_netns_count, __ATOMIC_ACQUIRE);
         for (__u32 i = 0; i < std::min<__u32>(count, TPK_MAX_NETNS); ++i)
-            if (__atomic_load_n(&bss->traced_netns[i], __ATOMIC_RELAXED) == inum) return {};
+            if (__atomic_load_n(&g.traced_netns[i], __ATOMIC_RELAXED) == inum) return {};
         if (count >= TPK_MAX_NETNS)
             return make_error("trace pid " + std::to_string(pid) + ": more than " +
                               std::to_string(TPK_MAX_NETNS) + " network namespaces");
-        __atomic_store_n(&bss->traced_netns[count], inum, __ATOMIC_RELEASE);
-        if (__atomic_compare_exchange_n(&bss->traced_netns_count, &count, count + 1, false,
+        __atomic_store_n(&g.traced_netns[count], inum, __ATOMIC_RELEASE);
+        if (__atomic_compare_exchange_n(g.traced_netns_count, &count, count + 1, false,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             return {};
     }
@@ -292,9 +407,7 @@ Status Tracer::add_port(TracedPort port) {
         return make_error("trace port " + std::to_string(port.port) +
                           ": only TCP and UDP ports can be traced");
     // The BPF programs read the flag from the mmapped .bss with a plain load.
-    auto* bss = s.skel.get()->bss;
-    if (!bss) return make_error("trace port: the BPF object's .bss is not mapped");
-    __atomic_store_n(&bss->traced_ports[table][port.port], 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s.skel->globals().traced_ports[table][port.port], 1, __ATOMIC_RELEASE);
     return {};
 }
 
@@ -357,11 +470,12 @@ Result<int> Tracer::drain_staged(const EventSink& sink) {
     // A per-CPU map's value comes as one copy per possible CPU, each rounded
     // up to 8 bytes (struct packet_stage in bpf/tracepacket.bpf.c: the
     // record, then the BPF side's scratch event).
-    std::size_t stride = (bpf_map__value_size(s.skel.get()->maps.packet_stages) + 7) / 8 * 8;
+    bpf_map* stages = s.skel->map("packet_stages");
+    std::size_t stride = (bpf_map__value_size(stages) + 7) / 8 * 8;
     std::vector<std::uint8_t> values(stride * static_cast<std::size_t>(cpus));
     std::vector<std::uint8_t> empty(values.size());
     __u32 zero = 0;
-    int fd = bpf_map__fd(s.skel.get()->maps.packet_stages);
+    int fd = bpf_map__fd(stages);
     if (bpf_map_lookup_elem(fd, &zero, values.data()) != 0)
         return errno_error("read the packet stages");
     int delivered = 0;
@@ -380,7 +494,7 @@ Result<int> Tracer::drain_staged(const EventSink& sink) {
 Result<int> Tracer::finish(const EventSink& sink) {
     auto& s = *state_;
     if (!s.loaded) return make_error("finish the tracer: not loaded");
-    tracepacket_bpf__detach(s.skel.get());
+    s.skel->detach();
     s.attached = false;
     // The ring's last records, then (hold_records) all of them in arrival order.
     auto drained = drain(sink);
@@ -399,8 +513,9 @@ Result<int> Tracer::finish(const EventSink& sink) {
 Result<int> Tracer::unfinished_syscalls(const EventSink& sink) {
     auto& s = *state_;
     if (!s.loaded) return make_error("read unfinished system calls: tracer not loaded");
-    int tgids_fd = bpf_map__fd(s.skel.get()->maps.traced_tgids);
-    int starts_fd = bpf_map__fd(s.skel.get()->maps.syscall_starts);
+    int tgids_fd = bpf_map__fd(s.skel->map("traced_tgids"));
+    int starts_fd = bpf_map__fd(s.skel->map("syscall_starts"));
+    bool by_tid = s.support.object == BpfObject::compat;   // an LRU hash, not task storage
     int delivered = 0;
     __u32 key = 0, next = 0;
     bool first = true;
@@ -410,12 +525,18 @@ Result<int> Tracer::unfinished_syscalls(const EventSink& sink) {
         auto tgid = static_cast<pid_t>(key);
         for (pid_t tid : threads_of(tgid)) {
             // Task storage is keyed by a pidfd; PIDFD_THREAD (Linux 6.9)
-            // names a thread that is not the group leader.
-            UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, tid, kPidfdThread)));
-            if (!pidfd) continue;   // exited meanwhile
+            // names a thread that is not the group leader. The compat
+            // object's map is keyed by the tid itself.
             tpk_syscall_start start{};
-            int fd = pidfd.get();
-            if (bpf_map_lookup_elem(starts_fd, &fd, &start) != 0) continue;
+            if (by_tid) {
+                auto key32 = static_cast<__u32>(tid);
+                if (bpf_map_lookup_elem(starts_fd, &key32, &start) != 0) continue;
+            } else {
+                UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, tid, kPidfdThread)));
+                if (!pidfd) continue;   // exited meanwhile
+                int fd = pidfd.get();
+                if (bpf_map_lookup_elem(starts_fd, &fd, &start) != 0) continue;
+            }
             tpk_event thread{};
             thread.pid = static_cast<__u32>(tgid);
             thread.tid = static_cast<__u32>(tid);
@@ -429,6 +550,8 @@ Result<int> Tracer::unfinished_syscalls(const EventSink& sink) {
     return delivered;
 }
 
+const KernelSupport& Tracer::kernel_support() const { return state_->support; }
+
 int Tracer::epoll_fd() const {
     return state_ && state_->rb ? ring_buffer__epoll_fd(state_->rb.get()) : -1;
 }
@@ -439,7 +562,7 @@ std::uint64_t Tracer::lost_events() const {
     if (cpus <= 0) return 0;
     std::vector<__u64> per_cpu(static_cast<std::size_t>(cpus));
     __u32 zero = 0;
-    if (bpf_map__lookup_elem(state_->skel.get()->maps.lost_events, &zero, sizeof(zero),
+    if (bpf_map__lookup_elem(state_->skel->map("lost_events"), &zero, sizeof(zero),
                              per_cpu.data(), per_cpu.size() * sizeof(__u64), 0))
         return 0;
     std::uint64_t total = 0;
@@ -451,7 +574,7 @@ std::vector<std::uint32_t> Tracer::program_ids() const {
     std::vector<std::uint32_t> ids;
     if (!state_ || !state_->loaded) return ids;
     bpf_program* prog;
-    bpf_object__for_each_program(prog, state_->skel.get()->obj) {
+    bpf_object__for_each_program(prog, state_->skel->obj()) {
         int fd = bpf_program__fd(prog);
         if (fd < 0) continue;
         bpf_prog_info info{};

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernel/kernel_support.h"
 #include "model/event.h"
 #include "util/result.h"
 
@@ -129,6 +130,10 @@ public:
     std::uint64_t lost_events() const;
     // Program ids while attached (the runtime test checks they vanish).
     std::vector<std::uint32_t> program_ids() const;
+
+    // What this kernel gives (the BPF object, each hop's source), with the
+    // programs the verifier refused at load() marked missing.
+    const KernelSupport& kernel_support() const;
 
     // Detaches every program and frees the maps. Idempotent.
     void stop();
