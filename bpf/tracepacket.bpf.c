@@ -118,6 +118,10 @@ const volatile bool retransmit_has_err = true;
 const volatile bool send_reset_has_reason = true;
 const volatile bool kfree_skb_has_reason = true;
 const volatile bool kfree_skb_has_rx_sk = true;
+/* Tests only (TRACEPACKET_TEST_BREAK_PROGRAM=handle_tcp_probe): makes the
+ * verifier refuse handle_tcp_probe, for the test of a run that loses one
+ * program. The verifier drops the branch when it is false. */
+const volatile bool test_refuse_tcp_probe = false;
 /* For `make bench` only (hidden option --bench-floor of trace): what the
  * tracer's cost is made of. TPK_FLOOR_ATTACH: every program returns at once
  * (the cost of being attached); TPK_FLOOR_CLOCK: they read the clock once
@@ -1560,6 +1564,9 @@ int BPF_PROG(handle_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	TPK_PROG_START();
 	struct tpk_event *e;
 	struct pkt p;
+
+	if (test_refuse_tcp_probe)
+		return ((__u64 *)ctx)[15];	/* tcp_probe has two arguments */
 
 	if (!skb_traced(&p, (struct sk_buff *)skb, sk))
 		return 0;

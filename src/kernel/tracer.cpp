@@ -49,6 +49,7 @@ struct Rodata {
     bool* send_reset_has_reason;
     bool* kfree_skb_has_reason;
     bool* kfree_skb_has_rx_sk;
+    bool* test_refuse_tcp_probe;
 };
 
 struct Globals {
@@ -88,7 +89,8 @@ public:
         auto* r = s_->rodata;
         return {r->syscall_wanted,        &r->trace_syscalls,     &r->bench_floor,
                 &r->wakeup_bytes,         &r->exit_has_group_dead, &r->retransmit_has_err,
-                &r->send_reset_has_reason, &r->kfree_skb_has_reason, &r->kfree_skb_has_rx_sk};
+                &r->send_reset_has_reason, &r->kfree_skb_has_reason, &r->kfree_skb_has_rx_sk,
+                &r->test_refuse_tcp_probe};
     }
     Globals globals() override {
         return {s_->bss->traced_ports, s_->bss->traced_netns, &s_->bss->traced_netns_count,
@@ -260,14 +262,12 @@ bool has_args(const KernelSupport& support, const char* tracepoint, int n) {
     return it != support.tracepoint_args.end() && it->second >= n;
 }
 
-// For the test of the degraded path (tests/runtime/kernel): the named
-// program's code is replaced by one the verifier refuses (R0 never set).
-void break_program_for_test(bpf_object* obj) {
+// For the test of a run that loses a program (tests/runtime/journey,
+// kernel_matrix_test.cpp): TRACEPACKET_TEST_BREAK_PROGRAM=handle_tcp_probe
+// makes the verifier refuse that program (its test_refuse_tcp_probe knob).
+bool refuse_for_test() {
     const char* name = std::getenv("TRACEPACKET_TEST_BREAK_PROGRAM");
-    if (!name) return;
-    bpf_program* prog = bpf_object__find_program_by_name(obj, name);
-    static const bpf_insn exit_only[] = {{BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-    if (prog) bpf_program__set_insns(prog, const_cast<bpf_insn*>(exit_only), 1);
+    return name && std::string_view(name) == "handle_tcp_probe";
 }
 
 }  // namespace
@@ -286,6 +286,7 @@ Status Tracer::configure(const TracerOptions& options) {
     *rodata.send_reset_has_reason = has_args(s.support, "tcp_send_reset", 3);
     *rodata.kfree_skb_has_reason = has_args(s.support, "kfree_skb", 3);
     *rodata.kfree_skb_has_rx_sk = has_args(s.support, "kfree_skb", 4);
+    *rodata.test_refuse_tcp_probe = refuse_for_test();
     std::size_t rb_bytes = ring_buffer_size(options.ring_buffer_bytes);
     *rodata.wakeup_bytes = rb_bytes / 4;
     if (int err = bpf_map__set_max_entries(s.skel->map("events"), rb_bytes); err)
@@ -299,7 +300,6 @@ Status Tracer::configure(const TracerOptions& options) {
         for (const auto& hop : s.support.hops) wanted |= hop.program == name;
         bpf_program__set_autoload(prog, wanted);
     }
-    break_program_for_test(s.skel->obj());
     return {};
 }
 
