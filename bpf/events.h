@@ -39,7 +39,11 @@ enum tpk_event_kind {
 	TPK_EV_TCP_RECEIVE_RESET = 20,
 	TPK_EV_PROCESS_FORK = 21,	/* a traced process forked: pid = parent, ret = child tgid */
 	TPK_EV_PROCESS_EXIT = 22,	/* a traced process's last thread exited */
-	TPK_EV_KIND_END = 23,
+	/* The IP layer, where fentry is allowed (no tracepoints there): */
+	TPK_EV_IP_OUTPUT = 23,		/* ip_output()/ip6_output(): headers built, to POST_ROUTING */
+	TPK_EV_IP_RCV = 24,		/* ip_rcv()/ipv6_rcv(): IP receive, PRE_ROUTING */
+	TPK_EV_IP_LOCAL_DELIVER = 25,	/* ip_local_deliver()/ip6_input(): LOCAL_IN, to L4 */
+	TPK_EV_KIND_END = 26,
 	/* Not an event: a record holding a data system call's events, enter to
 	 * exit (struct tpk_syscall_record). */
 	TPK_EV_SYSCALL = 64,

@@ -1027,8 +1027,9 @@ static __always_inline bool same_packet(const struct tpk_event *first,
 	for (i = 88 / 8; i < 136 / 8; i++)
 		if (a[i] != b[i])
 			return false;
-	if (next->ifindex && (next->ifindex != first->ifindex ||
-			      a[152 / 8] != b[152 / 8] || a[160 / 8] != b[160 / 8]))
+	/* A first hop without a device (an IP hop) matches any. */
+	if (next->ifindex && first->ifindex && (next->ifindex != first->ifindex ||
+					       a[152 / 8] != b[152 / 8] || a[160 / 8] != b[160 / 8]))
 		return false;
 	return true;
 }
@@ -1061,6 +1062,12 @@ static __always_inline bool stage_hop(__u32 kind, const struct pkt *p, struct ne
 	if (n && (n >= TPK_PACKET_HOPS || !same_packet(&st->rec.first, next))) {
 		flush_stage(&st->rec);
 		n = 0;
+	}
+	/* A stage opened by an IP hop (no device) takes the device of the
+	 * packet's first device hop, so the packet stays one record. */
+	if (n && !st->rec.first.ifindex && next->ifindex) {
+		st->rec.first.ifindex = next->ifindex;
+		__builtin_memcpy(st->rec.first.dev, next->dev, sizeof(next->dev));
 	}
 	if (!n) {
 		__builtin_memcpy(&st->rec.first, next, TPK_EVENT_SHORT_SIZE);
@@ -1995,4 +2002,68 @@ int BPF_PROG(handle_fentry_tcp_sendmsg_locked, struct sock *sk, struct msghdr *m
 {
 	TPK_PROG_START();
 	return sendmsg_locked(sk, msg, NULL);
+}
+
+/* ---- the IP layer (fentry only) ---------------------------------------------
+ * No tracepoint marks a packet's way through IP: where fentry is allowed,
+ * these give the IPv4/IPv6 output and receive hops (the netfilter hooks
+ * POST_ROUTING, PRE_ROUTING and LOCAL_IN run inside them). Refused where
+ * fentry is (the journey then says these hops need it). */
+static __always_inline int ip_hop(__u32 kind, struct sk_buff *skb)
+{
+	struct tpk_event *e;
+	struct pkt p;
+
+	if (!skb_traced(&p, skb, NULL))
+		return 0;
+	if (stage_hop(kind, &p, NULL, TPK_HOP_NO_DEV, false))
+		return 0;
+	e = new_event(kind);
+	if (!e)
+		return 0;
+	fill_pkt(e, &p);
+	submit(e);
+	return 0;
+}
+
+SEC("?fentry/ip_output")
+int BPF_PROG(handle_fentry_ip_output, struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	TPK_PROG_START();
+	return ip_hop(TPK_EV_IP_OUTPUT, skb);
+}
+
+SEC("?fentry/ip6_output")
+int BPF_PROG(handle_fentry_ip6_output, struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	TPK_PROG_START();
+	return ip_hop(TPK_EV_IP_OUTPUT, skb);
+}
+
+SEC("?fentry/ip_rcv")
+int BPF_PROG(handle_fentry_ip_rcv, struct sk_buff *skb)
+{
+	TPK_PROG_START();
+	return ip_hop(TPK_EV_IP_RCV, skb);
+}
+
+SEC("?fentry/ipv6_rcv")
+int BPF_PROG(handle_fentry_ipv6_rcv, struct sk_buff *skb)
+{
+	TPK_PROG_START();
+	return ip_hop(TPK_EV_IP_RCV, skb);
+}
+
+SEC("?fentry/ip_local_deliver")
+int BPF_PROG(handle_fentry_ip_local_deliver, struct sk_buff *skb)
+{
+	TPK_PROG_START();
+	return ip_hop(TPK_EV_IP_LOCAL_DELIVER, skb);
+}
+
+SEC("?fentry/ip6_input")
+int BPF_PROG(handle_fentry_ip6_input, struct sk_buff *skb)
+{
+	TPK_PROG_START();
+	return ip_hop(TPK_EV_IP_LOCAL_DELIVER, skb);
 }

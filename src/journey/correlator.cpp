@@ -51,6 +51,9 @@ bool same_conversation(const Flow& a, const Flow& b) {
 // lifetime (net_dev_queue .. consume_skb/kfree_skb).
 bool is_skb_hop(K k) {
     switch (k) {
+        case K::ip_output:
+        case K::ip_rcv:
+        case K::ip_local_deliver:
         case K::net_dev_queue:
         case K::net_dev_start_xmit:
         case K::net_dev_xmit:
@@ -68,6 +71,8 @@ bool is_skb_hop(K k) {
 
 bool is_receive_side(K k) {
     switch (k) {
+        case K::ip_rcv:
+        case K::ip_local_deliver:
         case K::netif_rx:
         case K::netif_receive_skb:
         case K::tcp_probe:
@@ -157,6 +162,14 @@ Hop hop_from(const Event& e) {
     h.sk = e.sk;
     h.len = e.skb_len;
     h.dev = e.dev;
+    // The IP hops stand for two functions each, IPv4's and IPv6's.
+    if (e.kind == K::ip_output || e.kind == K::ip_rcv || e.kind == K::ip_local_deliver) {
+        bool v6 = e.flow.src.family == AF_INET6;
+        h.detail = e.kind == K::ip_output ? (v6 ? "ip6_output" : "ip_output")
+                   : e.kind == K::ip_rcv  ? (v6 ? "ipv6_rcv" : "ip_rcv")
+                                          : (v6 ? "ip6_input" : "ip_local_deliver");
+        h.dev.clear();
+    }
     if (e.kind == K::kfree_skb) {
         h.detail = "drop " + (e.drop_reason_name.empty() ? std::to_string(e.drop_reason)
                                                            : e.drop_reason_name);
@@ -493,8 +506,18 @@ void Builder::build_packets() {
         // The same address with other headers: the old skb's end was lost
         // (ring buffer full) and the allocator handed the address out again.
         bool reused = it != live_skb_.end() && is_other_packet(ps_[it->second], *e);
+        // A packet starts at its first transmit hop: ip_output where the
+        // kernel lets fentry give it, else net_dev_queue (which then joins
+        // the packet its ip_output started).
+        bool after_ip_output = it != live_skb_.end() && e->kind == K::net_dev_queue &&
+                               !ps_[it->second].has_device &&
+                               std::all_of(ps_[it->second].p.hops.begin(),
+                                           ps_[it->second].p.hops.end(), [](const Hop& h) {
+                                               return h.event == K::ip_output;
+                                           });
+        bool starts = e->kind == K::ip_output || (e->kind == K::net_dev_queue && !after_ip_output);
         std::size_t idx;
-        if (it == live_skb_.end() || e->kind == K::net_dev_queue || reused) {
+        if (it == live_skb_.end() || starts || reused) {
             // consume_skb of an skb we never saw on the path (e.g. the TCP
             // original freed when ACKed) is not a packet of the journey.
             if (e->kind == K::consume_skb) continue;
@@ -571,8 +594,11 @@ void Builder::build_packets() {
 // capture sees the segments, so they are the packets; each gets the
 // original's queueing hop, and the original leaves the journey.
 void Builder::merge_gso_segments() {
+    // The IP output hop comes before any of this: skip it.
     auto first_event = [](const PacketState& ps) {
-        return ps.p.hops.empty() ? K::syscall_enter : ps.p.hops.front().event;
+        for (const Hop& h : ps.p.hops)
+            if (h.event != K::ip_output) return h.event;
+        return K::syscall_enter;
     };
     std::vector<bool> gone(ps_.size(), false);
     std::map<std::uint32_t, std::size_t> parent_on_tid;  // last GSO original per thread
@@ -591,10 +617,16 @@ void Builder::merge_gso_segments() {
         if (it == parent_on_tid.end()) continue;
         auto& parent = ps_[it->second];
         if (parent.p.flow.src != ps.p.flow.src || parent.p.flow.dst != ps.p.flow.dst) continue;
-        Hop queued = parent.p.hops.front();
+        // The original's hops up to its queueing (ip_output, net_dev_queue).
+        std::vector<Hop> before;
+        for (const Hop& h : parent.p.hops) {
+            before.push_back(h);
+            if (h.event == K::net_dev_queue) break;
+        }
+        Hop& queued = before.back();
         queued.detail = fmt::format("queued as one GSO skb of {} B, segmented before transmit",
                                     queued.len);
-        ps.p.hops.insert(ps.p.hops.begin(), queued);
+        ps.p.hops.insert(ps.p.hops.begin(), before.begin(), before.end());
         if (!ps.p.sender_sk) ps.p.sender_sk = parent.p.sender_sk;
         gone[it->second] = true;
     }
@@ -946,7 +978,7 @@ void Builder::attach_syscalls() {
         } else if (owned) {
             p.cause = Cause::syscall;
             p.send_syscall = s;
-        } else if (first.event != K::net_dev_queue) {
+        } else if (first.event != K::net_dev_queue && first.event != K::ip_output) {
             p.cause = Cause::unknown;  // its transmit hops were lost: no telling who sent it
         } else {
             p.cause = Cause::timer;

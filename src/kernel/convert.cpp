@@ -103,6 +103,9 @@ std::optional<EventKind> event_kind_of(std::uint32_t raw_kind) {
         case TPK_EV_TCP_RECEIVE_RESET: return EventKind::tcp_receive_reset;
         case TPK_EV_PROCESS_FORK: return EventKind::process_fork;
         case TPK_EV_PROCESS_EXIT: return EventKind::process_exit;
+        case TPK_EV_IP_OUTPUT: return EventKind::ip_output;
+        case TPK_EV_IP_RCV: return EventKind::ip_rcv;
+        case TPK_EV_IP_LOCAL_DELIVER: return EventKind::ip_local_deliver;
         default: return std::nullopt;
     }
 }

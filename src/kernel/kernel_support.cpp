@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,10 +24,11 @@ namespace {
 // (bpf/tracepacket.bpf.c, "fallbacks").
 struct HopDef {
     const char* hop;
-    const char* tracepoint;          // group:name
+    const char* tracepoint;          // group:name; nullptr: none exists (fentry only)
     const char* program;
     const char* fallback_program;    // nullptr: none
     const char* fallback_source;     // "fexit sock_sendmsg"
+    const char* fallback_program6 = nullptr;   // the IPv6 twin of an IP-layer hop
 };
 
 constexpr HopDef kHops[] = {
@@ -37,12 +39,18 @@ constexpr HopDef kHops[] = {
      "handle_fexit_sock_sendmsg", "fexit sock_sendmsg"},
     {"fib_table_lookup", "fib:fib_table_lookup", "handle_fib_table_lookup", nullptr, nullptr},
     {"fib6_table_lookup", "fib6:fib6_table_lookup", "handle_fib6_table_lookup", nullptr, nullptr},
+    {"ip_output", nullptr, nullptr, "handle_fentry_ip_output", "fentry ip_output/ip6_output",
+     "handle_fentry_ip6_output"},
     {"net_dev_queue", "net:net_dev_queue", "handle_net_dev_queue", nullptr, nullptr},
     {"net_dev_start_xmit", "net:net_dev_start_xmit", "handle_net_dev_start_xmit", nullptr,
      nullptr},
     {"net_dev_xmit", "net:net_dev_xmit", "handle_net_dev_xmit", nullptr, nullptr},
     {"netif_rx", "net:netif_rx", "handle_netif_rx", nullptr, nullptr},
     {"netif_receive_skb", "net:netif_receive_skb", "handle_netif_receive_skb", nullptr, nullptr},
+    {"ip_rcv", nullptr, nullptr, "handle_fentry_ip_rcv", "fentry ip_rcv/ipv6_rcv",
+     "handle_fentry_ipv6_rcv"},
+    {"ip_local_deliver", nullptr, nullptr, "handle_fentry_ip_local_deliver",
+     "fentry ip_local_deliver/ip6_input", "handle_fentry_ip6_input"},
     {"tcp_probe", "tcp:tcp_probe", "handle_tcp_probe", nullptr, nullptr},
     {"inet_sock_set_state", "sock:inet_sock_set_state", "handle_inet_sock_set_state", nullptr,
      nullptr},
@@ -141,19 +149,22 @@ KernelSupport probe_once() {
     for (const auto& def : kHops) {
         HopSource h;
         h.hop = def.hop;
-        std::string tp = name_of(def.tracepoint);
-        int args = btf ? tracepoint_args(btf, tp) : -1;
+        std::string tp = def.tracepoint ? name_of(def.tracepoint) : "";
+        int args = btf && def.tracepoint ? tracepoint_args(btf, tp) : -1;
         if (args >= 0) s.tracepoint_args[tp] = args;
         if (args >= 0) {
-            h.program = def.program;
+            h.programs = {def.program};
             h.source = std::string("tracepoint ") + def.tracepoint;
             h.limits = arg_limits(tp, args);
         } else if (def.fallback_program && s.fentry) {
-            h.program = def.fallback_program;
+            h.programs = {def.fallback_program};
+            if (def.fallback_program6) h.programs.push_back(def.fallback_program6);
             h.source = def.fallback_source;
             h.fallback = true;
         } else {
-            h.missing = "no tracepoint " + std::string(def.tracepoint) + " on this kernel";
+            h.missing = def.tracepoint ? "no tracepoint " + std::string(def.tracepoint) +
+                                             " on this kernel"
+                                       : std::string("no tracepoint in the IP layer");
             if (def.fallback_program)
                 h.missing += std::string("; ") + def.fallback_source + ": fentry/fexit " +
                              s.fentry_error;
@@ -199,17 +210,24 @@ const HopSource* KernelSupport::hop(std::string_view name) const {
 
 const HopSource* KernelSupport::hop_of(std::string_view program) const {
     for (const auto& h : hops)
-        if (h.program == program) return &h;
+        for (const auto& p : h.programs)
+            if (p == program) return &h;
     return nullptr;
 }
 
 void mark_program_refused(KernelSupport& support, std::string_view program,
                           std::string_view reason) {
     for (auto& h : support.hops) {
-        if (h.program != program) continue;
-        h.missing = "the verifier refused " + std::string(program) + " (" + h.source + ")";
-        if (!reason.empty()) h.missing += ": " + std::string(reason);
-        h.program.clear();
+        auto it = std::find(h.programs.begin(), h.programs.end(), program);
+        if (it == h.programs.end()) continue;
+        h.programs.erase(it);
+        std::string why = "the verifier refused " + std::string(program) + " (" + h.source + ")";
+        if (!reason.empty()) why += ": " + std::string(reason);
+        if (!h.programs.empty()) {   // the IPv4 or IPv6 twin still runs
+            h.limits = why;
+            continue;
+        }
+        h.missing = why;
         h.source.clear();
         h.fallback = false;
     }

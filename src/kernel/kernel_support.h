@@ -28,11 +28,11 @@ std::string_view bpf_object_name(BpfObject object);  // "modern" / "compat"
 // One hop of the journey as this kernel can give it.
 struct HopSource {
     std::string hop;        // the event it gives: "sock_send_length"
-    std::string program;    // the BPF program that records it; "" when none can
+    std::vector<std::string> programs;  // the BPF programs that record it; none: missing
     std::string source;     // "tracepoint sock:sock_send_length", "fexit sock_sendmsg"; "" missing
     std::string missing;    // why it is missing ("" when it is not)
     std::string limits;     // what this kernel's version of it lacks ("" when nothing)
-    bool fallback = false;  // source is the function behind a tracepoint this kernel lacks
+    bool fallback = false;  // source is a kernel function (fentry/fexit), not a tracepoint
 };
 
 struct KernelSupport {

@@ -297,7 +297,9 @@ Status Tracer::configure(const TracerOptions& options) {
     bpf_object__for_each_program(prog, s.skel->obj()) {
         std::string_view name = bpf_program__name(prog);
         bool wanted = false;
-        for (const auto& hop : s.support.hops) wanted |= hop.program == name;
+        for (const auto& hop : s.support.hops)
+            wanted |= std::find(hop.programs.begin(), hop.programs.end(), name) !=
+                      hop.programs.end();
         bpf_program__set_autoload(prog, wanted);
     }
     return {};

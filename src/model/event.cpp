@@ -37,6 +37,9 @@ constexpr KindInfo kKinds[] = {
     {EventKind::process_fork, "process_fork", Layer::application},
     {EventKind::process_exit, "process_exit", Layer::application},
     {EventKind::lost_events, "lost_events", Layer::application},
+    {EventKind::ip_output, "ip_output", Layer::network},
+    {EventKind::ip_rcv, "ip_rcv", Layer::network},
+    {EventKind::ip_local_deliver, "ip_local_deliver", Layer::network},
 };
 
 const KindInfo& info(EventKind kind) {

@@ -43,6 +43,10 @@ enum class EventKind : std::uint16_t {
     process_fork,            // sched:sched_process_fork of a traced process; ret = child tgid
     process_exit,            // sched:sched_process_exit, last thread; ret = exit code
     lost_events,             // recordings only: events the kernel dropped (ring buffer full), count in size
+    // The IP layer, from fentry where the kernel allows it (no tracepoints):
+    ip_output,               // ip_output()/ip6_output(): IP headers built, POST_ROUTING next
+    ip_rcv,                  // ip_rcv()/ipv6_rcv(): IP receive, PRE_ROUTING
+    ip_local_deliver,        // ip_local_deliver()/ip6_input(): LOCAL_IN, handed to TCP/UDP
 };
 
 std::string_view event_name(EventKind kind);          // "net_dev_start_xmit"

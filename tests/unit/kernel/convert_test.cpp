@@ -46,7 +46,7 @@ TEST(Convert, EveryRawKindHasAModelKindOfTheSameName) {
         "net_dev_start_xmit", "net_dev_xmit", "netif_rx", "netif_receive_skb", "tcp_probe",
         "inet_sock_set_state", "sk_data_ready", "skb_copy_datagram_iovec", "consume_skb",
         "kfree_skb", "tcp_retransmit_skb", "tcp_send_reset", "tcp_receive_reset",
-        "process_fork", "process_exit"};
+        "process_fork", "process_exit", "ip_output", "ip_rcv", "ip_local_deliver"};
     static_assert(std::size(names) == TPK_EV_KIND_END);
     std::set<EventKind> seen;
     for (std::uint32_t k = 1; k < TPK_EV_KIND_END; ++k) {
