@@ -9,6 +9,8 @@
 # adds a test that runs the command in that kernel's guest (generator
 # expressions such as $<TARGET_FILE:tracepacket> work); one VM at a time.
 
+include_guard(GLOBAL)
+
 option(TPK_VM_TESTS "Boot Debian's 5.10/6.1/6.12 kernels under QEMU and test in them" ON)
 set(TPK_VM_KERNELS 5.10 6.1 6.12 CACHE STRING "Kernel versions the vm/<version>/boot tests boot")
 set(TPK_VM_CACHE ${CMAKE_BINARY_DIR}/vm-kernels)
@@ -27,7 +29,8 @@ function(tpk_vm_kernel version)
 endfunction()
 
 function(tpk_vm_test name version)
-  cmake_parse_arguments(T "" "" "COMMAND" ${ARGN})
+  # PARSE_ARGV keeps an argument with a ';' (sh -c "a; b") in one piece.
+  cmake_parse_arguments(PARSE_ARGV 2 T "" "" "COMMAND")
   if(NOT TPK_VM_TESTS)
     return()
   endif()
