@@ -1969,14 +1969,48 @@ int handle_kfree_skb(__u64 *ctx)
  * where its tracepoint is missing, src/kernel/kernel_support.cpp). Each
  * gives the same event as the tracepoint would. */
 
-/* sock:sock_send_length/sock_recv_length (6.3+) fire at the end of
- * sock_sendmsg()/sock_recvmsg(), with their result; send's flags are 0 there
- * too. */
-SEC("?fexit/sock_sendmsg")
-int BPF_PROG(handle_fexit_sock_sendmsg, struct socket *sock, struct msghdr *msg, int ret)
+/* sock:sock_send_length/sock_recv_length (6.3+) fire in sock_sendmsg()
+ * and sock_recvmsg() once the protocol's sendmsg/recvmsg returned; send's
+ * flags are 0 there too. sock_sendmsg() itself is no place to hook: 6.1
+ * inlines it into __sys_sendto(), so its fexit misses sendto(). The
+ * protocols' functions are reached by indirect calls (or, with retpolines,
+ * INDIRECT_CALL_INET's direct calls into another file): never inlined. */
+static __always_inline int sent(struct socket *sock, int ret)
+{
+	return sock_length(TPK_EV_SOCK_SEND_LENGTH, TPK_RD(sock, sk), ret, 0, false);
+}
+
+SEC("?fexit/inet_sendmsg")
+int BPF_PROG(handle_fexit_inet_sendmsg, struct socket *sock, struct msghdr *msg, size_t size,
+	     int ret)
 {
 	TPK_PROG_START();
-	return sock_length(TPK_EV_SOCK_SEND_LENGTH, TPK_RD(sock, sk), ret, 0, false);
+	return sent(sock, ret);
+}
+
+SEC("?fexit/inet6_sendmsg")
+int BPF_PROG(handle_fexit_inet6_sendmsg, struct socket *sock, struct msghdr *msg, size_t size,
+	     int ret)
+{
+	TPK_PROG_START();
+	return sent(sock, ret);
+}
+
+SEC("?fexit/unix_stream_sendmsg")
+int BPF_PROG(handle_fexit_unix_stream_sendmsg, struct socket *sock, struct msghdr *msg,
+	     size_t size, int ret)
+{
+	TPK_PROG_START();
+	return sent(sock, ret);
+}
+
+/* unix_seqpacket_sendmsg() calls it too. */
+SEC("?fexit/unix_dgram_sendmsg")
+int BPF_PROG(handle_fexit_unix_dgram_sendmsg, struct socket *sock, struct msghdr *msg,
+	     size_t size, int ret)
+{
+	TPK_PROG_START();
+	return sent(sock, ret);
 }
 
 SEC("?fexit/sock_recvmsg")

@@ -60,3 +60,13 @@ if(TPK_VM_TESTS)
       LABELS vm SKIP_RETURN_CODE 77 TIMEOUT 400)
   endforeach()
 endif()
+
+# The journey on each kernel (issue: tracepacket on the kernels people run):
+# the default TCP journey against its capture, UDP's and UNIX's shapes, and
+# the hops each kernel lacks, gives from a fallback or limits
+# (tests/runtime/journey/kernel_matrix_test.cpp). The host's own kernel runs
+# the same tests natively (runtime/journey/...).
+foreach(version ${TPK_VM_KERNELS})
+  tpk_vm_test(vm/${version}/journey ${version} COMMAND $<TARGET_FILE:runtime_journey>
+    --gtest_filter=KernelMatrix.*:JourneyRuntime.DefaultTcp*:JourneyRuntime.Udp*:JourneyRuntime.Unix*)
+endforeach()

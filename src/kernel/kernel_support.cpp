@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -26,49 +27,47 @@ struct HopDef {
     const char* hop;
     const char* tracepoint;          // group:name; nullptr: none exists (fentry only)
     const char* program;
-    const char* fallback_program;    // nullptr: none
-    const char* fallback_source;     // "fexit sock_sendmsg"
-    const char* fallback_program6 = nullptr;   // the IPv6 twin of an IP-layer hop
+    const char* fallback_source;     // "fexit sock_recvmsg"; nullptr: no fallback
+    std::array<const char*, 4> fallback_programs = {};   // one per function
 };
 
 constexpr HopDef kHops[] = {
-    {"syscall_enter", "raw_syscalls:sys_enter", "handle_sys_enter", nullptr, nullptr},
+    {"syscall_enter", "raw_syscalls:sys_enter", "handle_sys_enter", nullptr},
     {"tcp_sendmsg_locked", "tcp:tcp_sendmsg_locked", "handle_tcp_sendmsg_locked",
-     "handle_fentry_tcp_sendmsg_locked", "fentry tcp_sendmsg_locked"},
+     "fentry tcp_sendmsg_locked", {"handle_fentry_tcp_sendmsg_locked"}},
     {"sock_send_length", "sock:sock_send_length", "handle_sock_send_length",
-     "handle_fexit_sock_sendmsg", "fexit sock_sendmsg"},
-    {"fib_table_lookup", "fib:fib_table_lookup", "handle_fib_table_lookup", nullptr, nullptr},
-    {"fib6_table_lookup", "fib6:fib6_table_lookup", "handle_fib6_table_lookup", nullptr, nullptr},
-    {"ip_output", nullptr, nullptr, "handle_fentry_ip_output", "fentry ip_output/ip6_output",
-     "handle_fentry_ip6_output"},
-    {"net_dev_queue", "net:net_dev_queue", "handle_net_dev_queue", nullptr, nullptr},
-    {"net_dev_start_xmit", "net:net_dev_start_xmit", "handle_net_dev_start_xmit", nullptr,
-     nullptr},
-    {"net_dev_xmit", "net:net_dev_xmit", "handle_net_dev_xmit", nullptr, nullptr},
-    {"netif_rx", "net:netif_rx", "handle_netif_rx", nullptr, nullptr},
-    {"netif_receive_skb", "net:netif_receive_skb", "handle_netif_receive_skb", nullptr, nullptr},
-    {"ip_rcv", nullptr, nullptr, "handle_fentry_ip_rcv", "fentry ip_rcv/ipv6_rcv",
-     "handle_fentry_ipv6_rcv"},
-    {"ip_local_deliver", nullptr, nullptr, "handle_fentry_ip_local_deliver",
-     "fentry ip_local_deliver/ip6_input", "handle_fentry_ip6_input"},
-    {"tcp_probe", "tcp:tcp_probe", "handle_tcp_probe", nullptr, nullptr},
-    {"inet_sock_set_state", "sock:inet_sock_set_state", "handle_inet_sock_set_state", nullptr,
-     nullptr},
-    {"sk_data_ready", "sock:sk_data_ready", "handle_sk_data_ready",
-     "handle_fentry_sock_def_readable", "fentry sock_def_readable"},
+     "fexit inet_sendmsg/inet6_sendmsg/unix_stream_sendmsg/unix_dgram_sendmsg",
+     {"handle_fexit_inet_sendmsg", "handle_fexit_inet6_sendmsg",
+      "handle_fexit_unix_stream_sendmsg", "handle_fexit_unix_dgram_sendmsg"}},
+    {"fib_table_lookup", "fib:fib_table_lookup", "handle_fib_table_lookup", nullptr},
+    {"fib6_table_lookup", "fib6:fib6_table_lookup", "handle_fib6_table_lookup", nullptr},
+    {"ip_output", nullptr, nullptr, "fentry ip_output/ip6_output",
+     {"handle_fentry_ip_output", "handle_fentry_ip6_output"}},
+    {"net_dev_queue", "net:net_dev_queue", "handle_net_dev_queue", nullptr},
+    {"net_dev_start_xmit", "net:net_dev_start_xmit", "handle_net_dev_start_xmit", nullptr},
+    {"net_dev_xmit", "net:net_dev_xmit", "handle_net_dev_xmit", nullptr},
+    {"netif_rx", "net:netif_rx", "handle_netif_rx", nullptr},
+    {"netif_receive_skb", "net:netif_receive_skb", "handle_netif_receive_skb", nullptr},
+    {"ip_rcv", nullptr, nullptr, "fentry ip_rcv/ipv6_rcv",
+     {"handle_fentry_ip_rcv", "handle_fentry_ipv6_rcv"}},
+    {"ip_local_deliver", nullptr, nullptr, "fentry ip_local_deliver/ip6_input",
+     {"handle_fentry_ip_local_deliver", "handle_fentry_ip6_input"}},
+    {"tcp_probe", "tcp:tcp_probe", "handle_tcp_probe", nullptr},
+    {"inet_sock_set_state", "sock:inet_sock_set_state", "handle_inet_sock_set_state", nullptr},
+    {"sk_data_ready", "sock:sk_data_ready", "handle_sk_data_ready", "fentry sock_def_readable",
+     {"handle_fentry_sock_def_readable"}},
     {"skb_copy_datagram_iovec", "skb:skb_copy_datagram_iovec", "handle_skb_copy_datagram_iovec",
-     nullptr, nullptr},
-    {"sock_recv_length", "sock:sock_recv_length", "handle_sock_recv_length",
-     "handle_fexit_sock_recvmsg", "fexit sock_recvmsg"},
-    {"consume_skb", "skb:consume_skb", "handle_consume_skb", nullptr, nullptr},
-    {"kfree_skb", "skb:kfree_skb", "handle_kfree_skb", nullptr, nullptr},
-    {"tcp_retransmit_skb", "tcp:tcp_retransmit_skb", "handle_tcp_retransmit_skb", nullptr,
      nullptr},
-    {"tcp_send_reset", "tcp:tcp_send_reset", "handle_tcp_send_reset", nullptr, nullptr},
-    {"tcp_receive_reset", "tcp:tcp_receive_reset", "handle_tcp_receive_reset", nullptr, nullptr},
-    {"syscall_exit", "raw_syscalls:sys_exit", "handle_sys_exit", nullptr, nullptr},
-    {"process_fork", "sched:sched_process_fork", "handle_sched_process_fork", nullptr, nullptr},
-    {"process_exit", "sched:sched_process_exit", "handle_sched_process_exit", nullptr, nullptr},
+    {"sock_recv_length", "sock:sock_recv_length", "handle_sock_recv_length",
+     "fexit sock_recvmsg", {"handle_fexit_sock_recvmsg"}},
+    {"consume_skb", "skb:consume_skb", "handle_consume_skb", nullptr},
+    {"kfree_skb", "skb:kfree_skb", "handle_kfree_skb", nullptr},
+    {"tcp_retransmit_skb", "tcp:tcp_retransmit_skb", "handle_tcp_retransmit_skb", nullptr},
+    {"tcp_send_reset", "tcp:tcp_send_reset", "handle_tcp_send_reset", nullptr},
+    {"tcp_receive_reset", "tcp:tcp_receive_reset", "handle_tcp_receive_reset", nullptr},
+    {"syscall_exit", "raw_syscalls:sys_exit", "handle_sys_exit", nullptr},
+    {"process_fork", "sched:sched_process_fork", "handle_sched_process_fork", nullptr},
+    {"process_exit", "sched:sched_process_exit", "handle_sched_process_exit", nullptr},
 };
 
 std::string name_of(const char* tracepoint) {
@@ -156,16 +155,16 @@ KernelSupport probe_once() {
             h.programs = {def.program};
             h.source = std::string("tracepoint ") + def.tracepoint;
             h.limits = arg_limits(tp, args);
-        } else if (def.fallback_program && s.fentry) {
-            h.programs = {def.fallback_program};
-            if (def.fallback_program6) h.programs.push_back(def.fallback_program6);
+        } else if (def.fallback_source && s.fentry) {
+            for (const char* p : def.fallback_programs)
+                if (p) h.programs.push_back(p);
             h.source = def.fallback_source;
             h.fallback = true;
         } else {
             h.missing = def.tracepoint ? "no tracepoint " + std::string(def.tracepoint) +
                                              " on this kernel"
                                        : std::string("no tracepoint in the IP layer");
-            if (def.fallback_program)
+            if (def.fallback_source)
                 h.missing += std::string("; ") + def.fallback_source + ": fentry/fexit " +
                              s.fentry_error;
         }
@@ -223,7 +222,7 @@ void mark_program_refused(KernelSupport& support, std::string_view program,
         h.programs.erase(it);
         std::string why = "the verifier refused " + std::string(program) + " (" + h.source + ")";
         if (!reason.empty()) why += ": " + std::string(reason);
-        if (!h.programs.empty()) {   // the IPv4 or IPv6 twin still runs
+        if (!h.programs.empty()) {   // its other functions still run (IPv4/IPv6, UNIX)
             h.limits = why;
             continue;
         }

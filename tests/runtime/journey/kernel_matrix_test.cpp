@@ -159,9 +159,16 @@ TEST(KernelMatrix, DataPacketsShowTheSocketHopsFromEverySource) {
 }
 
 // The compat object (5.10 to 6.1) also runs on newer kernels: forced here,
-// it must give the same journey as the object the kernel would pick.
+// it must give the same journey as the object the kernel would pick. Two
+// hops are left out of the comparison because whether a packet gets them
+// depends on timing, not on the object: the route lookup (it happens at
+// connect, in the task, beside the SYN) and consume_skb (the last skbs may
+// be freed after the lab has ended and tracing with it).
 TEST(KernelMatrix, CompatObjectGivesTheSameHops) {
     REQUIRE_ROOT();
+    const KernelFacts* f = facts_of_this_kernel();
+    if (f && std::string(f->object) == "compat")
+        GTEST_SKIP() << "kernel " << release() << " loads the compat object itself";
     for (const char* transport : {"tcp", "udp", "unix"}) {
         SCOPED_TRACE(transport);
         auto chosen = journey(std::string("-t ") + transport);
@@ -176,8 +183,13 @@ TEST(KernelMatrix, CompatObjectGivesTheSameHops) {
         ASSERT_EQ(a.size(), b.size()) << compat.raw;
         for (std::size_t i = 0; i < a.size(); ++i) {
             std::vector<std::string> ha, hb;
-            for (const auto& h : a[i].at("hops")) ha.push_back(h.at("event").get<std::string>());
-            for (const auto& h : b[i].at("hops")) hb.push_back(h.at("event").get<std::string>());
+            auto compared = [](const json& h) {
+                return h.at("event") != "fib_table_lookup" && h.at("event") != "consume_skb";
+            };
+            for (const auto& h : a[i].at("hops"))
+                if (compared(h)) ha.push_back(h.at("event"));
+            for (const auto& h : b[i].at("hops"))
+                if (compared(h)) hb.push_back(h.at("event"));
             std::sort(ha.begin(), ha.end());
             std::sort(hb.begin(), hb.end());
             EXPECT_EQ(ha, hb) << "packet " << i;
