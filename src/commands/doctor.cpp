@@ -107,7 +107,7 @@ struct Findings {
     // Loading the BPF object (not attached): nullopt when not tried.
     std::optional<bool> loaded;
     std::string load_note;              // why not tried, or why it failed
-    std::vector<std::string> refused;   // programs the verifier refused
+    std::vector<std::string> refused;   // hops whose program the verifier refused
     std::vector<std::string> blockers;  // why the kernel side cannot run here
 };
 
@@ -180,7 +180,9 @@ void try_load(Findings& f) {
     f.loaded = true;
     f.support = tracer->kernel_support();
     for (const auto& h : f.support.hops)
-        if (h.missing.rfind("the verifier refused", 0) == 0) f.refused.push_back(h.hop);
+        if (h.missing.rfind("the verifier refused", 0) == 0 ||
+            h.limits.rfind("the verifier refused", 0) == 0)  // its IPv4/IPv6 twin still runs
+            f.refused.push_back(h.hop);
     tracer->stop();
 }
 
@@ -264,7 +266,8 @@ std::string hop_reason(const kernel::HopSource& h) {
     if (!h.missing.empty()) return h.missing;
     std::string r;
     if (h.fallback)
-        r = "this kernel lacks its tracepoint; the function behind it stands in (" + h.source + ")";
+        r = "no tracepoint gives it here: fentry/fexit on the kernel function records it (" +
+            h.source + ")";
     if (!h.limits.empty()) r += (r.empty() ? "" : "; ") + h.limits;
     return r;
 }
@@ -470,17 +473,17 @@ void kernel_checks(const Findings& f, std::vector<Check>& out) {
         out.push_back(
             {"bpf", "tp_btf", "tp_btf", Level::ok, "loads",
              fmt::format("tracepoints are read with their BTF types; the kernel has {} of "
-                         "the {} tracepoints tracepacket uses",
-                         described, s.hops.size())});
+                         "those tracepacket uses (the hop table names any it lacks)",
+                         described)});
     else if (f.tp_btf)
         out.push_back({"bpf", "tp_btf", "tp_btf", Level::missing, "refused", f.tp_btf_error});
     else
         out.push_back({"bpf", "tp_btf", "tp_btf", Level::note, "not probed",
-                       fmt::format("{}; the kernel's BTF describes {} of the {} tracepoints "
-                                   "tracepacket uses",
+                       fmt::format("{}; the kernel's BTF describes {} of the tracepoints "
+                                   "tracepacket uses (the hop table names any it lacks)",
                                    f.privileged ? "the checks above failed first"
                                                 : "loading a program needs CAP_BPF and CAP_PERFMON",
-                                   described, s.hops.size())});
+                                   described)});
 
     bool costs_hops = false;
     for (const auto& h : s.hops)
@@ -493,8 +496,9 @@ void kernel_checks(const Findings& f, std::vector<Check>& out) {
         out.push_back({"bpf", "fentry", "fentry/fexit", costs_hops ? Level::missing : Level::note,
                        s.fentry_error,
                        costs_hops
-                           ? "hops whose tracepoint is missing have no fallback (see below)"
-                           : "only a missing tracepoint would need it, and none is missing"});
+                           ? "the hops that need it (no tracepoint gives them here) are "
+                             "missing: see the hop table"
+                           : "no hop needs it here: each has its tracepoint"});
 
     if (f.kprobe_events_errno == 0)
         out.push_back({"bpf", "kprobes", "kprobes", Level::note,
@@ -528,8 +532,9 @@ void kernel_checks(const Findings& f, std::vector<Check>& out) {
                        "the BPF object loaded here (then was unloaded; nothing was attached)"});
     else
         out.push_back({"bpf", "load", "verifier", Level::missing,
-                       fmt::format("refused {}", fmt::join(f.refused, ", ")),
-                       "tracing goes on without those hops"});
+                       fmt::format("refused {} program(s)", f.refused.size()),
+                       fmt::format("tracing goes on without their hop(s): {}",
+                                   fmt::join(f.refused, ", "))});
 }
 
 std::vector<Check> all_checks(const Findings& f) {
@@ -681,7 +686,7 @@ void print_json(const Findings& f, const std::vector<Check>& checks) {
         {"ringbuf", f.ringbuf ? nlohmann::json(*f.ringbuf) : nlohmann::json(nullptr)},
         {"tp_btf", f.tp_btf ? nlohmann::json(*f.tp_btf) : nlohmann::json(nullptr)},
         {"loaded", f.loaded ? nlohmann::json(*f.loaded) : nlohmann::json(nullptr)},
-        {"refused_programs", f.refused},
+        {"refused_hops", f.refused},
         {"tracepoint_args", s.tracepoint_args},
         {"missing_hops", missing_hops(f)},
     };
@@ -704,7 +709,7 @@ void print_json(const Findings& f, const std::vector<Check>& checks) {
                        [](unsigned char ch) { return std::tolower(ch); });
         hops.push_back({{"hop", h.hop},
                         {"status", status},
-                        {"program", h.program},
+                        {"programs", h.programs},
                         {"source", h.source},
                         {"fallback", h.fallback},
                         {"missing", h.missing},

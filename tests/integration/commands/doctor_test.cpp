@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -189,7 +190,26 @@ TEST(Doctor, HelpExplainsTheExitStatus) {
         EXPECT_NE(r.out.find(part), std::string::npos) << part << " not in\n" << r.out;
 }
 
-TEST(Doctor, RootOnThisKernelHasEveryHop) {
+// On 6.18 every tracepoint exists and fentry is refused: the only hops that
+// may be missing are those only fentry/fexit can give (none has a
+// tracepoint), and each says so.
+void expect_only_fentry_hops_missing(const nlohmann::json& j) {
+    std::vector<std::string> missing;
+    for (const auto& h : j.at("hops")) {
+        if (h.at("status") != "missing") continue;
+        missing.push_back(h.at("hop"));
+        EXPECT_NE(h.at("missing").get<std::string>().find("fentry/fexit"), std::string::npos)
+            << "on 6.18 only a hop that needs fentry may be missing: " << h.dump();
+    }
+    EXPECT_EQ(j.at("missing_hops").get<std::vector<std::string>>(), missing);
+    if (missing.empty()) {
+        EXPECT_EQ(j.at("verdict"), "journeys here: full");
+    } else {
+        EXPECT_TRUE(starts_with(j.at("verdict"), "journeys here: ")) << j.at("verdict");
+    }
+}
+
+TEST(Doctor, RootOnThisKernelHasEveryTracepointHop) {
     if (auto why = why_not_root_on_618(); !why.empty()) GTEST_SKIP() << why;
     const Outcome r = run(doctor("--json"));
     EXPECT_EQ(r.status, 0) << r.out << r.err;
@@ -198,10 +218,10 @@ TEST(Doctor, RootOnThisKernelHasEveryHop) {
     EXPECT_FALSE(j.at("fentry").get<bool>());
     EXPECT_FALSE(j.at("fentry_error").get<std::string>().empty());
     EXPECT_FALSE(starts_with(j.at("fentry_error"), "not probed")) << j.at("fentry_error");
-    EXPECT_TRUE(j.at("missing_hops").empty()) << j.at("missing_hops").dump();
     EXPECT_TRUE(j.at("kernel_side").get<bool>()) << j.at("blockers").dump();
-    EXPECT_EQ(j.at("loaded"), true) << "the verifier refused: " << j.at("refused_programs").dump();
-    EXPECT_EQ(j.at("verdict"), "journeys here: full");
+    EXPECT_EQ(j.at("loaded"), true) << "the verifier refused: " << j.at("refused_hops").dump();
+    EXPECT_TRUE(j.at("refused_hops").empty()) << j.at("refused_hops").dump();
+    expect_only_fentry_hops_missing(j);
 }
 
 TEST(Doctor, EnvironmentForcesTheCompatObject) {
@@ -215,8 +235,35 @@ TEST(Doctor, EnvironmentForcesTheCompatObject) {
     if (auto why = why_not_root_on_618(); !why.empty())
         GTEST_SKIP() << "compat named; that it loads with every hop is not checked: " << why;
     EXPECT_EQ(r.status, 0) << j.at("blockers").dump();
-    EXPECT_EQ(j.at("loaded"), true) << "the verifier refused: " << j.at("refused_programs").dump();
-    EXPECT_TRUE(j.at("missing_hops").empty()) << j.at("missing_hops").dump();
+    EXPECT_EQ(j.at("loaded"), true) << "the verifier refused: " << j.at("refused_hops").dump();
+    EXPECT_TRUE(j.at("refused_hops").empty()) << j.at("refused_hops").dump();
+    expect_only_fentry_hops_missing(j);
+}
+
+// A program the verifier refuses costs its hop, not the kernel side: forced
+// with the tracer's test-only knob (src/kernel/tracer.cpp,
+// TRACEPACKET_TEST_BREAK_PROGRAM), as tests/runtime/journey does.
+TEST(Doctor, RefusedProgramCostsOnlyItsHop) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (the BPF load needs CAP_BPF)";
+    const Outcome r = run("TRACEPACKET_TEST_BREAK_PROGRAM=handle_tcp_probe " + doctor("--json"));
+    const auto j = parse(r);
+    ASSERT_TRUE(j.contains("refused_hops")) << r.out << r.err;
+    EXPECT_EQ(r.status, 0) << j.at("blockers").dump();
+    const auto refused = j.at("refused_hops").get<std::vector<std::string>>();
+    EXPECT_NE(std::find(refused.begin(), refused.end(), "tcp_probe"), refused.end());
+    const auto missing = j.at("missing_hops").get<std::vector<std::string>>();
+    EXPECT_NE(std::find(missing.begin(), missing.end(), "tcp_probe"), missing.end());
+    EXPECT_NE(j.at("verdict").get<std::string>().find("tcp_probe"), std::string::npos)
+        << j.at("verdict");
+    for (const auto& h : j.at("hops")) {
+        if (h.at("hop") != "tcp_probe") continue;
+        EXPECT_NE(h.at("missing").get<std::string>().find("verifier refused"), std::string::npos)
+            << h.dump();
+    }
+
+    const Outcome text = run("TRACEPACKET_TEST_BREAK_PROGRAM=handle_tcp_probe " + doctor());
+    EXPECT_EQ(last_line(text.out), j.at("verdict"));
+    EXPECT_NE(text.out.find("MISSING  verifier"), std::string::npos) << text.out;
 }
 
 // How to run the binary without privileges from here: as root through
