@@ -87,6 +87,14 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 	bpf_probe_read_kernel(dst, 16, __builtin_preserve_access_index(&___arrow(src, __VA_ARGS__)))
 #endif
 
+/* Pointer fields are read through a view even where the pointer is a
+ * trusted BTF one (a tracepoint argument, the current task): from about
+ * 6.4 the verifier looks up <type>__safe_trusted/__safe_rcu by name (a
+ * linear scan of the kernel's 125k BTF types) for every load of a pointer
+ * field through a trusted pointer on every path it explores, which made
+ * loading take 0.75 s on 6.18; through a view it is a move. The pointers a
+ * helper must get as BTF ones (bpf_sk_storage_get()'s sock) stay loads. */
+
 /* One byte, two and four from kernel memory reached through a view. */
 #ifndef TPK_COMPAT
 #define TPK_LOAD(type, p) (*(const type *)(p))
@@ -481,7 +489,7 @@ static __always_inline void learn_netns(struct net *net)
 
 static __always_inline struct net *sock_net_of(struct sock *sk)
 {
-	return TPK_RD(sk, __sk_common.skc_net.net);
+	return TPK_RD(TPK_CAST(struct sock, sk), __sk_common.skc_net.net);
 }
 
 /* A packet's namespace: its sock's, else its device's (the receive side of
@@ -495,7 +503,7 @@ static __always_inline struct net *skb_net_of(struct sk_buff *skb, struct sock *
 
 	if (sk)
 		return sock_net_of(sk);
-	dev = TPK_RD(skb, dev);
+	dev = TPK_RD(TPK_CAST(struct sk_buff, skb), dev);
 	return dev ? TPK_RD(dev, nd_net.net) : NULL;
 }
 
@@ -524,7 +532,7 @@ static __always_inline __u64 unix_inode_of(struct sock *sk)
 {
 	/* SOCK_INODE(): struct socket is the first member of struct socket_alloc,
 	 * followed by the inode sock_diag reports. */
-	struct socket *sock = TPK_RD(sk, sk_socket);
+	struct socket *sock = TPK_RD(TPK_CAST(struct sock, sk), sk_socket);
 
 	if (!sock)
 		return 0;
@@ -1056,7 +1064,7 @@ static __always_inline bool stage_hop(__u32 kind, const struct pkt *p, struct ne
 	__builtin_memset(next, 0, TPK_EVENT_SHORT_SIZE);
 	fill_pkt(next, p);
 	if (!(flags & TPK_HOP_NO_DEV))
-		fill_dev(next, dev ? dev : TPK_RD(skb, dev));
+		fill_dev(next, dev ? dev : TPK_RD(TPK_CAST(struct sk_buff, skb), dev));
 	current_ids(&next->pid, &next->tid, NULL);
 	n = st->rec.nhops;
 	if (n && (n >= TPK_PACKET_HOPS || !same_packet(&st->rec.first, next))) {
@@ -1191,7 +1199,7 @@ static __always_inline struct sock *sock_of_fd(__s64 fd)
 #else
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 #endif
-	struct fdtable *fdt = TPK_RD(task, files, fdt);
+	struct fdtable *fdt = TPK_RD(TPK_CAST(struct task_struct, task), files, fdt);
 	struct socket *sock;
 	struct file **fds;
 	struct file *file, *f;
@@ -1746,7 +1754,7 @@ int BPF_PROG(handle_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 		} else if (nhc->nhc_gw_family == AF_INET6) {
 			BPF_CORE_READ_INTO(&e->gateway, nhc, nhc_gw.ipv6);
 		}
-		fill_dev(e, nhc->nhc_dev);
+		fill_dev(e, TPK_RD(TPK_CAST(struct fib_nh_common, nhc), nhc_dev));
 	}
 	submit(e);
 	return 0;
@@ -1782,12 +1790,12 @@ int BPF_PROG(handle_fib6_table_lookup, const struct net *net, const struct fib6_
 	bpf_probe_read_kernel(e->daddr, 16, &flp->daddr);
 	e->flow_source = TPK_FLOW_ROUTE;
 	e->table = table ? table->tb6_id : 0;
-	nh = res->nh;
+	nh = TPK_RD(TPK_CAST(struct fib6_result, res), nh);
 	e->route_err = nh ? 0 : -101;	/* -ENETUNREACH */
 	if (nh) {
-		if (nh->nh_common.nhc_gw_family == AF_INET6)
+		if (TPK_RD(nh, nh_common.nhc_gw_family) == AF_INET6)
 			bpf_probe_read_kernel(e->gateway, 16, &nh->nh_common.nhc_gw.ipv6);
-		fill_dev(e, nh->nh_common.nhc_dev);
+		fill_dev(e, TPK_RD(nh, nh_common.nhc_dev));
 	}
 	submit(e);
 	return 0;
@@ -1808,7 +1816,7 @@ static __always_inline int skb_event(__u32 kind, struct sk_buff *skb, struct net
 	if (!e)
 		return 0;
 	fill_pkt(e, &p);
-	fill_dev(e, dev ? dev : TPK_RD(skb, dev));
+	fill_dev(e, dev ? dev : TPK_RD(TPK_CAST(struct sk_buff, skb), dev));
 	submit(e);
 	return 0;
 }

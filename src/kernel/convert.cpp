@@ -9,6 +9,7 @@
 
 #include <bpf/btf.h>
 
+#include "kernel/kernel_support.h"
 #include "kernel/syscalls.h"
 
 namespace tpk::kernel {
@@ -49,7 +50,7 @@ std::string reason_name(const std::unordered_map<int, std::string>& names, std::
 // The names of a kernel enum from its BTF, with `prefix` dropped.
 Result<std::unordered_map<int, std::string>> enum_names(const char* enum_name,
                                                         std::string_view prefix) {
-    struct btf* btf = btf__load_vmlinux_btf();
+    const struct btf* btf = vmlinux_btf();   // parsed once per process
     if (!btf) return errno_error(std::string("read the kernel's BTF for ") + enum_name + " names");
     std::unordered_map<int, std::string> names;
     int id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
@@ -62,7 +63,6 @@ Result<std::unordered_map<int, std::string>> enum_names(const char* enum_name,
             names.emplace(values[i].val, std::string(name));
         }
     }
-    btf__free(btf);
     return names;
 }
 

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "kernel/kernel_support.h"
 #include "kernel/log.h"
 #include "kernel/tracer.h"
 #include "util/fd.h"
@@ -39,7 +41,10 @@ bool tracefs_mounted() {
 // Loads "return 0" as a tp_btf program on a tracepoint we use: proves the
 // kernel takes BPF_PROG_TYPE_TRACING with BTF attach points.
 Status probe_tp_btf() {
-    int btf_id = libbpf_find_vmlinux_btf_id("netif_receive_skb", BPF_TRACE_RAW_TP);
+    const struct btf* btf = vmlinux_btf();
+    int btf_id = btf ? btf__find_by_name_kind(btf, "btf_trace_netif_receive_skb",
+                                              BTF_KIND_TYPEDEF)
+                     : -1;
     if (btf_id < 0)
         return make_error("the kernel's BTF has no tracepoint netif_receive_skb, so tp_btf "
                           "programs cannot attach");
