@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -190,6 +191,12 @@ KernelSupport probe_kernel_support() {
     std::lock_guard lock(mutex);
     if (!cached) cached = std::make_unique<KernelSupport>(probe_once());
     return *cached;
+}
+
+bool KernelSupport::older_than_supported() const {
+    int major = 0, minor = 0;
+    if (std::sscanf(release.c_str(), "%d.%d", &major, &minor) != 2) return false;
+    return major < 5 || (major == 5 && minor < 10);
 }
 
 std::vector<std::string> KernelSupport::gaps() const {

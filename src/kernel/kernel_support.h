@@ -51,6 +51,10 @@ struct KernelSupport {
     std::map<std::string, int> tracepoint_args;
     std::vector<HopSource> hops;      // every hop tracepacket records, in stack order
 
+    // Older than 5.10, the oldest kernel the kernel side is built and tested
+    // for (tests/vm): a load that fails there says so.
+    bool older_than_supported() const;
+
     // The hops that are missing or limited here, one line each
     // ("sock_send_length: no tracepoint sock:sock_send_length on this kernel; fexit ...").
     std::vector<std::string> gaps() const;

@@ -315,8 +315,13 @@ Status Tracer::load() {
         // A program the verifier refuses costs its hop: open the object
         // again without it (libbpf loads an object once, all or nothing).
         auto r = take_refused_program();
-        if (r.program.empty() || refused == kMaxRefusedPrograms || !s.support.hop_of(r.program))
-            return libbpf_error(err, "load the BPF programs (run with -v for the verifier's log)");
+        if (r.program.empty() || refused == kMaxRefusedPrograms || !s.support.hop_of(r.program)) {
+            std::string what = "load the BPF programs (run with -v for the verifier's log)";
+            if (s.support.older_than_supported())
+                what += "; tracepacket's kernel side runs on Linux 5.10 and later, and this "
+                        "kernel is " + s.support.release;
+            return libbpf_error(err, what);
+        }
         log(0, "the kernel refused BPF program " + r.program + " (" + r.reason +
                    "); tracing goes on without its hop");
         mark_program_refused(s.support, r.program, r.reason);
