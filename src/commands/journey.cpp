@@ -26,6 +26,7 @@ struct JourneyCliOptions {
     std::size_t size = 0;
     std::uint64_t count = 1;
     bool json = false;
+    bool brief = false;       // no explanation lines in the text
     std::string compare;
     std::string record_raw;   // hidden: save the recording as a fixture
     std::string replay;       // hidden: correlate a saved recording instead of running
@@ -63,12 +64,14 @@ Result<std::vector<lab::Transport>> parse_compare(const std::string& list) {
 }
 
 // text = false: --mermaid replaces the text, so the diagram can be piped alone.
-void print(const journey::Journey& j, bool json, bool text = true) {
+void print(const journey::Journey& j, bool json, bool brief, bool text = true) {
     if (json) {
         write_journey_json(j, std::cout);
         std::cout.flush();
     } else if (text) {
-        fmt::print("{}", render_journey_text(j, terminal_style()));
+        TextStyle style = terminal_style();
+        style.explain = !brief;
+        fmt::print("{}", render_journey_text(j, style));
         std::fflush(stdout);
     }
 }
@@ -79,7 +82,7 @@ Result<int> run_journey(const JourneyCliOptions& o) {
         auto rec = read_recording(o.replay);
         if (!rec) return rec.error();
         auto j = finish_recording(std::move(*rec));
-        print(j, o.json, !o.outputs.mermaid);
+        print(j, o.json, o.brief, !o.outputs.mermaid);
         if (auto st = report::write_outputs(j, o.outputs); !st) return st.error();
         return 0;
     }
@@ -102,7 +105,7 @@ Result<int> run_journey(const JourneyCliOptions& o) {
     if (!t) return wrap(t.error(), "--transport");
     auto j = one_journey(o, *t);
     if (!j) return j.error();
-    print(*j, o.json, !o.outputs.mermaid);
+    print(*j, o.json, o.brief, !o.outputs.mermaid);
     if (auto st = report::write_outputs(*j, o.outputs); !st) return st.error();
     return 0;
 }
@@ -125,6 +128,8 @@ void register_journey(CLI::App& app, Runner* run) {
     cmd->add_option("--count,-c", opts->count, "messages to send, each answered")
         ->capture_default_str();
     cmd->add_flag("--json", opts->json, "JSON Lines (docs/json-schema.md) instead of text");
+    cmd->add_flag("--brief", opts->brief,
+                  "text without the explanation under each packet and hop");
     cmd->add_option("--compare", opts->compare,
                     "run several transports and compare them, e.g. tcp,unix");
     report::add_output_options(*cmd, opts->outputs);

@@ -412,7 +412,7 @@ void render_packet_trouble(const Journey& j, std::size_t i, const Paint& paint, 
     if (p.kind == journey::PacketKind::reset) render_reset(j, i, paint, out);
 }
 
-void render_packets(const Journey& j, const Paint& paint, std::string& out) {
+void render_packets(const Journey& j, const Paint& paint, bool explain, std::string& out) {
     out += paint.head(fmt::format("PACKETS ({} followed in the kernel, {} frames captured, {} matched)",
                                   j.packets.size(), j.stats.frames, j.stats.frames_matched)) + "\n";
     if (j.partial)
@@ -430,6 +430,7 @@ void render_packets(const Journey& j, const Paint& paint, std::string& out) {
                                                                             : Role::unknown;
         out += "\n" + paint.who(sender, fit(packet_title(j, p, i), 100)) + "\n";
         out += wrap_text("     sent by: ", p.sent_by);
+        if (explain && !p.explain.empty()) out += wrap_text("     what:    ", p.explain);
         if (p.recv_syscall != kNone) {
             const auto& r = j.syscalls[p.recv_syscall];
             out += fit(fmt::format("     read by: {} ({} pid {} tid {})", r.name,
@@ -450,6 +451,9 @@ void render_packets(const Journey& j, const Paint& paint, std::string& out) {
                                    h.receive_side ? "receive" : "send",
                                    model::layer_name(h.layer), model::event_name(h.event), detail),
                        100) + "\n";
+            // Under the hop, from the side column on: what the kernel did there.
+            if (explain && !h.explain.empty())
+                out += paint.dim(wrap_text(std::string(19, ' '), h.explain));
         }
         if (auto l = layers_line(j, p); !l.empty()) out += wrap_text("     ", l);
     }
@@ -559,7 +563,7 @@ std::string render_journey_text(const Journey& j, const TextStyle& style) {
     render_syscalls(j, t0, paint, out);
     render_route(j, t0, paint, out);
     render_states(j, t0, paint, out);
-    render_packets(j, paint, out);
+    render_packets(j, paint, style.explain, out);
     render_summary(j, paint, out);
     return out;
 }
@@ -654,6 +658,7 @@ json hop_json(const Hop& h) {
     if (!h.dev.empty()) j["dev"] = h.dev;
     if (!h.detail.empty()) j["detail"] = h.detail;
     if (h.syscall != kNone) j["syscall"] = h.syscall;
+    if (!h.explain.empty()) j["explain"] = h.explain;
     return j;
 }
 
@@ -768,6 +773,7 @@ void write_journey_json(const Journey& j, std::ostream& out) {
         r["skbs"] = skbs;
         r["cause"] = journey::cause_name(p.cause);
         r["sent_by"] = p.sent_by;
+        if (!p.explain.empty()) r["explain"] = p.explain;
         r["send_syscall"] = index_or_null(p.send_syscall);
         r["recv_syscall"] = index_or_null(p.recv_syscall);
         r["reply_to"] = index_or_null(p.reply_to);

@@ -13,6 +13,7 @@ namespace tpk::commands {
 struct TextStyle {
     bool color = false;   // ANSI colours (a tty and NO_COLOR unset)
     int width = 100;      // lines never exceed it
+    bool explain = true;  // each packet's and hop's explanation (journey/explain.h); --brief: off
 };
 
 // Colour when stdout is a terminal and NO_COLOR is not set (no-color.org).

@@ -21,6 +21,7 @@
 
 #include "capture/frame_store.h"
 #include "capture/source.h"
+#include "journey/explain.h"
 #include "kernel/session.h"
 #include "kernel/tracer.h"
 #include "lab/call_timing.h"
@@ -688,6 +689,7 @@ journey::Journey finish_recording(Recording&& r) {
     j.partial_reasons = r.partial_reasons;
     for (auto& n : r.notes) j.notes.push_back(std::move(n));
     j.kernel = std::move(r.kernel);
+    journey::explain(j);
     j.realtime_offset_ns = r.realtime_offset_ns;
     return j;
 }

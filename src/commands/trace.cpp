@@ -26,6 +26,7 @@ struct TraceCliOptions {
     std::string pids;
     std::vector<std::string> command;
     bool json = false;
+    bool brief = false;   // no explanation lines in the text
     bool no_capture = false;
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
@@ -62,7 +63,9 @@ Result<int> run_trace(const TraceCliOptions& o) {
         write_journey_json(j, std::cout);
         std::cout.flush();
     } else if (!o.outputs.mermaid) {  // --mermaid replaces the text, as in journey
-        fmt::print("{}", render_journey_text(j, terminal_style()));
+        TextStyle style = terminal_style();
+        style.explain = !o.brief;
+        fmt::print("{}", render_journey_text(j, style));
         std::fflush(stdout);
     }
     if (auto st = report::write_outputs(j, o.outputs); !st) return st.error();
@@ -80,6 +83,8 @@ void register_trace(CLI::App& app, Runner* run) {
     cmd->add_option("-p,--pid", opts->pids, "pids to follow, comma separated (until they exit "
                                             "or Ctrl-C)");
     cmd->add_flag("--json", opts->json, "JSON Lines (docs/json-schema.md) instead of text");
+    cmd->add_flag("--brief", opts->brief,
+                  "text without the explanation under each packet and hop");
     report::add_output_options(*cmd, opts->outputs);
     cmd->add_flag("--no-capture", opts->no_capture,
                   "do not capture on lo meanwhile (less overhead; packets get no wire view)");

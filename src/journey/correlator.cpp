@@ -162,6 +162,9 @@ Hop hop_from(const Event& e) {
     h.sk = e.sk;
     h.len = e.skb_len;
     h.dev = e.dev;
+    h.ret = e.ret;
+    h.old_state = e.old_state;
+    h.new_state = e.new_state;
     // The IP hops stand for two functions each, IPv4's and IPv6's.
     if (e.kind == K::ip_output || e.kind == K::ip_rcv || e.kind == K::ip_local_deliver) {
         bool v6 = e.flow.src.family == AF_INET6;

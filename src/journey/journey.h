@@ -139,6 +139,10 @@ struct Hop {
     std::string dev;
     std::string detail;            // "sendto enter", "drop NO_SOCKET", "ESTABLISHED -> FIN-WAIT-1"
     std::size_t syscall = kNone;   // for syscall hops: the Syscall index
+    std::int64_t ret = 0;          // the event's ret (bytes for sock_*_length, NETDEV_TX_*)
+    std::int32_t old_state = 0;    // inet_sock_set_state
+    std::int32_t new_state = 0;
+    std::string explain;           // what the kernel did here and why (journey/explain.h)
 };
 
 // The time a packet spent in one layer (on one side of the stack): from the
@@ -213,6 +217,7 @@ struct Packet {
     // RST: the receiving socket's system call that reported the reset
     // (connect -ECONNREFUSED, recv -ECONNRESET, send -EPIPE).
     std::size_t error_syscall = kNone;
+    std::string explain;           // why it was sent and what it changed (journey/explain.h)
 };
 
 // One conversation: a TCP connection, a UDP flow (both directions) or a UNIX

@@ -173,7 +173,8 @@ std::string packet_row(const Journey& j, std::size_t ji, std::size_t index, std:
     for (int lane : lanes) {
         std::string tip;
         for (const auto& h : p.hops)
-            if (lane_of(p, h) == lane) tip += hop_line(h) + "\n";
+            if (lane_of(p, h) == lane)
+                tip += hop_line(h) + (h.explain.empty() ? "" : "\n  " + h.explain) + "\n";
         const int x = lane_x(lane);
         const int dot_y = x1 == x2 ? y1 : y1 + (y2 - y1) * (x - x1) / (x2 - x1);
         s += fmt::format("<circle class=\"hop-dot\" cx=\"{}\" cy=\"{}\" r=\"3.5\"><title>{}"
@@ -271,6 +272,14 @@ std::string packets_table(const Journey& j) {
             tcp_flags_text(p.tcp_flags), p.rel_seq, p.rel_ack, p.payload_len,
             html_escape(p.sent_by), p.hops.size(), duration_text(packet_span_ns(p)),
             p.frame ? html_escape(p.frame->summary) : "—");
+        // What the packet did and each hop's explanation: folded, no script.
+        if (p.explain.empty() && p.hops.empty()) continue;
+        s += "<tr class=\"packet-explain\"><td></td><td colspan=\"11\"><details><summary>" +
+             html_escape(p.explain.empty() ? "hops" : p.explain) + "</summary><ol>";
+        for (const auto& h : p.hops)
+            s += "<li><span class=\"mono\">" + html_escape(hop_line(h)) + "</span>" +
+                 (h.explain.empty() ? "" : "<br>" + html_escape(h.explain)) + "</li>";
+        s += "</ol></details></td></tr>\n";
     }
     return s + "</table>\n";
 }

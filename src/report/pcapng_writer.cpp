@@ -59,9 +59,11 @@ std::string packet_comment(const journey::Journey& j, std::size_t packet) {
     const journey::Packet& p = j.packets.at(packet);
     std::string s = fmt::format("tracepacket {}", packet_title(j, packet));
     if (!p.sent_by.empty()) s += "\nsent by: " + p.sent_by;
+    if (!p.explain.empty()) s += "\nwhat: " + p.explain;
     for (const auto& h : p.hops) {
         s += '\n';
         s += hop_line(h);
+        if (!h.explain.empty()) s += "\n    " + h.explain;
     }
     if (!p.hops.empty()) s += "\ncause to last hop: " + duration_text(packet_span_ns(p));
     return s;

@@ -161,6 +161,7 @@ void Builder::add_hops() {
                            {"current_task", fmt::format("{} pid {} tid {}", h.comm, h.pid, h.tid)},
                            {"cpu", h.cpu}};
             if (!h.detail.empty()) sl.args["detail"] = h.detail;
+            if (!h.explain.empty()) sl.args["explain"] = h.explain;
             if (h.skb) sl.args["skb"] = fmt::format("{:#x}", h.skb);
             if (h.sk) sl.args["sk"] = fmt::format("{:#x}", h.sk);
             if (h.len) sl.args["len"] = h.len;

@@ -1,0 +1,341 @@
+#include "journey/explain.h"
+
+#include <netinet/in.h>
+
+#include <string>
+
+#include <fmt/format.h>
+
+namespace tpk::journey {
+namespace {
+
+using K = model::EventKind;
+
+// tcp_states.h numbering.
+constexpr int kEstablished = 1, kSynSent = 2, kSynRecv = 3, kFinWait1 = 4, kFinWait2 = 5,
+              kTimeWait = 6, kClose = 7, kCloseWait = 8, kLastAck = 9, kListen = 10,
+              kClosing = 11;
+
+std::string us(std::int64_t ns) {
+    if (ns < 0) ns = 0;
+    if (ns < 1000) return fmt::format("{} ns", ns);
+    if (ns < 1000000) return fmt::format("{:.1f} µs", static_cast<double>(ns) / 1e3);
+    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
+
+bool is_unix(const Journey& j, const Packet& p) {
+    if (p.connection != kNone && p.connection < j.connections.size())
+        return j.connections[p.connection].transport.rfind("unix", 0) == 0;
+    return p.flow.src.family == AF_UNIX;
+}
+
+bool is_udp(const Packet& p) { return p.flow.protocol == IPPROTO_UDP; }
+
+std::string side_name(const Journey& j, const Packet& p, bool receiver) {
+    bool c2s = p.direction == Direction::client_to_server;
+    bool s2c = p.direction == Direction::server_to_client;
+    if (!c2s && !s2c) return receiver ? "the receiver" : "the sender";
+    (void)j;
+    return (c2s != receiver) ? "the client" : "the server";
+}
+
+// The hop of this packet that names `event`, or null.
+const Hop* find(const Packet& p, K event) {
+    for (const auto& h : p.hops)
+        if (h.event == event) return &h;
+    return nullptr;
+}
+
+// "seq 1:23" relative, or "the SYN"/"the FIN" for the flags that count one.
+std::string segment_text(const Packet& p) {
+    if (p.payload_len)
+        return fmt::format("bytes {}:{} of the stream", p.rel_seq, p.rel_seq + p.payload_len);
+    if (p.tcp_flags & model::kSyn) return "the SYN";
+    if (p.tcp_flags & model::kFin) return "the FIN";
+    if (p.tcp_flags & model::kRst) return "the reset";
+    return fmt::format("an ACK of bytes up to {}", p.rel_ack);
+}
+
+std::string state_meaning(int state) {
+    switch (state) {
+        case kSynSent: return "connect() sent its SYN and waits for the SYN-ACK";
+        case kSynRecv: return "a SYN arrived: a request socket waits in the listener's SYN queue";
+        case kEstablished: return "the handshake is complete: data may flow";
+        case kFinWait1: return "this side closed and sent its FIN";
+        case kFinWait2: return "its FIN was acknowledged; the peer may still send";
+        case kCloseWait: return "the peer closed (its FIN arrived); this side may still send";
+        case kLastAck: return "both sides closed; waiting for the ACK of this side's FIN";
+        case kClosing: return "both sides sent a FIN at once";
+        case kTimeWait: return "closed; the socket lingers 60 s so late segments are not "
+                               "taken for a new connection";
+        case kClose: return "the socket is closed";
+        case kListen: return "the socket accepts connections";
+        default: return "";
+    }
+}
+
+// A wait of the receiving process in flight at t: a read on the packet's
+// receive call, or a poll/epoll wait of the same process. Null when none.
+const Syscall* waiting_call(const Journey& j, const Packet& p, std::uint64_t t) {
+    if (p.recv_syscall == kNone || p.recv_syscall >= j.syscalls.size()) return nullptr;
+    const Syscall& r = j.syscalls[p.recv_syscall];
+    if (r.enter_ns && r.enter_ns < t) return &r;
+    for (const auto& s : j.syscalls) {
+        bool waits = s.name == "epoll_wait" || s.name == "epoll_pwait" ||
+                     s.name == "epoll_pwait2" || s.name == "poll" || s.name == "ppoll" ||
+                     s.name == "select" || s.name == "pselect6";
+        if (waits && s.pid == r.pid && s.enter_ns < t && (s.exit_ns == 0 || s.exit_ns >= t))
+            return &s;
+    }
+    return nullptr;
+}
+
+// The thread the packet's send hops ran in (0: unknown).
+std::uint32_t sending_tid(const Packet& p) {
+    for (const auto& h : p.hops)
+        if (!h.receive_side && h.event != K::syscall_enter) return h.tid;
+    return 0;
+}
+
+bool received_before(const Packet& p, std::uint64_t t) {
+    for (const auto& h : p.hops)
+        if (h.receive_side && h.event == K::netif_receive_skb && h.t_ns <= t) return true;
+    return false;
+}
+
+std::string device_text(const Hop& h) {
+    if (h.dev.empty()) return "the device";
+    return h.dev;
+}
+
+bool on_lo(const Hop& h) { return h.dev == "lo"; }
+
+std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, const Hop& h) {
+    const bool unix_path = is_unix(j, p);
+    const std::string proto = unix_path ? "UNIX" : is_udp(p) ? "UDP" : "TCP";
+    switch (h.event) {
+        case K::syscall_enter: {
+            if (h.syscall == kNone || h.syscall >= j.syscalls.size())
+                return "a system call enters the kernel";
+            const auto& s = j.syscalls[h.syscall];
+            return fmt::format("{} ({}, pid {}) calls {}() on fd {}: the bytes cross into the "
+                               "kernel here, and everything below runs inside this call until "
+                               "a queue stops it",
+                               side_name(j, p, h.receive_side), s.comm, s.pid, s.name, s.fd);
+        }
+        case K::syscall_exit: {
+            if (h.syscall == kNone || h.syscall >= j.syscalls.size())
+                return "a system call returns to user space";
+            const auto& s = j.syscalls[h.syscall];
+            if (h.receive_side)
+                return fmt::format("{}() returns {} to {} ({}): the bytes are in the program's "
+                                   "buffer, the end of the journey",
+                                   s.name, s.ret, side_name(j, p, true), s.comm);
+            return fmt::format("{}() returns {} to {}", s.name, s.ret, side_name(j, p, false));
+        }
+        case K::tcp_sendmsg_locked:
+            return "TCP takes the bytes under the socket lock and appends them to the write "
+                   "queue; it builds and sends the segment at once when the window allows "
+                   "(Nagle and corking may hold it back)";
+        case K::sock_send_length:
+            if (h.ret < 0) return fmt::format("the send failed in the socket layer ({})", h.ret);
+            return fmt::format("the send returns through the socket layer: {} B accepted{}", h.ret,
+                               received_before(p, h.t_ns)
+                                   ? ", after the receive path already ran inside this same "
+                                     "call (loopback delivers before the send returns)"
+                                   : "");
+        case K::fib_table_lookup:
+            return fmt::format(
+                "the route lookup ({}): the kernel picks the device and source address. Table "
+                "254 shows even for 127.0.0.1 because, without custom rules, the local and main "
+                "tables share one trie; data segments reuse the socket's cached route",
+                h.detail.empty() ? "result unknown" : h.detail);
+        case K::ip_output:
+            return fmt::format("IP has built the header ({}) and runs the POST_ROUTING netfilter "
+                               "hooks before handing the packet to the neighbour layer",
+                               h.detail);
+        case K::net_dev_queue:
+            if (on_lo(h))
+                return fmt::format("the frame ({} B with a 14-byte Ethernet header) goes to lo; "
+                                   "lo has no queue (noqueue), so it goes straight to the driver",
+                                   h.len);
+            return fmt::format("the frame ({} B with the Ethernet header) is queued for {}'s "
+                               "transmit (its qdisc)",
+                               h.len, device_text(h));
+        case K::net_dev_start_xmit:
+            if (on_lo(h))
+                return "loopback_xmit() takes the frame: there is no wire, the same skb is "
+                       "handed back as received";
+            return fmt::format("{}'s driver takes the frame (ndo_start_xmit)", device_text(h));
+        case K::netif_rx:
+            if (on_lo(h))
+                return "lo hands the frame straight back to the receive path of the same CPU "
+                       "(loopback transmit is a receive: no wire, no driver queue); it waits in "
+                       "that CPU's backlog for the receive softirq";
+            return fmt::format("{} queues the frame on this CPU's backlog for the receive "
+                               "softirq (a veth pair hands the skb to its peer this way)",
+                               device_text(h));
+        case K::net_dev_xmit:
+            return h.ret == 0 ? "the driver reports the transmit done (NETDEV_TX_OK); on "
+                                "loopback the frame is already on the receive side"
+                              : fmt::format("the driver returned {} (not NETDEV_TX_OK)", h.ret);
+        case K::netif_receive_skb: {
+            bool in_sender = h.tid != 0 && h.tid == sending_tid(p);
+            std::string text = fmt::format(
+                "the receive softirq takes the frame off the backlog (CPU {}, {}){}", h.cpu,
+                h.comm.empty() ? "task unknown" : h.comm,
+                in_sender ? ": it runs in the sending task, which is why the sender's pid shows "
+                            "on the receive side"
+                          : "");
+            if (const Hop* rx = find(p, K::netif_rx); rx && rx->t_ns <= h.t_ns)
+                text += fmt::format("; it waited {} in the backlog", us(static_cast<std::int64_t>(
+                                                                          h.t_ns - rx->t_ns)));
+            return text;
+        }
+        case K::ip_rcv:
+            return fmt::format("IP receive ({}): the header is checked and the PRE_ROUTING "
+                               "netfilter hooks run; then the route says it is for this host",
+                               h.detail);
+        case K::ip_local_deliver:
+            return fmt::format("the packet is for this host ({}): the LOCAL_IN hooks run and {} "
+                               "takes it by its protocol number",
+                               h.detail, proto);
+        case K::tcp_probe:
+            return p.payload_len
+                       ? fmt::format("TCP accepts {} on the receiving socket "
+                                     "(tcp_rcv_established); the next byte it expects is {}",
+                                     segment_text(p), p.rel_seq + p.payload_len)
+                       : fmt::format("TCP processes {} on the receiving socket "
+                                     "(tcp_rcv_established)",
+                                     segment_text(p));
+        case K::inet_sock_set_state: {
+            std::string meaning = state_meaning(h.new_state);
+            std::string who = h.receive_side ? "the receiving socket" : "the sending socket";
+            return meaning.empty() ? fmt::format("{} moves {}", who, h.detail)
+                                   : fmt::format("{} moves {}: {}", who, h.detail, meaning);
+        }
+        case K::sk_data_ready: {
+            std::string base = unix_path ? "the peer's socket has a message queued: "
+                                         : "the receiving socket has data queued: ";
+            if (const Syscall* w = waiting_call(j, p, h.t_ns))
+                return base + fmt::format("{}, blocked in {}() for {}, is woken",
+                                          side_name(j, p, true), w->name,
+                                          us(static_cast<std::int64_t>(h.t_ns - w->enter_ns)));
+            if (p.recv_syscall != kNone && p.recv_syscall < j.syscalls.size())
+                return base + fmt::format("no traced call of {} was waiting; its {}() finds the "
+                                          "bytes there later",
+                                          side_name(j, p, true),
+                                          j.syscalls[p.recv_syscall].name);
+            return base + "any reader waiting on it is woken (which call read it is not known)";
+        }
+        case K::skb_copy_datagram_iovec: {
+            std::string text = fmt::format("{} copied to user space", h.detail.empty() ? "the bytes"
+                                                                                      : h.detail);
+            const Hop* ready = find(p, K::sk_data_ready);
+            if (!ready) ready = find(p, K::tcp_probe);
+            if (ready && ready->t_ns <= h.t_ns)
+                text += fmt::format(" after waiting {} in the receive queue",
+                                    us(static_cast<std::int64_t>(h.t_ns - ready->t_ns)));
+            if (unix_path) text += " (UNIX: the sender queued the skb on this socket directly)";
+            return text;
+        }
+        case K::sock_recv_length:
+            return h.ret >= 0 ? fmt::format("the receive returns through the socket layer: {} B",
+                                            h.ret)
+                              : fmt::format("the receive failed in the socket layer ({})", h.ret);
+        case K::consume_skb:
+            return "the skb is freed normally: everything it carried was used";
+        case K::kfree_skb:
+            return p.dropped ? fmt::format("the kernel drops the packet ({}): it goes no "
+                                           "further",
+                                           p.drop_reason)
+                             : fmt::format("the skb is freed with its socket's queue ({}), after "
+                                           "it was processed: not a loss",
+                                           p.drop_reason.empty() ? h.detail : p.drop_reason);
+        case K::tcp_retransmit_skb:
+            return fmt::format("TCP's retransmission: it {} because no ACK came for them in "
+                               "time (or duplicate ACKs showed them lost)",
+                               h.detail.empty() ? "sends bytes again" : h.detail);
+        case K::tcp_send_reset:
+            return p.reset_reason.empty()
+                       ? fmt::format("TCP resets: {} (the reason is not given on this kernel or "
+                                     "was not traced)",
+                                     h.detail)
+                       : fmt::format("TCP resets: {} ({})", h.detail, p.reset_reason);
+        case K::tcp_receive_reset:
+            return "the reset arrives: TCP closes the receiving socket and its next call "
+                   "reports the error";
+        default:
+            (void)index;
+            return fmt::format("{} at the {} layer", model::event_name(h.event),
+                               model::layer_name(h.layer));
+    }
+}
+
+std::string explain_packet(const Journey& j, const Packet& p, std::size_t index) {
+    (void)index;
+    std::string why;
+    switch (p.cause) {
+        case Cause::syscall:
+            if (p.send_syscall != kNone && p.send_syscall < j.syscalls.size()) {
+                const auto& s = j.syscalls[p.send_syscall];
+                why = fmt::format("sent by {}'s {}()", side_name(j, p, false), s.name);
+            } else {
+                why = "sent by a system call";
+            }
+            break;
+        case Cause::reply:
+            why = p.reply_to != kNone ? fmt::format("sent by the kernel while it received packet "
+                                                    "#{}",
+                                                    p.reply_to + 1)
+                                      : "sent by the kernel while it received another packet";
+            break;
+        case Cause::timer: why = "sent from a timer or softirq, not by a system call"; break;
+        case Cause::unknown: why = "its first hops were not traced, so who sent it is unknown";
+    }
+    std::string what;
+    switch (p.kind) {
+        case PacketKind::handshake:
+            what = (p.tcp_flags & model::kSyn) && (p.tcp_flags & model::kAck)
+                       ? "the SYN-ACK: the server accepts the connection"
+                   : (p.tcp_flags & model::kSyn) ? "the SYN: the client opens a connection"
+                                                 : "the ACK that completes the handshake";
+            break;
+        case PacketKind::data:
+            what = fmt::format("{} B of data", p.payload_len);
+            break;
+        case PacketKind::ack:
+            what = fmt::format("a pure ACK: the receiver confirms bytes up to {}", p.rel_ack);
+            break;
+        case PacketKind::teardown:
+            what = (p.tcp_flags & model::kFin) ? "a FIN: this side will send no more"
+                                               : "the ACK of a FIN";
+            break;
+        case PacketKind::reset: what = "a reset: the connection is aborted"; break;
+        case PacketKind::datagram:
+            what = fmt::format("a {} B UDP datagram (no handshake, no ACK)", p.payload_len);
+            break;
+        case PacketKind::message:
+            what = fmt::format("a {} B UNIX message (no TCP, no IP, no device)", p.payload_len);
+            break;
+    }
+    std::string text = what + "; " + why;
+    if (p.recv_syscall != kNone && p.recv_syscall < j.syscalls.size())
+        text += fmt::format("; read by {}'s {}()", side_name(j, p, true),
+                            j.syscalls[p.recv_syscall].name);
+    if (p.retransmit) text += "; a retransmission";
+    if (p.dropped) text += "; dropped (" + p.drop_reason + ")";
+    return text;
+}
+
+}  // namespace
+
+void explain(Journey& j) {
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        auto& p = j.packets[i];
+        for (std::size_t k = 0; k < p.hops.size(); ++k) p.hops[k].explain = explain_hop(j, p, k, p.hops[k]);
+        p.explain = explain_packet(j, p, i);
+    }
+}
+
+}  // namespace tpk::journey
