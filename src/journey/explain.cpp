@@ -118,10 +118,16 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             if (h.syscall == kNone || h.syscall >= j.syscalls.size())
                 return "a system call enters the kernel";
             const auto& s = j.syscalls[h.syscall];
-            return fmt::format("{} ({}, pid {}) calls {}() on fd {}: the bytes cross into the "
-                               "kernel here, and everything below runs inside this call until "
-                               "a queue stops it",
-                               side_name(j, p, h.receive_side), s.comm, s.pid, s.name, s.fd);
+            std::string what = "everything below on this side runs inside this call";
+            if (s.name.rfind("send", 0) == 0 || s.name.rfind("write", 0) == 0)
+                what = "the bytes cross into the kernel here, and everything below runs inside "
+                       "this call until a queue stops it";
+            else if (s.name == "connect")
+                what = "the kernel builds and sends the SYN inside this call";
+            else if (s.name == "close" || s.name == "shutdown")
+                what = "the kernel sends the FIN (or a reset) inside this call";
+            return fmt::format("{} ({}, pid {}) calls {}() on fd {}: {}",
+                               side_name(j, p, h.receive_side), s.comm, s.pid, s.name, s.fd, what);
         }
         case K::syscall_exit: {
             if (h.syscall == kNone || h.syscall >= j.syscalls.size())
@@ -148,8 +154,10 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             return fmt::format(
                 "the route lookup ({}): the kernel picks the device and source address. Table "
                 "254 shows even for 127.0.0.1 because, without custom rules, the local and main "
-                "tables share one trie; data segments reuse the socket's cached route",
-                h.detail.empty() ? "result unknown" : h.detail);
+                "tables share one trie{}",
+                h.detail.empty() ? "result unknown" : h.detail,
+                is_udp(p) ? "; an unconnected UDP socket looks its route up per datagram"
+                          : "; TCP's data segments then reuse the socket's cached route");
         case K::ip_output:
             return fmt::format("IP has built the header ({}) and runs the POST_ROUTING netfilter "
                                "hooks before handing the packet to the neighbour layer",
@@ -209,14 +217,22 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
                                      "(tcp_rcv_established)",
                                      segment_text(p));
         case K::inet_sock_set_state: {
-            std::string meaning = state_meaning(h.new_state);
+            // The listener's child: created from the request socket when the
+            // handshake's last ACK arrives, it starts in SYN-RECV.
+            std::string meaning = h.old_state == kListen && h.new_state == kSynRecv
+                                      ? "the handshake's last ACK turned the request into the "
+                                        "connection's own socket, which starts in SYN-RECV"
+                                      : state_meaning(h.new_state);
             std::string who = h.receive_side ? "the receiving socket" : "the sending socket";
             return meaning.empty() ? fmt::format("{} moves {}", who, h.detail)
                                    : fmt::format("{} moves {}: {}", who, h.detail, meaning);
         }
         case K::sk_data_ready: {
-            std::string base = unix_path ? "the peer's socket has a message queued: "
-                                         : "the receiving socket has data queued: ";
+            std::string base = (p.tcp_flags & model::kFin) && !p.payload_len
+                                   ? "the receiving socket learns that the peer closed (a read "
+                                     "now returns 0): "
+                               : unix_path ? "the peer's socket has a message queued: "
+                                           : "the receiving socket has data queued: ";
             if (const Syscall* w = waiting_call(j, p, h.t_ns))
                 return base + fmt::format("{}, blocked in {}() for {}, is woken",
                                           side_name(j, p, true), w->name,
@@ -229,8 +245,8 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             return base + "any reader waiting on it is woken (which call read it is not known)";
         }
         case K::skb_copy_datagram_iovec: {
-            std::string text = fmt::format("{} copied to user space", h.detail.empty() ? "the bytes"
-                                                                                      : h.detail);
+            std::string text = h.detail.empty() ? std::string("the bytes are copied to user space")
+                                                 : h.detail + " copied to user space";
             const Hop* ready = find(p, K::sk_data_ready);
             if (!ready) ready = find(p, K::tcp_probe);
             if (ready && ready->t_ns <= h.t_ns)
@@ -253,15 +269,15 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
                                            "it was processed: not a loss",
                                            p.drop_reason.empty() ? h.detail : p.drop_reason);
         case K::tcp_retransmit_skb:
-            return fmt::format("TCP's retransmission: it {} because no ACK came for them in "
-                               "time (or duplicate ACKs showed them lost)",
-                               h.detail.empty() ? "sends bytes again" : h.detail);
+            return fmt::format("TCP's retransmission ({}): no ACK came in time, or duplicate "
+                               "ACKs showed the segment lost",
+                               h.detail.empty() ? "it sends bytes again" : h.detail);
         case K::tcp_send_reset:
             return p.reset_reason.empty()
-                       ? fmt::format("TCP resets: {} (the reason is not given on this kernel or "
-                                     "was not traced)",
+                       ? fmt::format("TCP sends a reset ({}); its reason is not given on this "
+                                     "kernel or was not traced",
                                      h.detail)
-                       : fmt::format("TCP resets: {} ({})", h.detail, p.reset_reason);
+                       : fmt::format("TCP sends a reset ({}): {}", h.detail, p.reset_reason);
         case K::tcp_receive_reset:
             return "the reset arrives: TCP closes the receiving socket and its next call "
                    "reports the error";
@@ -313,10 +329,10 @@ std::string explain_packet(const Journey& j, const Packet& p, std::size_t index)
             break;
         case PacketKind::reset: what = "a reset: the connection is aborted"; break;
         case PacketKind::datagram:
-            what = fmt::format("a {} B UDP datagram (no handshake, no ACK)", p.payload_len);
+            what = fmt::format("a UDP datagram of {} B (no handshake, no ACK)", p.payload_len);
             break;
         case PacketKind::message:
-            what = fmt::format("a {} B UNIX message (no TCP, no IP, no device)", p.payload_len);
+            what = fmt::format("a UNIX message of {} B (no TCP, no IP, no device)", p.payload_len);
             break;
     }
     std::string text = what + "; " + why;
