@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "report/labels.h"
 #include "unit/report/trace_checks.h"
 
 namespace {
@@ -343,3 +344,44 @@ TEST_F(ReportRuntime, BenchHtmlHasItsBars) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every hop explanation of the journey's JSON, for the first data packet
+// (the one a reader looks at first).
+std::vector<std::string> first_data_packet_explanations(const std::string& json_lines) {
+    std::vector<std::string> out;
+    for (const auto& line : lines_of(json_lines)) {
+        auto r = nlohmann::json::parse(line, nullptr, false);
+        if (r.is_discarded() || r.value("type", "") != "packet" || r.value("kind", "") != "data")
+            continue;
+        for (const auto& h : r.at("hops"))
+            if (h.contains("explain")) out.push_back(h.at("explain").get<std::string>());
+        break;
+    }
+    return out;
+}
+
+}  // namespace
+
+// The same explanation of a hop in every format: the JSON (what the text
+// prints too), the pcapng frame comments, the HTML page and the Perfetto args.
+TEST_F(ReportRuntime, EveryFormatCarriesTheSameExplanations) {
+    const auto explanations = first_data_packet_explanations(journey_.out);
+    ASSERT_GE(explanations.size(), 6u) << journey_.out;
+    ASSERT_TRUE(have("tshark")) << "needs tshark (scripts/install-deps)";
+    const auto comments = run("tshark -r " + file("j.pcapng") + " -T fields -e frame.comment",
+                              file("tshark-explain.err"));
+    ASSERT_EQ(comments.exit_code, 0) << comments.err;
+    std::ifstream html_file(file("j.html")), perfetto_file(file("j.json"));
+    std::stringstream html, perfetto;
+    html << html_file.rdbuf();
+    perfetto << perfetto_file.rdbuf();
+    for (const auto& e : explanations) {
+        EXPECT_NE(comments.out.find(e), std::string::npos) << "pcapng lacks: " << e;
+        EXPECT_NE(html.str().find(tpk::report::html_escape(e)), std::string::npos)
+            << "HTML lacks: " << e;
+        EXPECT_NE(perfetto.str().find(nlohmann::json(e).dump()), std::string::npos)
+            << "Perfetto lacks: " << e;
+    }
+}
