@@ -92,8 +92,9 @@ TEST(Explain, UnixSaysItHasNoIpAndNoDevice) {
     ASSERT_FALSE(j.packets.empty());
     for (const auto& p : j.packets) {
         EXPECT_TRUE(contains(p.explain, "(no TCP, no IP, no device)")) << p.explain;
-        if (const Hop* copy = find_hop(p, K::skb_copy_datagram_iovec))
+        if (const Hop* copy = find_hop(p, K::skb_copy_datagram_iovec)) {
             EXPECT_TRUE(contains(copy->explain, "UNIX")) << copy->explain;
+        }
     }
 }
 
