@@ -186,7 +186,7 @@ struct tpk_packet_record {
 	struct tpk_event first;	/* kind TPK_EV_PACKET; the short part only */
 	__u32 nhops;
 	__u32 busy;		/* BPF side only: a program on this CPU is using the
-				 * stage (claim_stage() in bpf/tracepacket.bpf.c) */
+				 * stage (claim_stage() in bpf/packet_stage.bpf.h) */
 	struct tpk_hop hops[TPK_PACKET_HOPS];
 };
 
@@ -212,7 +212,7 @@ struct tpk_syscall_start {
 	struct tpk_sub_event subs[TPK_MAX_SUBS];
 };
 
-/* bench_floor in bpf/tracepacket.bpf.c (make bench only). */
+/* bench_floor in bpf/knobs.bpf.h (make bench only). */
 #define TPK_FLOOR_NONE 0
 #define TPK_FLOOR_ATTACH 1	/* programs attached, returning at once */
 #define TPK_FLOOR_DECIDE 2	/* programs filter, but write no record */
