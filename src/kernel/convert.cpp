@@ -214,7 +214,7 @@ std::size_t expand_record(const void* data, std::size_t size, RawEvents& out) {
 
 namespace {
 
-// fill_sock_flow()'s direction (bpf/tracepacket.bpf.c): rx puts the peer first.
+// fill_sock_flow()'s direction (bpf/traced.bpf.h): rx puts the peer first.
 void turn_around(tpk_event& e) {
     std::swap(e.sport, e.dport);
     std::swap(e.saddr, e.daddr);

@@ -280,7 +280,7 @@ Status Tracer::configure(const TracerOptions& options) {
     *rodata.trace_syscalls = options.syscalls;
     *rodata.bench_floor = options.bench_floor;
     for (const auto& sc : traced_syscalls()) rodata.syscall_wanted[sc.nr] = sc.knobs;
-    // Arguments older kernels do not pass (bpf/tracepacket.bpf.c, knobs).
+    // Arguments older kernels do not pass (bpf/knobs.bpf.h).
     *rodata.exit_has_group_dead = has_args(s.support, "sched_process_exit", 2);
     *rodata.retransmit_has_err = has_args(s.support, "tcp_retransmit_skb", 3);
     *rodata.send_reset_has_reason = has_args(s.support, "tcp_send_reset", 3);
@@ -366,7 +366,7 @@ Status Tracer::add_pid(pid_t pid) {
     if (bpf_map__update_elem(s.skel->map("traced_tgids"), &key, sizeof(key), &one, sizeof(one),
                              BPF_ANY))
         return errno_error("trace pid " + std::to_string(pid));
-    // Threads cache whether their tgid is traced (bpf/tracepacket.bpf.c,
+    // Threads cache whether their tgid is traced (bpf/syscalls.bpf.h,
     // syscall_start): a new generation makes them ask again.
     __atomic_fetch_add(s.skel->globals().traced_tgids_gen, 1, __ATOMIC_RELEASE);
     // Its namespace: ports match only there (bpf/events.h, traced_netns).
@@ -424,7 +424,7 @@ Result<int> Tracer::poll(int timeout_ms, const EventSink& sink) {
     s.sink = &sink;
     s.delivered = 0;
     // The kernel wakes this poll only once a quarter of the ring is waiting
-    // (wakeup_bytes in bpf/tracepacket.bpf.c): after the timeout, read what
+    // (wakeup_bytes in bpf/knobs.bpf.h): after the timeout, read what
     // has come meanwhile.
     int err = ring_buffer__poll(s.rb.get(), timeout_ms);
     if (err >= 0) err = ring_buffer__consume(s.rb.get());
@@ -475,7 +475,7 @@ Result<int> Tracer::drain_staged(const EventSink& sink) {
     int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) return libbpf_error(cpus, "count the CPUs");
     // A per-CPU map's value comes as one copy per possible CPU, each rounded
-    // up to 8 bytes (struct packet_stage in bpf/tracepacket.bpf.c: the
+    // up to 8 bytes (struct packet_stage in bpf/packet_stage.bpf.h: the
     // record, then the BPF side's scratch event).
     bpf_map* stages = s.skel->map("packet_stages");
     std::size_t stride = (bpf_map__value_size(stages) + 7) / 8 * 8;
