@@ -13,11 +13,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "journey/text.h"
+
 namespace tpk::commands {
 namespace {
 
+using journey::duration_text;
+using journey::endpoint_text;
 using journey::Hop;
 using journey::Journey;
+using journey::layer_short;
+using journey::syscall_text;
 using journey::kNone;
 using journey::Packet;
 using journey::Role;
@@ -90,31 +96,6 @@ std::string rel(std::uint64_t t, std::uint64_t t0) {
 }
 
 std::string role_label(Role r) { return std::string(journey::role_name(r)); }
-
-std::string layer_short(Layer l, bool transport_udp) {
-    switch (l) {
-        case Layer::application: return "app";
-        case Layer::socket: return "socket";
-        case Layer::transport: return transport_udp ? "udp" : "tcp";
-        case Layer::network: return "ip";
-        case Layer::device: return "device";
-        case Layer::receive: return "receive";
-        case Layer::capture: return "capture";
-    }
-    return "?";
-}
-
-std::string syscall_text(const journey::Syscall& s) {
-    std::string args;
-    if (s.fd >= 0) args = fmt::format("fd={}", s.fd);
-    if (s.size) args += fmt::format("{}len={}", args.empty() ? "" : ", ", s.size);
-    std::string ret = s.exit_ns ? fmt::format(" = {}", s.ret) : " (no return seen)";
-    if (s.exit_ns && s.ret < 0 && s.ret > -4096) {
-        const char* name = strerrorname_np(static_cast<int>(-s.ret));
-        ret = fmt::format(" = -1 {}", name ? name : std::to_string(-s.ret));
-    }
-    return fmt::format("{}({}){}", s.name, args, ret);
-}
 
 bool is_udp(const Journey& j) { return j.transport.rfind("udp", 0) == 0; }
 bool is_unix(const Journey& j) { return j.transport.rfind("unix", 0) == 0; }
@@ -279,16 +260,6 @@ std::string layers_line(const Journey& j, const Packet& p) {
                        recv.empty() ? "-" : recv);
 }
 
-std::uint64_t wire_time(const Packet& p) {
-    for (const Hop& h : p.hops)
-        if (h.event == EventKind::net_dev_start_xmit && !h.receive_side) return h.t_ns;
-    return p.hops.empty() ? 0 : p.hops.front().t_ns;
-}
-
-bool has_hop(const Packet& p, EventKind e) {
-    return std::any_of(p.hops.begin(), p.hops.end(), [&](const Hop& h) { return h.event == e; });
-}
-
 // "     LABEL    text ..." wrapped at 100 columns, the label in warning colour.
 std::string labelled(const Paint& paint, const std::string& label, const std::string& text) {
     std::string prefix = fmt::format("     {:<8} ", label);
@@ -296,120 +267,16 @@ std::string labelled(const Paint& paint, const std::string& label, const std::st
     return "     " + paint.warn(label) + lines.substr(5 + label.size());
 }
 
-void render_drop(const Journey& j, std::size_t i, const Paint& paint, std::string& out) {
-    const auto& p = j.packets[i];
-    std::string where;
-    for (const Hop& h : p.hops)
-        if (h.event == EventKind::kfree_skb)
-            where = fmt::format(" in {} ({} side)", layer_short(h.layer, is_udp(j)),
-                                h.receive_side ? "receive" : "send");
-    std::string again;
-    for (std::size_t k = i + 1; k < j.packets.size() && again.empty(); ++k)
-        if (j.packets[k].retransmit_of == i)
-            again = fmt::format(": TCP sent {} again as packet #{}",
-                                p.payload_len ? "its bytes" : "it", k + 1);
-    out += paint.warn("     DROPPED: " + p.drop_reason + where) + again + "\n";
-}
-
-void render_retransmit(const Journey& j, const Packet& p, const Paint& paint, std::string& out) {
-    std::string text;
-    if (p.retransmit_of != kNone) {
-        const auto& first = j.packets[p.retransmit_of];
-        text = fmt::format("of packet #{}", p.retransmit_of + 1);
-        if (wire_time(p) > wire_time(first))
-            text += fmt::format(", {} after it",
-                                duration_text(static_cast<std::int64_t>(wire_time(p) - wire_time(first))));
-        if (first.dropped) text += fmt::format(" (which was dropped: {})", first.drop_reason);
-        else if (!first.frame && first.flow.protocol) text += " (which no capture saw)";
-    } else {
-        text = "of bytes sent before tracing started (or whose packet was not traced)";
-    }
-    if (p.cause == journey::Cause::reply && p.reply_to != kNone)
-        text += fmt::format(", sent on receiving packet #{}", p.reply_to + 1);
-    bool first_left = p.retransmit_of == kNone ||
-                      has_hop(j.packets[p.retransmit_of], EventKind::net_dev_queue) ||
-                      has_hop(j.packets[p.retransmit_of], EventKind::net_dev_start_xmit);
-    if (has_hop(p, EventKind::tcp_retransmit_skb))
-        text += "; the kernel reported it (tcp_retransmit_skb)";
-    else if (!first_left)
-        text += "; seen in the sequence numbers: the first copy never reached a device (its "
-                "transmit failed), so TCP still counted the bytes as unsent and sent them as new "
-                "data, not through tcp_retransmit_skb";
-    else
-        text += "; seen in the sequence numbers (no tcp_retransmit_skb traced for it)";
-    out += labelled(paint, "RETRANSMIT", text);
-}
-
-// close() resets instead of sending FIN in two cases (__tcp_close(), 6.18):
-// bytes unread (TCP_ABORT_ON_CLOSE), or SO_LINGER with a zero timeout, which
-// calls tcp_disconnect(), whose reset says TCP_STATE. The kernel's reset
-// reason tells which, when traced.
-std::string abortive_close_text(const std::string& reason) {
-    if (reason == "TCP_STATE")
-        return "abortive close: close() sent RST instead of FIN because SO_LINGER has a zero "
-               "timeout (tcp_disconnect(), kernel reason TCP_STATE)";
-    if (reason == "TCP_ABORT_ON_CLOSE")
-        return "abortive close: close() sent RST instead of FIN because bytes were still unread "
-               "in the receive queue (TCP_ABORT_ON_CLOSE)";
-    return "abortive close: close() sent RST instead of FIN (SO_LINGER with a zero timeout, or "
-           "bytes still unread in the receive queue)";
-}
-
-void render_reset(const Journey& j, std::size_t i, const Paint& paint, std::string& out) {
-    const auto& p = j.packets[i];
-    std::string why;
-    if (p.cause == journey::Cause::reply && p.reply_to != kNone) {
-        const auto& asked = j.packets[p.reply_to];
-        why = fmt::format("the kernel answered packet #{} with it", p.reply_to + 1);
-        if (asked.dropped && asked.drop_reason == "NO_SOCKET")
-            why += fmt::format(": no socket takes {} (nothing listens there)",
-                               endpoint_text(asked.flow.dst));
-        else if (asked.dropped)
-            why += fmt::format(" (which was dropped: {})", asked.drop_reason);
-    } else if (p.cause == journey::Cause::syscall) {
-        const auto& s = j.syscalls[p.send_syscall];
-        why = s.name == "close" ? abortive_close_text(p.reset_reason)
-                                : fmt::format("the {} reset its connection inside {}()",
-                                              role_label(s.role), s.name);
-    } else if (p.cause == journey::Cause::timer) {
-        why = "sent from a timer, not answering a packet nor in a syscall (e.g. keepalive gave up)";
-    } else {
-        why = "its cause was not seen";
-    }
-    // The kernel's own word (tcp_send_reset's reason, 6.10+), unless said above.
-    if (!p.reset_reason.empty() && why.find(p.reset_reason) == std::string::npos)
-        why += fmt::format(" (kernel reason: {})", p.reset_reason);
-    out += labelled(paint, "RESET", why);
-    if (p.error_syscall != kNone) {
-        const auto& s = j.syscalls[p.error_syscall];
-        out += fit(fmt::format("     reported to the {} (pid {}) as {}", role_label(s.role), s.pid,
-                               syscall_text(s)), 100) + "\n";
-    } else if (has_hop(p, EventKind::tcp_receive_reset)) {
-        // tcp_reset() leaves the error in sk_err: a refused non-blocking
-        // connect() reads it with getsockopt(SO_ERROR) (not traced); after the
-        // peer's FIN (SOCK_DONE) a recv() still returns 0 and the error waits
-        // for a send().
-        bool refused = std::any_of(j.states.begin(), j.states.end(), [&](const auto& s) {
-            return s.packet == i && s.old_state == 2;  // SYN-SENT
-        });
-        out += wrap_text("     received: ",
-                         std::string("the receiving socket is closed (tcp_receive_reset); no "
-                                     "traced call on it failed with the error (") +
-                             (refused ? "after a non-blocking connect() the program reads it "
-                                        "with getsockopt(SO_ERROR))"
-                                      : "it waits for the next send() or recv(); after the "
-                                        "peer's FIN a recv() still returns 0)"));
-    }
-}
-
-// What went wrong with a packet and how TCP answered: a drop (where, and the
-// retransmit that replaced it), a retransmit (of which packet, how late), a
-// reset (why it was sent, which call reported it).
-void render_packet_trouble(const Journey& j, std::size_t i, const Paint& paint, std::string& out) {
-    const auto& p = j.packets[i];
-    if (p.dropped) render_drop(j, i, paint, out);
-    if (p.retransmit) render_retransmit(j, p, paint, out);
-    if (p.kind == journey::PacketKind::reset) render_reset(j, i, paint, out);
+// What went wrong with a packet and how TCP answered (journey/explain.h,
+// Packet::trouble): a drop, a retransmit, a reset and who learned of it.
+void render_packet_trouble(const Packet& p, const Paint& paint, std::string& out) {
+    const auto& t = p.trouble;
+    if (!t.dropped.empty()) out += paint.warn("     DROPPED: " + t.dropped) + t.dropped_then + "\n";
+    if (!t.retransmit.empty()) out += labelled(paint, "RETRANSMIT", t.retransmit);
+    if (t.reset.empty()) return;
+    out += labelled(paint, "RESET", t.reset);
+    if (!t.reset_reported.empty()) out += fit("     " + t.reset_reported, 100) + "\n";
+    else if (!t.reset_received.empty()) out += wrap_text("     received: ", t.reset_received);
 }
 
 void render_packets(const Journey& j, const Paint& paint, bool explain, std::string& out) {
@@ -440,7 +307,7 @@ void render_packets(const Journey& j, const Paint& paint, bool explain, std::str
             out += wrap_text("     wire:    ", p.frame->summary);
         else if (p.flow.protocol)
             out += paint.warn("     wire:    no captured frame matched") + "\n";
-        render_packet_trouble(j, i, paint, out);
+        render_packet_trouble(p, paint, out);
         out += paint.dim(fmt::format("     {:>12}  {:<8} {:<12} {:<24} {}", "+µs", "side", "layer",
                                      "event", "detail / task")) + "\n";
         for (const Hop& h : p.hops) {
@@ -508,13 +375,6 @@ void render_summary(const Journey& j, const Paint& paint, std::string& out) {
     render_kernel(j.kernel, paint, out);
 }
 
-std::string ip_text(const model::Endpoint& e) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (e.family == AF_INET) inet_ntop(AF_INET, e.addr.data(), buf, sizeof buf);
-    else if (e.family == AF_INET6) inet_ntop(AF_INET6, e.addr.data(), buf, sizeof buf);
-    return buf;
-}
-
 }  // namespace
 
 TextStyle terminal_style() {
@@ -533,18 +393,6 @@ std::string tcp_flags_text(std::uint8_t f) {
     if (f & model::kUrg) s += 'U';
     if (f & model::kAck) s += '.';
     return s.empty() ? "none" : s;
-}
-
-std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {
-    if (e.family == AF_INET) return fmt::format("{}:{}", ip_text(e), e.port);
-    if (e.family == AF_INET6) return fmt::format("[{}]:{}", ip_text(e), e.port);
-    if (e.family == AF_UNIX) return unix_inode ? fmt::format("unix:{}", unix_inode) : "unix";
-    return "?";
-}
-
-std::string duration_text(std::int64_t ns) {
-    if (ns < 1000000) return us(ns) + " µs";
-    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
 }
 
 std::string render_journey_text(const Journey& j, const TextStyle& style) {
@@ -774,6 +622,16 @@ void write_journey_json(const Journey& j, std::ostream& out) {
         r["cause"] = journey::cause_name(p.cause);
         r["sent_by"] = p.sent_by;
         if (!p.explain.empty()) r["explain"] = p.explain;
+        if (p.trouble.any()) {
+            json t = json::object();
+            const auto& tr = p.trouble;
+            if (!tr.dropped.empty()) t["dropped"] = tr.dropped + tr.dropped_then;
+            if (!tr.retransmit.empty()) t["retransmit"] = tr.retransmit;
+            if (!tr.reset.empty()) t["reset"] = tr.reset;
+            if (!tr.reset_reported.empty()) t["reset_reported"] = tr.reset_reported;
+            if (!tr.reset_received.empty()) t["reset_received"] = tr.reset_received;
+            r["trouble"] = t;
+        }
         r["send_syscall"] = index_or_null(p.send_syscall);
         r["recv_syscall"] = index_or_null(p.recv_syscall);
         r["reply_to"] = index_or_null(p.reply_to);

@@ -35,9 +35,5 @@ void write_journey_json(const journey::Journey& j, std::ostream& out);
 
 // "S", "S.", "P.", "F.", ".", "R." as tcpdump prints TCP flags.
 std::string tcp_flags_text(std::uint8_t flags);
-// "127.0.0.1:41234", "[::1]:80", "unix:12345"
-std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode = 0);
-// "1.234 µs", "12.3 ms"
-std::string duration_text(std::int64_t ns);
 
 }  // namespace tpk::commands

@@ -2,9 +2,12 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <string>
 
 #include <fmt/format.h>
+
+#include "journey/text.h"
 
 namespace tpk::journey {
 namespace {
@@ -16,12 +19,6 @@ constexpr int kEstablished = 1, kSynSent = 2, kSynRecv = 3, kFinWait1 = 4, kFinW
               kTimeWait = 6, kClose = 7, kCloseWait = 8, kLastAck = 9, kListen = 10,
               kClosing = 11;
 
-std::string us(std::int64_t ns) {
-    if (ns < 0) ns = 0;
-    if (ns < 1000) return fmt::format("{} ns", ns);
-    if (ns < 1000000) return fmt::format("{:.1f} µs", static_cast<double>(ns) / 1e3);
-    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-}
 
 bool is_unix(const Journey& j, const Packet& p) {
     if (p.connection != kNone && p.connection < j.connections.size())
@@ -196,7 +193,7 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
                             "on the receive side"
                           : "");
             if (const Hop* rx = find(p, K::netif_rx); rx && rx->t_ns <= h.t_ns)
-                text += fmt::format("; it waited {} in the backlog", us(static_cast<std::int64_t>(
+                text += fmt::format("; it waited {} in the backlog", duration_text(static_cast<std::int64_t>(
                                                                           h.t_ns - rx->t_ns)));
             return text;
         }
@@ -236,7 +233,7 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             if (const Syscall* w = waiting_call(j, p, h.t_ns))
                 return base + fmt::format("{}, blocked in {}() for {}, is woken",
                                           side_name(j, p, true), w->name,
-                                          us(static_cast<std::int64_t>(h.t_ns - w->enter_ns)));
+                                          duration_text(static_cast<std::int64_t>(h.t_ns - w->enter_ns)));
             if (p.recv_syscall != kNone && p.recv_syscall < j.syscalls.size())
                 return base + fmt::format("no traced call of {} was waiting; its {}() finds the "
                                           "bytes there later",
@@ -251,7 +248,7 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             if (!ready) ready = find(p, K::tcp_probe);
             if (ready && ready->t_ns <= h.t_ns)
                 text += fmt::format(" after waiting {} in the receive queue",
-                                    us(static_cast<std::int64_t>(h.t_ns - ready->t_ns)));
+                                    duration_text(static_cast<std::int64_t>(h.t_ns - ready->t_ns)));
             if (unix_path) text += " (UNIX: the sender queued the skb on this socket directly)";
             return text;
         }
@@ -344,6 +341,138 @@ std::string explain_packet(const Journey& j, const Packet& p, std::size_t index)
     return text;
 }
 
+// ---- what went wrong -----------------------------------------------------
+
+bool has_hop(const Packet& p, K e) {
+    return std::any_of(p.hops.begin(), p.hops.end(), [&](const Hop& h) { return h.event == e; });
+}
+
+// When a packet left for the device: its start_xmit, else its first hop.
+std::uint64_t wire_time(const Packet& p) {
+    for (const Hop& h : p.hops)
+        if (h.event == K::net_dev_start_xmit && !h.receive_side) return h.t_ns;
+    return p.hops.empty() ? 0 : p.hops.front().t_ns;
+}
+
+bool journey_is_udp(const Journey& j) { return j.transport.rfind("udp", 0) == 0; }
+
+// A drop: where, and the retransmit that replaced it.
+void explain_drop(const Journey& j, std::size_t i, Packet::Trouble& t) {
+    const auto& p = j.packets[i];
+    std::string where;
+    for (const Hop& h : p.hops)
+        if (h.event == K::kfree_skb)
+            where = fmt::format(" in {} ({} side)", layer_short(h.layer, journey_is_udp(j)),
+                                h.receive_side ? "receive" : "send");
+    t.dropped = p.drop_reason + where;
+    for (std::size_t k = i + 1; k < j.packets.size() && t.dropped_then.empty(); ++k)
+        if (j.packets[k].retransmit_of == i)
+            t.dropped_then = fmt::format(": TCP sent {} again as packet #{}",
+                                         p.payload_len ? "its bytes" : "it", k + 1);
+}
+
+// A retransmit: of which packet, how late, and how it was told.
+std::string explain_retransmit(const Journey& j, const Packet& p) {
+    std::string text;
+    if (p.retransmit_of != kNone) {
+        const auto& first = j.packets[p.retransmit_of];
+        text = fmt::format("of packet #{}", p.retransmit_of + 1);
+        if (wire_time(p) > wire_time(first))
+            text += fmt::format(", {} after it", duration_text(static_cast<std::int64_t>(
+                                                     wire_time(p) - wire_time(first))));
+        if (first.dropped) text += fmt::format(" (which was dropped: {})", first.drop_reason);
+        else if (!first.frame && first.flow.protocol) text += " (which no capture saw)";
+    } else {
+        text = "of bytes sent before tracing started (or whose packet was not traced)";
+    }
+    if (p.cause == Cause::reply && p.reply_to != kNone)
+        text += fmt::format(", sent on receiving packet #{}", p.reply_to + 1);
+    bool first_left = p.retransmit_of == kNone ||
+                      has_hop(j.packets[p.retransmit_of], K::net_dev_queue) ||
+                      has_hop(j.packets[p.retransmit_of], K::net_dev_start_xmit);
+    if (has_hop(p, K::tcp_retransmit_skb))
+        text += "; the kernel reported it (tcp_retransmit_skb)";
+    else if (!first_left)
+        text += "; seen in the sequence numbers: the first copy never reached a device (its "
+                "transmit failed), so TCP still counted the bytes as unsent and sent them as new "
+                "data, not through tcp_retransmit_skb";
+    else
+        text += "; seen in the sequence numbers (no tcp_retransmit_skb traced for it)";
+    return text;
+}
+
+// close() resets instead of sending FIN in two cases (__tcp_close(), 6.18):
+// bytes unread (TCP_ABORT_ON_CLOSE), or SO_LINGER with a zero timeout, which
+// calls tcp_disconnect(), whose reset says TCP_STATE. The kernel's reset
+// reason tells which, when traced.
+std::string abortive_close_text(const std::string& reason) {
+    if (reason == "TCP_STATE")
+        return "abortive close: close() sent RST instead of FIN because SO_LINGER has a zero "
+               "timeout (tcp_disconnect(), kernel reason TCP_STATE)";
+    if (reason == "TCP_ABORT_ON_CLOSE")
+        return "abortive close: close() sent RST instead of FIN because bytes were still unread "
+               "in the receive queue (TCP_ABORT_ON_CLOSE)";
+    return "abortive close: close() sent RST instead of FIN (SO_LINGER with a zero timeout, or "
+           "bytes still unread in the receive queue)";
+}
+
+// A reset: why it was sent, and which call learned of it.
+void explain_reset(const Journey& j, std::size_t i, Packet::Trouble& t) {
+    const auto& p = j.packets[i];
+    std::string why;
+    if (p.cause == Cause::reply && p.reply_to != kNone) {
+        const auto& asked = j.packets[p.reply_to];
+        why = fmt::format("the kernel answered packet #{} with it", p.reply_to + 1);
+        if (asked.dropped && asked.drop_reason == "NO_SOCKET")
+            why += fmt::format(": no socket takes {} (nothing listens there)",
+                               endpoint_text(asked.flow.dst));
+        else if (asked.dropped)
+            why += fmt::format(" (which was dropped: {})", asked.drop_reason);
+    } else if (p.cause == Cause::syscall && p.send_syscall < j.syscalls.size()) {
+        const auto& s = j.syscalls[p.send_syscall];
+        why = s.name == "close" ? abortive_close_text(p.reset_reason)
+                                : fmt::format("the {} reset its connection inside {}()",
+                                              role_name(s.role), s.name);
+    } else if (p.cause == Cause::timer) {
+        why = "sent from a timer, not answering a packet nor in a syscall (e.g. keepalive gave up)";
+    } else {
+        why = "its cause was not seen";
+    }
+    // The kernel's own word (tcp_send_reset's reason, 6.10+), unless said above.
+    if (!p.reset_reason.empty() && why.find(p.reset_reason) == std::string::npos)
+        why += fmt::format(" (kernel reason: {})", p.reset_reason);
+    t.reset = why;
+    if (p.error_syscall != kNone && p.error_syscall < j.syscalls.size()) {
+        const auto& s = j.syscalls[p.error_syscall];
+        t.reset_reported = fmt::format("reported to the {} (pid {}) as {}", role_name(s.role),
+                                       s.pid, syscall_text(s));
+    } else if (has_hop(p, K::tcp_receive_reset)) {
+        // tcp_reset() leaves the error in sk_err: a refused non-blocking
+        // connect() reads it with getsockopt(SO_ERROR) (not traced); after the
+        // peer's FIN (SOCK_DONE) a recv() still returns 0 and the error waits
+        // for a send().
+        bool refused = std::any_of(j.states.begin(), j.states.end(), [&](const auto& s) {
+            return s.packet == i && s.old_state == kSynSent;
+        });
+        t.reset_received =
+            std::string("the receiving socket is closed (tcp_receive_reset); no traced call on "
+                        "it failed with the error (") +
+            (refused ? "after a non-blocking connect() the program reads it with "
+                       "getsockopt(SO_ERROR))"
+                     : "it waits for the next send() or recv(); after the peer's FIN a recv() "
+                       "still returns 0)");
+    }
+}
+
+Packet::Trouble explain_trouble(const Journey& j, std::size_t i) {
+    const auto& p = j.packets[i];
+    Packet::Trouble t;
+    if (p.dropped) explain_drop(j, i, t);
+    if (p.retransmit) t.retransmit = explain_retransmit(j, p);
+    if (p.kind == PacketKind::reset) explain_reset(j, i, t);
+    return t;
+}
+
 }  // namespace
 
 void explain(Journey& j) {
@@ -351,6 +480,7 @@ void explain(Journey& j) {
         auto& p = j.packets[i];
         for (std::size_t k = 0; k < p.hops.size(); ++k) p.hops[k].explain = explain_hop(j, p, k, p.hops[k]);
         p.explain = explain_packet(j, p, i);
+        p.trouble = explain_trouble(j, i);
     }
 }
 

@@ -218,6 +218,19 @@ struct Packet {
     // (connect -ECONNREFUSED, recv -ECONNRESET, send -EPIPE).
     std::size_t error_syscall = kNone;
     std::string explain;           // why it was sent and what it changed (journey/explain.h)
+    // What went wrong and how TCP answered, as explain() says it; each empty
+    // when it does not apply.
+    struct Trouble {
+        std::string dropped;          // "NETFILTER_DROP in ip (receive side)"
+        std::string dropped_then;     // ": TCP sent its bytes again as packet #5"
+        std::string retransmit;       // "of packet #4, 207.90 ms after it (...); ..."
+        std::string reset;            // why the RST was sent
+        std::string reset_reported;   // "reported to the client (pid 7) as connect(fd=3) = ..."
+        std::string reset_received;   // the receiving socket closed, no traced call failed
+        bool any() const {
+            return !dropped.empty() || !retransmit.empty() || !reset.empty();
+        }
+    } trouble;
 };
 
 // One conversation: a TCP connection, a UDP flow (both directions) or a UNIX

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "journey/correlator.h"
+#include "journey/explain.h"
 
 namespace tpk::testing {
 
@@ -26,8 +27,11 @@ inline journey::CorrelatorInput recording(const std::string& name) {
     return input.ok() ? std::move(*input) : journey::CorrelatorInput{};
 }
 
+// Correlated and explained, as `journey --replay` does (finish_recording).
 inline journey::Journey replay(const std::string& name) {
-    return journey::correlate(recording(name));
+    auto j = journey::correlate(recording(name));
+    journey::explain(j);
+    return j;
 }
 
 }  // namespace tpk::testing

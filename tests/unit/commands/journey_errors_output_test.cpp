@@ -11,6 +11,7 @@
 
 #include "commands/journey_output.h"
 #include "commands/journey_session.h"
+#include "journey/explain.h"
 #include "support/recordings.h"
 
 namespace tpk::commands {
@@ -123,6 +124,7 @@ TEST(JourneyErrorsText, ResetNoTracedCallFailedWith) {
         }
     ASSERT_EQ(changed, 1u);
     auto j = journey::correlate(std::move(input));
+    journey::explain(j);
     ASSERT_EQ(j.packets.size(), 2u);
     EXPECT_EQ(j.packets[1].error_syscall, journey::kNone);
     auto rst = joined(packet_block(render_journey_text(j, TextStyle{}), 2));

@@ -1,0 +1,60 @@
+#include "journey/text.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace tpk::journey {
+
+std::string duration_text(std::int64_t ns) {
+    if (ns < 1000000) return fmt::format("{:.1f} µs", static_cast<double>(ns) / 1000.0);
+    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
+
+std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    switch (e.family) {
+        case AF_INET:
+            inet_ntop(AF_INET, e.addr.data(), buf, sizeof buf);
+            return fmt::format("{}:{}", buf, e.port);
+        case AF_INET6:
+            inet_ntop(AF_INET6, e.addr.data(), buf, sizeof buf);
+            return fmt::format("[{}]:{}", buf, e.port);
+        case AF_UNIX:
+            return unix_inode ? fmt::format("unix:{}", unix_inode) : "unix";
+        default:
+            return "?";
+    }
+}
+
+std::string syscall_text(const Syscall& s) {
+    std::string args;
+    if (s.fd >= 0) args = fmt::format("fd={}", s.fd);
+    if (s.size) args += fmt::format("{}len={}", args.empty() ? "" : ", ", s.size);
+    std::string ret = s.exit_ns ? fmt::format(" = {}", s.ret) : " (no return seen)";
+    if (s.exit_ns && s.ret < 0 && s.ret > -4096) {
+        const char* name = strerrorname_np(static_cast<int>(-s.ret));
+        ret = fmt::format(" = -1 {}", name ? name : std::to_string(-s.ret));
+    }
+    return fmt::format("{}({}){}", s.name, args, ret);
+}
+
+std::string layer_short(model::Layer l, bool transport_udp) {
+    using model::Layer;
+    switch (l) {
+        case Layer::application: return "app";
+        case Layer::socket: return "socket";
+        case Layer::transport: return transport_udp ? "udp" : "tcp";
+        case Layer::network: return "ip";
+        case Layer::device: return "device";
+        case Layer::receive: return "receive";
+        case Layer::capture: return "capture";
+    }
+    return "?";
+}
+
+}  // namespace tpk::journey

@@ -1,0 +1,21 @@
+// How the journey's facts read as words, for the explaining stage and the
+// text writer alike: durations, endpoints, system calls, layer names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "journey/journey.h"
+
+namespace tpk::journey {
+
+// "12.3 µs" below a millisecond, else "207.90 ms".
+std::string duration_text(std::int64_t ns);
+// "127.0.0.1:41234", "[::1]:80", "unix:12345", "unix", "?".
+std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode = 0);
+// "connect(fd=3) = -1 ECONNREFUSED", "recvfrom(fd=5, len=64) = 22".
+std::string syscall_text(const Syscall& s);
+// A layer's short name on a path: "app", "socket", "tcp" (or "udp"), "ip", "device", ...
+std::string layer_short(model::Layer l, bool transport_udp);
+
+}  // namespace tpk::journey
