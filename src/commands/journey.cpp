@@ -11,12 +11,19 @@
 #include <vector>
 
 #include "commands/command.h"
-#include "commands/journey_output.h"
 #include "commands/journey_session.h"
 #include "journey/correlator.h"
+#include "report/json_lines.h"
 #include "report/outputs.h"
+#include "report/text.h"
 
 namespace tpk::commands {
+
+using report::render_compare_text;
+using report::render_journey_text;
+using report::terminal_style;
+using report::TextStyle;
+using report::write_journey_json;
 namespace {
 
 struct JourneyCliOptions {

@@ -10,6 +10,17 @@
 
 namespace tpk::journey {
 
+std::string tcp_flags_text(std::uint8_t f) {
+    std::string s;
+    if (f & model::kSyn) s += 'S';
+    if (f & model::kFin) s += 'F';
+    if (f & model::kRst) s += 'R';
+    if (f & model::kPsh) s += 'P';
+    if (f & model::kUrg) s += 'U';
+    if (f & model::kAck) s += '.';
+    return s.empty() ? "none" : s;
+}
+
 std::string duration_text(std::int64_t ns) {
     if (ns < 1000000) return fmt::format("{:.1f} µs", static_cast<double>(ns) / 1000.0);
     return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
@@ -55,6 +66,18 @@ std::string layer_short(model::Layer l, bool transport_udp) {
         case Layer::capture: return "capture";
     }
     return "?";
+}
+
+std::string socket_state_name(const SocketView& v) {
+    if (v.flow.src.family == AF_UNIX) {
+        // sock_diag reports UNIX states with the TCP numbers: 1 connected, 7
+        // unconnected, 10 listening.
+        if (v.state == 1) return "CONNECTED";
+        if (v.state == 7) return "UNCONNECTED";
+    }
+    if (v.flow.protocol == IPPROTO_UDP && v.state == 7) return "UNCONNECTED";
+    if (v.flow.protocol == IPPROTO_UDP && v.state == 1) return "CONNECTED";
+    return std::string(model::tcp_state_name(v.state));
 }
 
 }  // namespace tpk::journey

@@ -9,6 +9,8 @@
 
 namespace tpk::journey {
 
+// "S", "S.", "P.", "F.", ".", "R." (SYN first, ACK last); "none" for no flags.
+std::string tcp_flags_text(std::uint8_t flags);
 // "12.3 µs" below a millisecond, else "207.90 ms".
 std::string duration_text(std::int64_t ns);
 // "127.0.0.1:41234", "[::1]:80", "unix:12345", "unix", "?".
@@ -17,5 +19,9 @@ std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode = 0
 std::string syscall_text(const Syscall& s);
 // A layer's short name on a path: "app", "socket", "tcp" (or "udp"), "ip", "device", ...
 std::string layer_short(model::Layer l, bool transport_udp);
+
+// A socket snapshot's state: TCP's name, or CONNECTED/UNCONNECTED for UNIX
+// and UDP sockets (sock_diag reports those with TCP's numbers).
+std::string socket_state_name(const SocketView& v);
 
 }  // namespace tpk::journey

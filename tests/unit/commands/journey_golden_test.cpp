@@ -17,11 +17,18 @@
 #include <string>
 #include <vector>
 
-#include "commands/journey_output.h"
 #include "commands/journey_session.h"
+#include "journey/text.h"
+#include "report/json_lines.h"
+#include "report/text.h"
 
 namespace tpk::commands {
 namespace {
+
+using journey::tcp_flags_text;
+using report::render_journey_text;
+using report::TextStyle;
+using report::write_journey_json;
 
 namespace fs = std::filesystem;
 

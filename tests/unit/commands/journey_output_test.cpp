@@ -9,12 +9,19 @@
 #include <sstream>
 #include <string>
 
-#include "commands/journey_output.h"
 #include "commands/journey_session.h"
+#include "journey/text.h"
+#include "report/json_lines.h"
+#include "report/text.h"
 #include "support/recordings.h"
 
 namespace tpk::commands {
 namespace {
+
+using journey::tcp_flags_text;
+using report::render_journey_text;
+using report::TextStyle;
+using report::write_journey_json;
 
 using testing::replay;
 

@@ -1,14 +1,14 @@
-// Text and JSON Lines for journeys (the journey and trace commands). The
-// other formats (pcapng, Perfetto, HTML, Mermaid) are in src/report/.
+// The journey as text for a terminal (the journey and trace commands): the
+// calls of each side, the route, the states, every packet with its hops and
+// their explanations, the time per layer; and --compare's side by side.
 #pragma once
 
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "journey/journey.h"
 
-namespace tpk::commands {
+namespace tpk::report {
 
 struct TextStyle {
     bool color = false;   // ANSI colours (a tty and NO_COLOR unset)
@@ -28,12 +28,4 @@ std::string render_journey_text(const journey::Journey& j, const TextStyle& styl
 std::string render_compare_text(const std::vector<journey::Journey>& journeys,
                                 const TextStyle& style);
 
-// JSON Lines, docs/json-schema.md: connection, route, syscall, state, packet,
-// frame records, then one summary record last. Every record carries
-// "schema_version".
-void write_journey_json(const journey::Journey& j, std::ostream& out);
-
-// "S", "S.", "P.", "F.", ".", "R." as tcpdump prints TCP flags.
-std::string tcp_flags_text(std::uint8_t flags);
-
-}  // namespace tpk::commands
+}  // namespace tpk::report
