@@ -1,0 +1,167 @@
+#include "journey/correlator_classify.h"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace tpk::journey::stages {
+namespace {
+
+using K = EventKind;
+
+PacketKind kind_of(const Packet& p) {
+    if (p.flow.protocol == IPPROTO_UDP) return PacketKind::datagram;
+    if (p.flow.protocol != IPPROTO_TCP) return PacketKind::message;
+    if (p.tcp_flags & model::kRst) return PacketKind::reset;
+    if (p.tcp_flags & model::kSyn) return PacketKind::handshake;
+    if (p.payload_len > 0) return PacketKind::data;
+    if (p.tcp_flags & model::kFin) return PacketKind::teardown;
+    return PacketKind::ack;
+}
+
+std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
+    // Whose bytes a retransmit carries again (found by stream offset).
+    auto bytes_from = [&]() -> std::string {
+        if (p.send_syscall == kNone || !p.payload_len) return "";
+        const auto& s = syscalls[p.send_syscall];
+        return fmt::format("; bytes from {} ({} pid {})", s.name, role_name(s.role), s.pid);
+    };
+    switch (p.cause) {
+        case Cause::syscall: {
+            const auto& s = syscalls[p.send_syscall];
+            if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
+                return fmt::format("kernel retransmit, inside {} ({} pid {} tid {})", s.name,
+                                   role_name(s.role), s.pid, s.tid);
+            if (p.retransmit)  // TCP still had them as unsent: its first transmit failed
+                return fmt::format("{} ({} pid {} tid {}), sending bytes sent before again",
+                                   s.name, role_name(s.role), s.pid, s.tid);
+            return fmt::format("{} ({} pid {} tid {})", s.name, role_name(s.role), s.pid, s.tid);
+        }
+        case Cause::reply:
+            if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
+                return "fast retransmit (an ACK showed the bytes lost)" + bytes_from();
+            if (p.retransmit)
+                return "kernel, sending bytes sent before again on a received ACK" + bytes_from();
+            if ((p.tcp_flags & model::kRst) && has_event(p, K::tcp_send_reset))
+                return "kernel, answering a received packet with a reset (tcp_send_reset)";
+            if (p.tcp_flags & model::kRst) return "kernel, answering a received packet with a reset";
+            if (p.send_syscall != kNone && p.payload_len) {
+                const auto& s = syscalls[p.send_syscall];
+                return fmt::format("kernel, when a received ACK opened the window; bytes from {} "
+                                   "({} pid {})", s.name, role_name(s.role), s.pid);
+            }
+            return "kernel, replying while it received another packet";
+        case Cause::timer:
+            // Both fire from the retransmit timer (tcp_write_timer) and both
+            // go through __tcp_retransmit_skb: the tracepoint cannot tell
+            // them apart.
+            if (p.retransmit && (p.tcp_flags & model::kSyn))
+                return "retransmit timer (the SYN was not answered)";
+            if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
+                return "retransmit timer (RTO or tail-loss probe)" + bytes_from();
+            if (p.retransmit) return "timer (softirq, no syscall)" + bytes_from();
+            if (p.tcp_flags == model::kAck && p.payload_len == 0) return "delayed-ACK timer";
+            return "timer (softirq, no syscall)";
+        case Cause::unknown:
+            break;
+    }
+    return "unknown (its first hops were not seen)";
+}
+
+// A TIME-WAIT socket answers a late segment (tcp_timewait_state_process():
+// the ACK of the peer's FIN) and tcp_v4_rcv() then frees it on its discard
+// path, with kfree_skb reason NOT_SPECIFIED. A segment the kernel answered
+// with an ACK was processed, not lost; one it answered with a reset (data
+// for a closed socket, TCP_TW_RST) was refused.
+void keep_answered_segments(std::vector<PacketState>& packets) {
+    std::set<std::size_t> answered;
+    for (const auto& ps : packets)
+        if (ps.p.cause == Cause::reply && ps.p.reply_to != kNone &&
+            !(ps.p.tcp_flags & model::kRst))
+            answered.insert(ps.p.reply_to);
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        auto& p = packets[i].p;
+        if (!p.dropped || p.drop_reason != "NOT_SPECIFIED" || !answered.count(i)) continue;
+        p.dropped = false;
+        for (auto& h : p.hops)
+            if (h.event == K::kfree_skb) h.detail = "freed after it was answered (NOT_SPECIFIED)";
+    }
+}
+
+// A reset closes the receiving socket (tcp_reset(): sk_err ECONNREFUSED in
+// SYN-SENT, EPIPE in CLOSE-WAIT, ECONNRESET otherwise) and its owner learns
+// it from its next system call on it, which fails with that error.
+void find_reset_errors(std::vector<PacketState>& packets,
+                       const std::vector<Connection>& connections,
+                       const std::vector<Syscall>& syscalls) {
+    for (auto& ps : packets) {
+        auto& p = ps.p;
+        if (p.flow.protocol != IPPROTO_TCP || !(p.tcp_flags & model::kRst)) continue;
+        std::uint64_t sk = p.receiver_sk;
+        if (!sk && p.connection != kNone) {
+            const auto& c = connections[p.connection];
+            sk = p.direction == Direction::client_to_server ? c.server_sk : c.client_sk;
+        }
+        if (!sk) continue;
+        std::uint64_t arrived = ps.rx_ns ? ps.rx_ns : wire_time(p);
+        for (std::size_t s = 0; s < syscalls.size(); ++s) {
+            const auto& sc = syscalls[s];
+            if (sc.sk != sk || !sc.exit_ns || sc.exit_ns < arrived) continue;
+            if (sc.ret == -ECONNREFUSED || sc.ret == -ECONNRESET || sc.ret == -EPIPE) {
+                p.error_syscall = s;
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void classify(std::vector<PacketState>& packets, const std::vector<Connection>& connections,
+              const std::vector<Syscall>& syscalls) {
+    // Relative sequence numbers, ACK-completes-handshake, kinds.
+    for (auto& ps : packets) {
+        auto& p = ps.p;
+        if (p.flow.protocol) p.kind = kind_of(p);
+        if (p.connection == kNone || p.flow.protocol != IPPROTO_TCP) continue;
+        const auto& c = connections[p.connection];
+        bool from_client = p.direction == Direction::client_to_server;
+        std::uint32_t own = from_client ? c.client_isn : c.server_isn;
+        std::uint32_t peer = from_client ? c.server_isn : c.client_isn;
+        p.rel_seq = p.seq - own;
+        p.rel_ack = (p.tcp_flags & model::kAck) ? p.ack - peer : 0;
+        if (p.kind == PacketKind::ack && from_client && p.rel_seq == 1 && p.rel_ack == 1)
+            p.kind = PacketKind::handshake;
+    }
+    // FIN's ACKs are teardown: a pure ACK after a FIN in the other direction.
+    std::set<std::pair<std::size_t, int>> fin_seen;
+    for (auto& ps : packets) {
+        auto& p = ps.p;
+        if (p.connection == kNone) continue;
+        int dir = static_cast<int>(p.direction);
+        if (p.kind == PacketKind::ack && fin_seen.count({p.connection, 3 - dir}))
+            p.kind = PacketKind::teardown;
+        if (p.tcp_flags & model::kFin) fin_seen.insert({p.connection, dir});
+    }
+    find_reset_errors(packets, connections, syscalls);
+    keep_answered_segments(packets);
+    for (auto& ps : packets) {
+        auto& p = ps.p;
+        std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {
+            return a.t_ns < b.t_ns;
+        });
+        if (p.hops.empty()) continue;
+        p.sent_by = sent_by(p, syscalls);
+        p.cause_ns = p.hops.front().t_ns;
+        if (p.cause == Cause::syscall) p.cause_ns = syscalls[p.send_syscall].enter_ns;
+        if (p.cause == Cause::reply) p.cause_ns = packets[p.reply_to].rx_ns;
+        for (auto& h : p.hops) h.since_cause_ns = static_cast<std::int64_t>(h.t_ns - p.cause_ns);
+    }
+}
+
+}  // namespace tpk::journey::stages

@@ -1,0 +1,201 @@
+#include "journey/correlator_common.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+namespace tpk::journey::stages {
+namespace {
+
+using K = EventKind;
+
+bool is_receive_side(K k) {
+    switch (k) {
+        case K::ip_rcv:
+        case K::ip_local_deliver:
+        case K::netif_rx:
+        case K::netif_receive_skb:
+        case K::tcp_probe:
+        case K::sk_data_ready:
+        case K::skb_copy_datagram_iovec:
+        case K::consume_skb:
+        case K::kfree_skb:
+        case K::sock_recv_length:
+        case K::tcp_receive_reset:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// Where a drop happened, from its reason (include/net/dropreason-core.h):
+// kfree_skb itself is reported from wherever the skb died.
+Layer drop_layer(const std::string& reason) {
+    auto starts = [&](const char* prefix) { return reason.rfind(prefix, 0) == 0; };
+    if (reason == "NETFILTER_DROP" || reason == "OTHERHOST" || reason == "XFRM_POLICY" ||
+        reason == "PKT_TOO_SMALL" || starts("IP_") || starts("IPV6"))
+        return Layer::network;
+    if (reason == "NO_SOCKET" || starts("TCP_") || reason == "UDP_CSUM")
+        return Layer::transport;
+    if (starts("QDISC_") || starts("DEV_") || starts("TC_") || starts("NEIGH_") ||
+        reason == "FULL_RING")
+        return Layer::device;
+    if (reason == "CPU_BACKLOG") return Layer::receive;
+    return Layer::socket;
+}
+
+}  // namespace
+
+bool flow_empty(const Flow& f) {
+    return f.protocol == 0 && f.src.family == 0 && f.dst.family == 0 && f.unix_inode == 0;
+}
+
+Flow reversed(const Flow& f) {
+    Flow r = f;
+    std::swap(r.src, r.dst);
+    std::swap(r.unix_inode, r.unix_peer_inode);
+    return r;
+}
+
+bool same_conversation(const Flow& a, const Flow& b) {
+    if (a.protocol != b.protocol) return false;
+    return (a.src == b.src && a.dst == b.dst) || (a.src == b.dst && a.dst == b.src);
+}
+
+bool is_send_syscall(const std::string& n) {
+    return n == "sendto" || n == "sendmsg" || n == "send" || n == "write" || n == "writev" ||
+           n == "sendmmsg" || n == "pwrite64";
+}
+bool is_recv_syscall(const std::string& n) {
+    return n == "recvfrom" || n == "recvmsg" || n == "recv" || n == "read" || n == "readv" ||
+           n == "recvmmsg";
+}
+
+Hop hop_from(const Event& e) {
+    Hop h;
+    h.event = e.kind;
+    h.layer = model::layer_of(e.kind);
+    h.receive_side = is_receive_side(e.kind);
+    h.t_ns = e.t_ns;
+    h.pid = e.pid;
+    h.tid = e.tid;
+    h.cpu = e.cpu;
+    h.comm = e.comm;
+    h.skb = e.skb;
+    h.sk = e.sk;
+    h.len = e.skb_len;
+    h.dev = e.dev;
+    h.ret = e.ret;
+    h.old_state = e.old_state;
+    h.new_state = e.new_state;
+    // The IP hops stand for two functions each, IPv4's and IPv6's.
+    if (e.kind == K::ip_output || e.kind == K::ip_rcv || e.kind == K::ip_local_deliver) {
+        bool v6 = e.flow.src.family == AF_INET6;
+        h.detail = e.kind == K::ip_output ? (v6 ? "ip6_output" : "ip_output")
+                   : e.kind == K::ip_rcv  ? (v6 ? "ipv6_rcv" : "ip_rcv")
+                                          : (v6 ? "ip6_input" : "ip_local_deliver");
+        h.dev.clear();
+    }
+    if (e.kind == K::kfree_skb) {
+        h.detail = "drop " + (e.drop_reason_name.empty() ? std::to_string(e.drop_reason)
+                                                           : e.drop_reason_name);
+        h.layer = drop_layer(e.drop_reason_name);
+    }
+    // The skb of tcp_retransmit_skb is the write-queue original: its length is
+    // the bytes resent (tcp_transmit_skb sends a clone of it).
+    if (e.kind == K::tcp_retransmit_skb) {
+        // payload_len is end_seq - seq: a SYN or FIN counts one.
+        bool syn = e.tcp_flags & model::kSyn, fin = e.tcp_flags & model::kFin;
+        std::uint32_t bytes = e.payload_len - (syn ? 1 : 0) - (fin ? 1 : 0);
+        h.detail = syn ? "resends the SYN" : fmt::format("resends {} B", bytes);
+        if (fin) h.detail += bytes ? " and the FIN" : "";
+        if (fin && !bytes) h.detail = "resends the FIN";
+    }
+    if (e.kind == K::tcp_send_reset)
+        h.detail = e.skb ? "answered with a reset" : "socket resets its connection";
+    if (e.kind == K::tcp_receive_reset) h.detail = "socket closed by the reset";
+    if (e.kind == K::inet_sock_set_state)
+        h.detail = fmt::format("{} -> {}", model::tcp_state_name(e.old_state),
+                               model::tcp_state_name(e.new_state));
+    if (e.kind == K::skb_copy_datagram_iovec && e.size) h.detail = fmt::format("{} B", e.size);
+    if (e.kind == K::fib_table_lookup)
+        h.detail = e.route_err ? fmt::format("table {} err {}", e.table, e.route_err)
+                               : fmt::format("table {}", e.table);
+    return h;
+}
+
+Hop syscall_hop(const Syscall& s, std::size_t index, bool enter, bool receive_side) {
+    Hop h;
+    h.event = enter ? K::syscall_enter : K::syscall_exit;
+    h.layer = Layer::application;
+    h.receive_side = receive_side;
+    h.t_ns = enter ? s.enter_ns : s.exit_ns;
+    h.pid = s.pid;
+    h.tid = s.tid;
+    h.comm = s.comm;
+    h.sk = s.sk;
+    h.detail = s.name + (enter ? " enter" : fmt::format(" exit = {}", s.ret));
+    h.syscall = index;
+    return h;
+}
+
+const Hop* first_send_device_hop(const Packet& p) {
+    for (const Hop& h : p.hops)
+        if (!h.receive_side && (h.event == K::net_dev_queue || h.event == K::net_dev_start_xmit))
+            return &h;
+    return nullptr;
+}
+
+bool same_context(const Hop& h, const Event& e) {
+    return h.tid == e.tid && (e.tid != 0 || h.cpu == e.cpu);
+}
+
+bool has_event(const Packet& p, K kind) {
+    return std::any_of(p.hops.begin(), p.hops.end(), [&](const Hop& h) { return h.event == kind; });
+}
+
+// When a packet reached the wire: the device starts to transmit it
+// (net:net_dev_start_xmit). A capture on lo keeps the received copy (libpcap
+// drops lo's outgoing one), which the same CPU takes next (loopback_xmit ->
+// netif_rx -> its backlog), so this is capture order but for two packets sent
+// within a microsecond on two CPUs. Packets that never reach a device (UNIX
+// sockets) keep the time of their first hop.
+std::uint64_t wire_time(const Packet& p) {
+    std::uint64_t first = UINT64_MAX;
+    for (const auto& h : p.hops) {
+        if (h.event == K::net_dev_start_xmit && !h.receive_side) return h.t_ns;
+        first = std::min(first, h.t_ns);
+    }
+    return first == UINT64_MAX ? 0 : first;
+}
+
+std::vector<std::size_t> wire_order(const std::vector<PacketState>& ps) {
+    std::vector<std::size_t> order(ps.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return wire_time(ps[a].p) < wire_time(ps[b].p);
+    });
+    return order;
+}
+
+std::size_t connection_of(const Flow& f, const std::vector<Connection>& connections) {
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+        const auto& c = connections[i];
+        if (c.client_to_server.protocol != f.protocol) continue;
+        if (f.protocol == 0) continue;
+        if (same_conversation(c.client_to_server, f)) return i;
+    }
+    return kNone;
+}
+
+Role role_of_pid(std::uint32_t pid, const std::vector<Process>& processes) {
+    for (const auto& p : processes)
+        if (p.pid == pid) return p.role;
+    return Role::unknown;
+}
+
+}  // namespace tpk::journey::stages

@@ -1,0 +1,74 @@
+// What the correlator's stages share (correlator.cpp runs them in order):
+// the packet under construction (PacketState) and small facts about events,
+// flows and hops that more than one stage needs. Owns no state; consumed by
+// every correlator_*.cpp, produces nothing on its own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "journey/journey.h"
+#include "model/event.h"
+
+namespace tpk::journey::stages {
+
+using model::Event;
+using model::EventKind;
+using model::Flow;
+using model::Layer;
+
+// recvmsg()'s MSG_PEEK: the read copies but leaves the skb queued.
+inline constexpr std::uint64_t kMsgPeek = 2;
+
+// A packet while the stages build it: the Packet the journey will hold, and
+// what the stages learn about its skb on the way.
+struct PacketState {
+    Packet p;
+    int header_rank = 100;         // see header_priority (correlator_packets.cpp); 100: none
+    std::uint64_t rx_ns = 0;       // netif_receive_skb: its receive processing starts
+    std::uint64_t end_ns = 0;      // consume/kfree: its skb is gone
+    std::uint32_t rx_cpu = 0;
+    std::uint32_t rx_tid = 0;
+    bool has_device = false;
+    bool unix_like = false;
+    std::uint64_t copy_len = 0;    // bytes copied to user by reads that consumed them
+    struct Copy {
+        std::uint64_t t_ns;
+        std::uint32_t tid;
+        std::uint64_t bytes;
+    };
+    std::vector<Copy> copies;
+};
+
+bool flow_empty(const Flow& f);
+Flow reversed(const Flow& f);
+// Same conversation, either direction (TCP/UDP 5-tuple).
+bool same_conversation(const Flow& a, const Flow& b);
+
+bool is_send_syscall(const std::string& name);
+bool is_recv_syscall(const std::string& name);
+
+// The hop an event stands for, with its layer, side and detail text.
+Hop hop_from(const Event& e);
+// The enter or exit of a syscall as a hop of a packet.
+Hop syscall_hop(const Syscall& s, std::size_t index, bool enter, bool receive_side);
+
+// The first hop of a packet on its way down to a device, or null.
+const Hop* first_send_device_hop(const Packet& p);
+// Two hops ran in the same context: the same thread (the idle task is tid 0
+// on every CPU, so there the CPU too).
+bool same_context(const Hop& h, const Event& e);
+bool has_event(const Packet& p, EventKind kind);
+
+// When a packet reached the wire (see correlator_common.cpp), and the packets
+// in that order (stable).
+std::uint64_t wire_time(const Packet& p);
+std::vector<std::size_t> wire_order(const std::vector<PacketState>& ps);
+
+// The connection a TCP/UDP flow belongs to (either direction), or kNone.
+std::size_t connection_of(const Flow& f, const std::vector<Connection>& connections);
+// The role the caller gave a process, or unknown.
+Role role_of_pid(std::uint32_t pid, const std::vector<Process>& processes);
+
+}  // namespace tpk::journey::stages

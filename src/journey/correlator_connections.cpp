@@ -1,0 +1,257 @@
+#include "journey/correlator_connections.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <map>
+#include <set>
+
+namespace tpk::journey::stages {
+namespace {
+
+using K = EventKind;
+
+
+// Who is the client: the sender of a SYN without ACK; else the side that is
+// not the known server port; else the first sender.
+Flow client_direction(const std::vector<PacketState>& ps, const std::vector<std::size_t>& members,
+                      std::uint16_t server_port) {
+    for (std::size_t i : members) {
+        const auto& p = ps[i].p;
+        if (p.flow.protocol == IPPROTO_TCP && (p.tcp_flags & model::kSyn) &&
+            !(p.tcp_flags & model::kAck))
+            return p.flow;
+    }
+    const Flow& first = ps[members.front()].p.flow;
+    if (server_port) {
+        if (first.dst.port == server_port) return first;
+        if (first.src.port == server_port) return reversed(first);
+    }
+    return first;
+}
+
+}  // namespace
+
+
+// sk -> its local and remote endpoints, from every source that names both:
+// the socket tracepoints give local -> remote; a transmitted skb's owner is its
+// sender; tcp_probe's socket is the receiver.
+SocketMap learn_sockets(const EventStreams& events, std::vector<PacketState>& packets,
+                        std::vector<Syscall>& syscalls, const Timeline& at) {
+    SocketMap sockets;
+    auto& sk_flow = sockets.flow;
+    auto& sk_family = sockets.family;
+    for (const Event* e : events.side) {
+        if (!e->sk) continue;
+        if (e->flow.src.family) sk_family[e->sk] = e->flow.src.family;
+        if (e->kind == K::inet_sock_set_state || e->kind == K::tcp_sendmsg_locked) {
+            // tcp_v4_connect() sets SYN-SENT before inet_hash_connect() picks
+            // the local port: a flow from port 0 is replaced by a later one.
+            auto known = sk_flow.find(e->sk);
+            bool better = known == sk_flow.end() ||
+                          (known->second.src.port == 0 && e->flow.src.port != 0);
+            if (e->flow.protocol && better) sk_flow[e->sk] = e->flow;
+        }
+    }
+    for (const Event* e : events.all) {
+        if ((e->kind == K::syscall_enter || e->kind == K::syscall_exit) && e->sk &&
+            e->flow.src.family)
+            sk_family[e->sk] = e->flow.src.family;
+    }
+    for (auto& ps : packets) {
+        auto& p = ps.p;
+        if (p.flow.protocol == 0) continue;
+        // A SYN-ACK leaves from the request sock (tcp_v4_send_synack), a
+        // mini socket with the connection's endpoints that never carries data:
+        // taking it for the server's socket would give its packets and reads
+        // to the wrong sk.
+        bool syn_ack = (p.tcp_flags & model::kSyn) && (p.tcp_flags & model::kAck);
+        if (p.sender_sk && !syn_ack && !sk_flow.count(p.sender_sk))
+            sk_flow[p.sender_sk] = p.flow;
+        if (p.receiver_sk && !sk_flow.count(p.receiver_sk))
+            sk_flow[p.receiver_sk] = reversed(p.flow);
+    }
+    // Packets whose owners were not on their events: find them by endpoint.
+    // Several socks can share a connection's endpoints (a TIME-WAIT sock
+    // answers its last segments): prefer one a system call used.
+    std::set<std::uint64_t> used;
+    for (const auto& s : syscalls) {
+        if (s.sk) used.insert(s.sk);
+        if (s.new_sk) used.insert(s.new_sk);
+    }
+    for (auto& ps : packets) {
+        auto& p = ps.p;
+        if (p.flow.protocol == 0) continue;
+        auto pick = [&](const model::Endpoint& local, const model::Endpoint& remote) {
+            std::uint64_t any = 0, called = 0;
+            for (const auto& [sk, f] : sk_flow) {
+                if (f.protocol != p.flow.protocol || f.src != local || f.dst != remote) continue;
+                if (!any) any = sk;
+                if (!called && used.count(sk)) called = sk;
+            }
+            return called ? called : any;
+        };
+        if (!p.sender_sk) p.sender_sk = pick(p.flow.src, p.flow.dst);
+        if (!p.receiver_sk) p.receiver_sk = pick(p.flow.dst, p.flow.src);
+    }
+    // A syscall's socket: its own sk, or the socket tracepoints that fired
+    // inside its window on the same thread.
+    for (const Event* e : events.side) {
+        if (e->kind != K::sock_send_length && e->kind != K::sock_recv_length &&
+            e->kind != K::tcp_sendmsg_locked && e->kind != K::inet_sock_set_state)
+            continue;
+        if (!e->sk) continue;
+        std::size_t s = at.open_syscall(e->tid, e->t_ns);
+        if (s == kNone || syscalls[s].sk) continue;
+        // inet_sock_set_state fires for whichever socket softirq touches, so
+        // it names the syscall's socket only for the caller's own transitions
+        // (connect: CLOSE -> SYN-SENT, listen: CLOSE -> LISTEN).
+        if (e->kind == K::inet_sock_set_state && e->old_state != 7) continue;
+        syscalls[s].sk = e->sk;
+    }
+    // fd -> sk per process: connect/close/shutdown on a known fd.
+    std::map<std::pair<std::uint32_t, int>, std::uint64_t> fd_sk;
+    for (const auto& s : syscalls) {
+        if (s.sk && s.fd >= 0) fd_sk[{s.pid, s.fd}] = s.sk;
+        if (s.new_sk && s.ret >= 0) fd_sk[{s.pid, static_cast<int>(s.ret)}] = s.new_sk;
+    }
+    for (auto& s : syscalls) {
+        if (s.sk || s.fd < 0) continue;
+        if (auto it = fd_sk.find({s.pid, s.fd}); it != fd_sk.end()) s.sk = it->second;
+    }
+    return sockets;
+}
+
+Role role_of_sk(std::uint64_t sk, const std::vector<Connection>& connections,
+                const SocketMap& sockets, std::uint16_t server_port) {
+    const auto& sk_flow = sockets.flow;
+    if (!sk) return Role::unknown;
+    for (const auto& c : connections) {
+        if (sk == c.client_sk) return Role::client;
+        if (sk == c.server_sk || sk == c.listen_sk) return Role::server;
+    }
+    auto it = sk_flow.find(sk);
+    if (it != sk_flow.end()) {
+        for (const auto& c : connections) {
+            if (c.client_to_server.protocol != it->second.protocol) continue;
+            if (it->second.src == c.client_to_server.src) return Role::client;
+            if (it->second.src == c.client_to_server.dst) return Role::server;
+            if (it->second.src.port == c.client_to_server.dst.port && it->second.dst.port == 0)
+                return Role::server;
+        }
+        if (server_port && it->second.src.port == server_port) return Role::server;
+    }
+    return Role::unknown;
+}
+
+std::string transport_of(const Flow& f) {
+    bool v6 = f.src.family == AF_INET6;
+    if (f.protocol == IPPROTO_TCP) return v6 ? "tcp6" : "tcp";
+    if (f.protocol == IPPROTO_UDP) return v6 ? "udp6" : "udp";
+    return "unix";
+}
+
+// The socket a packet was delivered to: sk_data_ready, nested in its receive
+// processing, names it (UDP skbs do not carry it).
+void find_receivers(const std::vector<const Event*>& side, const Timeline& at,
+                    std::vector<PacketState>& packets) {
+    for (const Event* e : side) {
+        if (e->kind != K::sk_data_ready || !e->sk) continue;
+        std::size_t rx = at.receiving_packet(e->cpu, e->tid, e->t_ns);
+        if (rx != kNone && !packets[rx].p.receiver_sk) packets[rx].p.receiver_sk = e->sk;
+    }
+}
+
+std::vector<Connection> build_connections(std::vector<PacketState>& packets,
+                                          std::vector<Syscall>& syscalls,
+                                          const SocketMap& sockets, std::uint16_t server_port) {
+    std::vector<Connection> connections;
+    const auto& sk_flow = sockets.flow;
+    std::vector<std::vector<std::size_t>> groups;
+    std::vector<Flow> keys;
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const auto& f = packets[i].p.flow;
+        if (f.protocol == 0) continue;
+        std::size_t g = kNone;
+        for (std::size_t k = 0; k < keys.size(); ++k)
+            if (same_conversation(keys[k], f)) g = k;
+        if (g == kNone) {
+            g = keys.size();
+            keys.push_back(f);
+            groups.emplace_back();
+        }
+        groups[g].push_back(i);
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        Connection c;
+        c.client_to_server = client_direction(packets, groups[g], server_port);
+        c.transport = transport_of(c.client_to_server);
+        // Each end's socket: the one most of its packets name. Others
+        // appear at the edges: the request sock sends the SYN-ACK, a
+        // TIME-WAIT sock answers (and frees) the last segments.
+        std::map<std::uint64_t, std::size_t> client_votes, server_votes;
+        for (std::size_t i : groups[g]) {
+            const auto& p = packets[i].p;
+            bool from_client = p.flow.src == c.client_to_server.src;
+            if (p.tcp_flags & model::kSyn) {
+                if (from_client) c.client_isn = p.seq;
+                else c.server_isn = p.seq;
+            }
+            auto& sender = from_client ? client_votes : server_votes;
+            auto& receiver = from_client ? server_votes : client_votes;
+            if (p.sender_sk && !(!from_client && (p.tcp_flags & model::kSyn))) ++sender[p.sender_sk];
+            if (p.receiver_sk) ++receiver[p.receiver_sk];
+        }
+        auto most = [](const std::map<std::uint64_t, std::size_t>& votes) {
+            std::uint64_t best = 0;
+            std::size_t n = 0;
+            for (const auto& [sk, count] : votes)
+                if (count > n) {
+                    best = sk;
+                    n = count;
+                }
+            return best;
+        };
+        c.client_sk = most(client_votes);
+        c.server_sk = most(server_votes);
+        // Sockets whose local end is the server's but are not connected to
+        // the client: the listener.
+        for (const auto& [sk, f] : sk_flow) {
+            if (f.protocol != c.client_to_server.protocol) continue;
+            if (f.src == c.client_to_server.dst && !sk_flow.empty() && sk != c.server_sk &&
+                f.dst.port == 0)
+                c.listen_sk = sk;
+            if (!c.client_sk && f.src == c.client_to_server.src && f.dst == c.client_to_server.dst)
+                c.client_sk = sk;
+            if (!c.server_sk && f.src == c.client_to_server.dst && f.dst == c.client_to_server.src)
+                c.server_sk = sk;
+        }
+        connections.push_back(std::move(c));
+    }
+    // Roles of syscalls whose process the caller did not name (trace): by
+    // the socket they used, then the role most of the process's other calls
+    // have (a forked client first closes the listener it inherited).
+    std::map<std::uint32_t, std::pair<std::size_t, std::size_t>> votes;  // client, server
+    for (auto& s : syscalls) {
+        if (s.role == Role::unknown)
+            s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk, connections, sockets, server_port);
+        if (s.role == Role::client) ++votes[s.pid].first;
+        if (s.role == Role::server) ++votes[s.pid].second;
+    }
+    for (auto& s : syscalls) {
+        auto it = votes.find(s.pid);
+        if (s.role != Role::unknown || it == votes.end()) continue;
+        s.role = it->second.first > it->second.second ? Role::client : Role::server;
+    }
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        auto& p = packets[i].p;
+        p.connection = connection_of(p.flow, connections);
+        if (p.connection == kNone) continue;
+        const auto& c = connections[p.connection];
+        p.direction = p.flow.src == c.client_to_server.src ? Direction::client_to_server
+                                                           : Direction::server_to_client;
+    }
+    return connections;
+}
+
+}  // namespace tpk::journey::stages
