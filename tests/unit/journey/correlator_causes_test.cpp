@@ -1,0 +1,232 @@
+// The attribution stages alone (src/journey/correlator_timeline.cpp,
+// correlator_causes.cpp, correlator_retransmits.cpp): why a packet was sent,
+// from hand-made syscalls and packets.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <vector>
+
+#include "journey/correlator_causes.h"
+#include "journey/correlator_retransmits.h"
+#include "journey/correlator_timeline.h"
+
+namespace tpk::journey::stages {
+namespace {
+
+using K = model::EventKind;
+
+Flow tcp_flow(std::uint16_t from, std::uint16_t to) {
+    Flow f;
+    f.protocol = IPPROTO_TCP;
+    f.src.family = f.dst.family = AF_INET;
+    f.src.addr[0] = f.dst.addr[0] = 127;
+    f.src.addr[3] = f.dst.addr[3] = 1;
+    f.src.port = from;
+    f.dst.port = to;
+    return f;
+}
+
+Syscall call(const char* name, std::uint32_t tid, std::uint64_t enter, std::uint64_t exit,
+             std::uint64_t sk, std::int64_t ret) {
+    Syscall s;
+    s.name = name;
+    s.pid = s.tid = tid;
+    s.enter_ns = enter;
+    s.exit_ns = exit;
+    s.sk = sk;
+    s.ret = ret;
+    return s;
+}
+
+Hop hop(K kind, std::uint64_t t, std::uint32_t tid, std::uint32_t cpu = 0) {
+    Hop h;
+    h.event = kind;
+    h.t_ns = t;
+    h.tid = tid;
+    h.cpu = cpu;
+    return h;
+}
+
+// The client (tid 7, sock 0x51) sends 10 B with sendto(); loopback runs the
+// server's receive of it inside that call, and the server's ACK leaves from
+// there; the server (tid 9, sock 0x52) reads the bytes. Later a delayed ACK
+// leaves in softirq, and a packet whose transmit hops were lost shows up.
+struct Exchange {
+    std::vector<Syscall> syscalls = {call("sendto", 7, 100, 500, 0x51, 10),
+                                     call("recvfrom", 9, 260, 450, 0x52, 10)};
+    std::vector<PacketState> packets;
+    SocketMap sockets;
+
+    Exchange() {
+        PacketState data;
+        data.p.flow = tcp_flow(40000, 5000);
+        data.p.tcp_flags = model::kPsh | model::kAck;
+        data.p.payload_len = 10;
+        data.p.sender_sk = 0x51;
+        data.p.hops = {hop(K::net_dev_queue, 200, 7), hop(K::netif_receive_skb, 250, 7)};
+        data.rx_ns = 250;
+        data.rx_tid = 7;
+        data.end_ns = 400;
+        data.copies.push_back({300, 9, 10});
+        packets.push_back(data);
+
+        PacketState ack;
+        ack.p.flow = tcp_flow(5000, 40000);
+        ack.p.tcp_flags = model::kAck;
+        ack.p.sender_sk = 0x52;
+        ack.p.hops = {hop(K::net_dev_queue, 300, 7)};
+        packets.push_back(ack);
+
+        PacketState delayed = ack;
+        delayed.p.hops = {hop(K::net_dev_queue, 1000, 0, 1)};
+        packets.push_back(delayed);
+
+        PacketState lost = ack;
+        lost.p.hops = {hop(K::net_dev_start_xmit, 1100, 0, 1)};
+        packets.push_back(lost);
+    }
+};
+
+TEST(CorrelatorTimeline, OpenSyscallAndReceivingPacket) {
+    Exchange x;
+    const Timeline at(x.syscalls, x.packets);
+    EXPECT_EQ(at.open_syscall(7, 150), 0u);
+    EXPECT_EQ(at.open_syscall(7, 500), 0u);  // the exit's own time is still inside
+    EXPECT_EQ(at.open_syscall(7, 50), kNone);
+    EXPECT_EQ(at.open_syscall(7, 600), kNone);
+    EXPECT_EQ(at.open_syscall(9, 300), 1u);
+    EXPECT_EQ(at.receiving_packet(0, 7, 300), 0u);
+    EXPECT_EQ(at.receiving_packet(0, 7, 450), kNone);  // its skb was gone at 400
+    EXPECT_EQ(at.receiving_packet(1, 7, 300), kNone);  // another CPU
+    EXPECT_EQ(at.next_queued(7, 150), 0u);
+    EXPECT_EQ(at.next_queued(7, 250), 1u);
+    EXPECT_EQ(at.next_queued(7, 600), kNone);
+}
+
+TEST(CorrelatorCauses, SyscallReplyTimerUnknown) {
+    Exchange x;
+    const Timeline at(x.syscalls, x.packets);
+    attach_causes(x.packets, x.syscalls, x.sockets, at);
+
+    const auto& data = x.packets[0].p;
+    EXPECT_EQ(data.cause, Cause::syscall);
+    EXPECT_EQ(data.send_syscall, 0u);
+    EXPECT_EQ(data.recv_syscall, 1u);
+    EXPECT_EQ(x.packets[0].copy_len, 10u);
+    ASSERT_EQ(data.hops.size(), 4u);  // + sendto enter, recvfrom exit
+    EXPECT_EQ(data.hops[2].detail, "sendto enter");
+    EXPECT_EQ(data.hops[3].detail, "recvfrom exit = 10");
+    EXPECT_TRUE(data.hops[3].receive_side);
+
+    // Sent inside the client's sendto, but from the server's socket: TCP
+    // answering the packet it was receiving.
+    const auto& ack = x.packets[1].p;
+    EXPECT_EQ(ack.cause, Cause::reply);
+    EXPECT_EQ(ack.reply_to, 0u);
+    EXPECT_EQ(ack.send_syscall, kNone);
+
+    EXPECT_EQ(x.packets[2].p.cause, Cause::timer);
+    EXPECT_EQ(x.packets[3].p.cause, Cause::unknown);
+}
+
+// A read with MSG_PEEK copies but leaves the skb queued: the next read takes it.
+TEST(CorrelatorCauses, APeekIsNotTheConsumingRead) {
+    Exchange x;
+    x.syscalls[1].ret = 0;
+    x.syscalls[1].flags = kMsgPeek;
+    x.syscalls[1].exit_ns = 290;
+    x.syscalls.push_back(call("recvfrom", 9, 295, 450, 0x52, 10));
+    x.packets[0].copies = {{280, 9, 10}, {300, 9, 10}};
+    const Timeline at(x.syscalls, x.packets);
+    EXPECT_EQ(consuming_read(x.packets[0], x.syscalls, at), 2u);
+    EXPECT_EQ(x.packets[0].copy_len, 10u);
+}
+
+// Bytes by stream offset: the n-th byte sent is the n-th byte read.
+TEST(CorrelatorCauses, StreamRangesFindSendAndRead) {
+    std::vector<Syscall> syscalls = {call("sendto", 7, 100, 110, 0x51, 10),
+                                     call("sendto", 7, 120, 130, 0x51, 10),
+                                     call("recvfrom", 9, 140, 150, 0x52, 20)};
+    Connection c;
+    c.client_to_server = tcp_flow(40000, 5000);
+    c.client_isn = 1000;
+    c.server_isn = 5000;
+    c.client_sk = 0x51;
+    c.server_sk = 0x52;
+    PacketState second;
+    second.p.flow = c.client_to_server;
+    second.p.connection = 0;
+    second.p.direction = Direction::client_to_server;
+    second.p.seq = 1000 + 1 + 10;  // the second send's bytes
+    second.p.payload_len = 10;
+    std::vector<PacketState> packets = {second};
+    attach_stream_ranges(packets, syscalls, {c});
+    EXPECT_EQ(packets[0].p.send_syscall, 1u);
+    EXPECT_EQ(packets[0].p.recv_syscall, 2u);
+    ASSERT_EQ(packets[0].p.hops.size(), 1u);
+    EXPECT_EQ(packets[0].p.hops[0].event, K::syscall_exit);
+}
+
+PacketState segment(std::uint32_t seq, std::uint32_t len, std::uint64_t wire_t) {
+    PacketState s;
+    s.p.flow = tcp_flow(40000, 5000);
+    s.p.connection = 0;
+    s.p.direction = Direction::client_to_server;
+    s.p.tcp_flags = model::kAck;
+    s.p.seq = seq;
+    s.p.payload_len = len;
+    Hop h;
+    h.event = K::net_dev_start_xmit;
+    h.t_ns = wire_t;
+    s.p.hops.push_back(h);
+    return s;
+}
+
+TEST(CorrelatorRetransmits, SequenceSpaceSentBeforeIsARetransmit) {
+    std::vector<PacketState> packets = {segment(100, 10, 10), segment(110, 10, 20),
+                                        segment(100, 10, 30),
+                                        segment(119, 0, 40)};  // a keepalive: no space
+    mark_retransmits(packets);
+    EXPECT_FALSE(packets[0].p.retransmit);
+    EXPECT_FALSE(packets[1].p.retransmit);
+    EXPECT_TRUE(packets[2].p.retransmit);
+    EXPECT_EQ(packets[2].p.retransmit_of, 0u);
+    EXPECT_FALSE(packets[3].p.retransmit);
+}
+
+TEST(CorrelatorRetransmits, AFailedRetransmitIsANote) {
+    Event e;
+    e.kind = K::tcp_retransmit_skb;
+    e.flow = tcp_flow(40000, 5000);
+    e.seq = 100;
+    e.payload_len = 10;
+    e.ret = -16;  // EBUSY
+    std::vector<PacketState> packets = {segment(100, 10, 10)};
+    auto notes = attach_retransmits({&e}, packets);
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_NE(notes[0].find("failed with EBUSY"), std::string::npos) << notes[0];
+    EXPECT_FALSE(packets[0].p.retransmit);
+}
+
+TEST(CorrelatorRetransmits, TheTracepointGoesToThePacketItSentBefore) {
+    Event e;
+    e.kind = K::tcp_retransmit_skb;
+    e.flow = tcp_flow(40000, 5000);
+    e.seq = 100;
+    e.payload_len = 10;
+    e.t_ns = 35;  // fires after the clone was transmitted, in the same context
+    std::vector<PacketState> packets = {segment(100, 10, 10), segment(100, 10, 30)};
+    for (auto& s : packets) s.p.hops[0].receive_side = false;
+    packets[0].p.hops[0].event = packets[1].p.hops[0].event = K::net_dev_queue;
+    auto notes = attach_retransmits({&e}, packets);
+    EXPECT_TRUE(notes.empty());
+    EXPECT_FALSE(packets[0].p.retransmit);
+    EXPECT_TRUE(packets[1].p.retransmit);
+    EXPECT_EQ(packets[1].p.hops.back().detail, "resends 10 B");
+}
+
+}  // namespace
+}  // namespace tpk::journey::stages
