@@ -2,14 +2,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -19,8 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "capture/frame_store.h"
-#include "capture/source.h"
+#include "capture/loopback.h"
 #include "journey/explain.h"
 #include "kernel/session.h"
 #include "kernel/tracer.h"
@@ -46,103 +43,6 @@ std::uint64_t clock_ns(clockid_t id) {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
-
-// ------------------------------------------------------------------ capture
-
-// A capture on lo in its own thread until stop().
-class LoopbackCapture {
-public:
-    // immediate: a wake-up per frame (short lab runs, nothing to wait for at
-    // the end). Otherwise frames wait in TPACKET_V3 blocks that the kernel
-    // hands over when full or after the block timeout: far fewer wake-ups of
-    // this thread while a traced program runs, and stop() waits one timeout
-    // so the last block is handed over too.
-    static Result<std::unique_ptr<LoopbackCapture>> start(const std::string& filter,
-                                                          bool immediate = true) {
-        capture::LiveOptions opts;
-        opts.interface = "lo";
-        opts.immediate = immediate;
-        // A busy program fills a 256 KiB block (~1300 small frames) long
-        // before the timeout; a quiet one wakes this thread at most 10 times
-        // a second. The timeout is what stop() waits for: 0.1 s, not 1 s.
-        opts.timeout_ms = kBlockTimeoutMs;
-        opts.snaplen = 65535;
-        opts.buffer_bytes = 32 << 20;  // long traces: the capture thread shares the CPUs
-        // The sent copy of each packet would be cloned, filtered and copied
-        // into the ring by the sender's system call, only for libpcap to drop
-        // it: the received copy is the frame the journey keeps.
-        opts.ignore_outgoing = true;
-        auto source = capture::Source::open_live(opts);
-        if (!source) return wrap(source.error(), "capture on lo");
-        if (!filter.empty())
-            if (auto ok = source->set_filter(filter); !ok) return ok.error();
-        auto c = std::unique_ptr<LoopbackCapture>(new LoopbackCapture(std::move(*source)));
-        c->immediate_ = immediate;
-        c->stop_ = UniqueFd(eventfd(0, EFD_CLOEXEC));
-        if (!c->stop_) return errno_error("eventfd");
-        c->realtime_minus_monotonic_ = static_cast<std::int64_t>(clock_ns(CLOCK_REALTIME)) -
-                                       static_cast<std::int64_t>(clock_ns(CLOCK_MONOTONIC));
-        c->thread_ = std::thread([p = c.get()] {
-            p->status_ = p->source_.run(p->frames_, 0, p->stop_.get());
-        });
-        return c;
-    }
-
-    ~LoopbackCapture() { (void)stop(); }
-
-    // Drains what the ring holds, then ends the thread.
-    Status stop() {
-        if (!thread_.joinable()) return status_;
-        // The block timer is jiffies-based: it may fire a few ticks late.
-        if (!immediate_) std::this_thread::sleep_for(std::chrono::milliseconds(kBlockTimeoutMs + 150));
-        std::uint64_t one = 1;
-        (void)!::write(stop_.get(), &one, sizeof one);
-        thread_.join();
-        if (auto st = source_.stats(); st) dropped_ = st->dropped_by_kernel;
-        return status_;
-    }
-
-    // The frames as model::Events, built only now: the capture thread, which
-    // may share a CPU with the traced program, only copies bytes.
-    std::vector<model::Event> take_frames() {
-        std::vector<model::Event> events;
-        events.reserve(frames_.size());
-        for (std::size_t i = 0; i < frames_.size(); ++i) events.push_back(frame_event(frames_[i]));
-        frames_ = {};
-        return events;
-    }
-    std::uint64_t dropped() const { return dropped_; }
-
-private:
-    static constexpr int kBlockTimeoutMs = 100;
-
-    explicit LoopbackCapture(capture::Source s) : source_(std::move(s)) {}
-
-    // On the tracer's clock: libpcap stamps CLOCK_REALTIME, the kernel events
-    // are CLOCK_MONOTONIC, so frames are shifted by the offset between the two
-    // taken at start (good to a few µs, which is why frames are matched by
-    // headers, never by time).
-    model::Event frame_event(const capture::Frame& f) const {
-        model::Event e;
-        e.kind = model::EventKind::frame;
-        const std::int64_t real = f.sec * 1000000000ll + f.nsec;
-        e.t_ns = static_cast<std::uint64_t>(real - realtime_minus_monotonic_);
-        e.link_type = source_.link_type();
-        e.skb_len = f.wire_length;
-        const auto* p = reinterpret_cast<const std::uint8_t*>(f.data.data());
-        e.frame.assign(p, p + f.data.size());
-        return e;
-    }
-
-    capture::Source source_;
-    UniqueFd stop_;
-    capture::FrameStore frames_;
-    std::int64_t realtime_minus_monotonic_ = 0;
-    std::thread thread_;
-    Status status_;
-    std::uint64_t dropped_ = 0;
-    bool immediate_ = true;
-};
 
 // ------------------------------------------------------------------ tracer
 
@@ -483,10 +383,10 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
 
     // The capture and the ring-buffer reader are threads: they start once the
     // lab's children exist (run_pair's on_started), never before a fork.
-    std::unique_ptr<LoopbackCapture> capture;
+    std::unique_ptr<capture::LoopbackCapture> capture;
     auto start_capture = [&] {
         if (!o.capture || lab::is_unix(o.transport)) return;
-        auto c = LoopbackCapture::start(capture_filter(o.transport, port));
+        auto c = capture::LoopbackCapture::start(capture_filter(o.transport, port));
         if (c) capture = std::move(*c);
         else rec.partial_reasons.push_back(c.error().message());
     };
@@ -620,9 +520,9 @@ Result<Recording> record_trace(const TraceTarget& target) {
     }
     rec.kernel = kernel_view(tracer->kernel_support());
     rec.kernel_traced = true;
-    std::unique_ptr<LoopbackCapture> capture;
+    std::unique_ptr<capture::LoopbackCapture> capture;
     if (target.capture) {
-        auto c = LoopbackCapture::start("tcp or udp", /*immediate=*/false);
+        auto c = capture::LoopbackCapture::start("tcp or udp", /*immediate=*/false);
         if (c) capture = std::move(*c);
         else rec.partial_reasons.push_back(c.error().message());
     }

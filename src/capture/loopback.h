@@ -1,0 +1,72 @@
+// A live capture on lo for the journey: libpcap in its own thread until
+// stop(), then the frames as model::Events on the kernel tracer's clock. The
+// capture thread only copies bytes (FrameStore); the Events are built once
+// the traced programs are done, so the thread that shares their CPUs stays
+// cheap.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "capture/frame_store.h"
+#include "capture/source.h"
+#include "model/event.h"
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace tpk::capture {
+
+// CLOCK_REALTIME minus CLOCK_MONOTONIC now, in ns (constant for the boot but
+// for clock steps): libpcap stamps frames with the first, the kernel's events
+// carry the second.
+std::int64_t realtime_minus_monotonic_ns();
+
+// One captured frame as the event the correlator reads, shifted onto
+// CLOCK_MONOTONIC by realtime_minus_monotonic (good to a few µs, which is why
+// the correlator matches frames by headers, never by time).
+model::Event frame_event(const Frame& frame, int link_type,
+                         std::int64_t realtime_minus_monotonic);
+
+class LoopbackCapture {
+public:
+    // filter: a pcap-filter expression, empty for every frame.
+    // immediate: a wake-up per frame (short lab runs, nothing to wait for at
+    // the end). Otherwise frames wait in TPACKET_V3 blocks that the kernel
+    // hands over when full or after the block timeout: far fewer wake-ups of
+    // this thread while a traced program runs, and stop() waits one timeout
+    // so the last block is handed over too.
+    static Result<std::unique_ptr<LoopbackCapture>> start(const std::string& filter,
+                                                          bool immediate = true);
+
+    LoopbackCapture(const LoopbackCapture&) = delete;
+    LoopbackCapture& operator=(const LoopbackCapture&) = delete;
+    ~LoopbackCapture();
+
+    // Drains what the ring holds, then ends the thread; the capture's error,
+    // if it stopped on one.
+    Status stop();
+
+    // The frames as model::Events, built only now; the store is emptied.
+    std::vector<model::Event> take_frames();
+    // What the kernel dropped (pcap_stats), known after stop().
+    std::uint64_t dropped() const { return dropped_; }
+
+private:
+    static constexpr int kBlockTimeoutMs = 100;
+
+    explicit LoopbackCapture(Source s) : source_(std::move(s)) {}
+
+    Source source_;
+    UniqueFd stop_;
+    FrameStore frames_;
+    std::int64_t realtime_minus_monotonic_ = 0;
+    std::thread thread_;
+    Status status_;
+    std::uint64_t dropped_ = 0;
+    bool immediate_ = true;
+};
+
+}  // namespace tpk::capture
