@@ -7,13 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -21,6 +18,7 @@
 #include "journey/explain.h"
 #include "kernel/session.h"
 #include "kernel/tracer.h"
+#include "kernel/tracer_pump.h"
 #include "lab/call_timing.h"
 #include "lab/client.h"
 #include "lab/pair.h"
@@ -43,46 +41,6 @@ std::uint64_t clock_ns(clockid_t id) {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
-
-// ------------------------------------------------------------------ tracer
-
-// Polls the tracer in its own thread while the lab runs (the pair blocks the
-// calling thread), so a long run does not fill the ring buffer.
-class TracerPump {
-public:
-    explicit TracerPump(kernel::Tracer& t) : tracer_(t) {
-        thread_ = std::thread([this] {
-            auto sink = [this](model::Event&& e) { events_.push_back(std::move(e)); };
-            while (!stop_.load()) {
-                auto r = tracer_.poll(50, sink);
-                if (!r) {
-                    error_ = r.error();
-                    break;
-                }
-            }
-            (void)tracer_.finish(sink);   // the ring, staged hops, calls in flight
-        });
-    }
-    ~TracerPump() { finish(); }
-
-    std::vector<model::Event> finish() {
-        if (thread_.joinable()) {
-            stop_.store(true);
-            thread_.join();
-        }
-        return std::move(events_);
-    }
-
-    // Why the reader stopped early, if it did (the events after it are missing).
-    const std::optional<Error>& error() const { return error_; }
-
-private:
-    kernel::Tracer& tracer_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-    std::vector<model::Event> events_;
-    std::optional<Error> error_;
-};
 
 // ------------------------------------------------------------------ helpers
 
@@ -418,7 +376,7 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     };
     // The children wait until their pids are in the tracer's map, so their
     // first system call (socket) is already seen.
-    std::optional<TracerPump> pump;
+    std::optional<kernel::TracerPump> pump;
     lab::PairHooks hooks;
     hooks.on_started = [&](const lab::PairPids& pids) -> Status {
         for (int pid : {pids.server, pids.client})
