@@ -26,8 +26,7 @@
 #include "lab/signals.h"
 #include "model/event_io.h"
 #include "netlink/route.h"
-#include "netlink/sock_diag.h"
-#include "netlink/processes.h"
+#include "netlink/socket_events.h"
 
 namespace tpk::commands {
 namespace {
@@ -101,29 +100,6 @@ journey::Route route_to(const netlink::IpAddress& destination) {
 std::string capture_filter(lab::Transport t, std::uint16_t port) {
     bool tcp = lab::socket_type(t) == SOCK_STREAM;
     return fmt::format("{} port {}", tcp ? "tcp" : "udp", port);
-}
-
-// One socket as sock_diag shows it, as the event the correlator reads: its
-// state, queues and flow (local -> peer; UNIX: inode and peer inode).
-model::Event snapshot_event(const netlink::SocketSnapshot& s) {
-    model::Event e;
-    e.kind = model::EventKind::socket_snapshot;
-    e.t_ns = clock_ns(CLOCK_MONOTONIC);
-    e.new_state = s.state;
-    e.recv_q = s.recv_q;
-    e.send_q = s.send_q;
-    e.flow.src.family = e.flow.dst.family = static_cast<std::uint16_t>(s.family);
-    if (netlink::is_unix(s.kind)) {
-        e.flow.unix_inode = s.inode;
-        e.flow.unix_peer_inode = s.peer_inode;
-        return e;
-    }
-    e.flow.protocol = s.kind == netlink::SocketKind::tcp ? IPPROTO_TCP : IPPROTO_UDP;
-    e.flow.src.port = s.local.port;
-    e.flow.dst.port = s.peer.port;
-    std::copy(s.local.address.bytes.begin(), s.local.address.bytes.end(), e.flow.src.addr.begin());
-    std::copy(s.peer.address.bytes.begin(), s.peer.address.bytes.end(), e.flow.dst.addr.begin());
-    return e;
 }
 
 // What is missing for the kernel side, as one sentence (EPERM from
@@ -210,35 +186,16 @@ private:
 // What sock_diag shows of the conversation's sockets right now.
 void snapshot_sockets(UserSpaceLog& log, const LabJourneyOptions& o, const lab::Address& server,
                       int own_fd) {
-    auto own = netlink::socket_inode(own_fd);
-    std::uint64_t own_inode = own ? *own : 0;
-    netlink::SocketQuery q;
-    q.tcp = lab::socket_type(o.transport) == SOCK_STREAM && !lab::is_unix(o.transport);
-    q.udp = lab::socket_type(o.transport) == SOCK_DGRAM && !lab::is_unix(o.transport);
-    q.unix_sockets = lab::is_unix(o.transport);
-    auto list = netlink::list_sockets(q);
-    if (!list) return;
-    std::uint16_t port = port_of(server);
-    std::string path = server.unix_path();
-    std::uint64_t server_inode = 0;  // the server's end of our connection
-    for (const auto& s : *list)
-        if (own_inode && s.inode == own_inode) server_inode = s.peer_inode;
-    for (const auto& s : *list) {
-        bool server_side, client_side;
-        if (netlink::is_unix(s.kind)) {
-            server_side = (s.unix_path == path && !path.empty()) ||
-                          (server_inode && s.inode == server_inode);
-            client_side = own_inode && s.inode == own_inode;
-        } else {
-            server_side = s.local.port == port;
-            client_side = !server_side && s.peer.port == port;
-        }
-        if (!server_side && !client_side) continue;
-        model::Event e = snapshot_event(s);
-        e.pid = static_cast<std::uint32_t>(::getpid());
-        e.flags = server_side ? 2 : 1;
-        log.write_event(e);
-    }
+    netlink::Conversation c;
+    c.sockets.tcp = lab::socket_type(o.transport) == SOCK_STREAM && !lab::is_unix(o.transport);
+    c.sockets.udp = lab::socket_type(o.transport) == SOCK_DGRAM && !lab::is_unix(o.transport);
+    c.sockets.unix_sockets = lab::is_unix(o.transport);
+    c.server_port = port_of(server);
+    c.server_path = server.unix_path();
+    c.client_fd = own_fd;
+    auto events = netlink::conversation_snapshots(c);
+    if (!events) return;  // the journey goes on without socket states
+    for (const auto& e : *events) log.write_event(e);
 }
 
 std::vector<model::Event> read_memfd(int fd) {
@@ -421,27 +378,21 @@ namespace {
 Recording snapshot_of_pids(const std::vector<pid_t>& pids, std::string missing) {
     Recording rec;
     rec.partial_reasons.push_back(std::move(missing));
-    netlink::SocketQuery q;
-    auto list = netlink::list_sockets(q);
-    if (!list) {
-        rec.partial_reasons.push_back("sock_diag: " + list.error().message());
+    auto sockets = netlink::sockets_of_pids(pids);
+    if (!sockets) {
+        rec.partial_reasons.push_back("sock_diag: " + sockets.error().message());
         return rec;
     }
-    netlink::attach_processes(*list, netlink::scan_socket_owners());
+    const std::uint64_t now = clock_ns(CLOCK_MONOTONIC);
     std::vector<std::string> routed;
-    for (const auto& s : *list) {
-        bool ours = false;
-        for (const auto& owner : s.processes)
-            ours |= std::find(pids.begin(), pids.end(), owner.pid) != pids.end();
-        if (!ours) continue;
-        rec.input.events.push_back(snapshot_event(s));
-        if (!netlink::is_unix(s.kind)) {
-            std::string peer = s.peer.address.to_string();
-            if (s.peer.port && !s.peer.address.is_unspecified() &&
-                std::find(routed.begin(), routed.end(), peer) == routed.end()) {
-                routed.push_back(peer);
-                rec.input.routes.push_back(route_to(s.peer.address));
-            }
+    for (const auto& s : *sockets) {
+        rec.input.events.push_back(netlink::snapshot_event(s, now));
+        if (netlink::is_unix(s.kind)) continue;
+        std::string peer = s.peer.address.to_string();
+        if (s.peer.port && !s.peer.address.is_unspecified() &&
+            std::find(routed.begin(), routed.end(), peer) == routed.end()) {
+            routed.push_back(peer);
+            rec.input.routes.push_back(route_to(s.peer.address));
         }
     }
     rec.notes.push_back(
