@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,7 +18,7 @@
 #include "kernel/session.h"
 #include "kernel/tracer.h"
 #include "kernel/tracer_pump.h"
-#include "lab/call_timing.h"
+#include "lab/call_log.h"
 #include "lab/client.h"
 #include "lab/pair.h"
 #include "lab/server.h"
@@ -147,44 +146,9 @@ lab::ClientOptions client_options(const LabJourneyOptions& o, const lab::Address
 
 // ------------------------------------------------------------------ user space
 
-// Without the kernel side the lab's own system calls are still measured, from
-// user space (lab/call_timing.h): each child writes them as the same syscall
-// events the tracer would produce into a memfd the parent reads after the
-// child exits. Coarser than the kernel's view (it includes the libc wrapper)
-// and blind to packets, which is why the run is marked PARTIAL.
-class UserSpaceLog {
-public:
-    explicit UserSpaceLog(int fd) : fd_(fd) {}
-
-    void write_call(const lab::TimedCall& call) {
-        model::Event e;
-        e.kind = model::EventKind::syscall_enter;
-        e.pid = static_cast<std::uint32_t>(::getpid());
-        e.tid = e.pid;
-        e.comm = "tracepacket";
-        e.syscall = call.name;
-        e.fd = call.fd;
-        e.size = call.size;
-        e.flags = static_cast<std::uint64_t>(call.flags);
-        e.t_ns = call.enter_ns;
-        write_event(e);
-        e.kind = model::EventKind::syscall_exit;
-        e.t_ns = call.exit_ns;
-        e.ret = call.ret;
-        write_event(e);
-    }
-
-    void write_event(const model::Event& e) {
-        std::string line = model::event_to_json_line(e) + "\n";
-        (void)!::write(fd_, line.data(), line.size());
-    }
-
-private:
-    int fd_;
-};
-
-// What sock_diag shows of the conversation's sockets right now.
-void snapshot_sockets(UserSpaceLog& log, const LabJourneyOptions& o, const lab::Address& server,
+// What sock_diag shows of the conversation's sockets right now, into the
+// client's call log.
+void snapshot_sockets(lab::CallLog& log, const LabJourneyOptions& o, const lab::Address& server,
                       int own_fd) {
     netlink::Conversation c;
     c.sockets.tcp = lab::socket_type(o.transport) == SOCK_STREAM && !lab::is_unix(o.transport);
@@ -198,28 +162,16 @@ void snapshot_sockets(UserSpaceLog& log, const LabJourneyOptions& o, const lab::
     for (const auto& e : *events) log.write_event(e);
 }
 
-std::vector<model::Event> read_memfd(int fd) {
-    std::string text;
-    char buf[65536];
-    ::lseek(fd, 0, SEEK_SET);
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-        text.append(buf, static_cast<std::size_t>(n));
-    std::istringstream in(text);
-    auto events = model::read_events(in);
-    return events ? std::move(*events) : std::vector<model::Event>{};
-}
-
 // The lab pair without the kernel side: the run's user-space timings and a
 // sock_diag snapshot right after connect(), marked partial by the caller.
 Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, Recording& rec,
                          const std::function<void()>& on_started) {
-    UniqueFd server_log(::memfd_create("tpk-server-log", MFD_CLOEXEC));
-    UniqueFd client_log(::memfd_create("tpk-client-log", MFD_CLOEXEC));
-    if (!server_log || !client_log) return errno_error("memfd_create");
-    int slog = server_log.get(), clog = client_log.get();
+    auto server_log = lab::CallLog::create("tpk-server-log");
+    if (!server_log) return server_log.error();
+    auto client_log = lab::CallLog::create("tpk-client-log");
+    if (!client_log) return client_log.error();
     auto server_main = [&](const lab::ReadyCallback& ready) -> Result<int> {
-        UserSpaceLog log(slog);
-        lab::observe_calls([&log](const lab::TimedCall& c) { log.write_call(c); });
+        server_log->record_calls();
         auto stop = lab::SignalStop::open();
         if (!stop) return stop.error();
         lab::ServerEvents events;
@@ -229,12 +181,10 @@ Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, R
         return 0;
     };
     auto client_main = [&](const lab::Address& server) -> Result<int> {
-        UserSpaceLog log(clog);
-        lab::observe_calls([&](const lab::TimedCall& c) {
-            log.write_call(c);
+        client_log->record_calls([&](const lab::TimedCall& c) {
             // Right after connect: the listener, and both ends of the new connection.
             if (std::string_view(c.name) == "connect" && c.ret == 0)
-                snapshot_sockets(log, o, server, c.fd);
+                snapshot_sockets(*client_log, o, server, c.fd);
         });
         auto summary = lab::run_client(client_options(o, server));
         if (!summary) return summary.error();
@@ -253,8 +203,10 @@ Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, R
     if (!addr.unix_path().empty()) ::unlink(addr.unix_path().c_str());
     if (!code) return code.error();
     rec.exit_code = *code;
-    for (auto& e : read_memfd(slog)) rec.input.events.push_back(std::move(e));
-    for (auto& e : read_memfd(clog)) rec.input.events.push_back(std::move(e));
+    // A log that does not read back loses its side's calls, not the run.
+    for (const auto* log : {&*server_log, &*client_log})
+        if (auto events = log->read_events(); events)
+            for (auto& e : *events) rec.input.events.push_back(std::move(e));
     rec.notes.push_back(
         "system call times were measured in user space (clock_gettime around each call), "
         "socket states are one sock_diag snapshot right after connect()");
