@@ -15,6 +15,7 @@
 
 #include "capture/loopback.h"
 #include "journey/explain.h"
+#include "journey/recording.h"
 #include "kernel/session.h"
 #include "kernel/tracer.h"
 #include "kernel/tracer_pump.h"

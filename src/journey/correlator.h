@@ -26,21 +26,6 @@ struct CorrelatorInput {
 
 Journey correlate(CorrelatorInput input);
 
-// Recordings (tests/fixtures/events/*.jsonl) keep what is not an event as
-// comment lines the event reader skips:
-//     # lost_events 12
-//     # capture_dropped 0
-//     # transport tcp
-//     # server_port 40123
-//     # process 4242 server tracepacket
-// recorded_counter returns 0 when the line is absent.
-std::uint64_t recorded_counter(const std::string& recording_text, const std::string& name);
-// Fills everything but events from those lines.
-void read_recording_header(const std::string& recording_text, CorrelatorInput& input);
-// The same lines for a recording's top.
-std::string recording_header(const CorrelatorInput& input);
-// A whole recording (those lines, then one event per line, as
-// `tracepacket trace --record-raw` writes it) as the correlator's input.
-Result<CorrelatorInput> parse_recording(const std::string& recording_text);
+// The correlator's input saved to a file and read back: journey/recording.h.
 
 }  // namespace tpk::journey

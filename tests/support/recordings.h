@@ -10,6 +10,7 @@
 #include <string>
 
 #include "journey/correlator.h"
+#include "journey/recording.h"
 #include "journey/explain.h"
 
 namespace tpk::testing {

@@ -383,25 +383,6 @@ TEST(CorrelatorTcpBulk, EverySegmentIsAFrameAndEveryByteHasItsSyscalls) {
     EXPECT_EQ(no_copy, 5u);  // merged into the skb ahead: found by stream offset
 }
 
-TEST(RecordingHeader, RoundTrips) {
-    CorrelatorInput in;
-    in.lost_events = 7;
-    in.capture_dropped = 2;
-    in.transport = "udp6";
-    in.server_port = 4242;
-    in.processes = {{10, "srv", Role::server}, {11, "cli", Role::client}};
-    CorrelatorInput out;
-    read_recording_header(recording_header(in), out);
-    EXPECT_EQ(out.lost_events, 7u);
-    EXPECT_EQ(out.capture_dropped, 2u);
-    EXPECT_EQ(out.transport, "udp6");
-    EXPECT_EQ(out.server_port, 4242);
-    ASSERT_EQ(out.processes.size(), 2u);
-    EXPECT_EQ(out.processes[1].pid, 11u);
-    EXPECT_EQ(out.processes[1].role, Role::client);
-    EXPECT_EQ(out.processes[0].comm, "srv");
-}
-
 TEST(Correlator, NoEventsNoJourney) {
     auto j = correlate({});
     EXPECT_TRUE(j.packets.empty());
