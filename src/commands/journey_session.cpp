@@ -7,9 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -24,7 +21,6 @@
 #include "lab/pair.h"
 #include "lab/server.h"
 #include "lab/signals.h"
-#include "model/event_io.h"
 #include "netlink/route.h"
 #include "netlink/socket_events.h"
 
@@ -97,13 +93,19 @@ journey::Route route_to(const netlink::IpAddress& destination) {
     return r;
 }
 
+// A recording stamped with this boot's clock offset (the pcapng's wall-clock
+// times).
+Recording new_recording() {
+    Recording r;
+    r.realtime_offset_ns = capture::realtime_minus_monotonic_ns();
+    return r;
+}
+
 std::string capture_filter(lab::Transport t, std::uint16_t port) {
     bool tcp = lab::socket_type(t) == SOCK_STREAM;
     return fmt::format("{} port {}", tcp ? "tcp" : "udp", port);
 }
 
-// What is missing for the kernel side, as one sentence (EPERM from
-// check_privileges names the capability).
 // What the tracer's kernel gives, as the journey says it.
 journey::KernelView kernel_view(const kernel::KernelSupport& k) {
     journey::KernelView v;
@@ -117,6 +119,8 @@ journey::KernelView kernel_view(const kernel::KernelSupport& k) {
     return v;
 }
 
+// What is missing for the kernel side, as one sentence (EPERM from
+// check_privileges names the capability).
 std::optional<std::string> kernel_unavailable() {
     auto ok = kernel::probe_features();
     if (ok) return std::nullopt;
@@ -218,7 +222,7 @@ Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, R
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     if (auto ok = lab::check_message_size(o.transport, o.size); !ok) return ok.error();
-    Recording rec;
+    Recording rec = new_recording();
     rec.input.transport = std::string(lab::transport_name(o.transport));
     auto addr = free_address(o.transport);
     if (!addr) return addr.error();
@@ -329,7 +333,7 @@ namespace {
 // Without the kernel side, what sock_diag and rtnetlink still say about the
 // sockets of running processes: one snapshot each, and their routes.
 Recording snapshot_of_pids(const std::vector<pid_t>& pids, std::string missing) {
-    Recording rec;
+    Recording rec = new_recording();
     rec.partial_reasons.push_back(std::move(missing));
     auto sockets = netlink::sockets_of_pids(pids);
     if (!sockets) {
@@ -357,7 +361,7 @@ Recording snapshot_of_pids(const std::vector<pid_t>& pids, std::string missing) 
 }  // namespace
 
 Result<Recording> record_trace(const TraceTarget& target) {
-    Recording rec;
+    Recording rec = new_recording();
     if (auto missing = kernel_unavailable()) {
         if (!target.pids.empty() && target.command.empty())
             return snapshot_of_pids(target.pids, *missing);
@@ -419,32 +423,6 @@ Result<Recording> record_trace(const TraceTarget& target) {
     return rec;
 }
 
-Status write_recording(const Recording& r, const std::string& path) {
-    std::ofstream out(path);
-    if (!out) return errno_error("open " + path);
-    out << journey::recording_header(r.input);
-    // Frames keep their headers only (a 256-byte snap length): the journey
-    // needs flows, flags and numbers, and fixtures stay small.
-    constexpr std::size_t kSnap = 256;
-    for (const auto& e : r.input.events) {
-        if (e.kind == model::EventKind::frame && e.frame.size() > kSnap) {
-            model::Event cut = e;
-            cut.skb_len = e.skb_len ? e.skb_len : static_cast<std::uint32_t>(e.frame.size());
-            cut.frame.resize(kSnap);
-            out << model::event_to_json_line(cut) << '\n';
-        } else {
-            out << model::event_to_json_line(e) << '\n';
-        }
-    }
-    if (!out) return errno_error("write " + path);
-    return {};
-}
-
-std::int64_t realtime_minus_monotonic_ns() {
-    return static_cast<std::int64_t>(clock_ns(CLOCK_REALTIME)) -
-           static_cast<std::int64_t>(clock_ns(CLOCK_MONOTONIC));
-}
-
 journey::Journey finish_recording(Recording&& r) {
     auto j = journey::correlate(std::move(r.input));
     if (!r.kernel_traced) j.partial = true;
@@ -454,20 +432,6 @@ journey::Journey finish_recording(Recording&& r) {
     journey::explain(j);
     j.realtime_offset_ns = r.realtime_offset_ns;
     return j;
-}
-
-Result<Recording> read_recording(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return errno_error("open " + path);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto input = journey::parse_recording(text.str());
-    if (!input) return wrap(input.error(), path);
-    Recording r;
-    r.realtime_offset_ns = 0;  // recorded on a boot we know nothing about
-    r.input = std::move(*input);
-    r.kernel_traced = true;
-    return r;
 }
 
 }  // namespace tpk::commands

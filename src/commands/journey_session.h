@@ -1,8 +1,10 @@
-// Records what the journey and trace commands correlate: kernel events from
-// the tracer, frames from a capture on lo, the route from rtnetlink, each
-// process's role. The wiring of the sources lives here, shared by
-// journey.cpp and trace.cpp; the logic that a test needs lives in
-// src/journey/ (the correlator) and the sources' own folders.
+// Records what the journey and trace commands correlate, by wiring the
+// sources: the kernel tracer and the thread that reads it (kernel/tracer,
+// kernel/tracer_pump), the capture on lo (capture/loopback), sock_diag
+// snapshots (netlink/socket_events), the lab's user-space call log without
+// the kernel side (lab/call_log), the route from rtnetlink, each process's
+// role. Shared by journey.cpp and trace.cpp; what they record and its file
+// are journey/recording.h, the logic a test needs lives in those folders.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "journey/correlator.h"
+#include "journey/recording.h"
 #include "lab/transport.h"
 #include "util/result.h"
 
@@ -35,34 +38,16 @@ struct TraceTarget {
     std::uint8_t bench_floor = 0;       // make bench only (kernel::TracerOptions)
 };
 
-// What one run recorded, ready for journey::correlate(). When the kernel side
-// could not run (no privileges), kernel_traced is false and input holds what
-// still works; partial_reasons says what is missing.
-std::int64_t realtime_minus_monotonic_ns();
-
-struct Recording {
-    journey::CorrelatorInput input;
-    bool kernel_traced = false;
-    std::vector<std::string> partial_reasons;
-    std::vector<std::string> notes;
-    journey::KernelView kernel;         // what the kernel side could give
-    int exit_code = 0;                  // of the traced command / the lab pair
-    // CLOCK_REALTIME minus CLOCK_MONOTONIC while recording (constant for the
-    // boot), for wall-clock stamps in the pcapng; 0 for a replayed recording,
-    // whose boot is unknown.
-    std::int64_t realtime_offset_ns = realtime_minus_monotonic_ns();
-};
+// What one run recorded, and its file (--record-raw, --replay): the commands
+// and their tests name them from here.
+using journey::read_recording;
+using journey::Recording;
+using journey::write_recording;
 
 // Correlates a recording into the journey the writers read.
 journey::Journey finish_recording(Recording&& r);
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& options);
 Result<Recording> record_trace(const TraceTarget& target);
-
-// Writes a recording as a JSON Lines fixture (events plus "# name value"
-// counter lines), as tests/fixtures/events/ holds them.
-Status write_recording(const Recording& r, const std::string& path);
-// Reads one back (the correlator's tests and `journey --replay`).
-Result<Recording> read_recording(const std::string& path);
 
 }  // namespace tpk::commands

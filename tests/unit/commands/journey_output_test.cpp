@@ -9,7 +9,6 @@
 #include <sstream>
 #include <string>
 
-#include "commands/journey_session.h"
 #include "journey/text.h"
 #include "report/json_lines.h"
 #include "report/text.h"
@@ -33,19 +32,6 @@ std::size_t columns(const std::string& line) {
 }
 
 class JourneyOutput : public ::testing::TestWithParam<const char*> {};
-
-// `journey --replay FILE` reads a recording as the tests do, marked as a
-// kernel-traced run; a missing or broken file is one error naming it.
-TEST(JourneyReplay, ReadsTheRecordingAsTheTestsDo) {
-    auto rec = read_recording(testing::kRecordings + "journey-tcp.jsonl");
-    ASSERT_TRUE(rec.ok()) << rec.error().message();
-    EXPECT_TRUE(rec->kernel_traced);
-    EXPECT_EQ(rec->input.events.size(), testing::recording("journey-tcp.jsonl").events.size());
-    EXPECT_FALSE(rec->input.events.empty());
-    auto missing = read_recording("/nonexistent/recording.jsonl");
-    ASSERT_FALSE(missing.ok());
-    EXPECT_NE(missing.error().message().find("/nonexistent/recording.jsonl"), std::string::npos);
-}
 
 TEST_P(JourneyOutput, TextFitsOneHundredColumnsWithoutColour) {
     auto j = replay(GetParam());
