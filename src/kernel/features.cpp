@@ -48,14 +48,8 @@ Status probe_tp_btf() {
     if (btf_id < 0)
         return make_error("the kernel's BTF has no tracepoint netif_receive_skb, so tp_btf "
                           "programs cannot attach");
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
-                .attach_btf_id = static_cast<__u32>(btf_id));
-    UniqueFd fd(bpf_prog_load(BPF_PROG_TYPE_TRACING, "tpk_probe", "GPL", insns,
-                              sizeof(insns) / sizeof(insns[0]), &opts));
+    UniqueFd fd(load_empty_tracing_program(BPF_TRACE_RAW_TP, static_cast<unsigned>(btf_id),
+                                           "tpk_probe"));
     if (!fd) return errno_error("the kernel refused a tp_btf program (BPF_PROG_TYPE_TRACING)");
     return {};
 }

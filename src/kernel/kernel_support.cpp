@@ -95,14 +95,8 @@ int tracepoint_args(const struct btf* btf, const std::string& name) {
 std::string probe_fentry(const struct btf* btf) {
     int func = btf__find_by_name_kind(btf, "sock_recvmsg", BTF_KIND_FUNC);
     if (func < 0) return "the kernel's BTF has no function sock_recvmsg";
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
-                .attach_btf_id = static_cast<__u32>(func));
-    UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_TRACING, "tpk_fentry", "GPL", insns,
-                                sizeof(insns) / sizeof(insns[0]), &opts));
+    UniqueFd prog(load_empty_tracing_program(BPF_TRACE_FENTRY, static_cast<unsigned>(func),
+                                             "tpk_fentry"));
     if (!prog) return std::string("refused to load (") + std::strerror(errno) + ")";
     UniqueFd link(bpf_link_create(prog.get(), 0, BPF_TRACE_FENTRY, nullptr));
     if (!link) return std::string("refused to attach (") + std::strerror(errno) + ")";
@@ -178,6 +172,18 @@ KernelSupport probe_once() {
 
 std::string_view bpf_object_name(BpfObject object) {
     return object == BpfObject::modern ? "modern" : "compat";
+}
+
+int load_empty_tracing_program(int attach_type, unsigned btf_id, const char* name) {
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts,
+                .expected_attach_type = static_cast<bpf_attach_type>(attach_type),
+                .attach_btf_id = btf_id);
+    return bpf_prog_load(BPF_PROG_TYPE_TRACING, name, "GPL", insns,
+                         sizeof(insns) / sizeof(insns[0]), &opts);
 }
 
 const struct btf* vmlinux_btf() {

@@ -72,6 +72,11 @@ KernelSupport probe_kernel_support();
 // here; callers must not free it.
 const struct btf* vmlinux_btf();
 
+// Loads "return 0" as a BPF_PROG_TYPE_TRACING program of the given attach
+// type on the BTF id (a tracepoint's typedef, a function): the feature
+// probes' one way to ask the kernel. Returns the fd, or -1 with errno set.
+int load_empty_tracing_program(int attach_type, unsigned btf_id, const char* name);
+
 // Marks a hop missing after the verifier refused its program (the tracer
 // loads without it): reason is the verifier's last word.
 void mark_program_refused(KernelSupport& support, std::string_view program,

@@ -57,22 +57,6 @@ std::string tcp_flags_text(std::uint8_t flags) {
     return s;
 }
 
-std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    switch (e.family) {
-        case AF_INET:
-            inet_ntop(AF_INET, e.addr.data(), buf, sizeof buf);
-            return fmt::format("{}:{}", buf, e.port);
-        case AF_INET6:
-            inet_ntop(AF_INET6, e.addr.data(), buf, sizeof buf);
-            return fmt::format("[{}]:{}", buf, e.port);
-        case AF_UNIX:
-            return unix_inode ? fmt::format("unix:{}", unix_inode) : "unix";
-        default:
-            return "?";
-    }
-}
-
 std::string flow_text(const model::Flow& f) {
     return endpoint_text(f.src, f.unix_inode) + " > " + endpoint_text(f.dst, f.unix_peer_inode);
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "journey/journey.h"
+#include "journey/text.h"
 
 namespace tpk::report {
 
@@ -16,7 +17,7 @@ std::string duration_text(std::int64_t ns);
 // "S", "S.", "P.", "F.", ".", "R." as tcpdump prints TCP flags; "" for none.
 std::string tcp_flags_text(std::uint8_t flags);
 // "127.0.0.1:41234", "[::1]:80", "unix:12345", "?" when the family is unknown.
-std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode = 0);
+using journey::endpoint_text;
 // "127.0.0.1:41234 > 127.0.0.1:8080"
 std::string flow_text(const model::Flow& f);
 

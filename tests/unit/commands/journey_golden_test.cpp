@@ -21,6 +21,7 @@
 #include "journey/text.h"
 #include "report/json_lines.h"
 #include "report/text.h"
+#include "unit/report/golden.h"
 
 namespace tpk::commands {
 namespace {
@@ -40,38 +41,9 @@ const std::string kGoldenDir = std::string(TPK_SOURCE_DIR) + "/tests/unit/comman
 // largest, journey-tcp-lost.jsonl, is about 330 KB.
 constexpr std::uintmax_t kMaxRecordingBytes = 2u << 20;
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-// As tests/unit/report/golden.h, for the files of tests/unit/commands/golden/.
+// tests/unit/report/golden.h's comparison, for the files of this folder.
 void expect_golden(const std::string& name, const std::string& actual) {
-    const std::string path = kGoldenDir + name;
-    if (std::getenv("TPK_UPDATE_GOLDEN")) {
-        fs::create_directories(kGoldenDir);
-        std::ofstream(path, std::ios::binary | std::ios::trunc) << actual;
-        return;
-    }
-    std::ifstream f(path, std::ios::binary);
-    ASSERT_TRUE(f) << "missing golden file " << path << "; run with TPK_UPDATE_GOLDEN=1 and review it";
-    const std::string expected = read_text(path);
-    if (expected == actual) return;
-    std::istringstream e(expected), a(actual);
-    std::string le, la;
-    int line = 0;
-    while (true) {
-        ++line;
-        const bool ge = static_cast<bool>(std::getline(e, le));
-        const bool ga = static_cast<bool>(std::getline(a, la));
-        if (!ge && !ga) break;
-        if (le != la || ge != ga) break;
-    }
-    std::ofstream(path + ".actual", std::ios::binary | std::ios::trunc) << actual;
-    ADD_FAILURE() << name << " differs from its golden file at line " << line << "\n  expected: " << le
-                  << "\n  actual:   " << la << "\nwhole output in " << path << ".actual";
+    report::testing::expect_golden_file(kGoldenDir + name, name, actual);
 }
 
 // Every *.jsonl of the folder, sorted (file names, without the folder).

@@ -26,8 +26,9 @@ TEST(KernelSupport, ReadsThisKernelsTracepointsFromItsBtf) {
     EXPECT_EQ(s.tracepoint_args.at("sys_enter"), 2);
     ASSERT_TRUE(s.tracepoint_args.count("netif_receive_skb"));
     EXPECT_EQ(s.tracepoint_args.at("netif_receive_skb"), 1);
-    if (!std::getenv("TRACEPACKET_BPF_OBJECT"))
+    if (!std::getenv("TRACEPACKET_BPF_OBJECT")) {
         EXPECT_EQ(s.object == BpfObject::modern, s.rdonly_cast);
+    }
 }
 
 TEST(KernelSupport, EveryHopHasAProgramOrSaysWhyNot) {
@@ -38,7 +39,9 @@ TEST(KernelSupport, EveryHopHasAProgramOrSaysWhyNot) {
         EXPECT_TRUE(names.insert(h.hop).second) << "twice: " << h.hop;
         EXPECT_NE(h.programs.empty(), h.missing.empty()) << h.hop;
         EXPECT_EQ(h.source.empty(), h.programs.empty()) << h.hop;
-        if (h.fallback) EXPECT_TRUE(s.fentry) << h.hop;
+        if (h.fallback) {
+            EXPECT_TRUE(s.fentry) << h.hop;
+        }
     }
     // The hops a journey needs on every kernel have tracepoints.
     for (const char* hop : {"syscall_enter", "syscall_exit", "net_dev_queue", "netif_receive_skb",
@@ -50,8 +53,11 @@ TEST(KernelSupport, EveryHopHasAProgramOrSaysWhyNot) {
     // The IP layer has no tracepoint: fentry or missing, saying so.
     const HopSource* ip = s.hop("ip_output");
     ASSERT_NE(ip, nullptr);
-    if (s.fentry) EXPECT_EQ(ip->programs.size(), 2u);
-    else EXPECT_NE(ip->missing.find("fentry"), std::string::npos) << ip->missing;
+    if (s.fentry) {
+        EXPECT_EQ(ip->programs.size(), 2u);
+    } else {
+        EXPECT_NE(ip->missing.find("fentry"), std::string::npos) << ip->missing;
+    }
 }
 
 KernelSupport with_two_program_hop() {

@@ -22,8 +22,9 @@ inline std::string read_text(const std::string& path) {
     return ss.str();
 }
 
-inline void expect_golden(const std::string& name, const std::string& actual) {
-    const std::string path = golden_path(name);
+// Compares actual with the golden file at path (named `name` in messages).
+inline void expect_golden_file(const std::string& path, const std::string& name,
+                               const std::string& actual) {
     if (std::getenv("TPK_UPDATE_GOLDEN")) {
         std::ofstream(path, std::ios::binary | std::ios::trunc) << actual;
         return;
@@ -45,6 +46,10 @@ inline void expect_golden(const std::string& name, const std::string& actual) {
     std::ofstream(path + ".actual", std::ios::binary | std::ios::trunc) << actual;
     ADD_FAILURE() << name << " differs from its golden file at line " << line << "\n  expected: " << le
                   << "\n  actual:   " << la << "\nwhole output in " << path << ".actual";
+}
+
+inline void expect_golden(const std::string& name, const std::string& actual) {
+    expect_golden_file(golden_path(name), name, actual);
 }
 
 }  // namespace tpk::report::testing
