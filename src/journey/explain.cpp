@@ -19,7 +19,6 @@ constexpr int kEstablished = 1, kSynSent = 2, kSynRecv = 3, kFinWait1 = 4, kFinW
               kTimeWait = 6, kClose = 7, kCloseWait = 8, kLastAck = 9, kListen = 10,
               kClosing = 11;
 
-
 bool is_unix(const Journey& j, const Packet& p) {
     if (p.connection != kNone && p.connection < j.connections.size())
         return j.connections[p.connection].transport.rfind("unix", 0) == 0;
@@ -28,11 +27,11 @@ bool is_unix(const Journey& j, const Packet& p) {
 
 bool is_udp(const Packet& p) { return p.flow.protocol == IPPROTO_UDP; }
 
-std::string side_name(const Journey& j, const Packet& p, bool receiver) {
+// "the client" or "the server": the packet's receiver, else its sender.
+std::string side_name(const Packet& p, bool receiver) {
     bool c2s = p.direction == Direction::client_to_server;
     bool s2c = p.direction == Direction::server_to_client;
     if (!c2s && !s2c) return receiver ? "the receiver" : "the sender";
-    (void)j;
     return (c2s != receiver) ? "the client" : "the server";
 }
 
@@ -107,7 +106,7 @@ std::string device_text(const Hop& h) {
 
 bool on_lo(const Hop& h) { return h.dev == "lo"; }
 
-std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, const Hop& h) {
+std::string explain_hop(const Journey& j, const Packet& p, const Hop& h) {
     const bool unix_path = is_unix(j, p);
     const std::string proto = unix_path ? "UNIX" : is_udp(p) ? "UDP" : "TCP";
     switch (h.event) {
@@ -124,7 +123,7 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             else if (s.name == "close" || s.name == "shutdown")
                 what = "the kernel sends the FIN (or a reset) inside this call";
             return fmt::format("{} ({}, pid {}) calls {}() on fd {}: {}",
-                               side_name(j, p, h.receive_side), s.comm, s.pid, s.name, s.fd, what);
+                               side_name(p, h.receive_side), s.comm, s.pid, s.name, s.fd, what);
         }
         case K::syscall_exit: {
             if (h.syscall == kNone || h.syscall >= j.syscalls.size())
@@ -133,8 +132,8 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             if (h.receive_side)
                 return fmt::format("{}() returns {} to {} ({}): the bytes are in the program's "
                                    "buffer, the end of the journey",
-                                   s.name, s.ret, side_name(j, p, true), s.comm);
-            return fmt::format("{}() returns {} to {}", s.name, s.ret, side_name(j, p, false));
+                                   s.name, s.ret, side_name(p, true), s.comm);
+            return fmt::format("{}() returns {} to {}", s.name, s.ret, side_name(p, false));
         }
         case K::tcp_sendmsg_locked:
             return "TCP takes the bytes under the socket lock and appends them to the write "
@@ -232,12 +231,12 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
                                            : "the receiving socket has data queued: ";
             if (const Syscall* w = waiting_call(j, p, h.t_ns))
                 return base + fmt::format("{}, blocked in {}() for {}, is woken",
-                                          side_name(j, p, true), w->name,
+                                          side_name(p, true), w->name,
                                           duration_text(static_cast<std::int64_t>(h.t_ns - w->enter_ns)));
             if (p.recv_syscall != kNone && p.recv_syscall < j.syscalls.size())
                 return base + fmt::format("no traced call of {} was waiting; its {}() finds the "
                                           "bytes there later",
-                                          side_name(j, p, true),
+                                          side_name(p, true),
                                           j.syscalls[p.recv_syscall].name);
             return base + "any reader waiting on it is woken (which call read it is not known)";
         }
@@ -279,20 +278,18 @@ std::string explain_hop(const Journey& j, const Packet& p, std::size_t index, co
             return "the reset arrives: TCP closes the receiving socket and its next call "
                    "reports the error";
         default:
-            (void)index;
             return fmt::format("{} at the {} layer", model::event_name(h.event),
                                model::layer_name(h.layer));
     }
 }
 
-std::string explain_packet(const Journey& j, const Packet& p, std::size_t index) {
-    (void)index;
+std::string explain_packet(const Journey& j, const Packet& p) {
     std::string why;
     switch (p.cause) {
         case Cause::syscall:
             if (p.send_syscall != kNone && p.send_syscall < j.syscalls.size()) {
                 const auto& s = j.syscalls[p.send_syscall];
-                why = fmt::format("sent by {}'s {}()", side_name(j, p, false), s.name);
+                why = fmt::format("sent by {}'s {}()", side_name(p, false), s.name);
             } else {
                 why = "sent by a system call";
             }
@@ -334,7 +331,7 @@ std::string explain_packet(const Journey& j, const Packet& p, std::size_t index)
     }
     std::string text = what + "; " + why;
     if (p.recv_syscall != kNone && p.recv_syscall < j.syscalls.size())
-        text += fmt::format("; read by {}'s {}()", side_name(j, p, true),
+        text += fmt::format("; read by {}'s {}()", side_name(p, true),
                             j.syscalls[p.recv_syscall].name);
     if (p.retransmit) text += "; a retransmission";
     if (p.dropped) text += "; dropped (" + p.drop_reason + ")";
@@ -478,8 +475,8 @@ Packet::Trouble explain_trouble(const Journey& j, std::size_t i) {
 void explain(Journey& j) {
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
         auto& p = j.packets[i];
-        for (std::size_t k = 0; k < p.hops.size(); ++k) p.hops[k].explain = explain_hop(j, p, k, p.hops[k]);
-        p.explain = explain_packet(j, p, i);
+        for (auto& h : p.hops) h.explain = explain_hop(j, p, h);
+        p.explain = explain_packet(j, p);
         p.trouble = explain_trouble(j, i);
     }
 }
