@@ -1,6 +1,6 @@
 // Golden files of the text and JSON Lines output for every recorded run in
 // tests/fixtures/events/6.18-x86_64/, replayed the way `journey --replay FILE`
-// does (read_recording, finish_recording): tests/unit/commands/golden/
+// does (read, correlate, explain: tests/support/recordings.h): tests/unit/report/golden/journeys/
 // <fixture>.txt (TextStyle{color = false, width = 100}) and <fixture>.jsonl.
 // Run with TPK_UPDATE_GOLDEN=1 to rewrite them, then review the diff
 // (golden/README.md).
@@ -17,24 +17,21 @@
 #include <string>
 #include <vector>
 
-#include "commands/journey_session.h"
 #include "journey/text.h"
 #include "report/json_lines.h"
 #include "report/text.h"
+#include "support/recordings.h"
 #include "unit/report/golden.h"
 
-namespace tpk::commands {
+namespace tpk::report {
 namespace {
 
 using journey::tcp_flags_text;
-using report::render_journey_text;
-using report::TextStyle;
-using report::write_journey_json;
 
 namespace fs = std::filesystem;
 
 const std::string kRecordingDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-x86_64/";
-const std::string kGoldenDir = std::string(TPK_SOURCE_DIR) + "/tests/unit/commands/golden/";
+const std::string kGoldenDir = std::string(TPK_SOURCE_DIR) + "/tests/unit/report/golden/journeys/";
 
 // Recordings larger than this are skipped (GTEST_SKIP, so the run lists
 // them): their goldens would be too big to review. None is today; the
@@ -43,7 +40,7 @@ constexpr std::uintmax_t kMaxRecordingBytes = 2u << 20;
 
 // tests/unit/report/golden.h's comparison, for the files of this folder.
 void expect_golden(const std::string& name, const std::string& actual) {
-    report::testing::expect_golden_file(kGoldenDir + name, name, actual);
+    testing::expect_golden_file(kGoldenDir + name, name, actual);
 }
 
 // Every *.jsonl of the folder, sorted (file names, without the folder).
@@ -61,11 +58,7 @@ std::string stem(const std::string& file) { return fs::path(file).stem().string(
 class JourneyGolden : public ::testing::TestWithParam<std::string> {
 protected:
     journey::Journey replayed() {
-        const std::string path = kRecordingDir + GetParam();
-        auto rec = read_recording(path);
-        EXPECT_TRUE(rec.ok()) << (rec.ok() ? "" : rec.error().message());
-        if (!rec.ok()) return {};
-        return finish_recording(std::move(*rec));
+        return tpk::testing::replay(GetParam());
     }
     void SetUp() override {
         const auto size = fs::file_size(kRecordingDir + GetParam());
@@ -108,4 +101,4 @@ TEST(JourneyGoldenFiles, EachHasItsRecording) {
 }
 
 }  // namespace
-}  // namespace tpk::commands
+}  // namespace tpk::report

@@ -14,13 +14,10 @@
 #include "report/text.h"
 #include "support/recordings.h"
 
-namespace tpk::commands {
+namespace tpk::report {
 namespace {
 
 using journey::tcp_flags_text;
-using report::render_journey_text;
-using report::TextStyle;
-using report::write_journey_json;
 
 using testing::replay;
 
@@ -103,4 +100,4 @@ TEST(JourneyOutputText, FlagsAsTcpdumpPrintsThem) {
 }
 
 }  // namespace
-}  // namespace tpk::commands
+}  // namespace tpk::report

@@ -9,20 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "commands/journey_session.h"
 #include "journey/text.h"
 #include "report/json_lines.h"
 #include "report/text.h"
 #include "journey/explain.h"
 #include "support/recordings.h"
 
-namespace tpk::commands {
+namespace tpk::report {
 namespace {
 
 using journey::tcp_flags_text;
-using report::render_journey_text;
-using report::TextStyle;
-using report::write_journey_json;
 
 using testing::replay;
 
@@ -213,4 +209,4 @@ TEST(JourneyErrorsJson, RetransmitOfAndErrorSyscallAndCounts) {
 }
 
 }  // namespace
-}  // namespace tpk::commands
+}  // namespace tpk::report
