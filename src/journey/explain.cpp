@@ -7,12 +7,14 @@
 
 #include <fmt/format.h>
 
+#include "journey/correlator_common.h"
 #include "journey/text.h"
 
 namespace tpk::journey {
 namespace {
 
 using K = model::EventKind;
+using stages::wire_time;   // when the packet reached the wire (the correlator's own)
 
 // tcp_states.h numbering.
 constexpr int kEstablished = 1, kSynSent = 2, kSynRecv = 3, kFinWait1 = 4, kFinWait2 = 5,
@@ -342,13 +344,6 @@ std::string explain_packet(const Journey& j, const Packet& p) {
 
 bool has_hop(const Packet& p, K e) {
     return std::any_of(p.hops.begin(), p.hops.end(), [&](const Hop& h) { return h.event == e; });
-}
-
-// When a packet left for the device: its start_xmit, else its first hop.
-std::uint64_t wire_time(const Packet& p) {
-    for (const Hop& h : p.hops)
-        if (h.event == K::net_dev_start_xmit && !h.receive_side) return h.t_ns;
-    return p.hops.empty() ? 0 : p.hops.front().t_ns;
 }
 
 bool journey_is_udp(const Journey& j) { return j.transport.rfind("udp", 0) == 0; }

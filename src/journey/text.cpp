@@ -10,15 +10,16 @@
 
 namespace tpk::journey {
 
-std::string tcp_flags_text(std::uint8_t f) {
+std::string tcp_flags_text(std::uint8_t flags) {
     std::string s;
-    if (f & model::kSyn) s += 'S';
-    if (f & model::kFin) s += 'F';
-    if (f & model::kRst) s += 'R';
-    if (f & model::kPsh) s += 'P';
-    if (f & model::kUrg) s += 'U';
-    if (f & model::kAck) s += '.';
-    return s.empty() ? "none" : s;
+    // tcpdump's order (print-tcp.c tcp_flag_values): F S R P . U
+    if (flags & model::kFin) s += 'F';
+    if (flags & model::kSyn) s += 'S';
+    if (flags & model::kRst) s += 'R';
+    if (flags & model::kPsh) s += 'P';
+    if (flags & model::kAck) s += '.';
+    if (flags & model::kUrg) s += 'U';
+    return s;
 }
 
 std::string duration_text(std::int64_t ns) {

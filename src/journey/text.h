@@ -9,7 +9,7 @@
 
 namespace tpk::journey {
 
-// "S", "S.", "P.", "F.", ".", "R." (SYN first, ACK last); "none" for no flags.
+// "S", "S.", "P.", "F.", ".", "R." in tcpdump's order (F S R P . U); "" for none.
 std::string tcp_flags_text(std::uint8_t flags);
 // "12.3 µs" below a millisecond, else "207.90 ms".
 std::string duration_text(std::int64_t ns);

@@ -26,6 +26,12 @@ namespace {
 
 using nlohmann::json;
 
+// docs/json-schema.md: a TCP segment without flags says "none".
+std::string flags_or_none(std::uint8_t flags) {
+    std::string s = tcp_flags_text(flags);
+    return s.empty() ? "none" : s;
+}
+
 json base(const char* type) { return json{{"type", type}, {"schema_version", journey::kSchemaVersion}}; }
 
 json index_or_null(std::size_t i) { return i == kNone ? json(nullptr) : json(i); }
@@ -64,7 +70,7 @@ json frame_json(const journey::Frame& f) {
     return json{{"index", f.index},       {"t_ns", f.t_ns},
                 {"wire_len", f.wire_len}, {"captured_len", f.captured_len},
                 {"link_type", f.link_type}, {"flow", flow_json(f.flow)},
-                {"flags", tcp_flags_text(f.tcp_flags)}, {"seq", f.seq},
+                {"flags", flags_or_none(f.tcp_flags)}, {"seq", f.seq},
                 {"ack", f.ack},           {"payload_len", f.payload_len},
                 {"summary", f.summary}};
 }
@@ -159,7 +165,7 @@ void write_journey_json(const Journey& j, std::ostream& out) {
                                                                                : "unknown";
         r["kind"] = journey::packet_kind_name(p.kind);
         r["flow"] = flow_json(p.flow);
-        r["flags"] = p.flow.protocol == IPPROTO_TCP ? tcp_flags_text(p.tcp_flags) : "";
+        r["flags"] = p.flow.protocol == IPPROTO_TCP ? flags_or_none(p.tcp_flags) : "";
         r["tcp_flags"] = p.tcp_flags;
         r["seq"] = p.seq;
         r["ack"] = p.ack;

@@ -44,19 +44,6 @@ std::string duration_text(std::int64_t ns) {
     return fmt::format("{}{} s", sign, three_digits(a / 1e9));
 }
 
-std::string tcp_flags_text(std::uint8_t flags) {
-    if (flags == 0) return "";
-    std::string s;
-    // tcpdump's order (print-tcp.c tcp_flag_values): F S R P . U
-    if (flags & model::kFin) s += 'F';
-    if (flags & model::kSyn) s += 'S';
-    if (flags & model::kRst) s += 'R';
-    if (flags & model::kPsh) s += 'P';
-    if (flags & model::kAck) s += '.';
-    if (flags & model::kUrg) s += 'U';
-    return s;
-}
-
 std::string flow_text(const model::Flow& f) {
     return endpoint_text(f.src, f.unix_inode) + " > " + endpoint_text(f.dst, f.unix_peer_inode);
 }

@@ -225,7 +225,8 @@ std::string packet_title(const Journey& j, const Packet& p, std::size_t index) {
                                                                             : "? -> ?";
     std::string what;
     if (p.flow.protocol == IPPROTO_TCP) {
-        what = fmt::format("[{}] seq {}", tcp_flags_text(p.tcp_flags), p.rel_seq);
+        std::string flags = tcp_flags_text(p.tcp_flags);
+        what = fmt::format("[{}] seq {}", flags.empty() ? "none" : flags, p.rel_seq);
         if (p.payload_len) what += fmt::format(":{}", p.rel_seq + p.payload_len);
         if (p.tcp_flags & model::kAck) what += fmt::format(" ack {}", p.rel_ack);
         what += fmt::format(" len {}", p.payload_len);
