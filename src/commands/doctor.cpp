@@ -37,6 +37,7 @@
 #include "kernel/kernel_support.h"
 #include "kernel/log.h"
 #include "kernel/tracer.h"
+#include "report/paint.h"
 
 namespace tpk::commands {
 namespace {
@@ -559,23 +560,12 @@ std::string verdict(const Findings& f) {
 
 // ---- printing ----------------------------------------------------------
 
-// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
-bool use_color() {
-    const char* no_color = std::getenv("NO_COLOR");
-    return ::isatty(STDOUT_FILENO) && !(no_color && *no_color);
-}
+using report::Paint;
 
-struct Paint {
-    bool on;
-    std::string wrap(const char* code, const std::string& s) const {
-        return on ? fmt::format("\x1b[{}m{}\x1b[0m", code, s) : s;
-    }
-    std::string head(const std::string& s) const { return wrap("1", s); }
-    std::string dim(const std::string& s) const { return wrap("2", s); }
-    std::string level(Level l, const std::string& s) const {
-        return wrap(l == Level::ok ? "32" : l == Level::missing ? "1;31" : "33", s);
-    }
-};
+// OK green, MISSING red, NOTE yellow.
+std::string level_text(const Paint& paint, Level l, const std::string& s) {
+    return l == Level::ok ? paint.good(s) : l == Level::missing ? paint.warn(s) : paint.caution(s);
+}
 
 // Words of text in lines of at most width columns; the first line starts at
 // column first, the others are indented to column indent.
@@ -609,7 +599,7 @@ std::string wrap_words(const std::string& text, std::size_t first, std::size_t i
 constexpr std::size_t kStatusWidth = 9, kLabelWidth = 18;
 
 void print_text(const Findings& f, const std::vector<Check>& checks) {
-    const Paint paint{use_color()};
+    const Paint paint{report::stdout_wants_color()};
     const char* titles[][2] = {{"system", "SYSTEM"},
                                {"privileges", "PRIVILEGES (effective capabilities)"},
                                {"kernel", "KERNEL"},
@@ -625,7 +615,7 @@ void print_text(const Findings& f, const std::vector<Check>& checks) {
                                                              : "NOTE";
             std::string text = c.value.empty() ? c.meaning : c.value + ": " + c.meaning;
             const std::size_t column = 2 + kStatusWidth + kLabelWidth;
-            out += "  " + paint.level(c.level, fmt::format("{:<{}}", status, kStatusWidth)) +
+            out += "  " + level_text(paint, c.level, fmt::format("{:<{}}", status, kStatusWidth)) +
                    fmt::format("{:<{}}", c.label, kLabelWidth) + wrap_words(text, column, column) +
                    "\n";
         }
@@ -648,7 +638,7 @@ void print_text(const Findings& f, const std::vector<Check>& checks) {
                                           : Level::note;
         out += fmt::format("  {:<{}}{:<{}}", h.hop, hop_w, h.source.empty() ? "-" : h.source,
                            source_w) +
-               paint.level(level, status) + "\n";
+               level_text(paint, level, status) + "\n";
         std::string reason = hop_reason(h);
         if (!reason.empty()) {
             const std::size_t column = 2 + hop_w;
@@ -659,7 +649,7 @@ void print_text(const Findings& f, const std::vector<Check>& checks) {
     Level vl = !f.blockers.empty()       ? Level::missing
                : missing_hops(f).empty() ? Level::ok
                                          : Level::note;
-    out += "\n" + paint.level(vl, v) + "\n";  // one line, for grep and tail -1
+    out += "\n" + level_text(paint, vl, v) + "\n";  // one line, for grep and tail -1
     fmt::print("{}", out);
     std::fflush(stdout);
 }

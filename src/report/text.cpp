@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "journey/text.h"
+#include "report/paint.h"
 
 namespace tpk::report {
 namespace {
@@ -32,19 +33,10 @@ using journey::Role;
 using model::EventKind;
 using model::Layer;
 
-struct Paint {
-    bool on;
-    std::string wrap(const char* code, const std::string& s) const {
-        return on ? fmt::format("\x1b[{}m{}\x1b[0m", code, s) : s;
-    }
-    std::string head(const std::string& s) const { return wrap("1", s); }
-    std::string dim(const std::string& s) const { return wrap("2", s); }
-    std::string warn(const std::string& s) const { return wrap("1;31", s); }
-    std::string good(const std::string& s) const { return wrap("32", s); }
-    std::string who(Role r, const std::string& s) const {
-        return wrap(r == Role::client ? "36" : r == Role::server ? "35" : "0", s);
-    }
-};
+// The client's lines in cyan, the server's in magenta.
+std::string role_paint(const Paint& paint, Role r, const std::string& s) {
+    return paint.wrap(r == Role::client ? "36" : r == Role::server ? "35" : "0", s);
+}
 
 std::string fit(std::string s, std::size_t width) {
     if (s.size() <= width) return s;
@@ -119,7 +111,7 @@ void render_syscalls(const Journey& j, std::uint64_t t0, const Paint& paint, std
         bool any = std::any_of(j.syscalls.begin(), j.syscalls.end(),
                                [&](const journey::Syscall& s) { return s.pid == proc.pid; });
         if (!any) continue;
-        out += "  " + paint.who(proc.role, fmt::format("{} (pid {}, {})", role_label(proc.role),
+        out += "  " + role_paint(paint, proc.role, fmt::format("{} (pid {}, {})", role_label(proc.role),
                                                        proc.pid, proc.comm)) + "\n";
         out += paint.dim(fmt::format("    {:>12}  {:>10}  {}", "start µs", "took µs", "call")) + "\n";
         for (const auto& s : j.syscalls) {
@@ -183,7 +175,7 @@ void render_sockets(const Journey& j, std::uint64_t t0, const Paint& paint, std:
     out += paint.dim(fmt::format("  {:>12}  {:<7} {:<12} {:>6} {:>6}  {}", "t µs", "side", "state",
                                  "recv-q", "send-q", "local -> peer")) + "\n";
     for (const auto& v : j.sockets) {
-        std::string who = paint.who(v.role, fmt::format("{:<7}", role_label(v.role)));
+        std::string who = role_paint(paint, v.role, fmt::format("{:<7}", role_label(v.role)));
         out += fit(fmt::format("  {:>12}  {} {:<12} {:>6} {:>6}  {}", rel(v.t_ns, t0), who,
                                socket_state_name(v), v.recv_q, v.send_q, flow_text(v.flow)),
                    100 + (who.size() - 7)) + "\n";
@@ -212,7 +204,7 @@ void render_states(const Journey& j, std::uint64_t t0, const Paint& paint, std::
                                role_label(j.syscalls[s.syscall].role), j.syscalls[s.syscall].pid);
         if (why.empty())
             why = fmt::format("socket {:#x}", s.sk);
-        std::string who = paint.who(s.role, fmt::format("{:<7}", role_label(s.role)));
+        std::string who = role_paint(paint, s.role, fmt::format("{:<7}", role_label(s.role)));
         out += fit(fmt::format("  {:>12}  {} {:<28} {}", rel(s.t_ns, t0), who, change, why),
                    100 + (who.size() - 7)) + "\n";
     }
@@ -286,7 +278,7 @@ void render_packets(const Journey& j, const Paint& paint, bool explain, std::str
         Role sender = p.direction == journey::Direction::client_to_server   ? Role::client
                       : p.direction == journey::Direction::server_to_client ? Role::server
                                                                             : Role::unknown;
-        out += "\n" + paint.who(sender, fit(packet_title(j, p, i), 100)) + "\n";
+        out += "\n" + role_paint(paint, sender, fit(packet_title(j, p, i), 100)) + "\n";
         out += wrap_text("     sent by: ", p.sent_by);
         if (explain && !p.explain.empty()) out += wrap_text("     what:    ", p.explain);
         if (p.recv_syscall != kNone) {
@@ -370,8 +362,7 @@ void render_summary(const Journey& j, const Paint& paint, std::string& out) {
 
 TextStyle terminal_style() {
     TextStyle s;
-    const char* no_color = std::getenv("NO_COLOR");
-    s.color = ::isatty(STDOUT_FILENO) && !(no_color && *no_color);
+    s.color = stdout_wants_color();
     return s;
 }
 
