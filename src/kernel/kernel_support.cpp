@@ -134,6 +134,9 @@ KernelSupport probe_once() {
         if (f == "compat" || (f == "modern" && s.rdonly_cast)) {
             s.object = f == "compat" ? BpfObject::compat : BpfObject::modern;
             s.object_reason = "chosen by TRACEPACKET_BPF_OBJECT=" + std::string(f);
+        } else {
+            s.object_reason += "; TRACEPACKET_BPF_OBJECT=" + std::string(f) +
+                               " is ignored (it takes compat, or modern where the kfunc exists)";
         }
     }
     if (btf && check_privileges()) s.fentry_error = probe_fentry(btf);
