@@ -168,6 +168,10 @@ if pid == 0:
     c.sendall(b"too late")
     if c.recv(100) != b"":
         os._exit(3)
+    # The peer's reset is processed in softirq, on a loaded machine maybe in
+    # ksoftirqd after this returns: give it time before the send that must fail.
+    import time
+    time.sleep(0.2)
     try:
         c.send(b"x")
         os._exit(4)
