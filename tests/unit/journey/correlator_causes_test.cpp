@@ -12,6 +12,7 @@
 #include "journey/correlator_causes.h"
 #include "journey/correlator_retransmits.h"
 #include "journey/correlator_timeline.h"
+#include "support/flows.h"
 
 namespace tpk::journey::stages {
 namespace {
@@ -19,14 +20,7 @@ namespace {
 using K = model::EventKind;
 
 Flow tcp_flow(std::uint16_t from, std::uint16_t to) {
-    Flow f;
-    f.protocol = IPPROTO_TCP;
-    f.src.family = f.dst.family = AF_INET;
-    f.src.addr[0] = f.dst.addr[0] = 127;
-    f.src.addr[3] = f.dst.addr[3] = 1;
-    f.src.port = from;
-    f.dst.port = to;
-    return f;
+    return tpk::testing::loopback_tcp_flow(from, to);
 }
 
 Syscall call(const char* name, std::uint32_t tid, std::uint64_t enter, std::uint64_t exit,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "journey/correlator_packets.h"
+#include "support/flows.h"
 
 namespace tpk::journey::stages {
 namespace {
@@ -16,14 +17,7 @@ namespace {
 using K = model::EventKind;
 
 Flow tcp_flow(std::uint16_t from, std::uint16_t to) {
-    Flow f;
-    f.protocol = IPPROTO_TCP;
-    f.src.family = f.dst.family = AF_INET;
-    f.src.addr[0] = f.dst.addr[0] = 127;
-    f.src.addr[3] = f.dst.addr[3] = 1;
-    f.src.port = from;
-    f.dst.port = to;
-    return f;
+    return tpk::testing::loopback_tcp_flow(from, to);
 }
 
 // A hop of skb on a flow (headers read) or without one (Flow{}).
