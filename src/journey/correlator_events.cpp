@@ -65,23 +65,34 @@ EventStreams sort_events(const std::vector<Event>& events, std::uint16_t server_
     return out;
 }
 
+namespace {
+
+// What a call's enter or exit event says of it: who, which call, which fd
+// and sock, and when it (or, for an exit without its enter, its end) was seen.
+Syscall syscall_of(const Event& e) {
+    Syscall s;
+    s.name = e.syscall;
+    s.nr = e.syscall_nr;
+    s.pid = e.pid;
+    s.tid = e.tid;
+    s.comm = e.comm;
+    s.fd = e.fd;
+    s.enter_ns = e.t_ns;
+    s.sk = e.sk;
+    return s;
+}
+
+}  // namespace
+
 std::vector<Syscall> pair_syscalls(const std::vector<const Event*>& all,
                                    const std::vector<Process>& processes) {
     std::vector<Syscall> syscalls;
     std::unordered_map<std::uint32_t, std::size_t> open;  // tid -> syscall
     for (const Event* e : all) {
         if (e->kind == K::syscall_enter) {
-            Syscall s;
-            s.name = e->syscall;
-            s.nr = e->syscall_nr;
-            s.pid = e->pid;
-            s.tid = e->tid;
-            s.comm = e->comm;
-            s.fd = e->fd;
+            Syscall s = syscall_of(*e);
             s.size = e->size;
             s.flags = e->flags;
-            s.enter_ns = e->t_ns;
-            s.sk = e->sk;
             open[e->tid] = syscalls.size();
             syscalls.push_back(std::move(s));
         } else if (e->kind == K::syscall_exit) {
@@ -96,17 +107,9 @@ std::vector<Syscall> pair_syscalls(const std::vector<const Event*>& all,
                 open.erase(it);
             } else {
                 // The enter happened before tracing started (or was lost).
-                Syscall s;
-                s.name = e->syscall;
-                s.nr = e->syscall_nr;
-                s.pid = e->pid;
-                s.tid = e->tid;
-                s.comm = e->comm;
-                s.fd = e->fd;
-                s.enter_ns = e->t_ns;
+                Syscall s = syscall_of(*e);
                 s.exit_ns = e->t_ns;
                 s.ret = e->ret;
-                s.sk = e->sk;
                 syscalls.push_back(std::move(s));
             }
         }

@@ -3,6 +3,8 @@
 // message without CAP_NET_RAW. Where tcpdump/tshark are installed the output
 // and the written files are checked against them too.
 #include <gtest/gtest.h>
+
+#include "support/command_run.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,30 +21,11 @@ namespace {
 
 const fs::path kDir = fs::path(TPK_FIXTURES_DIR) / "captures";
 
-struct Outcome {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
+using tpk::testing::Outcome;
 
 // Runs a shell command with stdout and stderr captured separately; TZ=UTC so
 // timestamps are stable.
-Outcome run(const std::string& command) {
-    const fs::path err_file = fs::temp_directory_path() / ("tpk-cli-err-" + std::to_string(::getpid()));
-    Outcome r;
-    FILE* p = ::popen(("TZ=UTC " + command + " 2>" + err_file.string()).c_str(), "r");
-    char buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    std::ifstream in(err_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    r.err = ss.str();
-    fs::remove(err_file);
-    return r;
-}
+Outcome run(const std::string& command) { return tpk::testing::run_command("TZ=UTC " + command); }
 
 std::string tpk(const std::string& args) { return std::string(TPK_BINARY) + " capture " + args; }
 

@@ -6,6 +6,8 @@
 // root and 6.18 facts are checked only where they hold; elsewhere those
 // tests skip and say why.
 #include <gtest/gtest.h>
+
+#include "support/command_run.h"
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,32 +31,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Outcome {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
+using tpk::testing::Outcome;
 
 // Runs a shell command with stdout and stderr captured apart (stdout is a
 // pipe, so the text report is uncoloured).
-Outcome run(const std::string& command) {
-    const fs::path err_file =
-        fs::temp_directory_path() / ("tpk-doctor-err-" + std::to_string(::getpid()));
-    Outcome r;
-    FILE* p = ::popen((command + " 2>" + err_file.string()).c_str(), "r");
-    if (!p) return r;
-    char buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    std::ifstream in(err_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    r.err = ss.str();
-    fs::remove(err_file);
-    return r;
-}
+Outcome run(const std::string& command) { return tpk::testing::run_command(command); }
 
 std::string doctor(const std::string& args = "") {
     return std::string(TPK_BINARY) + " doctor " + args;
