@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -22,9 +23,25 @@ std::string tcp_flags_text(std::uint8_t flags) {
     return s;
 }
 
+namespace {
+
+// Three significant digits, as people read latencies: 1.23, 12.3, 123.
+std::string three_digits(double v) {
+    if (v < 10) return fmt::format("{:.2f}", v);
+    if (v < 100) return fmt::format("{:.1f}", v);
+    return fmt::format("{:.0f}", v);
+}
+
+}  // namespace
+
 std::string duration_text(std::int64_t ns) {
-    if (ns < 1000000) return fmt::format("{:.1f} µs", static_cast<double>(ns) / 1000.0);
-    return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+    const char* sign = ns < 0 ? "-" : "";
+    const double a = std::fabs(static_cast<double>(ns));
+    if (a < 1e3) return fmt::format("{}{} ns", sign, static_cast<long long>(a));
+    // Round first so 999.9 µs prints as "1.00 ms", not "1000 µs".
+    if (std::round(a / 1e1) < 1e5) return fmt::format("{}{} µs", sign, three_digits(a / 1e3));
+    if (std::round(a / 1e4) < 1e5) return fmt::format("{}{} ms", sign, three_digits(a / 1e6));
+    return fmt::format("{}{} s", sign, three_digits(a / 1e9));
 }
 
 std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {

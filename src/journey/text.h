@@ -11,7 +11,8 @@ namespace tpk::journey {
 
 // "S", "S.", "P.", "F.", ".", "R." in tcpdump's order (F S R P . U); "" for none.
 std::string tcp_flags_text(std::uint8_t flags);
-// "12.3 µs" below a millisecond, else "207.90 ms".
+// "0 ns", "812 ns", "1.23 µs", "12.3 µs", "123 µs", "1.23 ms", "1.23 s": three
+// significant digits, as people read latencies.
 std::string duration_text(std::int64_t ns);
 // "127.0.0.1:41234", "[::1]:80", "unix:12345", "unix", "?".
 std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode = 0);

@@ -3,10 +3,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "journey/text.h"
+#include "report/json_writer.h"
 
 namespace tpk::report {
 namespace {
@@ -15,243 +13,355 @@ using journey::endpoint_text;
 using journey::Hop;
 using journey::Journey;
 using journey::kNone;
-using journey::socket_state_name;
-using journey::tcp_flags_text;
 
-}  // namespace
-
-// ---------------------------------------------------------------- JSON
-
-namespace {
-
-using nlohmann::json;
+// Keys are written in nlohmann::json's order (sorted byte-wise), which is the
+// order schema_version 1 was first written in: see json_writer.h.
 
 // docs/json-schema.md: a TCP segment without flags says "none".
 std::string flags_or_none(std::uint8_t flags) {
-    std::string s = tcp_flags_text(flags);
+    std::string s = journey::tcp_flags_text(flags);
     return s.empty() ? "none" : s;
 }
 
-json base(const char* type) { return json{{"type", type}, {"schema_version", journey::kSchemaVersion}}; }
+void index_or_null(JsonWriter& w, std::string_view key, std::size_t i) {
+    if (i == kNone) w.null_field(key);
+    else w.field(key, std::uint64_t{i});
+}
 
-json index_or_null(std::size_t i) { return i == kNone ? json(nullptr) : json(i); }
+void indices(JsonWriter& w, std::string_view key, const std::vector<std::size_t>& v) {
+    w.key(key).begin_array();
+    for (auto i : v) w.value(std::uint64_t{i});
+    w.end_array();
+}
 
-json flow_json(const model::Flow& f) {
-    std::string proto = f.protocol == IPPROTO_TCP   ? "tcp"
+void strings(JsonWriter& w, std::string_view key, const std::vector<std::string>& v) {
+    w.key(key).begin_array();
+    for (const auto& s : v) w.value(s);
+    w.end_array();
+}
+
+void schema_version(JsonWriter& w) { w.field("schema_version", std::int64_t{journey::kSchemaVersion}); }
+
+void flow(JsonWriter& w, std::string_view key, const model::Flow& f) {
+    const char* proto = f.protocol == IPPROTO_TCP   ? "tcp"
                         : f.protocol == IPPROTO_UDP ? "udp"
                         : f.src.family == AF_UNIX   ? "unix"
                                                     : "unknown";
-    return json{{"protocol", proto},
-                {"src", endpoint_text(f.src, f.unix_inode)},
-                {"dst", endpoint_text(f.dst, f.unix_peer_inode)}};
+    w.key(key).begin_object();
+    w.field("dst", endpoint_text(f.dst, f.unix_peer_inode));
+    w.field("protocol", proto);
+    w.field("src", endpoint_text(f.src, f.unix_inode));
+    w.end_object();
 }
 
-json hop_json(const Hop& h) {
-    json j{{"layer", model::layer_name(h.layer)},
-           {"side", h.receive_side ? "receive" : "send"},
-           {"event", model::event_name(h.event)},
-           {"t_ns", h.t_ns},
-           {"since_cause_ns", h.since_cause_ns},
-           {"pid", h.pid},
-           {"tid", h.tid},
-           {"cpu", h.cpu},
-           {"comm", h.comm}};
-    if (h.skb) j["skb"] = fmt::format("{:#x}", h.skb);
-    if (h.sk) j["sk"] = fmt::format("{:#x}", h.sk);
-    if (h.len) j["len"] = h.len;
-    if (!h.dev.empty()) j["dev"] = h.dev;
-    if (!h.detail.empty()) j["detail"] = h.detail;
-    if (h.syscall != kNone) j["syscall"] = h.syscall;
-    if (!h.explain.empty()) j["explain"] = h.explain;
-    return j;
+void hop(JsonWriter& w, const Hop& h) {
+    w.begin_object();
+    w.field("comm", h.comm);
+    w.field("cpu", h.cpu);
+    if (!h.detail.empty()) w.field("detail", h.detail);
+    if (!h.dev.empty()) w.field("dev", h.dev);
+    w.field("event", model::event_name(h.event));
+    if (!h.explain.empty()) w.field("explain", h.explain);
+    w.field("layer", model::layer_name(h.layer));
+    if (h.len) w.field("len", h.len);
+    w.field("pid", h.pid);
+    w.field("side", h.receive_side ? "receive" : "send");
+    w.field("since_cause_ns", h.since_cause_ns);
+    if (h.sk) w.key("sk").hex(h.sk);
+    if (h.skb) w.key("skb").hex(h.skb);
+    if (h.syscall != kNone) w.field("syscall", std::uint64_t{h.syscall});
+    w.field("t_ns", h.t_ns);
+    w.field("tid", h.tid);
+    w.end_object();
 }
 
-json frame_json(const journey::Frame& f) {
-    return json{{"index", f.index},       {"t_ns", f.t_ns},
-                {"wire_len", f.wire_len}, {"captured_len", f.captured_len},
-                {"link_type", f.link_type}, {"flow", flow_json(f.flow)},
-                {"flags", flags_or_none(f.tcp_flags)}, {"seq", f.seq},
-                {"ack", f.ack},           {"payload_len", f.payload_len},
-                {"summary", f.summary}};
+// A frame's fields; an unmatched frame's record adds matched, schema_version
+// and type in their sorted places.
+void frame_fields(JsonWriter& w, const journey::Frame& f, bool record) {
+    w.field("ack", f.ack);
+    w.field("captured_len", f.captured_len);
+    w.field("flags", flags_or_none(f.tcp_flags));
+    flow(w, "flow", f.flow);
+    w.field("index", std::uint64_t{f.index});
+    w.field("link_type", f.link_type);
+    if (record) w.field("matched", false);
+    w.field("payload_len", f.payload_len);
+    if (record) w.field("schema_version", std::int64_t{journey::kSchemaVersion});
+    w.field("seq", f.seq);
+    w.field("summary", f.summary);
+    w.field("t_ns", f.t_ns);
+    if (record) w.field("type", "frame");
+    w.field("wire_len", f.wire_len);
+}
+
+const char* direction_text(journey::Direction d) {
+    return d == journey::Direction::client_to_server   ? "client_to_server"
+           : d == journey::Direction::server_to_client ? "server_to_client"
+                                                        : "unknown";
 }
 
 }  // namespace
 
-void write_journey_json(const Journey& j, std::ostream& out) {
-    auto emit = [&](const json& r) { out << r.dump() << '\n'; };
-    for (std::size_t i = 0; i < j.connections.size(); ++i) {
-        const auto& c = j.connections[i];
-        json r = base("connection");
-        r["index"] = i;
-        r["transport"] = c.transport;
-        r["client_to_server"] = flow_json(c.client_to_server);
-        r["client_sk"] = fmt::format("{:#x}", c.client_sk);
-        r["server_sk"] = fmt::format("{:#x}", c.server_sk);
-        r["packets"] = c.packets;
-        emit(r);
+void write_connection_json(const Journey& j, std::size_t i, std::string& out) {
+    const auto& c = j.connections[i];
+    JsonWriter w(out);
+    w.begin_object();
+    w.key("client_sk").hex(c.client_sk);
+    flow(w, "client_to_server", c.client_to_server);
+    w.field("index", std::uint64_t{i});
+    indices(w, "packets", c.packets);
+    schema_version(w);
+    w.key("server_sk").hex(c.server_sk);
+    w.field("transport", c.transport);
+    w.field("type", "connection");
+    w.end_object();
+    out += '\n';
+}
+
+void write_route_json(const journey::Route& rt, std::string& out) {
+    JsonWriter w(out);
+    w.begin_object();
+    w.field("answered", rt.has_answer);
+    w.field("destination", rt.destination);
+    w.field("dev", rt.dev);
+    w.field("gateway", rt.gateway);
+    w.key("lookups").begin_array();
+    for (const auto& f : rt.lookups) {
+        w.begin_object();
+        w.field("comm", f.comm);
+        w.field("err", f.err);
+        index_or_null(w, "packet", f.packet);
+        w.field("pid", f.pid);
+        index_or_null(w, "syscall", f.during_syscall);
+        w.field("t_ns", f.t_ns);
+        w.field("table", f.table);
+        w.end_object();
     }
-    for (const auto& rt : j.routes) {
-        json r = base("route");
-        r["destination"] = rt.destination;
-        r["answered"] = rt.has_answer;
-        r["route_type"] = rt.type;
-        r["table"] = rt.table;
-        r["dev"] = rt.dev;
-        r["source"] = rt.source;
-        r["gateway"] = rt.gateway;
-        json lookups = json::array();
-        for (const auto& f : rt.lookups)
-            lookups.push_back(json{{"t_ns", f.t_ns},
-                                   {"pid", f.pid},
-                                   {"comm", f.comm},
-                                   {"table", f.table},
-                                   {"err", f.err},
-                                   {"syscall", index_or_null(f.during_syscall)},
-                                   {"packet", index_or_null(f.packet)}});
-        r["lookups"] = lookups;
-        r["notes"] = rt.notes;
-        emit(r);
+    w.end_array();
+    strings(w, "notes", rt.notes);
+    w.field("route_type", rt.type);
+    schema_version(w);
+    w.field("source", rt.source);
+    w.field("table", rt.table);
+    w.field("type", "route");
+    w.end_object();
+    out += '\n';
+}
+
+void write_syscall_json(const Journey& j, std::size_t i, std::string& out) {
+    const auto& s = j.syscalls[i];
+    JsonWriter w(out);
+    w.begin_object();
+    w.field("comm", s.comm);
+    index_or_null(w, "connection", s.connection);
+    w.field("enter_ns", s.enter_ns);
+    if (s.exit_ns) w.field("exit_ns", s.exit_ns);
+    else w.null_field("exit_ns");
+    w.field("fd", s.fd);
+    w.field("flags", s.flags);
+    w.field("index", std::uint64_t{i});
+    w.field("name", s.name);
+    w.field("nr", s.nr);
+    indices(w, "packets", s.packets);
+    w.field("pid", s.pid);
+    w.field("ret", s.ret);
+    w.field("role", journey::role_name(s.role));
+    schema_version(w);
+    w.field("size", s.size);
+    if (s.sk) w.key("sk").hex(s.sk);
+    else w.null_field("sk");
+    w.field("tid", s.tid);
+    w.field("type", "syscall");
+    w.end_object();
+    out += '\n';
+}
+
+void write_state_json(const journey::StateChange& s, std::string& out) {
+    JsonWriter w(out);
+    w.begin_object();
+    index_or_null(w, "connection", s.connection);
+    flow(w, "flow", s.flow);
+    w.field("new", model::tcp_state_name(s.new_state));
+    w.field("old", model::tcp_state_name(s.old_state));
+    index_or_null(w, "packet", s.packet);
+    w.field("role", journey::role_name(s.role));
+    schema_version(w);
+    w.key("sk").hex(s.sk);
+    w.field("t_ns", s.t_ns);
+    w.field("type", "state");
+    w.end_object();
+    out += '\n';
+}
+
+void write_socket_json(const journey::SocketView& v, std::string& out) {
+    JsonWriter w(out);
+    w.begin_object();
+    flow(w, "flow", v.flow);
+    w.field("recv_q", v.recv_q);
+    w.field("role", journey::role_name(v.role));
+    schema_version(w);
+    w.field("send_q", v.send_q);
+    w.field("state", journey::socket_state_name(v));
+    w.field("t_ns", v.t_ns);
+    w.field("type", "socket");
+    w.end_object();
+    out += '\n';
+}
+
+void write_packet_json(const Journey& j, std::size_t i, std::string& out) {
+    const auto& p = j.packets[i];
+    JsonWriter w(out);
+    w.begin_object();
+    w.field("ack", p.ack);
+    w.field("cause", journey::cause_name(p.cause));
+    index_or_null(w, "connection", p.connection);
+    w.field("direction", direction_text(p.direction));
+    if (p.dropped) w.field("drop_reason", p.drop_reason);
+    w.field("dropped", p.dropped);
+    index_or_null(w, "error_syscall", p.error_syscall);
+    if (!p.explain.empty()) w.field("explain", p.explain);
+    w.field("flags", p.flow.protocol == IPPROTO_TCP ? flags_or_none(p.tcp_flags) : "");
+    flow(w, "flow", p.flow);
+    w.key("frame");
+    if (p.frame) {
+        w.begin_object();
+        frame_fields(w, *p.frame, false);
+        w.end_object();
+    } else {
+        w.null();
     }
-    for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
-        const auto& s = j.syscalls[i];
-        json r = base("syscall");
-        r["index"] = i;
-        r["name"] = s.name;
-        r["nr"] = s.nr;
-        r["role"] = journey::role_name(s.role);
-        r["pid"] = s.pid;
-        r["tid"] = s.tid;
-        r["comm"] = s.comm;
-        r["fd"] = s.fd;
-        r["size"] = s.size;
-        r["flags"] = s.flags;
-        r["ret"] = s.ret;
-        r["enter_ns"] = s.enter_ns;
-        r["exit_ns"] = s.exit_ns ? json(s.exit_ns) : json(nullptr);
-        r["sk"] = s.sk ? json(fmt::format("{:#x}", s.sk)) : json(nullptr);
-        r["connection"] = index_or_null(s.connection);
-        r["packets"] = s.packets;
-        emit(r);
+    w.key("hops").begin_array();
+    for (const auto& h : p.hops) hop(w, h);
+    w.end_array();
+    w.field("index", std::uint64_t{i});
+    w.field("kind", journey::packet_kind_name(p.kind));
+    w.key("layers").begin_array();
+    for (const auto& l : p.layers) {
+        w.begin_object();
+        w.field("duration_ns", l.duration_ns);
+        w.field("layer", model::layer_name(l.layer));
+        w.field("side", l.receive_side ? "receive" : "send");
+        w.field("start_ns", l.start_ns);
+        w.end_object();
     }
-    for (const auto& s : j.states) {
-        json r = base("state");
-        r["t_ns"] = s.t_ns;
-        r["sk"] = fmt::format("{:#x}", s.sk);
-        r["role"] = journey::role_name(s.role);
-        r["old"] = model::tcp_state_name(s.old_state);
-        r["new"] = model::tcp_state_name(s.new_state);
-        r["flow"] = flow_json(s.flow);
-        r["connection"] = index_or_null(s.connection);
-        r["packet"] = index_or_null(s.packet);
-        emit(r);
+    w.end_array();
+    w.field("payload_len", p.payload_len);
+    index_or_null(w, "recv_syscall", p.recv_syscall);
+    w.field("rel_ack", p.rel_ack);
+    w.field("rel_seq", p.rel_seq);
+    index_or_null(w, "reply_to", p.reply_to);
+    if (!p.reset_reason.empty()) w.field("reset_reason", p.reset_reason);
+    w.field("retransmit", p.retransmit);
+    index_or_null(w, "retransmit_of", p.retransmit_of);
+    schema_version(w);
+    index_or_null(w, "send_syscall", p.send_syscall);
+    w.field("sent_by", p.sent_by);
+    w.field("seq", p.seq);
+    w.key("skbs").begin_array();
+    for (auto s : p.skbs) w.hex(s);
+    w.end_array();
+    w.field("tcp_flags", p.tcp_flags);
+    if (p.trouble.any()) {
+        const auto& tr = p.trouble;
+        w.key("trouble").begin_object();
+        if (!tr.dropped.empty()) w.field("dropped", tr.dropped + tr.dropped_then);
+        if (!tr.reset.empty()) w.field("reset", tr.reset);
+        if (!tr.reset_received.empty()) w.field("reset_received", tr.reset_received);
+        if (!tr.reset_reported.empty()) w.field("reset_reported", tr.reset_reported);
+        if (!tr.retransmit.empty()) w.field("retransmit", tr.retransmit);
+        w.end_object();
     }
-    for (const auto& v : j.sockets) {
-        json r = base("socket");
-        r["t_ns"] = v.t_ns;
-        r["role"] = journey::role_name(v.role);
-        r["state"] = socket_state_name(v);
-        r["recv_q"] = v.recv_q;
-        r["send_q"] = v.send_q;
-        r["flow"] = flow_json(v.flow);
-        emit(r);
-    }
-    for (std::size_t i = 0; i < j.packets.size(); ++i) {
-        const auto& p = j.packets[i];
-        json r = base("packet");
-        r["index"] = i;
-        r["connection"] = index_or_null(p.connection);
-        r["direction"] = p.direction == journey::Direction::client_to_server   ? "client_to_server"
-                         : p.direction == journey::Direction::server_to_client ? "server_to_client"
-                                                                               : "unknown";
-        r["kind"] = journey::packet_kind_name(p.kind);
-        r["flow"] = flow_json(p.flow);
-        r["flags"] = p.flow.protocol == IPPROTO_TCP ? flags_or_none(p.tcp_flags) : "";
-        r["tcp_flags"] = p.tcp_flags;
-        r["seq"] = p.seq;
-        r["ack"] = p.ack;
-        r["rel_seq"] = p.rel_seq;
-        r["rel_ack"] = p.rel_ack;
-        r["payload_len"] = p.payload_len;
-        json skbs = json::array();
-        for (auto s : p.skbs) skbs.push_back(fmt::format("{:#x}", s));
-        r["skbs"] = skbs;
-        r["cause"] = journey::cause_name(p.cause);
-        r["sent_by"] = p.sent_by;
-        if (!p.explain.empty()) r["explain"] = p.explain;
-        if (p.trouble.any()) {
-            json t = json::object();
-            const auto& tr = p.trouble;
-            if (!tr.dropped.empty()) t["dropped"] = tr.dropped + tr.dropped_then;
-            if (!tr.retransmit.empty()) t["retransmit"] = tr.retransmit;
-            if (!tr.reset.empty()) t["reset"] = tr.reset;
-            if (!tr.reset_reported.empty()) t["reset_reported"] = tr.reset_reported;
-            if (!tr.reset_received.empty()) t["reset_received"] = tr.reset_received;
-            r["trouble"] = t;
-        }
-        r["send_syscall"] = index_or_null(p.send_syscall);
-        r["recv_syscall"] = index_or_null(p.recv_syscall);
-        r["reply_to"] = index_or_null(p.reply_to);
-        r["frame"] = p.frame ? frame_json(*p.frame) : json(nullptr);
-        json hops = json::array();
-        for (const auto& h : p.hops) hops.push_back(hop_json(h));
-        r["hops"] = hops;
-        json layers = json::array();
-        for (const auto& l : p.layers)
-            layers.push_back(json{{"layer", model::layer_name(l.layer)},
-                                  {"side", l.receive_side ? "receive" : "send"},
-                                  {"start_ns", l.start_ns},
-                                  {"duration_ns", l.duration_ns}});
-        r["layers"] = layers;
-        r["retransmit"] = p.retransmit;
-        r["retransmit_of"] = index_or_null(p.retransmit_of);
-        r["dropped"] = p.dropped;
-        if (p.dropped) r["drop_reason"] = p.drop_reason;
-        if (!p.reset_reason.empty()) r["reset_reason"] = p.reset_reason;
-        r["error_syscall"] = index_or_null(p.error_syscall);
-        emit(r);
-    }
-    for (const auto& f : j.unmatched_frames) {
-        json r = frame_json(f);
-        r["type"] = "frame";
-        r["schema_version"] = journey::kSchemaVersion;
-        r["matched"] = false;
-        emit(r);
-    }
-    json s = base("summary");
-    s["transport"] = j.transport;
-    s["partial"] = j.partial;
-    s["partial_reasons"] = j.partial_reasons;
-    s["packets"] = j.packets.size();
-    s["data_packets"] = j.stats.data_packets;
-    s["retransmits"] = j.stats.retransmits;
-    s["resets"] = j.stats.resets;
-    s["frames"] = j.stats.frames;
-    s["frames_matched"] = j.stats.frames_matched;
-    s["frames_other"] = j.stats.frames_other;
-    s["packets_without_frame"] = j.stats.packets_without_frame;
-    s["capture_dropped"] = j.stats.capture_dropped;
-    s["events"] = j.stats.events;
-    s["lost_events"] = j.stats.lost_events;
-    s["median_one_way_ns"] = j.stats.median_one_way_ns;
-    json layers = json::array();
-    for (const auto& l : j.layer_summary)
-        layers.push_back(json{{"layer", model::layer_name(l.layer)},
-                              {"side", l.receive_side ? "receive" : "send"},
-                              {"median_ns", l.median_ns},
-                              {"samples", l.samples}});
-    s["layers"] = layers;
-    s["notes"] = j.notes;
+    w.field("type", "packet");
+    w.end_object();
+    out += '\n';
+}
+
+void write_unmatched_frame_json(const journey::Frame& f, std::string& out) {
+    JsonWriter w(out);
+    w.begin_object();
+    frame_fields(w, f, true);
+    w.end_object();
+    out += '\n';
+}
+
+void write_summary_json(const Journey& j, std::string& out) {
+    JsonWriter w(out);
+    w.begin_object();
+    w.field("capture_dropped", j.stats.capture_dropped);
+    w.field("data_packets", j.stats.data_packets);
+    w.field("events", j.stats.events);
+    w.field("frames", j.stats.frames);
+    w.field("frames_matched", j.stats.frames_matched);
+    w.field("frames_other", j.stats.frames_other);
     if (!j.kernel.release.empty()) {
-        json missing = json::array(), limited = json::array();
-        for (const auto& g : j.kernel.gaps)
-            (g.missing ? missing : limited).push_back(json{{"hop", g.hop}, {"why", g.why}});
-        s["kernel"] = json{{"release", j.kernel.release},
-                           {"bpf_object", j.kernel.bpf_object},
-                           {"missing_hops", missing},
-                           {"limited_hops", limited},
-                           {"fallbacks", j.kernel.fallbacks}};
+        auto gaps = [&](std::string_view key, bool missing) {
+            w.key(key).begin_array();
+            for (const auto& g : j.kernel.gaps) {
+                if (g.missing != missing) continue;
+                w.begin_object().field("hop", g.hop).field("why", g.why).end_object();
+            }
+            w.end_array();
+        };
+        w.key("kernel").begin_object();
+        w.field("bpf_object", j.kernel.bpf_object);
+        strings(w, "fallbacks", j.kernel.fallbacks);
+        gaps("limited_hops", false);
+        gaps("missing_hops", true);
+        w.field("release", j.kernel.release);
+        w.end_object();
     }
-    emit(s);
+    w.key("layers").begin_array();
+    for (const auto& l : j.layer_summary) {
+        w.begin_object();
+        w.field("layer", model::layer_name(l.layer));
+        w.field("median_ns", l.median_ns);
+        w.field("samples", std::uint64_t{l.samples});
+        w.field("side", l.receive_side ? "receive" : "send");
+        w.end_object();
+    }
+    w.end_array();
+    w.field("lost_events", j.stats.lost_events);
+    w.field("median_one_way_ns", j.stats.median_one_way_ns);
+    strings(w, "notes", j.notes);
+    w.field("packets", std::uint64_t{j.packets.size()});
+    w.field("packets_without_frame", j.stats.packets_without_frame);
+    w.field("partial", j.partial);
+    strings(w, "partial_reasons", j.partial_reasons);
+    w.field("resets", j.stats.resets);
+    w.field("retransmits", j.stats.retransmits);
+    schema_version(w);
+    w.field("transport", j.transport);
+    w.field("type", "summary");
+    w.end_object();
+    out += '\n';
+}
+
+void write_journey_json(const Journey& j, std::ostream& out) {
+    // Records go out in batches: one string reused, a write per ~64 KiB.
+    std::string buf;
+    buf.reserve(1 << 17);
+    auto flush = [&](bool force) {
+        if (force || buf.size() >= (1u << 16)) {
+            out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+            buf.clear();
+        }
+    };
+    for (std::size_t i = 0; i < j.connections.size(); ++i) write_connection_json(j, i, buf);
+    flush(false);
+    for (const auto& rt : j.routes) write_route_json(rt, buf);
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
+        write_syscall_json(j, i, buf);
+        flush(false);
+    }
+    for (const auto& s : j.states) write_state_json(s, buf), flush(false);
+    for (const auto& v : j.sockets) write_socket_json(v, buf), flush(false);
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        write_packet_json(j, i, buf);
+        flush(false);
+    }
+    for (const auto& f : j.unmatched_frames) write_unmatched_frame_json(f, buf), flush(false);
+    write_summary_json(j, buf);
+    flush(true);
 }
 
 }  // namespace tpk::report

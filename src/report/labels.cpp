@@ -12,13 +12,6 @@ namespace tpk::report {
 
 namespace {
 
-// Three significant digits, as people read latencies: 1.23, 12.3, 123.
-std::string three_digits(double v) {
-    if (v < 10) return fmt::format("{:.2f}", v);
-    if (v < 100) return fmt::format("{:.1f}", v);
-    return fmt::format("{:.0f}", v);
-}
-
 int depth_of(model::Layer layer) {
     switch (layer) {
         case model::Layer::application: return 0;
@@ -33,16 +26,6 @@ int depth_of(model::Layer layer) {
 }
 
 }  // namespace
-
-std::string duration_text(std::int64_t ns) {
-    const char* sign = ns < 0 ? "-" : "";
-    const double a = std::fabs(static_cast<double>(ns));
-    if (a < 1e3) return fmt::format("{}{} ns", sign, static_cast<long long>(a));
-    // Round first so 999.9 µs prints as "1.00 ms", not "1000 µs".
-    if (std::round(a / 1e1) < 1e5) return fmt::format("{}{} µs", sign, three_digits(a / 1e3));
-    if (std::round(a / 1e4) < 1e5) return fmt::format("{}{} ms", sign, three_digits(a / 1e6));
-    return fmt::format("{}{} s", sign, three_digits(a / 1e9));
-}
 
 std::string flow_text(const model::Flow& f) {
     return endpoint_text(f.src, f.unix_inode) + " > " + endpoint_text(f.dst, f.unix_peer_inode);

@@ -13,7 +13,7 @@
 namespace tpk::report {
 
 // "0 ns", "812 ns", "1.23 µs", "12.3 µs", "123 µs", "1.23 ms", "1.23 s"
-std::string duration_text(std::int64_t ns);
+using journey::duration_text;
 // "S", "S.", "P.", "F.", ".", "R." as tcpdump prints TCP flags; "" for none.
 using journey::tcp_flags_text;
 // "127.0.0.1:41234", "[::1]:80", "unix:12345", "?" when the family is unknown.

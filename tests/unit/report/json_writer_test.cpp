@@ -1,0 +1,61 @@
+// The DOM-free JSON writer against nlohmann::json, which wrote the journey's
+// records before: same bytes for the same values, and bytes that are not
+// UTF-8 replaced where nlohmann throws.
+#include "report/json_writer.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace tpk::report {
+namespace {
+
+std::string written(std::string_view s) {
+    std::string out;
+    append_json_string(out, s);
+    return out;
+}
+
+TEST(JsonWriter, StringsAreEscapedAsNlohmannDumpsThem) {
+    const std::string cases[] = {
+        "", "plain", "quote \" and backslash \\", "tab\tnew line\nreturn\rbell\aformfeed\fback\b",
+        std::string("nul \0 inside", 12), "\x01\x1f\x7f", "µs — UTF-8 ✓ 🚀", "ends with \\",
+    };
+    for (const auto& s : cases) EXPECT_EQ(written(s), nlohmann::json(s).dump()) << s;
+}
+
+TEST(JsonWriter, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+    // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate.
+    EXPECT_EQ(written("a\x80z"), "\"a\xEF\xBF\xBDz\"");
+    EXPECT_EQ(written("\xE2\x82"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+    EXPECT_EQ(written("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+    EXPECT_EQ(written("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+    // What comes out is always valid JSON nlohmann reads back.
+    EXPECT_TRUE(nlohmann::json::accept(written("\xff\xfe comm")));
+}
+
+TEST(JsonWriter, NestedValuesMatchTheSameTreeDumped) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    w.key("a").begin_array().value(std::uint64_t{1}).value(std::int64_t{-2}).null().end_array();
+    w.field("b", true);
+    w.key("c").begin_object().field("max", std::numeric_limits<std::uint64_t>::max()).end_object();
+    w.key("d").hex(0xffff888012345678ull);
+    w.key("e").begin_array().end_array();
+    w.key("f").begin_object().end_object();
+    w.end_object();
+    nlohmann::json expected = {{"a", {1, -2, nullptr}},
+                               {"b", true},
+                               {"c", {{"max", std::numeric_limits<std::uint64_t>::max()}}},
+                               {"d", "0xffff888012345678"},
+                               {"e", nlohmann::json::array()},
+                               {"f", nlohmann::json::object()}};
+    EXPECT_EQ(out, expected.dump());
+}
+
+}  // namespace
+}  // namespace tpk::report
