@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -358,10 +359,35 @@ Recording snapshot_of_pids(const std::vector<pid_t>& pids, std::string missing) 
     return rec;
 }
 
+// "pid 7 (redis-server)": read while the process still runs.
+std::string pid_text(pid_t pid) {
+    std::ifstream f(fmt::format("/proc/{}/comm", pid));
+    std::string comm;
+    std::getline(f, comm);
+    return comm.empty() ? fmt::format("pid {}", pid) : fmt::format("pid {} ({})", pid, comm);
+}
+
+// What trace followed, for the journey's header: "curl -s URL (pid 41),
+// pid 7 (redis-server)".
+std::string traced_text(const TraceTarget& t, pid_t command_pid,
+                        const std::vector<std::string>& pids) {
+    std::string text;
+    for (const auto& a : t.command) text += (text.empty() ? "" : " ") + a;
+    std::replace(text.begin(), text.end(), '\n', ' ');   // an inline script's lines
+    if (command_pid) text += fmt::format(" (pid {})", command_pid);
+    for (const auto& p : pids) text += (text.empty() ? "" : ", ") + p;
+    return text;
+}
+
 }  // namespace
 
 Result<Recording> record_trace(const TraceTarget& target) {
+    // Before the capture's and the tracer's threads start: a SIGINT must
+    // reach run_session's signalfd, not a thread that would end the process.
+    kernel::SessionSignalMask signal_mask;
     Recording rec = new_recording();
+    std::vector<std::string> pid_names;
+    for (pid_t pid : target.pids) pid_names.push_back(pid_text(pid));
     if (auto missing = kernel_unavailable()) {
         if (!target.pids.empty() && target.command.empty())
             return snapshot_of_pids(target.pids, *missing);
@@ -397,6 +423,9 @@ Result<Recording> record_trace(const TraceTarget& target) {
     so.command = target.command;
     so.pids = target.pids;
     so.ready_file = target.ready_file;
+    so.linger_ms = target.linger_ms;
+    so.detach_on_signal = true;
+    so.command_stdout = target.command_stdout;
     auto sink = [&](model::Event&& e) { rec.input.events.push_back(std::move(e)); };
     auto result = kernel::run_session(*tracer, so, sink);
     rec.input.lost_events = tracer->lost_events();
@@ -408,6 +437,8 @@ Result<Recording> record_trace(const TraceTarget& target) {
     }
     if (!result) return result.error();
     rec.exit_code = result->exit_code;
+    rec.cut_short = result->cut_short;
+    rec.traced = traced_text(target, result->command_pid, pid_names);
     // Routes for every IP destination the traced programs talked to.
     std::vector<std::string> seen;
     for (const auto& e : rec.input.events) {
@@ -425,6 +456,9 @@ Result<Recording> record_trace(const TraceTarget& target) {
 
 journey::Journey finish_recording(Recording&& r) {
     auto j = journey::correlate(std::move(r.input));
+    if (!r.traced.empty()) j.command = "trace";
+    j.traced = std::move(r.traced);
+    j.cut_short = std::move(r.cut_short);
     if (!r.kernel_traced) j.partial = true;
     j.partial_reasons = r.partial_reasons;
     for (auto& n : r.notes) j.notes.push_back(std::move(n));

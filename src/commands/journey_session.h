@@ -36,6 +36,8 @@ struct TraceTarget {
     std::string ready_file;             // written once tracing runs (tests sync on it)
     bool capture = true;                // capture on lo meanwhile
     std::uint8_t bench_floor = 0;       // make bench only (kernel::TracerOptions)
+    std::uint64_t linger_ms = 500;      // kernel::SessionOptions::linger_ms
+    int command_stdout = -1;            // >= 0: the command's stdout goes there
 };
 
 // What one run recorded, and its file (--record-raw, --replay): the commands

@@ -4,7 +4,10 @@
 // two traced programs is shown end to end.
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -35,6 +38,8 @@ struct TraceCliOptions {
     bool json = false;
     bool brief = false;   // no explanation lines in the text
     bool no_capture = false;
+    std::string output;       // -o FILE: tracepacket's own output (text or JSON)
+    std::uint64_t linger_ms = 500;
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
     std::string bench_floor;  // hidden: make bench's cost breakdown (attach, decide)
@@ -60,6 +65,22 @@ Result<int> run_trace(const TraceCliOptions& o) {
     else if (!o.bench_floor.empty())
         return make_error("--bench-floor '" + o.bench_floor +
                           "': expected attach, clock or decide");
+    target.linger_ms = o.linger_ms;
+    // Where tracepacket's own output goes. Opened before tracing starts, so
+    // a path that cannot be written fails at once, not after the run.
+    std::ofstream file;
+    if (!o.output.empty()) {
+        file.open(o.output, std::ios::out | std::ios::trunc);
+        if (!file) return errno_error("-o " + o.output + ": cannot write it");
+    } else if (!o.command.empty()) {
+        // Without -o, tracepacket's output owns stdout (`trace --json -- curl
+        // URL | jq` gets JSON Lines only); the command's stdout goes to
+        // stderr, so the terminal still shows it. strace does the reverse
+        // (its trace on stderr), which would put the journey out of a pipe's
+        // reach.
+        target.command_stdout = STDERR_FILENO;
+    }
+    std::ostream& out = o.output.empty() ? std::cout : file;
     auto rec = record_trace(target);
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
@@ -67,14 +88,14 @@ Result<int> run_trace(const TraceCliOptions& o) {
     int code = rec->exit_code;
     auto j = finish_recording(std::move(*rec));
     if (o.json) {
-        write_journey_json(j, std::cout);
-        std::cout.flush();
+        write_journey_json(j, out);
     } else if (!o.outputs.mermaid) {  // --mermaid replaces the text, as in journey
-        TextStyle style = terminal_style();
+        TextStyle style = o.output.empty() ? terminal_style() : TextStyle{};
         style.explain = !o.brief;
-        fmt::print("{}", render_journey_text(j, style));
-        std::fflush(stdout);
+        out << render_journey_text(j, style);
     }
+    out.flush();
+    if (!out) return errno_error("write the journey" + (o.output.empty() ? "" : " to " + o.output));
     if (auto st = report::write_outputs(j, o.outputs); !st) return st.error();
     return code;
 }
@@ -88,8 +109,18 @@ void register_trace(CLI::App& app, Runner* run) {
         "Follow the sockets of running programs (-p) or of a command (-- COMMAND ARGS) through "
         "the kernel and print their packets' journeys (needs root or CAP_BPF+CAP_PERFMON)");
     cmd->add_option("-p,--pid", opts->pids, "pids to follow, comma separated (until they exit "
-                                            "or Ctrl-C)");
+                                            "or Ctrl-C; SIGINT/SIGTERM to tracepacket alone "
+                                            "stops tracing and leaves the command running)");
     cmd->add_flag("--json", opts->json, "JSON Lines (docs/json-schema.md) instead of text");
+    cmd->add_option("-o,--output", opts->output,
+                    "write the journey to FILE (the command's stdout stays where it was); "
+                    "without it the journey owns stdout and the command's stdout goes to stderr");
+    cmd->add_option("--linger", opts->linger_ms,
+                    "after the command (or the last -p pid) ends, keep tracing until its sockets' "
+                    "traffic settles (no event for 100 ms), at most MS milliseconds; the output "
+                    "says when this cut anything short")
+        ->check(CLI::Range(0, 60000))
+        ->default_val(500);
     cmd->add_flag("--brief", opts->brief,
                   "text without the explanation under each packet and hop");
     report::add_output_options(*cmd, opts->outputs);

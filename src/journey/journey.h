@@ -320,6 +320,14 @@ struct Journey {
     std::vector<std::string> partial_reasons;  // "CAP_BPF missing: no kernel hops"
     std::vector<std::string> notes;
     KernelView kernel;
+    // Which command made it ("journey": the lab pair; "trace") and, for
+    // trace, what it followed: "curl -s http://127.0.0.1:8000/ (pid 41)".
+    std::string command = "journey";
+    std::string traced;
+    // Set when tracing ended before the traced programs' traffic did (the
+    // --linger bound, a signal): what was cut and why. Said in the text and
+    // the JSON summary (`cut_short`), never silent.
+    std::string cut_short;
 };
 
 }  // namespace tpk::journey

@@ -34,6 +34,8 @@ struct Recording {
     // boot), for wall-clock stamps in the pcapng; the recorder sets it. 0 for
     // a replayed recording, whose boot is unknown.
     std::int64_t realtime_offset_ns = 0;
+    std::string traced;                 // what trace followed (Journey::traced)
+    std::string cut_short;              // Journey::cut_short
 };
 
 // The value of line "# name N", 0 when the line is absent.

@@ -12,12 +12,18 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <fstream>
+#include <optional>
+
+#include <fmt/format.h>
 
 #include "util/fd.h"
 
 namespace tpk::kernel {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Blocks SIGINT, SIGTERM and SIGCHLD for the session and reads them from a
 // signalfd; the previous mask comes back on destruction.
@@ -63,7 +69,7 @@ struct Child {
 // fork; the child waits on `go` until the tracer follows its pid, then
 // execs. An exec failure comes back through a close-on-exec pipe.
 Result<Child> spawn_held(Tracer& tracer, const std::vector<std::string>& argv,
-                         const sigset_t& child_mask) {
+                         const sigset_t& child_mask, int stdout_fd) {
     int go[2], fail[2];
     if (pipe2(go, O_CLOEXEC) != 0) return errno_error("pipe");
     UniqueFd go_read(go[0]), go_write(go[1]);
@@ -74,10 +80,15 @@ Result<Child> spawn_held(Tracer& tracer, const std::vector<std::string>& argv,
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
 
+    // The command gets the mask tracepacket was started with, less the
+    // session's own signals (blocked here since before any thread started).
+    sigset_t mask = child_mask;
+    for (int sig : {SIGINT, SIGTERM, SIGCHLD}) sigdelset(&mask, sig);
     pid_t pid = fork();
     if (pid < 0) return errno_error("fork");
     if (pid == 0) {
-        sigprocmask(SIG_SETMASK, &child_mask, nullptr);
+        sigprocmask(SIG_SETMASK, &mask, nullptr);
+        if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0) _exit(126);
         char c;
         go_write.reset();
         if (read(go_read.get(), &c, 1) != 1) _exit(126);   // the tracer gave up
@@ -151,6 +162,15 @@ Status write_ready_file(const std::string& path, const Tracer& tracer, pid_t com
 
 }  // namespace
 
+SessionSignalMask::SessionSignalMask() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGINT, SIGTERM, SIGCHLD}) sigaddset(&set, sig);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+}
+
+SessionSignalMask::~SessionSignalMask() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
 Result<std::vector<pid_t>> parse_pid_list(const std::string& text) {
     std::vector<pid_t> pids;
     std::size_t start = 0;
@@ -192,7 +212,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     }
     Child child;
     if (!options.command.empty()) {
-        auto spawned = spawn_held(tracer, options.command, signals->old_mask());
+        auto spawned = spawn_held(tracer, options.command, signals->old_mask(), options.command_stdout);
         if (!spawned) return spawned.error();
         child = *spawned;
         result.command_pid = child.pid;
@@ -205,13 +225,18 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
 
     std::size_t pids_alive = pidfds.size();
     bool done = false;
+    // Set once the command or the last pid has ended: tracing lingers from
+    // then until the records settle.
+    std::optional<Clock::time_point> ended;
+    Clock::time_point last_arrival = Clock::now();
+    std::uint64_t arrived = tracer.records_arrived();
     while (!done) {
         std::vector<pollfd> fds{{tracer.epoll_fd(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
         for (auto& p : pidfds) fds.push_back({p.get(), POLLIN, 0});
         // 50 ms: the kernel wakes this poll only once a quarter of the ring
         // is waiting (Tracer::poll), so the timeout is what brings a quiet
-        // conversation's events in.
-        int ready = ::poll(fds.data(), fds.size(), 50);
+        // conversation's events in. Lingering looks more often.
+        int ready = ::poll(fds.data(), fds.size(), ended ? 10 : 50);
         if (ready < 0 && errno != EINTR) {
             stop_child(child, SIGTERM);
             return errno_error("poll");
@@ -221,14 +246,37 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
                 stop_child(child, SIGTERM);
                 return n.error();
             }
+        const auto now = Clock::now();
+        if (tracer.records_arrived() != arrived) {
+            arrived = tracer.records_arrived();
+            last_arrival = now;
+        }
         if (fds[1].revents) {
             signalfd_siginfo info{};
-            while (read(signals->fd(), &info, sizeof(info)) == sizeof(info)) {
-                if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM) {
-                    result.interrupted_by = static_cast<int>(info.ssi_signo);
-                    stop_child(child, result.interrupted_by);
-                    done = true;
+            int signo = 0;
+            while (read(signals->fd(), &info, sizeof(info)) == sizeof(info))
+                if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM)
+                    signo = static_cast<int>(info.ssi_signo);
+            if (signo) {
+                result.interrupted_by = signo;
+                done = true;
+                if (!options.detach_on_signal) {
+                    stop_child(child, signo);
+                } else if (child.running) {
+                    // Ctrl-C in a terminal reaches the command too: give it a
+                    // moment to end on its own before calling it left running.
+                    for (int i = 0; i < 20 && !reap(child); ++i) usleep(10 * 1000);
+                    result.detached = child.running;
                 }
+                if (!ended)
+                    result.cut_short = fmt::format(
+                        "{} arrived while the traced programs were running: tracing stopped "
+                        "there{}",
+                        signo == SIGINT ? "SIGINT" : "SIGTERM",
+                        result.detached ? fmt::format(" and the command (pid {}) was left "
+                                                      "running, untraced", child.pid)
+                                        : "");
+                break;
             }
         }
         for (std::size_t i = 0; i < pidfds.size(); ++i) {
@@ -237,8 +285,18 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
                 --pids_alive;
             }
         }
-        if (!options.command.empty() && reap(child)) done = true;
-        if (options.command.empty() && pids_alive == 0) done = true;
+        const bool gone = options.command.empty() ? pids_alive == 0 : reap(child);
+        if (gone && !ended) ended = now;
+        if (ended) {
+            const auto settled = now - last_arrival >= std::chrono::milliseconds(options.settle_ms);
+            const auto lingered = now - *ended >= std::chrono::milliseconds(options.linger_ms);
+            if (settled || lingered) done = true;
+            if (!settled && lingered)
+                result.cut_short = fmt::format(
+                    "tracing stopped {} ms after the traced programs ended (--linger) while their "
+                    "events were still arriving: later packets of their sockets may be missing",
+                    options.linger_ms);
+        }
     }
     // What the ring holds, the hops still staged per CPU and the calls the
     // traced threads are still blocked in (Ctrl-C while a server waits in

@@ -1,10 +1,12 @@
 // Runs a traced session: starts COMMAND held until the tracer follows it (or
 // follows running PIDs), passes events to a sink until the command or all
-// the pids exit, or SIGINT/SIGTERM arrives, then drains the ring buffer.
+// the pids exit and their traffic has settled (bounded by the linger time),
+// or SIGINT/SIGTERM arrives, then drains the ring buffer.
 // Shared by record-events and trace; signals come through a signalfd in the
 // poll set, not a global flag (STYLE.md).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -22,6 +24,19 @@ struct SessionOptions {
     // Written once the programs are attached and the command is followed;
     // removed at the end. Tests wait for it instead of sleeping.
     std::string ready_file;
+    // After the command (or the last pid) ends, tracing goes on until no
+    // record arrived for settle_ms, at most linger_ms: a peer's FIN and the
+    // last ACKs come a few ms after the traced program is gone, and
+    // retransmits later still. 0: stop at once.
+    std::uint64_t linger_ms = 500;
+    std::uint64_t settle_ms = 100;
+    // SIGINT/SIGTERM: true stops tracing and leaves the command running, as
+    // strace does when it detaches (trace); false passes the signal on and
+    // waits for the command (record-events).
+    bool detach_on_signal = false;
+    // >= 0: the command's stdout is this fd (trace sends it to stderr while
+    // its own output owns stdout).
+    int command_stdout = -1;
 };
 
 struct SessionResult {
@@ -30,6 +45,27 @@ struct SessionResult {
     pid_t command_pid = 0;
     std::uint64_t events = 0;
     std::uint64_t lost_events = 0;
+    // Set when tracing ended while the traced programs' events were still
+    // arriving, or was interrupted: what was cut and why, as one sentence.
+    std::string cut_short;
+    bool detached = false;      // the command was left running (detach_on_signal)
+};
+
+// Blocks SIGINT, SIGTERM and SIGCHLD in the calling thread, and so in every
+// thread it starts while this lives, restoring the mask on destruction.
+// run_session reads those signals from a signalfd; a thread started before
+// it (the capture, the event reader) that left them unblocked would take a
+// SIGINT and end the process before the journey is written. Create one
+// before starting such threads.
+class SessionSignalMask {
+public:
+    SessionSignalMask();
+    ~SessionSignalMask();
+    SessionSignalMask(const SessionSignalMask&) = delete;
+    SessionSignalMask& operator=(const SessionSignalMask&) = delete;
+
+private:
+    sigset_t old_{};
 };
 
 // The tracer must be loaded and attached. The command's pid is added to it

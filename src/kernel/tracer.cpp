@@ -187,6 +187,7 @@ struct Tracer::State {
     ResetReasonNames reset_names;
     const EventSink* sink = nullptr;   // set for the duration of poll()/drain()
     int delivered = 0;
+    std::uint64_t arrived = 0;         // records read from the ring, ever
     bool loaded = false;
     bool attached = false;
 
@@ -194,6 +195,7 @@ struct Tracer::State {
 
     static int on_record(void* ctx, void* data, std::size_t size) {
         auto* self = static_cast<State*>(ctx);
+        ++self->arrived;
         if (self->options.hold_records) {
             self->held.add(data, size);
             return 0;
@@ -562,6 +564,8 @@ const KernelSupport& Tracer::kernel_support() const { return state_->support; }
 int Tracer::epoll_fd() const {
     return state_ && state_->rb ? ring_buffer__epoll_fd(state_->rb.get()) : -1;
 }
+
+std::uint64_t Tracer::records_arrived() const { return state_ ? state_->arrived : 0; }
 
 std::uint64_t Tracer::lost_events() const {
     if (!state_ || !state_->loaded) return 0;

@@ -128,6 +128,9 @@ public:
 
     // Events the kernel could not put in the ring buffer (it was full).
     std::uint64_t lost_events() const;
+    // Records read from the ring so far (held or delivered): tells a session
+    // whether events are still arriving.
+    std::uint64_t records_arrived() const;
     // Program ids while attached (the runtime test checks they vanish).
     std::vector<std::uint32_t> program_ids() const;
 

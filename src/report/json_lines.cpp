@@ -288,6 +288,7 @@ void write_summary_json(const Journey& j, std::string& out) {
     JsonWriter w(out);
     w.begin_object();
     w.field("capture_dropped", j.stats.capture_dropped);
+    if (!j.cut_short.empty()) w.field("cut_short", j.cut_short);
     w.field("data_packets", j.stats.data_packets);
     w.field("events", j.stats.events);
     w.field("frames", j.stats.frames);

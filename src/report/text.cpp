@@ -355,6 +355,7 @@ void render_summary(const Journey& j, const Paint& paint, std::string& out) {
     if (j.stats.capture_dropped)
         out += paint.warn(fmt::format("capture dropped: {} frame(s)", j.stats.capture_dropped)) + "\n";
     for (const auto& n : j.notes) out += wrap_text("note: ", n);
+    if (!j.cut_short.empty()) out += paint.warn("cut short:") + "\n" + wrap_text("  ", j.cut_short);
     render_kernel(j.kernel, paint, out);
 }
 
@@ -370,7 +371,8 @@ std::string render_journey_text(const Journey& j, const TextStyle& style) {
     Paint paint{style.color};
     std::string out;
     std::uint64_t t0 = journey_start(j);
-    out += paint.head("tracepacket journey") + " - " + fit(connection_title(j), 78) + "\n";
+    out += paint.head("tracepacket " + j.command) + " - " +
+           fit(j.traced.empty() ? connection_title(j) : j.traced, 78) + "\n";
     if (j.partial) {
         out += paint.warn("PARTIAL:") + " the kernel side did not run, so there are no packet hops.\n";
         for (const auto& r : j.partial_reasons) out += wrap_text("  - ", r);
