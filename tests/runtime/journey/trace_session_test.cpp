@@ -43,15 +43,18 @@ std::vector<json> parse_lines(const std::string& text, std::string* error = null
     return records;
 }
 
-// A client that talks to a server of its own (forked, so traced too) and
-// exits without close(): its FIN goes out while it exits, and the server's
-// FIN answers 5 ms after that.
-constexpr const char* kExitWithoutClose = R"(import socket, os, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-if os.fork() == 0:
+// A server that answers each connection once and closes 5 ms after its
+// client's FIN (as redis-server does), and a client that exits without
+// close(): its FIN goes out while it exits, the server's FIN after that.
+constexpr const char* kServer = R"(import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
     a, _ = s.accept(); a.recv(10); a.send(b"pong"); a.recv(10); time.sleep(0.005); a.close()
-    os._exit(0)
-c = socket.create_connection(s.getsockname()); c.send(b"ping"); c.recv(10)
+)";
+constexpr const char* kClient = R"(import socket, sys, os
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); c.send(b"ping"); c.recv(10)
 os._exit(0)
 )";
 
@@ -121,12 +124,29 @@ TEST(TraceSession, OutputFileTakesTheJourneyAndStdoutStaysTheCommands) {
 TEST(TraceSession, PacketsAfterTheCommandExitsAreTracedOrTheCutIsSaid) {
     TPK_SKIP_UNLESS_ROOT();
     TempDir dir;
-    std::ofstream(dir.path / "client.py") << kExitWithoutClose;
-    const std::string trace = std::string(TPK_BINARY) + " trace --json ";
-    const std::string client = " -- python3 " + (dir.path / "client.py").string();
+    std::ofstream(dir.path / "server.py") << kServer;
+    std::ofstream(dir.path / "client.py") << kClient;
+    pid_t server = fork();
+    if (server == 0) {
+        execlp("python3", "python3", (dir.path / "server.py").c_str(),
+               (dir.path / "port").c_str(), nullptr);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && !fs::exists(dir.path / "port"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string port = slurp(dir.path / "port");
+    if (port.empty()) {
+        kill(server, SIGKILL);
+        waitpid(server, nullptr, 0);
+        FAIL() << "the python server did not start";
+    }
+    const std::string trace =
+        std::string(TPK_BINARY) + " trace --json -p " + std::to_string(server) + " ";
+    const std::string client = " -- python3 " + (dir.path / "client.py").string() + " " + port;
     // With the default linger: the whole conversation, both FINs and the
-    // last ACK, nothing cut. Repeated: the late FIN was lost 1 run in 10.
-    for (int run = 0; run < 10; ++run) {
+    // last ACK, nothing cut. Repeated: without the linger the server's FIN
+    // was lost about 1 run in 10.
+    for (int run = 0; run < 15; ++run) {
         auto r = run_command(trace + client);
         ASSERT_EQ(r.status, 0) << r.err;
         auto records = parse_lines(r.out);
@@ -143,9 +163,11 @@ TEST(TraceSession, PacketsAfterTheCommandExitsAreTracedOrTheCutIsSaid) {
         EXPECT_EQ(summary.at("frames_matched"), summary.at("packets")) << summary.dump();
         EXPECT_FALSE(summary.contains("cut_short")) << summary.dump();
     }
-    // --linger 0 stops at the command's exit, while its FIN's events still
+    // --linger 0 stops at the client's exit, while its FIN's events still
     // arrive: the output says so.
     auto r = run_command(trace + "--linger 0" + client);
+    kill(server, SIGKILL);
+    waitpid(server, nullptr, 0);
     ASSERT_EQ(r.status, 0) << r.err;
     auto records = parse_lines(r.out);
     ASSERT_FALSE(records.empty()) << r.out;
