@@ -4,12 +4,14 @@
 // journey_output prints.
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/runner.h"
 #include "commands/command.h"
 #include "commands/journey_session.h"
 #include "journey/correlator.h"
@@ -32,6 +34,7 @@ struct JourneyCliOptions {
     std::string reply = "Hello from server!";
     std::size_t size = 0;
     std::uint64_t count = 1;
+    bool count_given = false;   // --count on the command line (--compare's default differs)
     bool json = false;
     bool brief = false;       // no explanation lines in the text
     std::string compare;
@@ -70,6 +73,24 @@ Result<std::vector<lab::Transport>> parse_compare(const std::string& list) {
     return out;
 }
 
+// Messages per transport for --compare when --count is not given.
+constexpr std::uint64_t kCompareCount = 200;
+
+// The transport's own one-way time, untraced: bench's ping-pong with the
+// journey's message size (round trip / 2, median); 0 when it cannot run.
+std::uint64_t untraced_one_way_ns(lab::Transport t, const JourneyCliOptions& o) {
+    auto bt = bench::parse_transport(lab::transport_name(t));
+    if (!bt) return 0;
+    bench::LatencyOptions lo;
+    lo.size = o.size ? o.size : o.message.size();
+    lo.round_trips = 2000;
+    lo.warmup = 200;
+    lo.max_time = std::chrono::milliseconds(500);
+    auto r = bench::run_latency(*bt, lo);
+    if (!r || !r->skipped.empty()) return 0;
+    return r->summary.p50_ns / 2;
+}
+
 // text = false: --mermaid replaces the text, so the diagram can be piped alone.
 void print(const journey::Journey& j, bool json, bool brief, bool text = true) {
     if (json) {
@@ -96,15 +117,21 @@ Result<int> run_journey(const JourneyCliOptions& o) {
     if (!o.compare.empty()) {
         auto transports = parse_compare(o.compare);
         if (!transports) return transports.error();
+        // One message is a cold start (page faults, first wake-ups), not the
+        // transport: a comparison gets enough for a median without warm-up.
+        JourneyCliOptions co = o;
+        if (!o.count_given) co.count = kCompareCount;
         std::vector<journey::Journey> all;
+        std::vector<std::uint64_t> untraced;
         for (auto t : *transports) {
-            auto j = one_journey(o, t);
+            auto j = one_journey(co, t);
             if (!j) return wrap(j.error(), std::string(lab::transport_name(t)));
             if (o.json) write_journey_json(*j, std::cout);
             all.push_back(std::move(*j));
+            untraced.push_back(untraced_one_way_ns(t, co));
         }
         if (!o.json && !o.outputs.mermaid)
-            fmt::print("{}", render_compare_text(all, terminal_style()));
+            fmt::print("{}", render_compare_text(all, terminal_style(), untraced));
         if (auto st = report::write_outputs(all, o.outputs); !st) return st.error();
         return 0;
     }
@@ -132,19 +159,25 @@ void register_journey(CLI::App& app, Runner* run) {
     cmd->add_option("--reply,-r", opts->reply, "what the server answers")->capture_default_str();
     cmd->add_option("--size,-s", opts->size,
                     "send generated payloads of N bytes instead of --message (echoed back)");
-    cmd->add_option("--count,-c", opts->count, "messages to send, each answered")
-        ->capture_default_str();
+    auto* count = cmd->add_option("--count,-c", opts->count,
+                                  "messages to send, each answered (--compare: 200 unless given)")
+                      ->capture_default_str();
     cmd->add_flag("--json", opts->json, "JSON Lines (docs/json-schema.md) instead of text");
     cmd->add_flag("--brief", opts->brief,
                   "text without the explanation under each packet and hop");
     cmd->add_option("--compare", opts->compare,
-                    "run several transports and compare them, e.g. tcp,unix");
+                    "run several transports and compare them, e.g. tcp,unix: 200 messages each "
+                    "unless --count is given, one-way median and spread without the first tenth "
+                    "(warm-up), beside the same transports' untraced ping-pong");
     report::add_output_options(*cmd, opts->outputs);
     cmd->add_option("--record-raw", opts->record_raw, "save the recorded events (fixtures)")
         ->group("");
     cmd->add_option("--replay", opts->replay, "correlate a saved recording")->group("");
     cmd->add_option("--ring-buffer", opts->ring_buffer, "ring buffer bytes")->group("");
-    cmd->callback([opts, run] { *run = [opts] { return run_journey(*opts); }; });
+    cmd->callback([opts, run, count] {
+        opts->count_given = count->count() > 0;
+        *run = [opts] { return run_journey(*opts); };
+    });
 }
 
 // What `tracepacket` with no command runs: the default journey.

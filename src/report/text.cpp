@@ -389,7 +389,34 @@ std::string render_journey_text(const Journey& j, const TextStyle& style) {
     return out;
 }
 
-std::string render_compare_text(const std::vector<Journey>& journeys, const TextStyle& style) {
+OneWaySpread one_way_spread(const Journey& j) {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> by_send;  // (send enter, one way)
+    for (const auto& p : j.packets) {
+        const bool data = p.kind == journey::PacketKind::data ||
+                          p.kind == journey::PacketKind::datagram ||
+                          p.kind == journey::PacketKind::message;
+        if (!data || p.send_syscall == journey::kNone || p.recv_syscall == journey::kNone) continue;
+        const auto& s = j.syscalls[p.send_syscall];
+        const auto& r = j.syscalls[p.recv_syscall];
+        if (r.exit_ns > s.enter_ns) by_send.push_back({s.enter_ns, r.exit_ns - s.enter_ns});
+    }
+    OneWaySpread w;
+    if (by_send.empty()) return w;
+    std::sort(by_send.begin(), by_send.end());
+    w.warmup = by_send.size() >= 10 ? by_send.size() / 10 : 0;
+    std::vector<std::uint64_t> v;
+    for (std::size_t i = w.warmup; i < by_send.size(); ++i) v.push_back(by_send[i].second);
+    std::sort(v.begin(), v.end());
+    w.samples = v.size();
+    auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
+    w.p25_ns = at(0.25);
+    w.p50_ns = at(0.50);
+    w.p75_ns = at(0.75);
+    return w;
+}
+
+std::string render_compare_text(const std::vector<Journey>& journeys, const TextStyle& style,
+                                const std::vector<std::uint64_t>& untraced_one_way_ns) {
     Paint paint{style.color};
     std::string out = paint.head("TRANSPORTS SIDE BY SIDE") +
                       " (median over the data packets of each run)\n";
@@ -435,11 +462,58 @@ std::string render_compare_text(const std::vector<Journey>& journeys, const Text
             return std::string("-");
         });
     }
-    row("one way µs", [](const Journey& j) {
-        return j.stats.median_one_way_ns ? us(static_cast<std::int64_t>(j.stats.median_one_way_ns))
-                                         : std::string("-");
+    std::vector<OneWaySpread> spreads;
+    for (const auto& j : journeys) spreads.push_back(one_way_spread(j));
+    auto spread_row = [&](const std::string& label, auto value) {
+        std::string line = fmt::format("  {:<{}}", label, kLabel);
+        for (const auto& w : spreads) line += fmt::format("{:>{}}", w.samples ? value(w) : "-", kCol);
+        out += line + "\n";
+    };
+    spread_row("one way µs (median)", [](const OneWaySpread& w) {
+        return us(static_cast<std::int64_t>(w.p50_ns));
     });
+    spread_row("  p25 - p75 µs", [](const OneWaySpread& w) {
+        return us(static_cast<std::int64_t>(w.p25_ns)) + "-" +
+               us(static_cast<std::int64_t>(w.p75_ns));
+    });
+    spread_row("  messages (warm-up)", [](const OneWaySpread& w) {
+        return fmt::format("{} ({})", w.samples, w.warmup);
+    });
+    const bool untraced = untraced_one_way_ns.size() == journeys.size();
+    if (untraced) {
+        std::string line = fmt::format("  {:<{}}", "untraced one way µs", kLabel);
+        for (auto ns : untraced_one_way_ns)
+            line += fmt::format("{:>{}}", ns ? us(static_cast<std::int64_t>(ns)) : "-", kCol);
+        out += line + "\n";
+    }
     row("lost events", [](const Journey& j) { return std::to_string(j.stats.lost_events); });
+
+    // Which is faster, traced and untraced: the tracer's cost grows with the
+    // hops a message crosses, so it can reorder transports whose own times are close.
+    auto fastest = [&](auto value) {
+        std::size_t best = journeys.size();
+        for (std::size_t i = 0; i < journeys.size(); ++i)
+            if (value(i) && (best == journeys.size() || value(i) < value(best))) best = i;
+        return best;
+    };
+    const std::size_t traced_best = fastest([&](std::size_t i) { return spreads[i].p50_ns; });
+    if (traced_best < journeys.size()) {
+        out += fmt::format("\nfastest traced: {}", journeys[traced_best].transport);
+        if (untraced) {
+            const std::size_t bench_best =
+                fastest([&](std::size_t i) { return untraced_one_way_ns[i]; });
+            if (bench_best < journeys.size()) {
+                out += fmt::format("; untraced (a ping-pong as `tracepacket bench` runs it): {}",
+                                   journeys[bench_best].transport);
+                if (bench_best != traced_best)
+                    out += ".\n" + paint.warn("They disagree:") +
+                           " tracing costs time at every hop, and the transports cross different "
+                           "numbers of hops (the \"hops per data packet\" row); the untraced row is "
+                           "the transports' own figure";
+            }
+        }
+        out += "\n";
+    }
     return out;
 }
 

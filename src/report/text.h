@@ -3,6 +3,8 @@
 // their explanations, the time per layer; and --compare's side by side.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,8 +26,22 @@ TextStyle terminal_style();
 // events whenever non-zero.
 std::string render_journey_text(const journey::Journey& j, const TextStyle& style);
 
-// Several journeys side by side (--compare): hops, time per layer, total.
+// One-way times (send() entered -> recv() returned) of a journey's data
+// packets in message order, the first tenth left out as warm-up (first page
+// faults and wake-ups, not the transport): percentiles in ns, 0 when none.
+struct OneWaySpread {
+    std::size_t samples = 0;
+    std::size_t warmup = 0;     // left out
+    std::uint64_t p25_ns = 0, p50_ns = 0, p75_ns = 0;
+};
+OneWaySpread one_way_spread(const journey::Journey& j);
+
+// Several journeys side by side (--compare): hops, time per layer, one way
+// (median and spread without warm-up). untraced_one_way_ns, when given (one
+// per journey, 0: not measured), is the same transport's untraced ping-pong
+// (bench) for the direction check.
 std::string render_compare_text(const std::vector<journey::Journey>& journeys,
-                                const TextStyle& style);
+                                const TextStyle& style,
+                                const std::vector<std::uint64_t>& untraced_one_way_ns = {});
 
 }  // namespace tpk::report

@@ -327,6 +327,34 @@ TEST(JourneyRuntime, CompareRunsEachTransport) {
     std::vector<std::string> transports;
     for (const auto& s : r.of("summary")) transports.push_back(s.at("transport"));
     EXPECT_EQ(transports, (std::vector<std::string>{"tcp", "unix"}));
+    // 200 messages each by default (a comparison of cold starts said nothing
+    // about the transports): 200 data packets each way.
+    for (const auto& s : r.of("summary")) EXPECT_EQ(s.at("data_packets"), 400) << s.dump();
+}
+
+// The text: the median and spread without warm-up, the untraced figure
+// beside it, and which is faster both ways, with the reason when they
+// disagree. Which one is faster is a timing, so it is printed, not asserted
+// (docs/performance.md, "journey --compare").
+TEST(JourneyRuntime, CompareShowsSpreadWarmupAndTheUntracedDirection) {
+    REQUIRE_ROOT();
+    auto r = run_tracepacket("journey --compare tcp,unix --count 50");
+    ASSERT_EQ(r.exit_code, 0) << r.raw;
+    for (const char* row : {"one way µs (median)", "p25 - p75 µs", "untraced one way µs"})
+        EXPECT_NE(r.raw.find(row), std::string::npos) << row << "\n" << r.raw;
+    // 100 one-way samples each (50 each way), the first tenth left out.
+    EXPECT_NE(r.raw.find("90 (10)"), std::string::npos) << r.raw;
+    auto fastest = r.raw.find("fastest traced: ");
+    ASSERT_NE(fastest, std::string::npos) << r.raw;
+    const std::string line = r.raw.substr(fastest, r.raw.find('\n', fastest) - fastest);
+    EXPECT_NE(line.find("untraced (a ping-pong as `tracepacket bench` runs it): "),
+              std::string::npos) << line;
+    const std::string traced = line.substr(16, line.find(';') - 16);
+    const std::string untraced = line.substr(line.rfind(' ') + 1);
+    if (traced != untraced)
+        EXPECT_NE(r.raw.find("They disagree:"), std::string::npos) << r.raw;
+    else
+        EXPECT_EQ(r.raw.find("They disagree:"), std::string::npos) << r.raw;
 }
 
 // A port nobody listens on now, for the HTTP server.
