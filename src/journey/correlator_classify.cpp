@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <set>
 #include <string>
 
@@ -24,24 +25,54 @@ PacketKind kind_of(const Packet& p) {
     return PacketKind::ack;
 }
 
-std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
+// "client curl pid 7": the role when known, the program, the pid.
+std::string who(Role role, const std::string& comm, std::uint32_t pid) {
+    std::string text = role == Role::unknown ? "" : std::string(role_name(role)) + " ";
+    if (!comm.empty()) text += comm + " ";
+    return text + fmt::format("pid {}", pid);
+}
+
+std::string who(const Syscall& s) { return who(s.role, s.comm, s.pid) + fmt::format(" tid {}", s.tid); }
+
+// Cause::exit: "exit of client redis-cli pid 7", the program from the
+// exiting task's own hop, the role from its calls.
+std::string exit_text(const Packet& p, const std::vector<Syscall>& syscalls) {
+    std::string comm;
+    for (const Hop& h : p.hops)
+        if (h.pid == p.exit_pid && !h.comm.empty()) {
+            comm = h.comm;
+            break;
+        }
+    // The side by the packet's direction: a forked child's calls may carry
+    // its parent's role.
+    Role role = p.direction == Direction::client_to_server   ? Role::client
+                : p.direction == Direction::server_to_client ? Role::server
+                                                             : Role::unknown;
+    for (const auto& s : syscalls)
+        if (s.pid == p.exit_pid && comm.empty()) comm = s.comm;
+    return fmt::format("exit of {} (no close(): the kernel closed its socket{})",
+                       who(role, comm, p.exit_pid),
+                       (p.tcp_flags & model::kRst) ? ", with bytes unread" : "");
+}
+
+std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls, bool probe) {
     // Whose bytes a retransmit carries again (found by stream offset).
     auto bytes_from = [&]() -> std::string {
         if (p.send_syscall == kNone || !p.payload_len) return "";
         const auto& s = syscalls[p.send_syscall];
-        return fmt::format("; bytes from {} ({} pid {})", s.name, role_name(s.role), s.pid);
+        return fmt::format("; bytes from {} ({})", s.name, who(s.role, s.comm, s.pid));
     };
     switch (p.cause) {
         case Cause::syscall: {
             const auto& s = syscalls[p.send_syscall];
             if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
-                return fmt::format("kernel retransmit, inside {} ({} pid {} tid {})", s.name,
-                                   role_name(s.role), s.pid, s.tid);
+                return fmt::format("kernel retransmit, inside {} ({})", s.name, who(s));
             if (p.retransmit)  // TCP still had them as unsent: its first transmit failed
-                return fmt::format("{} ({} pid {} tid {}), sending bytes sent before again",
-                                   s.name, role_name(s.role), s.pid, s.tid);
-            return fmt::format("{} ({} pid {} tid {})", s.name, role_name(s.role), s.pid, s.tid);
+                return fmt::format("{} ({}), sending bytes sent before again", s.name, who(s));
+            return fmt::format("{} ({})", s.name, who(s));
         }
+        case Cause::exit:
+            return exit_text(p, syscalls);
         case Cause::reply:
             if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
                 return "fast retransmit (an ACK showed the bytes lost)" + bytes_from();
@@ -53,7 +84,7 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             if (p.send_syscall != kNone && p.payload_len) {
                 const auto& s = syscalls[p.send_syscall];
                 return fmt::format("kernel, when a received ACK opened the window; bytes from {} "
-                                   "({} pid {})", s.name, role_name(s.role), s.pid);
+                                   "({})", s.name, who(s.role, s.comm, s.pid));
             }
             return "kernel, replying while it received another packet";
         case Cause::timer:
@@ -65,6 +96,10 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
                 return "retransmit timer (RTO or tail-loss probe)" + bytes_from();
             if (p.retransmit) return "timer (softirq, no syscall)" + bytes_from();
+            // tcp_xmit_probe_skb() sends snd_una - 1: a sequence number
+            // already used, which no delayed ACK carries.
+            if (p.tcp_flags == model::kAck && p.payload_len == 0 && probe)
+                return "keepalive or zero-window probe timer";
             if (p.tcp_flags == model::kAck && p.payload_len == 0) return "delayed-ACK timer";
             return "timer (softirq, no syscall)";
         case Cause::unknown:
@@ -120,6 +155,28 @@ void find_reset_errors(std::vector<PacketState>& packets,
     }
 }
 
+// Pure ACKs whose seq lies below the sequence space its direction already
+// used: keepalive and zero-window probes (tcp_xmit_probe_skb() sends
+// snd_una - 1). Packets are in first-hop order here.
+std::vector<bool> probe_segments(const std::vector<PacketState>& packets) {
+    std::vector<bool> probe(packets.size(), false);
+    std::map<std::pair<std::size_t, int>, std::uint32_t> next_seq;  // (connection, dir) -> end
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const auto& p = packets[i].p;
+        if (p.connection == kNone || p.flow.protocol != IPPROTO_TCP) continue;
+        auto key = std::make_pair(p.connection, static_cast<int>(p.direction));
+        std::uint32_t end = p.seq + p.payload_len + ((p.tcp_flags & model::kSyn) ? 1 : 0) +
+                            ((p.tcp_flags & model::kFin) ? 1 : 0);
+        auto it = next_seq.find(key);
+        if (it != next_seq.end() && p.tcp_flags == model::kAck && !p.payload_len &&
+            static_cast<std::int32_t>(p.seq - it->second) < 0)
+            probe[i] = true;
+        if (it == next_seq.end() || static_cast<std::int32_t>(end - it->second) > 0)
+            next_seq[key] = end;
+    }
+    return probe;
+}
+
 }  // namespace
 
 void classify(std::vector<PacketState>& packets, const std::vector<Connection>& connections,
@@ -150,13 +207,14 @@ void classify(std::vector<PacketState>& packets, const std::vector<Connection>& 
     }
     find_reset_errors(packets, connections, syscalls);
     keep_answered_segments(packets);
+    const std::vector<bool> probes = probe_segments(packets);
     for (auto& ps : packets) {
         auto& p = ps.p;
         std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {
             return a.t_ns < b.t_ns;
         });
         if (p.hops.empty()) continue;
-        p.sent_by = sent_by(p, syscalls);
+        p.sent_by = sent_by(p, syscalls, probes[&ps - packets.data()]);
         p.cause_ns = p.hops.front().t_ns;
         if (p.cause == Cause::syscall) p.cause_ns = syscalls[p.send_syscall].enter_ns;
         if (p.cause == Cause::reply) p.cause_ns = packets[p.reply_to].rx_ns;
