@@ -100,6 +100,13 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls, bool 
             // already used, which no delayed ACK carries.
             if (p.tcp_flags == model::kAck && p.payload_len == 0 && probe)
                 return "keepalive or zero-window probe timer";
+            if (const Hop* h = untraced_sender(p, syscalls))
+                return fmt::format("{}, or a call of {} pid {}, which is not traced (it left in "
+                                   "that task)",
+                                   p.tcp_flags == model::kAck && !p.payload_len
+                                       ? "delayed-ACK timer"
+                                       : "timer",
+                                   h->comm, h->pid);
             if (p.tcp_flags == model::kAck && p.payload_len == 0) return "delayed-ACK timer";
             return "timer (softirq, no syscall)";
         case Cause::unknown:

@@ -331,7 +331,14 @@ std::string explain_packet(const Journey& j, const Packet& p) {
                                                     p.reply_to + 1)
                                       : "sent by the kernel while it received another packet";
             break;
-        case Cause::timer: why = "sent from a timer or softirq, not by a system call"; break;
+        case Cause::timer:
+            if (const Hop* h = stages::untraced_sender(p, j.syscalls); h && !p.retransmit)
+                why = fmt::format("sent from a timer or softirq, or by a call of {} (pid {}), "
+                                  "which is not traced",
+                                  h->comm, h->pid);
+            else
+                why = "sent from a timer or softirq, not by a system call";
+            break;
         case Cause::exit: why = "sent when " + exiting_text(j, p) + " exited without close()"; break;
         case Cause::unknown: why = "its first hops were not traced, so who sent it is unknown";
     }

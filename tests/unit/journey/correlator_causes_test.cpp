@@ -282,11 +282,16 @@ TEST(CorrelatorClassify, TimersAndExitsSayWhichOne) {
         packet(100, 10, A | model::kPsh, Cause::unknown), packet(110, 0, A, Cause::timer),
         packet(109, 0, A, Cause::timer), packet(110, 0, A | model::kFin, Cause::exit)};
     packets[3].p.exit_pid = 7;
-    classify(packets, {c}, {});
+    std::vector<PacketState> untraced = {packets[1]};
+    classify(packets, {c}, {call("recvfrom", 7, 1, 2, 0x51, 10)});
     EXPECT_EQ(packets[1].p.sent_by, "delayed-ACK timer");
     EXPECT_EQ(packets[2].p.sent_by, "keepalive or zero-window probe timer");
     EXPECT_EQ(packets[3].p.sent_by,
               "exit of client redis-cli pid 7 (no close(): the kernel closed its socket)");
+    // Pid 7 traced nothing: its own call may have sent the ACK as well.
+    classify(untraced, {c}, {});
+    EXPECT_EQ(untraced[0].p.sent_by, "delayed-ACK timer, or a call of redis-cli pid 7, which is "
+                                     "not traced (it left in that task)");
 }
 
 PacketState segment(std::uint32_t seq, std::uint32_t len, std::uint64_t wire_t) {
