@@ -158,7 +158,9 @@ TEST(TraceCauses, AFinSentByTheExitOfAProgramThatNeverClosedSaysSo) {
     // The text says the same.
     auto text = tpk::testing::run_json_lines(trace(script, false));
     ASSERT_EQ(text.exit_code, 0) << text.raw;
-    EXPECT_NE(text.raw.find("sent by: exit of client python3 pid "), std::string::npos)
+    EXPECT_NE(text.raw.find("sent by: exit of client " + first.at("comm").get<std::string>() +
+                            " pid "),
+              std::string::npos)
         << text.raw;
     EXPECT_EQ(text.raw.find("sent by: timer (softirq, no syscall)\n"), std::string::npos)
         << text.raw;
