@@ -115,12 +115,36 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls, bool 
     return "unknown (its first hops were not seen)";
 }
 
+// Pure ACKs whose seq lies below the sequence space its direction already
+// used: keepalive and zero-window probes (tcp_xmit_probe_skb() sends
+// snd_una - 1). Packets are in first-hop order here.
+std::vector<bool> probe_segments(const std::vector<PacketState>& packets) {
+    std::vector<bool> probe(packets.size(), false);
+    std::map<std::pair<std::size_t, int>, std::uint32_t> next_seq;  // (connection, dir) -> end
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const auto& p = packets[i].p;
+        if (p.connection == kNone || p.flow.protocol != IPPROTO_TCP) continue;
+        auto key = std::make_pair(p.connection, static_cast<int>(p.direction));
+        std::uint32_t end = p.seq + p.payload_len + ((p.tcp_flags & model::kSyn) ? 1 : 0) +
+                            ((p.tcp_flags & model::kFin) ? 1 : 0);
+        auto it = next_seq.find(key);
+        if (it != next_seq.end() && p.tcp_flags == model::kAck && !p.payload_len &&
+            static_cast<std::int32_t>(p.seq - it->second) < 0)
+            probe[i] = true;
+        if (it == next_seq.end() || static_cast<std::int32_t>(end - it->second) > 0)
+            next_seq[key] = end;
+    }
+    return probe;
+}
+
 // A TIME-WAIT socket answers a late segment (tcp_timewait_state_process():
 // the ACK of the peer's FIN) and tcp_v4_rcv() then frees it on its discard
 // path, with kfree_skb reason NOT_SPECIFIED. A segment the kernel answered
 // with an ACK was processed, not lost; one it answered with a reset (data
 // for a closed socket, TCP_TW_RST) was refused.
-void keep_answered_segments(std::vector<PacketState>& packets) {
+// A keepalive or window probe is answered and then freed as an old
+// sequence (tcp_validate_incoming(): TCP_OLD_SEQUENCE): that is its purpose.
+void keep_answered_segments(std::vector<PacketState>& packets, const std::vector<bool>& probes) {
     std::set<std::size_t> answered;
     for (const auto& ps : packets)
         if (ps.p.cause == Cause::reply && ps.p.reply_to != kNone &&
@@ -128,10 +152,13 @@ void keep_answered_segments(std::vector<PacketState>& packets) {
             answered.insert(ps.p.reply_to);
     for (std::size_t i = 0; i < packets.size(); ++i) {
         auto& p = packets[i].p;
-        if (!p.dropped || p.drop_reason != "NOT_SPECIFIED" || !answered.count(i)) continue;
+        bool probe = probes[i] && p.drop_reason == "TCP_OLD_SEQUENCE";
+        if (!p.dropped || (p.drop_reason != "NOT_SPECIFIED" && !probe) || !answered.count(i))
+            continue;
         p.dropped = false;
         for (auto& h : p.hops)
-            if (h.event == K::kfree_skb) h.detail = "freed after it was answered (NOT_SPECIFIED)";
+            if (h.event == K::kfree_skb)
+                h.detail = fmt::format("freed after it was answered ({})", p.drop_reason);
     }
 }
 
@@ -162,33 +189,13 @@ void find_reset_errors(std::vector<PacketState>& packets,
     }
 }
 
-// Pure ACKs whose seq lies below the sequence space its direction already
-// used: keepalive and zero-window probes (tcp_xmit_probe_skb() sends
-// snd_una - 1). Packets are in first-hop order here.
-std::vector<bool> probe_segments(const std::vector<PacketState>& packets) {
-    std::vector<bool> probe(packets.size(), false);
-    std::map<std::pair<std::size_t, int>, std::uint32_t> next_seq;  // (connection, dir) -> end
-    for (std::size_t i = 0; i < packets.size(); ++i) {
-        const auto& p = packets[i].p;
-        if (p.connection == kNone || p.flow.protocol != IPPROTO_TCP) continue;
-        auto key = std::make_pair(p.connection, static_cast<int>(p.direction));
-        std::uint32_t end = p.seq + p.payload_len + ((p.tcp_flags & model::kSyn) ? 1 : 0) +
-                            ((p.tcp_flags & model::kFin) ? 1 : 0);
-        auto it = next_seq.find(key);
-        if (it != next_seq.end() && p.tcp_flags == model::kAck && !p.payload_len &&
-            static_cast<std::int32_t>(p.seq - it->second) < 0)
-            probe[i] = true;
-        if (it == next_seq.end() || static_cast<std::int32_t>(end - it->second) > 0)
-            next_seq[key] = end;
-    }
-    return probe;
-}
-
 }  // namespace
 
 void classify(std::vector<PacketState>& packets, const std::vector<Connection>& connections,
               const std::vector<Syscall>& syscalls) {
-    // Relative sequence numbers, ACK-completes-handshake, kinds.
+    // Relative sequence numbers, ACK-completes-handshake (the first one only:
+    // a keepalive probe before any data carries the same seq and ack), kinds.
+    std::set<std::size_t> handshake_done;
     for (auto& ps : packets) {
         auto& p = ps.p;
         if (p.flow.protocol) p.kind = kind_of(p);
@@ -199,7 +206,8 @@ void classify(std::vector<PacketState>& packets, const std::vector<Connection>& 
         std::uint32_t peer = from_client ? c.server_isn : c.client_isn;
         p.rel_seq = p.seq - own;
         p.rel_ack = (p.tcp_flags & model::kAck) ? p.ack - peer : 0;
-        if (p.kind == PacketKind::ack && from_client && p.rel_seq == 1 && p.rel_ack == 1)
+        if (p.kind == PacketKind::ack && from_client && p.rel_seq == 1 && p.rel_ack == 1 &&
+            handshake_done.insert(p.connection).second)
             p.kind = PacketKind::handshake;
     }
     // FIN's ACKs are teardown: a pure ACK after a FIN in the other direction.
@@ -213,8 +221,8 @@ void classify(std::vector<PacketState>& packets, const std::vector<Connection>& 
         if (p.tcp_flags & model::kFin) fin_seen.insert({p.connection, dir});
     }
     find_reset_errors(packets, connections, syscalls);
-    keep_answered_segments(packets);
     const std::vector<bool> probes = probe_segments(packets);
+    keep_answered_segments(packets, probes);
     for (auto& ps : packets) {
         auto& p = ps.p;
         std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {

@@ -274,6 +274,10 @@ std::string explain_hop(const Journey& j, const Packet& p, const Hop& h) {
         case K::consume_skb:
             return "the skb is freed normally: everything it carried was used";
         case K::kfree_skb:
+            if (!p.dropped && h.detail.rfind("freed after it was answered", 0) == 0)
+                return fmt::format("the skb is freed after TCP answered it ({}): it was "
+                                   "processed, not lost",
+                                   p.drop_reason);
             return p.dropped ? fmt::format("the kernel drops the packet ({}): it goes no "
                                            "further",
                                            p.drop_reason)
@@ -354,7 +358,12 @@ std::string explain_packet(const Journey& j, const Packet& p) {
             what = fmt::format("{} B of data", p.payload_len);
             break;
         case PacketKind::ack:
-            what = fmt::format("a pure ACK: the receiver confirms bytes up to {}", p.rel_ack);
+            // correlator_classify: a pure ACK with a seq already used.
+            what = p.sent_by.rfind("keepalive", 0) == 0
+                       ? "a keepalive or zero-window probe: a pure ACK with a sequence number "
+                         "already used, so the peer must answer"
+                       : fmt::format("a pure ACK: the receiver confirms bytes up to {}",
+                                     p.rel_ack);
             break;
         case PacketKind::teardown:
             what = (p.tcp_flags & model::kFin) ? "a FIN: this side will send no more"

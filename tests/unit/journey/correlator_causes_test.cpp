@@ -294,6 +294,45 @@ TEST(CorrelatorClassify, TimersAndExitsSayWhichOne) {
                                      "not traced (it left in that task)");
 }
 
+// The ACK that completes the handshake and a keepalive probe sent after one
+// byte (snd_una - 1 = the byte's seq) carry the same relative seq and ack:
+// only the first is the handshake's, and the probe, answered and freed as
+// an old sequence, is not a loss.
+TEST(CorrelatorClassify, AKeepaliveWithTheHandshakesNumbersIsNotTheHandshake) {
+    Connection c;
+    c.client_to_server = tcp_flow(40000, 5000);
+    c.client_isn = 1000;
+    c.server_isn = 5000;
+    auto packet = [&](bool back, std::uint32_t seq, std::uint32_t len, Cause cause) {
+        PacketState s;
+        s.p.flow = back ? tcp_flow(5000, 40000) : tcp_flow(40000, 5000);
+        s.p.connection = 0;
+        s.p.direction = back ? Direction::server_to_client : Direction::client_to_server;
+        s.p.tcp_flags = model::kAck;
+        s.p.seq = seq;
+        s.p.payload_len = len;
+        s.p.ack = back ? 1002 : 5001;
+        s.p.cause = cause;
+        s.p.hops = {hop(K::net_dev_queue, 10, 0)};
+        return s;
+    };
+    std::vector<PacketState> packets = {
+        packet(false, 1001, 0, Cause::reply),  packet(false, 1001, 1, Cause::syscall),
+        packet(false, 1001, 0, Cause::timer),  packet(true, 5001, 0, Cause::reply)};
+    packets[1].p.tcp_flags |= model::kPsh;
+    packets[2].p.hops.push_back(hop(K::kfree_skb, 20, 0));
+    packets[2].p.dropped = true;
+    packets[2].p.drop_reason = "TCP_OLD_SEQUENCE";
+    packets[3].p.reply_to = 2;
+    std::vector<Syscall> syscalls = {call("sendto", 7, 1, 2, 0x51, 1)};
+    packets[1].p.send_syscall = 0;
+    classify(packets, {c}, syscalls);
+    EXPECT_EQ(packets[0].p.kind, PacketKind::handshake);
+    EXPECT_EQ(packets[2].p.kind, PacketKind::ack);
+    EXPECT_EQ(packets[2].p.sent_by, "keepalive or zero-window probe timer");
+    EXPECT_FALSE(packets[2].p.dropped);
+}
+
 PacketState segment(std::uint32_t seq, std::uint32_t len, std::uint64_t wire_t) {
     PacketState s;
     s.p.flow = tcp_flow(40000, 5000);
