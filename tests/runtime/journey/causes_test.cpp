@@ -166,6 +166,62 @@ TEST(TraceCauses, AFinSentByTheExitOfAProgramThatNeverClosedSaysSo) {
         << text.raw;
 }
 
+// The client leaves "ok" unread in its receive queue and exits without
+// close(): the kernel closes its socket with a reset (TCP_ABORT_ON_CLOSE),
+// and the server's next recv() fails with ECONNRESET.
+constexpr const char* kExitWithBytesUnread = R"(
+import os, socket, sys
+ls = socket.socket(); ls.bind(("127.0.0.1", 0)); ls.listen(1)
+port = ls.getsockname()[1]
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    ls.close(); os.close(w)
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"hello")
+    os.read(r, 1)
+    os._exit(0)
+os.close(r)
+ls.settimeout(10)
+conn, _ = ls.accept(); conn.settimeout(10)
+conn.recv(100); conn.sendall(b"ok")
+os.write(w, b"x")
+try:
+    end = conn.recv(100)
+except ConnectionResetError:
+    end = b"reset"
+conn.close(); os.waitpid(pid, 0)
+sys.exit(0 if end == b"reset" else 1)
+)";
+
+TEST(TraceCauses, AResetSentByTheExitWithBytesUnreadSaysSo) {
+    REQUIRE_ROOT_AND_PYTHON();
+    Script script(kExitWithBytesUnread);
+    auto r = tpk::testing::run_json_lines(trace(script, true));
+    ASSERT_EQ(r.exit_code, 0) << r.raw;  // the server's recv() raised ConnectionResetError
+    ASSERT_FALSE(r.records.empty()) << r.raw;
+    EXPECT_EQ(r.summary().at("lost_events"), 0);
+    std::optional<json> rst;
+    for (const auto& p : r.of("packet"))
+        if (p.at("kind") == "reset") rst = p;
+    ASSERT_TRUE(rst) << r.raw;
+    EXPECT_EQ(rst->at("direction"), "client_to_server");
+    EXPECT_EQ(rst->at("cause"), "exit") << rst->dump();
+    EXPECT_NE(rst->at("sent_by").get<std::string>().find("with bytes unread"), std::string::npos)
+        << rst->dump();
+    EXPECT_NE(rst->at("trouble").value("reset", "").find("exited without close()"),
+              std::string::npos)
+        << rst->dump();
+    // tcp_send_reset's reason (6.10+): close with bytes unread.
+    std::string reason = rst->value("reset_reason", "");
+    if (!reason.empty()) EXPECT_EQ(reason, "TCP_ABORT_ON_CLOSE");
+    ASSERT_FALSE(rst->at("error_syscall").is_null()) << rst->dump();
+    const auto syscalls = r.of("syscall");
+    const auto& told = syscalls.at(rst->at("error_syscall").get<std::size_t>());
+    EXPECT_EQ(told.at("ret"), -104);  // ECONNRESET
+    EXPECT_EQ(told.at("role"), "server");
+}
+
 TEST(TraceCauses, TwoSegmentsReadByOneCallBothHaveTheirCopy) {
     REQUIRE_ROOT_AND_PYTHON();
     Script script(kTwoSegmentsOneRead);
