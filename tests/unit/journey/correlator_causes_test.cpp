@@ -14,6 +14,7 @@
 #include "journey/correlator_retransmits.h"
 #include "journey/correlator_timeline.h"
 #include "support/flows.h"
+#include "support/recordings.h"
 
 namespace tpk::journey::stages {
 namespace {
@@ -389,6 +390,53 @@ TEST(CorrelatorRetransmits, TheTracepointGoesToThePacketItSentBefore) {
     EXPECT_FALSE(packets[0].p.retransmit);
     EXPECT_TRUE(packets[1].p.retransmit);
     EXPECT_EQ(packets[1].p.hops.back().detail, "resends 10 B");
+}
+
+// Recorded runs of tests/runtime/journey/causes_test.cpp's scripts (issue
+// #12): the FIN and the reset a client's exit sent, and two segments one
+// read took.
+TEST(CorrelatorCausesReplay, TheExitSentTheFinAndTheReset) {
+    for (const char* name : {"trace-tcp-exit-without-close.jsonl", "trace-tcp-exit-unread.jsonl"}) {
+        SCOPED_TRACE(name);
+        auto j = testing::replay(name);
+        const Packet* last = nullptr;
+        for (const auto& p : j.packets)
+            if (p.direction == Direction::client_to_server &&
+                (p.tcp_flags & (model::kFin | model::kRst)))
+                last = &p;
+        ASSERT_NE(last, nullptr);
+        EXPECT_EQ(last->cause, Cause::exit);
+        EXPECT_EQ(last->send_syscall, kNone);
+        ASSERT_NE(last->exit_pid, 0u);
+        // The pid that connected, named with its program.
+        bool connected = false;
+        for (const auto& s : j.syscalls) connected |= s.pid == last->exit_pid && s.name == "connect";
+        EXPECT_TRUE(connected);
+        EXPECT_EQ(last->sent_by.rfind("exit of client python3 pid " +
+                                          std::to_string(last->exit_pid) + " (no close()",
+                                      0),
+                  0u)
+            << last->sent_by;
+        EXPECT_NE(last->explain.find("exited without close()"), std::string::npos);
+    }
+}
+
+TEST(CorrelatorCausesReplay, TwoSegmentsOneReadBothHaveTheCopy) {
+    auto j = testing::replay("trace-tcp-merged-read.jsonl");
+    std::vector<const Packet*> data;
+    for (const auto& p : j.packets)
+        if (p.direction == Direction::client_to_server && p.payload_len) data.push_back(&p);
+    ASSERT_EQ(data.size(), 2u);
+    std::vector<std::uint64_t> skbs;
+    for (const Packet* p : data) {
+        ASSERT_NE(p->recv_syscall, kNone);
+        EXPECT_EQ(j.syscalls[p->recv_syscall].ret, 513);
+        for (const auto& h : p->hops)
+            if (h.event == K::skb_copy_datagram_iovec) skbs.push_back(h.skb);
+    }
+    ASSERT_EQ(skbs.size(), 2u);
+    EXPECT_EQ(skbs[0], skbs[1]);  // one copy of the first's skb moved both
+    EXPECT_EQ(skbs[0], data[0]->skbs.at(0));
 }
 
 }  // namespace
