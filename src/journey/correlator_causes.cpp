@@ -47,10 +47,10 @@ std::uint32_t exiting_sender(const Packet& p, const Hop& first,
     return 0;
 }
 
-// Before 6.15 (fput_close_sync(), "fs: use fput_close_sync() in close()")
-// close() only drops its file reference: __fput(), hence tcp_close() and
-// its FIN, runs as task work on the way back to user space, after
-// sys_exit. Such a segment leaves in the closing thread, before that
+// Until close(2) closed synchronously ("fs: use __fput_sync in close(2)",
+// 2023: in 6.12, not in 6.1) it only dropped its file reference: __fput(),
+// hence tcp_close() and its FIN, ran as task work on the way back to user
+// space, after sys_exit. Such a segment leaves in the closing thread, before that
 // thread's next traced call, from the socket close() closed.
 std::size_t deferred_close(const Packet& p, const Hop& first, const std::vector<Syscall>& syscalls,
                            const SocketMap& sockets, const Timeline& at) {

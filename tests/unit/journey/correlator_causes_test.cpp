@@ -202,7 +202,7 @@ TEST(CorrelatorCauses, AFinSentInAnExitingTaskIsTheExits) {
     attach_causes(before, syscalls, sockets, at, {&exit});
     EXPECT_EQ(before[0].p.cause, Cause::timer);
 
-    // Before 6.15 close() ran tcp_close() as task work after sys_exit: a FIN
+    // Before 2023's kernels close() ran tcp_close() as task work after sys_exit: a FIN
     // of close()'s socket before the thread's next call is close()'s.
     syscalls.push_back(call("close", 7, 300, 350, 0x51, 0));
     std::vector<PacketState> deferred = {fin};
