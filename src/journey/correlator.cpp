@@ -42,7 +42,8 @@ Journey correlate(CorrelatorInput input) {
     // a syscall sent.
     j.notes = attach_retransmits(events.side, packets);
     mark_retransmits(packets);
-    attach_causes(packets, j.syscalls, sockets, at);
+    attach_causes(packets, j.syscalls, sockets, at, events.exits);
+    share_merged_copies(packets, j.syscalls, at);
     attach_datagram_reads(packets, j.syscalls);
     attach_unix(events.side, packets, j.syscalls, sockets, at, input.processes, input.transport,
                 j.connections);

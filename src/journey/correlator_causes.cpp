@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 namespace tpk::journey::stages {
 namespace {
@@ -19,6 +22,43 @@ bool syscall_owns(const Syscall& s, std::uint64_t sender_sk, const Flow& flow,
     if (sender_sk) return s.sk == sender_sk;
     auto it = sk_flow.find(s.sk);
     return it != sk_flow.end() && it->second.src == flow.src && it->second.dst == flow.dst;
+}
+
+bool sends_down(const Hop& h) { return h.event == K::net_dev_queue || h.event == K::ip_output; }
+
+// A FIN or reset that closing a socket sends, not a retransmit of one.
+bool closing_segment(const Packet& p) {
+    return p.flow.protocol == IPPROTO_TCP && !p.retransmit &&
+           (p.tcp_flags & (model::kFin | model::kRst));
+}
+
+// The traced process whose exit sent the packet, or 0. do_exit() fires
+// sched_process_exit before exit_files() drops the process's files; the
+// last reference to a socket's file goes there (or in the task work that
+// exit_task_work() runs next), and tcp_close() sends the FIN - or a reset
+// when bytes were unread - in the exiting task itself, after its exit
+// event. The first hop must be a transmit hop of that task: a receive
+// running in the exiting task is another sender's packet.
+std::uint32_t exiting_sender(const Packet& p, const Hop& first,
+                             const std::vector<const Event*>& exits) {
+    if (!closing_segment(p) || !sends_down(first) || first.pid == 0) return 0;
+    for (const Event* e : exits)
+        if (e->pid == first.pid && e->t_ns <= first.t_ns) return e->pid;
+    return 0;
+}
+
+// Until close(2) closed synchronously ("fs: use __fput_sync in close(2)",
+// 2023: in 6.12, not in 6.1) it only dropped its file reference: __fput(),
+// hence tcp_close() and its FIN, ran as task work on the way back to user
+// space, after sys_exit. Such a segment leaves in the closing thread, before that
+// thread's next traced call, from the socket close() closed.
+std::size_t deferred_close(const Packet& p, const Hop& first, const std::vector<Syscall>& syscalls,
+                           const SocketMap& sockets, const Timeline& at) {
+    if (!closing_segment(p) || !sends_down(first)) return kNone;
+    std::size_t s = at.last_syscall(first.tid, first.t_ns);
+    if (s == kNone || !syscalls[s].exit_ns || syscalls[s].exit_ns > first.t_ns) return kNone;
+    if (syscalls[s].name != "close") return kNone;
+    return syscall_owns(syscalls[s], p.sender_sk, p.flow, sockets.flow) ? s : kNone;
 }
 
 }  // namespace
@@ -46,7 +86,8 @@ std::size_t consuming_read(PacketState& ps, const std::vector<Syscall>& syscalls
 }
 
 void attach_causes(std::vector<PacketState>& packets, const std::vector<Syscall>& syscalls,
-                   const SocketMap& sockets, const Timeline& at) {
+                   const SocketMap& sockets, const Timeline& at,
+                   const std::vector<const Event*>& exits) {
     for (std::size_t i = 0; i < packets.size(); ++i) {
         auto& ps = packets[i];
         auto& p = ps.p;
@@ -76,7 +117,13 @@ void attach_causes(std::vector<PacketState>& packets, const std::vector<Syscall>
         } else if (owned) {
             p.cause = Cause::syscall;
             p.send_syscall = s;
-        } else if (first.event != K::net_dev_queue && first.event != K::ip_output) {
+        } else if (std::uint32_t pid = exiting_sender(p, first, exits)) {
+            p.cause = Cause::exit;
+            p.exit_pid = pid;
+        } else if (std::size_t c = deferred_close(p, first, syscalls, sockets, at); c != kNone) {
+            p.cause = Cause::syscall;
+            p.send_syscall = c;
+        } else if (!sends_down(first)) {
             p.cause = Cause::unknown;  // its transmit hops were lost: no telling who sent it
         } else {
             p.cause = Cause::timer;
@@ -90,6 +137,89 @@ void attach_causes(std::vector<PacketState>& packets, const std::vector<Syscall>
         if (p.recv_syscall != kNone) {
             const auto& sc = syscalls[p.recv_syscall];
             if (sc.exit_ns) p.hops.push_back(syscall_hop(sc, p.recv_syscall, false, true));
+        }
+    }
+}
+
+// TCP merges a segment into the skb queued ahead of it in the receive queue
+// (tcp_queue_rcv() -> tcp_try_coalesce(), which frees the merged skb with
+// kfree_skb_partial(): no tracepoint), and one copy of that skb then moves
+// the bytes of both. The copies of an skb take its bytes in order from the
+// first packet's seq on (MSG_PEEK copies take none), so the segments whose
+// bytes lie past that packet's end are found by seq: each gets the copy
+// hops that took its bytes, and the read that took its last byte.
+void share_merged_copies(std::vector<PacketState>& packets, const std::vector<Syscall>& syscalls,
+                         const Timeline& at) {
+    using Key = std::tuple<std::uint16_t, std::uint16_t, std::uint32_t>;  // ports, seq
+    std::multimap<Key, std::size_t> starts;
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const auto& ps = packets[i];
+        const auto& p = ps.p;
+        if (p.flow.protocol != IPPROTO_TCP || !p.payload_len || p.dropped || !ps.copies.empty())
+            continue;
+        starts.insert({{p.flow.src.port, p.flow.dst.port, p.seq}, i});
+    }
+    if (starts.empty()) return;
+    struct Range {
+        std::uint64_t begin, end;  // bytes of the skb, from the head packet's seq
+        std::uint64_t t_ns;        // the copy hop's time
+        std::size_t read;          // the syscall that made it, or kNone
+    };
+    for (std::size_t a = 0; a < packets.size(); ++a) {
+        auto& head = packets[a];
+        if (head.p.flow.protocol != IPPROTO_TCP || head.copies.empty()) continue;
+        std::vector<Range> ranges;
+        std::uint64_t off = 0;
+        for (const auto& c : head.copies) {
+            std::size_t r = at.open_syscall(c.tid, c.t_ns);
+            if (r != kNone && (syscalls[r].flags & kMsgPeek)) continue;
+            ranges.push_back({off, off + c.bytes, c.t_ns, r});
+            off += c.bytes;
+        }
+        const std::uint64_t own = head.p.payload_len;
+        if (off <= own) continue;
+        auto copy_hop = [&](const Range& r) -> const Hop* {
+            for (const Hop& h : head.p.hops)
+                if (h.event == K::skb_copy_datagram_iovec && h.t_ns == r.t_ns) return &h;
+            return nullptr;
+        };
+        std::vector<Hop> shared;  // for the merged segments, built before head's hops change
+        std::uint64_t pos = own;
+        std::uint32_t next = head.p.seq + head.p.payload_len;
+        while (pos < off) {
+            auto [lo, hi] = starts.equal_range({head.p.flow.src.port, head.p.flow.dst.port, next});
+            std::size_t b = kNone;
+            for (auto it = lo; it != hi; ++it)
+                if (packets[it->second].p.flow == head.p.flow) b = it->second;
+            if (b == kNone) break;  // not traced: the bytes after it cannot be placed
+            auto& merged = packets[b];
+            std::uint64_t begin = pos, end = pos + merged.p.payload_len;
+            for (const Range& r : ranges) {
+                std::uint64_t from = std::max(begin, r.begin), to = std::min(end, r.end);
+                const Hop* h = copy_hop(r);
+                if (from >= to || !h) continue;
+                Hop copy = *h;
+                copy.detail = fmt::format("{} B of {} B (merged)", to - from, r.end - r.begin);
+                merged.p.hops.push_back(copy);
+                merged.copy_len += to - from;
+                if (r.read != kNone) merged.p.recv_syscall = r.read;
+            }
+            if (merged.p.recv_syscall != kNone && syscalls[merged.p.recv_syscall].exit_ns)
+                merged.p.hops.push_back(syscall_hop(syscalls[merged.p.recv_syscall],
+                                                    merged.p.recv_syscall, false, true));
+            starts.erase(std::find_if(lo, hi, [&](const auto& kv) { return kv.second == b; }));
+            pos = end;
+            next += merged.p.payload_len;
+        }
+        // The head's own copies say how much of what they moved was its own.
+        for (const Range& r : ranges) {
+            if (r.end <= own) continue;
+            for (Hop& h : head.p.hops)
+                if (h.event == K::skb_copy_datagram_iovec && h.t_ns == r.t_ns)
+                    h.detail = r.begin >= own
+                                   ? fmt::format("{} B (all merged in)", r.end - r.begin)
+                                   : fmt::format("{} B ({} B merged in)", r.end - r.begin,
+                                                 r.end - own);
         }
     }
 }

@@ -1,7 +1,7 @@
 // Stage 4b, causes: why each packet was sent and which syscalls moved its
 // bytes. Consumes the packets (retransmits marked, correlator_retransmits),
 // the syscalls, the SocketMap, the connections and the Timeline. Sets each
-// packet's cause (syscall, reply, timer, unknown), send_syscall, reply_to and
+// packet's cause (syscall, reply, timer, exit, unknown), send_syscall, reply_to and
 // recv_syscall, and adds the syscall hops. UNIX messages, which have no
 // headers, also get their sockets, kind and length, and their Connections
 // are added here.
@@ -21,9 +21,11 @@ std::size_t consuming_read(PacketState& ps, const std::vector<Syscall>& syscalls
                            const Timeline& at);
 
 // TCP/UDP packets: the cause from the context of the first hop, and the read
-// that copied their bytes.
+// that copied their bytes. exits: the traced processes' process_exit events
+// (a FIN or reset sent in an exiting task after its exit is the exit's).
 void attach_causes(std::vector<PacketState>& packets, const std::vector<Syscall>& syscalls,
-                   const SocketMap& sockets, const Timeline& at);
+                   const SocketMap& sockets, const Timeline& at,
+                   const std::vector<const Event*>& exits);
 
 // UDP datagrams no copy names: the k-th datagram to the k-th read.
 void attach_datagram_reads(std::vector<PacketState>& packets,
@@ -35,6 +37,11 @@ void attach_unix(const std::vector<const Event*>& side, std::vector<PacketState>
                  const std::vector<Syscall>& syscalls, const SocketMap& sockets,
                  const Timeline& at, const std::vector<Process>& processes,
                  const std::string& transport, std::vector<Connection>& connections);
+
+// TCP segments merged into the skb ahead of them in the receive queue: the
+// copies of that skb that took their bytes, and the read that did.
+void share_merged_copies(std::vector<PacketState>& packets, const std::vector<Syscall>& syscalls,
+                         const Timeline& at);
 
 // TCP segments still without a send or read: by their stream offset.
 void attach_stream_ranges(std::vector<PacketState>& packets, const std::vector<Syscall>& syscalls,

@@ -1,9 +1,12 @@
 #include "journey/correlator_classify.h"
 
+#include "journey/text.h"
+
 #include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <set>
 #include <string>
 
@@ -24,24 +27,52 @@ PacketKind kind_of(const Packet& p) {
     return PacketKind::ack;
 }
 
-std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
+// "client curl pid 7": the role when known, the program, the pid.
+std::string who(Role role, const std::string& comm, std::uint32_t pid) {
+    return caller_text(role, comm, pid);
+}
+
+std::string who(const Syscall& s) { return caller_text(s); }
+
+// Cause::exit: "exit of client redis-cli pid 7", the program from the
+// exiting task's own hop, the role from its calls.
+std::string exit_text(const Packet& p, const std::vector<Syscall>& syscalls) {
+    std::string comm;
+    for (const Hop& h : p.hops)
+        if (h.pid == p.exit_pid && !h.comm.empty()) {
+            comm = h.comm;
+            break;
+        }
+    // The side by the packet's direction: a forked child's calls may carry
+    // its parent's role.
+    Role role = p.direction == Direction::client_to_server   ? Role::client
+                : p.direction == Direction::server_to_client ? Role::server
+                                                             : Role::unknown;
+    for (const auto& s : syscalls)
+        if (s.pid == p.exit_pid && comm.empty()) comm = s.comm;
+    return fmt::format("exit of {} (no close(): the kernel closed its socket{})",
+                       who(role, comm, p.exit_pid),
+                       (p.tcp_flags & model::kRst) ? ", with bytes unread" : "");
+}
+
+std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls, bool probe) {
     // Whose bytes a retransmit carries again (found by stream offset).
     auto bytes_from = [&]() -> std::string {
         if (p.send_syscall == kNone || !p.payload_len) return "";
         const auto& s = syscalls[p.send_syscall];
-        return fmt::format("; bytes from {} ({} pid {})", s.name, role_name(s.role), s.pid);
+        return fmt::format("; bytes from {} ({})", s.name, who(s.role, s.comm, s.pid));
     };
     switch (p.cause) {
         case Cause::syscall: {
             const auto& s = syscalls[p.send_syscall];
             if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
-                return fmt::format("kernel retransmit, inside {} ({} pid {} tid {})", s.name,
-                                   role_name(s.role), s.pid, s.tid);
+                return fmt::format("kernel retransmit, inside {} ({})", s.name, who(s));
             if (p.retransmit)  // TCP still had them as unsent: its first transmit failed
-                return fmt::format("{} ({} pid {} tid {}), sending bytes sent before again",
-                                   s.name, role_name(s.role), s.pid, s.tid);
-            return fmt::format("{} ({} pid {} tid {})", s.name, role_name(s.role), s.pid, s.tid);
+                return fmt::format("{} ({}), sending bytes sent before again", s.name, who(s));
+            return fmt::format("{} ({})", s.name, who(s));
         }
+        case Cause::exit:
+            return exit_text(p, syscalls);
         case Cause::reply:
             if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
                 return "fast retransmit (an ACK showed the bytes lost)" + bytes_from();
@@ -53,7 +84,7 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             if (p.send_syscall != kNone && p.payload_len) {
                 const auto& s = syscalls[p.send_syscall];
                 return fmt::format("kernel, when a received ACK opened the window; bytes from {} "
-                                   "({} pid {})", s.name, role_name(s.role), s.pid);
+                                   "({})", s.name, who(s.role, s.comm, s.pid));
             }
             return "kernel, replying while it received another packet";
         case Cause::timer:
@@ -65,6 +96,17 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
             if (p.retransmit && has_event(p, K::tcp_retransmit_skb))
                 return "retransmit timer (RTO or tail-loss probe)" + bytes_from();
             if (p.retransmit) return "timer (softirq, no syscall)" + bytes_from();
+            // tcp_xmit_probe_skb() sends snd_una - 1: a sequence number
+            // already used, which no delayed ACK carries.
+            if (p.tcp_flags == model::kAck && p.payload_len == 0 && probe)
+                return "keepalive or zero-window probe timer";
+            if (const Hop* h = untraced_sender(p, syscalls))
+                return fmt::format("{}, or a call of {} pid {}, which is not traced (it left in "
+                                   "that task)",
+                                   p.tcp_flags == model::kAck && !p.payload_len
+                                       ? "delayed-ACK timer"
+                                       : "timer",
+                                   h->comm, h->pid);
             if (p.tcp_flags == model::kAck && p.payload_len == 0) return "delayed-ACK timer";
             return "timer (softirq, no syscall)";
         case Cause::unknown:
@@ -73,12 +115,36 @@ std::string sent_by(const Packet& p, const std::vector<Syscall>& syscalls) {
     return "unknown (its first hops were not seen)";
 }
 
+// Pure ACKs whose seq lies below the sequence space its direction already
+// used: keepalive and zero-window probes (tcp_xmit_probe_skb() sends
+// snd_una - 1). Packets are in first-hop order here.
+std::vector<bool> probe_segments(const std::vector<PacketState>& packets) {
+    std::vector<bool> probe(packets.size(), false);
+    std::map<std::pair<std::size_t, int>, std::uint32_t> next_seq;  // (connection, dir) -> end
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const auto& p = packets[i].p;
+        if (p.connection == kNone || p.flow.protocol != IPPROTO_TCP) continue;
+        auto key = std::make_pair(p.connection, static_cast<int>(p.direction));
+        std::uint32_t end = p.seq + p.payload_len + ((p.tcp_flags & model::kSyn) ? 1 : 0) +
+                            ((p.tcp_flags & model::kFin) ? 1 : 0);
+        auto it = next_seq.find(key);
+        if (it != next_seq.end() && p.tcp_flags == model::kAck && !p.payload_len &&
+            static_cast<std::int32_t>(p.seq - it->second) < 0)
+            probe[i] = true;
+        if (it == next_seq.end() || static_cast<std::int32_t>(end - it->second) > 0)
+            next_seq[key] = end;
+    }
+    return probe;
+}
+
 // A TIME-WAIT socket answers a late segment (tcp_timewait_state_process():
 // the ACK of the peer's FIN) and tcp_v4_rcv() then frees it on its discard
 // path, with kfree_skb reason NOT_SPECIFIED. A segment the kernel answered
 // with an ACK was processed, not lost; one it answered with a reset (data
 // for a closed socket, TCP_TW_RST) was refused.
-void keep_answered_segments(std::vector<PacketState>& packets) {
+// A keepalive or window probe is answered and then freed as an old
+// sequence (tcp_validate_incoming(): TCP_OLD_SEQUENCE): that is its purpose.
+void keep_answered_segments(std::vector<PacketState>& packets, const std::vector<bool>& probes) {
     std::set<std::size_t> answered;
     for (const auto& ps : packets)
         if (ps.p.cause == Cause::reply && ps.p.reply_to != kNone &&
@@ -86,10 +152,13 @@ void keep_answered_segments(std::vector<PacketState>& packets) {
             answered.insert(ps.p.reply_to);
     for (std::size_t i = 0; i < packets.size(); ++i) {
         auto& p = packets[i].p;
-        if (!p.dropped || p.drop_reason != "NOT_SPECIFIED" || !answered.count(i)) continue;
+        bool probe = probes[i] && p.drop_reason == "TCP_OLD_SEQUENCE";
+        if (!p.dropped || (p.drop_reason != "NOT_SPECIFIED" && !probe) || !answered.count(i))
+            continue;
         p.dropped = false;
         for (auto& h : p.hops)
-            if (h.event == K::kfree_skb) h.detail = "freed after it was answered (NOT_SPECIFIED)";
+            if (h.event == K::kfree_skb)
+                h.detail = fmt::format("freed after it was answered ({})", p.drop_reason);
     }
 }
 
@@ -124,7 +193,9 @@ void find_reset_errors(std::vector<PacketState>& packets,
 
 void classify(std::vector<PacketState>& packets, const std::vector<Connection>& connections,
               const std::vector<Syscall>& syscalls) {
-    // Relative sequence numbers, ACK-completes-handshake, kinds.
+    // Relative sequence numbers, ACK-completes-handshake (the first one only:
+    // a keepalive probe before any data carries the same seq and ack), kinds.
+    std::set<std::size_t> handshake_done;
     for (auto& ps : packets) {
         auto& p = ps.p;
         if (p.flow.protocol) p.kind = kind_of(p);
@@ -135,7 +206,8 @@ void classify(std::vector<PacketState>& packets, const std::vector<Connection>& 
         std::uint32_t peer = from_client ? c.server_isn : c.client_isn;
         p.rel_seq = p.seq - own;
         p.rel_ack = (p.tcp_flags & model::kAck) ? p.ack - peer : 0;
-        if (p.kind == PacketKind::ack && from_client && p.rel_seq == 1 && p.rel_ack == 1)
+        if (p.kind == PacketKind::ack && from_client && p.rel_seq == 1 && p.rel_ack == 1 &&
+            handshake_done.insert(p.connection).second)
             p.kind = PacketKind::handshake;
     }
     // FIN's ACKs are teardown: a pure ACK after a FIN in the other direction.
@@ -149,14 +221,15 @@ void classify(std::vector<PacketState>& packets, const std::vector<Connection>& 
         if (p.tcp_flags & model::kFin) fin_seen.insert({p.connection, dir});
     }
     find_reset_errors(packets, connections, syscalls);
-    keep_answered_segments(packets);
+    const std::vector<bool> probes = probe_segments(packets);
+    keep_answered_segments(packets, probes);
     for (auto& ps : packets) {
         auto& p = ps.p;
         std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {
             return a.t_ns < b.t_ns;
         });
         if (p.hops.empty()) continue;
-        p.sent_by = sent_by(p, syscalls);
+        p.sent_by = sent_by(p, syscalls, probes[&ps - packets.data()]);
         p.cause_ns = p.hops.front().t_ns;
         if (p.cause == Cause::syscall) p.cause_ns = syscalls[p.send_syscall].enter_ns;
         if (p.cause == Cause::reply) p.cause_ns = packets[p.reply_to].rx_ns;

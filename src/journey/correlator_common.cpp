@@ -198,4 +198,18 @@ Role role_of_pid(std::uint32_t pid, const std::vector<Process>& processes) {
     return Role::unknown;
 }
 
+const Hop* untraced_sender(const Packet& p, const std::vector<Syscall>& syscalls) {
+    const Hop* first = nullptr;
+    for (const Hop& h : p.hops)
+        if (!h.receive_side && h.event != EventKind::syscall_enter &&
+            (!first || h.t_ns < first->t_ns))
+            first = &h;
+    if (!first || first->pid == 0 || first->comm.rfind("ksoftirqd", 0) == 0) return nullptr;
+    // A traced program's calls are known (none was open then), and a socket
+    // traced calls used belongs to them, not to the task a softirq ran in.
+    for (const auto& s : syscalls)
+        if (s.pid == first->pid || (p.sender_sk && s.sk == p.sender_sk)) return nullptr;
+    return first;
+}
+
 }  // namespace tpk::journey::stages

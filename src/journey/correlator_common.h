@@ -60,6 +60,12 @@ const Hop* first_send_device_hop(const Packet& p);
 // on every CPU, so there the CPU too).
 bool same_context(const Hop& h, const Event& e);
 bool has_event(const Packet& p, EventKind kind);
+// A packet no traced call sent left in the task its first transmit hop ran
+// in. When that task is a program tracepacket does not trace (not the idle
+// task, not ksoftirqd) and no traced call used the sending socket, that
+// program's own call may have sent it as well as a timer that interrupted
+// it: that hop, else null.
+const Hop* untraced_sender(const Packet& p, const std::vector<Syscall>& syscalls);
 
 // When a packet reached the wire (see correlator_common.cpp), and the packets
 // in that order (stable).

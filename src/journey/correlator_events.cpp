@@ -53,6 +53,7 @@ EventStreams sort_events(const std::vector<Event>& events, std::uint16_t server_
             out.sockets.push_back(v);
             continue;
         }
+        if (e->kind == K::process_exit) out.exits.push_back(e);
         if (e->kind == K::syscall_enter || e->kind == K::syscall_exit ||
             e->kind == K::process_fork || e->kind == K::process_exit)
             continue;

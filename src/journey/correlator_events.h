@@ -18,6 +18,7 @@ struct EventStreams {
     std::vector<const Event*> skb_hops;  // hops of a packet's skb (see is_skb_hop)
     std::vector<const Event*> side;      // hops that name a socket, not an skb
     std::vector<const Event*> frames;    // frames the capture saw
+    std::vector<const Event*> exits;     // process_exit: a traced process's last thread
     std::vector<SocketView> sockets;     // sock_diag snapshots
 };
 

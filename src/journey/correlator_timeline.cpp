@@ -37,6 +37,15 @@ std::size_t Timeline::open_syscall(std::uint32_t tid, std::uint64_t t) const {
     return s.exit_ns == 0 || s.exit_ns >= t ? s.syscall : kNone;
 }
 
+std::size_t Timeline::last_syscall(std::uint32_t tid, std::uint64_t t) const {
+    auto it = syscalls_by_tid_.find(tid);
+    if (it == syscalls_by_tid_.end()) return kNone;
+    const auto& v = it->second;
+    auto pos = std::upper_bound(v.begin(), v.end(), t,
+                                [](std::uint64_t x, const Window& w) { return x < w.enter_ns; });
+    return pos == v.begin() ? kNone : (pos - 1)->syscall;
+}
+
 // On loopback the whole receive path (and any reply it sends) runs nested
 // inside netif_receive_skb of that packet, in whatever task raised the softirq.
 std::size_t Timeline::receiving_packet(std::uint32_t cpu, std::uint32_t tid,

@@ -22,6 +22,8 @@ public:
 
     // The syscall running on tid at time t, or kNone.
     std::size_t open_syscall(std::uint32_t tid, std::uint64_t t) const;
+    // The last syscall tid entered at or before t, open or finished; kNone.
+    std::size_t last_syscall(std::uint32_t tid, std::uint64_t t) const;
     // The packet whose receive processing is running on (cpu, tid) at time t,
     // or kNone.
     std::size_t receiving_packet(std::uint32_t cpu, std::uint32_t tid, std::uint64_t t) const;

@@ -291,6 +291,20 @@ std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, c
         case K::skb_copy_datagram_iovec: {
             std::string text = h.detail.empty() ? std::string("the bytes are copied to user space")
                                                  : h.detail + " copied to user space";
+            // share_merged_copies (correlator_causes.cpp): a copy of the skb
+            // this segment was merged into, or of one that took later ones.
+            bool merged = h.skb && std::find(p.skbs.begin(), p.skbs.end(), h.skb) == p.skbs.end();
+            if (merged)
+                text = fmt::format("this segment was merged into the skb queued ahead of it "
+                                   "(tcp_try_coalesce), so its bytes are copied to user space "
+                                   "with that skb's: {}",
+                                   h.detail);
+            else if (h.detail.find("all merged in") != std::string::npos)
+                text += " (bytes of later segments merged into this skb in the receive queue, "
+                        "tcp_try_coalesce; its own were read before)";
+            else if (h.detail.find("merged in") != std::string::npos)
+                text += " (this skb's own bytes and those of later segments merged into it in "
+                        "the receive queue, tcp_try_coalesce)";
             const Hop* ready = find(p, K::sk_data_ready);
             if (!ready) ready = find(p, K::tcp_probe);
             if (ready && ready->t_ns <= h.t_ns)
@@ -306,6 +320,10 @@ std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, c
         case K::consume_skb:
             return "the skb is freed normally: everything it carried was used";
         case K::kfree_skb:
+            if (!p.dropped && h.detail.rfind("freed after it was answered", 0) == 0)
+                return fmt::format("the skb is freed after TCP answered it ({}): it was "
+                                   "processed, not lost",
+                                   p.drop_reason);
             return p.dropped ? fmt::format("the kernel drops the packet ({}): it goes no "
                                            "further",
                                            p.drop_reason)
@@ -331,6 +349,21 @@ std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, c
     }
 }
 
+// Cause::exit: "the client (redis-cli, pid 7)", the program from the
+// exiting task's own hop.
+std::string exiting_text(const Journey& j, const Packet& p) {
+    std::string comm;
+    for (const auto& h : p.hops)
+        if (h.pid == p.exit_pid && !h.comm.empty()) {
+            comm = h.comm;
+            break;
+        }
+    for (const auto& pr : j.processes)
+        if (pr.pid == p.exit_pid && comm.empty()) comm = pr.comm;
+    return fmt::format("{} ({}pid {})", side_name(p, false), comm.empty() ? "" : comm + ", ",
+                       p.exit_pid);
+}
+
 std::string explain_packet(const Journey& j, const Packet& p) {
     std::string why;
     switch (p.cause) {
@@ -348,7 +381,15 @@ std::string explain_packet(const Journey& j, const Packet& p) {
                                                     p.reply_to + 1)
                                       : "sent by the kernel while it received another packet";
             break;
-        case Cause::timer: why = "sent from a timer or softirq, not by a system call"; break;
+        case Cause::timer:
+            if (const Hop* h = stages::untraced_sender(p, j.syscalls); h && !p.retransmit)
+                why = fmt::format("sent from a timer or softirq, or by a call of {} (pid {}), "
+                                  "which is not traced",
+                                  h->comm, h->pid);
+            else
+                why = "sent from a timer or softirq, not by a system call";
+            break;
+        case Cause::exit: why = "sent when " + exiting_text(j, p) + " exited without close()"; break;
         case Cause::unknown: why = "its first hops were not traced, so who sent it is unknown";
     }
     std::string what;
@@ -363,7 +404,12 @@ std::string explain_packet(const Journey& j, const Packet& p) {
             what = fmt::format("{} B of data", p.payload_len);
             break;
         case PacketKind::ack:
-            what = fmt::format("a pure ACK: the receiver confirms bytes up to {}", p.rel_ack);
+            // correlator_classify: a pure ACK with a seq already used.
+            what = p.sent_by.rfind("keepalive", 0) == 0
+                       ? "a keepalive or zero-window probe: a pure ACK with a sequence number "
+                         "already used, so the peer must answer"
+                       : fmt::format("a pure ACK: the receiver confirms bytes up to {}",
+                                     p.rel_ack);
             break;
         case PacketKind::teardown:
             what = (p.tcp_flags & model::kFin) ? "a FIN: this side will send no more"
@@ -471,6 +517,10 @@ void explain_reset(const Journey& j, std::size_t i, Packet::Trouble& t) {
         why = s.name == "close" ? abortive_close_text(p.reset_reason)
                                 : fmt::format("the {} reset its connection inside {}()",
                                               role_name(s.role), s.name);
+    } else if (p.cause == Cause::exit) {
+        why = fmt::format("{} exited without close() with bytes still unread: the kernel closed "
+                          "its socket with a reset instead of a FIN",
+                          exiting_text(j, p));
     } else if (p.cause == Cause::timer) {
         why = "sent from a timer, not answering a packet nor in a syscall (e.g. keepalive gave up)";
     } else {

@@ -29,6 +29,7 @@ std::string_view cause_name(Cause c) {
         case Cause::syscall: return "syscall";
         case Cause::reply: return "reply";
         case Cause::timer: return "timer";
+        case Cause::exit: return "exit";
         case Cause::unknown: break;
     }
     return "unknown";

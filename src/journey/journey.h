@@ -171,8 +171,10 @@ enum class Cause : std::uint8_t {
     reply,       // the kernel answered a packet it was receiving (SYN-ACK, quick ACK)
     timer,       // no syscall, not nested in a receive: delayed-ACK / retransmit timer
     unknown,     // the first hops were lost
+    exit,        // the sending process exited without close(): do_exit() closed its
+                 // files (exit_files), and with them the socket (FIN, or RST if unread)
 };
-std::string_view cause_name(Cause c);  // "syscall", "reply", "timer", "unknown"
+std::string_view cause_name(Cause c);  // "syscall", "reply", "timer", "unknown", "exit"
 
 enum class Direction : std::uint8_t { unknown, client_to_server, server_to_client };
 std::string_view direction_name(Direction d);  // "c->s", "s->c", "?"
@@ -198,6 +200,7 @@ struct Packet {
     std::size_t send_syscall = kNone;
     std::size_t recv_syscall = kNone;  // the syscall that copied its bytes to user
     std::size_t reply_to = kNone;      // Cause::reply: the packet being received
+    std::uint32_t exit_pid = 0;        // Cause::exit: the process whose exit sent it
 
     std::vector<Hop> hops;         // time order
     std::vector<LayerSpan> layers; // along its path, see LayerSpan

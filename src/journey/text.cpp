@@ -60,6 +60,16 @@ std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {
     }
 }
 
+std::string caller_text(Role role, const std::string& comm, std::uint32_t pid) {
+    std::string text = role == Role::unknown ? "" : std::string(role_name(role)) + " ";
+    if (!comm.empty()) text += comm + " ";
+    return text + fmt::format("pid {}", pid);
+}
+
+std::string caller_text(const Syscall& s) {
+    return caller_text(s.role, s.comm, s.pid) + fmt::format(" tid {}", s.tid);
+}
+
 std::string syscall_text(const Syscall& s) {
     std::string args;
     if (s.fd >= 0) args = fmt::format("fd={}", s.fd);

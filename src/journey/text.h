@@ -18,6 +18,10 @@ std::string duration_text(std::int64_t ns);
 std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode = 0);
 // "connect(fd=3) = -1 ECONNREFUSED", "recvfrom(fd=5, len=64) = 22".
 std::string syscall_text(const Syscall& s);
+// Who made a call: "client curl pid 41 tid 41" (the role left out when
+// unknown, the program when not known).
+std::string caller_text(Role role, const std::string& comm, std::uint32_t pid);
+std::string caller_text(const Syscall& s);
 // A layer's short name on a path: "app", "socket", "tcp" (or "udp"), "ip", "device", ...
 std::string layer_short(model::Layer l, bool transport_udp);
 

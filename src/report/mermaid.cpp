@@ -62,7 +62,8 @@ std::string render_mermaid_sequence(const journey::Journey& j) {
         const char* arrow = p.dropped ? "-x" : "->>";
         s += fmt::format("    {}{}{}: {}\n", to_client ? 'S' : 'C', arrow, to_client ? 'C' : 'S',
                          mermaid_text(label));
-        if (p.cause == journey::Cause::timer && !p.sent_by.empty())
+        if ((p.cause == journey::Cause::timer || p.cause == journey::Cause::exit) &&
+            !p.sent_by.empty())
             s += fmt::format("    Note over {}: sent by {}\n", to_client ? 'S' : 'C',
                              mermaid_text(p.sent_by));
     }

@@ -283,8 +283,8 @@ void render_packets(const Journey& j, const Paint& paint, bool explain, std::str
         if (explain && !p.explain.empty()) out += wrap_text("     what:    ", p.explain);
         if (p.recv_syscall != kNone) {
             const auto& r = j.syscalls[p.recv_syscall];
-            out += fit(fmt::format("     read by: {} ({} pid {} tid {})", r.name,
-                                   role_label(r.role), r.pid, r.tid), 100) + "\n";
+            out += fit(fmt::format("     read by: {} ({})", r.name, journey::caller_text(r)), 100) +
+                   "\n";
         }
         if (p.frame)
             out += wrap_text("     wire:    ", p.frame->summary);

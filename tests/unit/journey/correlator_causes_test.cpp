@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "journey/correlator_causes.h"
+#include "journey/correlator_classify.h"
 #include "journey/correlator_retransmits.h"
 #include "journey/correlator_timeline.h"
 #include "support/flows.h"
+#include "support/recordings.h"
 
 namespace tpk::journey::stages {
 namespace {
@@ -103,7 +105,7 @@ TEST(CorrelatorTimeline, OpenSyscallAndReceivingPacket) {
 TEST(CorrelatorCauses, SyscallReplyTimerUnknown) {
     Exchange x;
     const Timeline at(x.syscalls, x.packets);
-    attach_causes(x.packets, x.syscalls, x.sockets, at);
+    attach_causes(x.packets, x.syscalls, x.sockets, at, {});
 
     const auto& data = x.packets[0].p;
     EXPECT_EQ(data.cause, Cause::syscall);
@@ -164,6 +166,177 @@ TEST(CorrelatorCauses, StreamRangesFindSendAndRead) {
     EXPECT_EQ(packets[0].p.hops[0].event, K::syscall_exit);
 }
 
+// The client (pid 7) exits without close(): do_exit() closes its socket
+// after sched_process_exit, and the FIN leaves in the exiting task. The same
+// FIN with no exit seen is a timer's; a FIN whose first hop is a receive in
+// that task is another sender's packet.
+TEST(CorrelatorCauses, AFinSentInAnExitingTaskIsTheExits) {
+    std::vector<Syscall> syscalls = {call("recvfrom", 7, 100, 200, 0x51, 2)};
+    syscalls[0].comm = "redis-cli";
+    PacketState fin;
+    fin.p.flow = tcp_flow(40000, 5000);
+    fin.p.tcp_flags = model::kFin | model::kAck;
+    fin.p.sender_sk = 0x51;
+    Hop first = hop(K::net_dev_queue, 400, 7);
+    first.pid = 7;
+    first.comm = "redis-cli";
+    fin.p.hops = {first};
+    PacketState received = fin;
+    received.p.hops[0].event = K::netif_receive_skb;
+    std::vector<PacketState> packets = {fin, received};
+    Event exit;
+    exit.kind = K::process_exit;
+    exit.pid = exit.tid = 7;
+    exit.t_ns = 300;
+    SocketMap sockets;
+    const Timeline at(syscalls, packets);
+    attach_causes(packets, syscalls, sockets, at, {&exit});
+    EXPECT_EQ(packets[0].p.cause, Cause::exit);
+    EXPECT_EQ(packets[0].p.exit_pid, 7u);
+    EXPECT_EQ(packets[0].p.send_syscall, kNone);
+    EXPECT_NE(packets[1].p.cause, Cause::exit);
+
+    // The exit came after the FIN left: not the exit's.
+    std::vector<PacketState> before = {fin};
+    exit.t_ns = 500;
+    attach_causes(before, syscalls, sockets, at, {&exit});
+    EXPECT_EQ(before[0].p.cause, Cause::timer);
+
+    // Before 2023's kernels close() ran tcp_close() as task work after sys_exit: a FIN
+    // of close()'s socket before the thread's next call is close()'s.
+    syscalls.push_back(call("close", 7, 300, 350, 0x51, 0));
+    std::vector<PacketState> deferred = {fin};
+    const Timeline at2(syscalls, deferred);
+    attach_causes(deferred, syscalls, sockets, at2, {});
+    EXPECT_EQ(deferred[0].p.cause, Cause::syscall);
+    EXPECT_EQ(deferred[0].p.send_syscall, 1u);
+}
+
+// 30 bytes in three 10-byte segments; the second and third were merged into
+// the first's skb in the receive queue, whose two copies took 25 and 5 B
+// (two reads). Every segment gets the copies that took its bytes, and the
+// read that took its last byte.
+TEST(CorrelatorCauses, SegmentsMergedInTheReceiveQueueShareTheCopy) {
+    std::vector<Syscall> syscalls = {call("recvfrom", 9, 100, 200, 0x52, 25),
+                                     call("recvfrom", 9, 300, 400, 0x52, 5)};
+    std::vector<PacketState> packets;
+    for (std::uint32_t k = 0; k < 3; ++k) {
+        PacketState s;
+        s.p.flow = tcp_flow(40000, 5000);
+        s.p.tcp_flags = model::kAck | model::kPsh;
+        s.p.seq = 1000 + 10 * k;
+        s.p.payload_len = 10;
+        s.p.skbs = {0x100u + k};
+        s.p.hops = {hop(K::tcp_probe, 10 + k, 7)};
+        packets.push_back(s);
+    }
+    Hop c1 = hop(K::skb_copy_datagram_iovec, 150, 9), c2 = hop(K::skb_copy_datagram_iovec, 350, 9);
+    c1.skb = c2.skb = 0x100;
+    packets[0].p.hops.push_back(c1);
+    packets[0].p.hops.push_back(c2);
+    packets[0].copies = {{150, 9, 25}, {350, 9, 5}};
+    const Timeline at(syscalls, packets);
+    share_merged_copies(packets, syscalls, at);
+
+    auto copies = [](const Packet& p) {
+        std::vector<std::string> out;
+        for (const auto& h : p.hops)
+            if (h.event == K::skb_copy_datagram_iovec) out.push_back(h.detail);
+        return out;
+    };
+    EXPECT_EQ(copies(packets[0].p), (std::vector<std::string>{"25 B (15 B merged in)",
+                                                              "5 B (all merged in)"}));
+    EXPECT_EQ(copies(packets[1].p), (std::vector<std::string>{"10 B of 25 B (merged)"}));
+    EXPECT_EQ(copies(packets[2].p),
+              (std::vector<std::string>{"5 B of 25 B (merged)", "5 B of 5 B (merged)"}));
+    EXPECT_EQ(packets[1].p.recv_syscall, 0u);
+    EXPECT_EQ(packets[2].p.recv_syscall, 1u);
+    EXPECT_EQ(packets[2].p.hops.back().event, K::syscall_exit);
+    EXPECT_EQ(packets[1].p.hops.back().event, K::syscall_exit);
+    for (const auto& h : packets[1].p.hops) {
+        if (h.event == K::skb_copy_datagram_iovec) {
+            EXPECT_EQ(h.skb, 0x100u);  // the skb it read
+        }
+    }
+}
+
+// Timers: a pure ACK at the sender's next seq is a delayed ACK; one below
+// it (tcp_xmit_probe_skb() sends snd_una - 1) is a keepalive or window
+// probe. A FIN the exit sent names the program, pid and side.
+TEST(CorrelatorClassify, TimersAndExitsSayWhichOne) {
+    Connection c;
+    c.client_to_server = tcp_flow(40000, 5000);
+    auto packet = [](std::uint32_t seq, std::uint32_t len, std::uint8_t flags, Cause cause) {
+        PacketState s;
+        s.p.flow = tcp_flow(40000, 5000);
+        s.p.connection = 0;
+        s.p.direction = Direction::client_to_server;
+        s.p.seq = seq;
+        s.p.payload_len = len;
+        s.p.tcp_flags = flags;
+        s.p.cause = cause;
+        Hop h = hop(K::net_dev_queue, 10, 7);
+        h.pid = 7;
+        h.comm = "redis-cli";
+        s.p.hops = {h};
+        return s;
+    };
+    const std::uint8_t A = model::kAck;
+    std::vector<PacketState> packets = {
+        packet(100, 10, A | model::kPsh, Cause::unknown), packet(110, 0, A, Cause::timer),
+        packet(109, 0, A, Cause::timer), packet(110, 0, A | model::kFin, Cause::exit)};
+    packets[3].p.exit_pid = 7;
+    std::vector<PacketState> untraced = {packets[1]};
+    classify(packets, {c}, {call("recvfrom", 7, 1, 2, 0x51, 10)});
+    EXPECT_EQ(packets[1].p.sent_by, "delayed-ACK timer");
+    EXPECT_EQ(packets[2].p.sent_by, "keepalive or zero-window probe timer");
+    EXPECT_EQ(packets[3].p.sent_by,
+              "exit of client redis-cli pid 7 (no close(): the kernel closed its socket)");
+    // Pid 7 traced nothing: its own call may have sent the ACK as well.
+    classify(untraced, {c}, {});
+    EXPECT_EQ(untraced[0].p.sent_by, "delayed-ACK timer, or a call of redis-cli pid 7, which is "
+                                     "not traced (it left in that task)");
+}
+
+// The ACK that completes the handshake and a keepalive probe sent after one
+// byte (snd_una - 1 = the byte's seq) carry the same relative seq and ack:
+// only the first is the handshake's, and the probe, answered and freed as
+// an old sequence, is not a loss.
+TEST(CorrelatorClassify, AKeepaliveWithTheHandshakesNumbersIsNotTheHandshake) {
+    Connection c;
+    c.client_to_server = tcp_flow(40000, 5000);
+    c.client_isn = 1000;
+    c.server_isn = 5000;
+    auto packet = [&](bool back, std::uint32_t seq, std::uint32_t len, Cause cause) {
+        PacketState s;
+        s.p.flow = back ? tcp_flow(5000, 40000) : tcp_flow(40000, 5000);
+        s.p.connection = 0;
+        s.p.direction = back ? Direction::server_to_client : Direction::client_to_server;
+        s.p.tcp_flags = model::kAck;
+        s.p.seq = seq;
+        s.p.payload_len = len;
+        s.p.ack = back ? 1002 : 5001;
+        s.p.cause = cause;
+        s.p.hops = {hop(K::net_dev_queue, 10, 0)};
+        return s;
+    };
+    std::vector<PacketState> packets = {
+        packet(false, 1001, 0, Cause::reply),  packet(false, 1001, 1, Cause::syscall),
+        packet(false, 1001, 0, Cause::timer),  packet(true, 5001, 0, Cause::reply)};
+    packets[1].p.tcp_flags |= model::kPsh;
+    packets[2].p.hops.push_back(hop(K::kfree_skb, 20, 0));
+    packets[2].p.dropped = true;
+    packets[2].p.drop_reason = "TCP_OLD_SEQUENCE";
+    packets[3].p.reply_to = 2;
+    std::vector<Syscall> syscalls = {call("sendto", 7, 1, 2, 0x51, 1)};
+    packets[1].p.send_syscall = 0;
+    classify(packets, {c}, syscalls);
+    EXPECT_EQ(packets[0].p.kind, PacketKind::handshake);
+    EXPECT_EQ(packets[2].p.kind, PacketKind::ack);
+    EXPECT_EQ(packets[2].p.sent_by, "keepalive or zero-window probe timer");
+    EXPECT_FALSE(packets[2].p.dropped);
+}
+
 PacketState segment(std::uint32_t seq, std::uint32_t len, std::uint64_t wire_t) {
     PacketState s;
     s.p.flow = tcp_flow(40000, 5000);
@@ -220,6 +393,53 @@ TEST(CorrelatorRetransmits, TheTracepointGoesToThePacketItSentBefore) {
     EXPECT_FALSE(packets[0].p.retransmit);
     EXPECT_TRUE(packets[1].p.retransmit);
     EXPECT_EQ(packets[1].p.hops.back().detail, "resends 10 B");
+}
+
+// Recorded runs of tests/runtime/journey/causes_test.cpp's scripts (issue
+// #12): the FIN and the reset a client's exit sent, and two segments one
+// read took.
+TEST(CorrelatorCausesReplay, TheExitSentTheFinAndTheReset) {
+    for (const char* name : {"trace-tcp-exit-without-close.jsonl", "trace-tcp-exit-unread.jsonl"}) {
+        SCOPED_TRACE(name);
+        auto j = testing::replay(name);
+        const Packet* last = nullptr;
+        for (const auto& p : j.packets)
+            if (p.direction == Direction::client_to_server &&
+                (p.tcp_flags & (model::kFin | model::kRst)))
+                last = &p;
+        ASSERT_NE(last, nullptr);
+        EXPECT_EQ(last->cause, Cause::exit);
+        EXPECT_EQ(last->send_syscall, kNone);
+        ASSERT_NE(last->exit_pid, 0u);
+        // The pid that connected, named with its program.
+        bool connected = false;
+        for (const auto& s : j.syscalls) connected |= s.pid == last->exit_pid && s.name == "connect";
+        EXPECT_TRUE(connected);
+        EXPECT_EQ(last->sent_by.rfind("exit of client python3 pid " +
+                                          std::to_string(last->exit_pid) + " (no close()",
+                                      0),
+                  0u)
+            << last->sent_by;
+        EXPECT_NE(last->explain.find("exited without close()"), std::string::npos);
+    }
+}
+
+TEST(CorrelatorCausesReplay, TwoSegmentsOneReadBothHaveTheCopy) {
+    auto j = testing::replay("trace-tcp-merged-read.jsonl");
+    std::vector<const Packet*> data;
+    for (const auto& p : j.packets)
+        if (p.direction == Direction::client_to_server && p.payload_len) data.push_back(&p);
+    ASSERT_EQ(data.size(), 2u);
+    std::vector<std::uint64_t> skbs;
+    for (const Packet* p : data) {
+        ASSERT_NE(p->recv_syscall, kNone);
+        EXPECT_EQ(j.syscalls[p->recv_syscall].ret, 513);
+        for (const auto& h : p->hops)
+            if (h.event == K::skb_copy_datagram_iovec) skbs.push_back(h.skb);
+    }
+    ASSERT_EQ(skbs.size(), 2u);
+    EXPECT_EQ(skbs[0], skbs[1]);  // one copy of the first's skb moved both
+    EXPECT_EQ(skbs[0], data[0]->skbs.at(0));
 }
 
 }  // namespace

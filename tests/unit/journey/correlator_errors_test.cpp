@@ -364,7 +364,7 @@ TEST(CorrelatorRetransmit, DroppedOnArrivalThenResentByTheTimer) {
     EXPECT_TRUE(drop->receive_side);
     EXPECT_LT(j.packets[3].frame->index, j.packets[4].frame->index);
     EXPECT_EQ(j.packets[4].sent_by.rfind("retransmit timer (RTO or tail-loss probe); bytes from "
-                                         "sendto (client pid ",
+                                         "sendto (client python3 pid ",
                                          0),
               0u)
         << j.packets[4].sent_by;
@@ -510,9 +510,10 @@ TEST(CorrelatorRetransmit, FastRetransmitOnTheSackNotBySend) {
     EXPECT_EQ(again.reply_to, 7u);  // the ACK that SACKed packet #7 and still asks for 21
     EXPECT_EQ(hop_names(again),
               "net_dev_queue net_dev_start_xmit netif_rx< net_dev_xmit netif_receive_skb< "
-              "tcp_probe< sk_data_ready< tcp_retransmit_skb syscall_exit<");
+              "tcp_probe< sk_data_ready< tcp_retransmit_skb skb_copy_datagram_iovec< "
+              "syscall_exit<");
     EXPECT_EQ(again.sent_by.rfind("fast retransmit (an ACK showed the bytes lost); bytes from "
-                                  "sendto (client pid ",
+                                  "sendto (client python3 pid ",
                                   0),
               0u)
         << again.sent_by;

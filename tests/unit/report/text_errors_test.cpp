@@ -160,7 +160,7 @@ TEST(JourneyErrorsText, DroppedOnArrivalAndRetransmitted) {
               std::string::npos)
         << lost;
     EXPECT_NE(again.find("\n     sent by: retransmit timer (RTO or tail-loss probe); bytes from "
-                         "sendto (client pid "),
+                         "sendto (client python3 pid "),
               std::string::npos)
         << again;
     EXPECT_NE(again.find("\n     RETRANSMIT of packet #4, "), std::string::npos) << again;
