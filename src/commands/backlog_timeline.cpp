@@ -39,7 +39,7 @@ std::string segment_name(const Event& e, bool to_server) {
     if (e.payload_len > 0) return to_server ? "message" : "answer";
     if (has(e, model::kFin)) return "FIN";
     if (to_server && has(e, model::kAck)) return "ACK";
-    return "[" + flags_text(e.tcp_flags) + "]";
+    return fmt::format("[{}]", flags_text(e.tcp_flags));
 }
 
 // The client a segment belongs to, by its port; 0 when it is not the lab's.
@@ -324,7 +324,8 @@ std::vector<Line> timeline(const BacklogRun& run) {
                               "full; the kernel frees such a SYN without a drop reason)",
                               story.who(s.client_port)),
                   {{"type", "backlog_drop"}, {"client", story.client(s.client_port)}, {"port", s.client_port},
-                   {"segment", "SYN"}, {"flags", "SYN"}, {"reason", "SYN_REFUSED"}, {"direction", "to_server"}});
+                   {"segment", "SYN"}, {"flags", "SYN"}, {"reason", "SYN_REFUSED"}, {"direction", "to_server"},
+                   {"listener_drop", true}});
     }
     return story.lines();
 }
