@@ -140,9 +140,12 @@ void BacklogLab::serve() {
             return;
         }
         BacklogAccept accepted{now_ns(), peer_port(conn.get()), false};
-        // The message is one short line; wait for it at most a second (a
-        // client whose data segment the kernel dropped retransmits it).
-        if (wait_ready(conn.get(), POLLIN, stop_fd, 1000)) {
+        // The message is usually queued already. One whose segment the
+        // kernel dropped comes back only on the client's retransmission
+        // timer: wait at most min(accept delay, 100 ms) for it, so the pace
+        // of accept() stays the one asked for.
+        int wait_ms = static_cast<int>(std::min<long>(options_.accept_delay.count(), 100));
+        if (wait_ready(conn.get(), POLLIN, stop_fd, wait_ms)) {
             char buffer[256];
             accepted.message_read = ::recv(conn.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0;
         }
