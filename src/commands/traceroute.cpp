@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "commands/command.h"
+#include "kernel/tracer.h"
 #include "lab/netns.h"
 #include "lab/traceroute.h"
 #include "netlink/link_setup.h"
@@ -37,7 +39,64 @@ struct TracerouteOptions {
     double wait_s = 5;
     bool json = false;
     std::string lab_exec;
+    bool no_events = false;
 };
+
+// The kernel's side of each probe in the lab: where the probe's skb was
+// dropped and why (kfree_skb), from the BPF tracer on the probes' ports.
+// UDP and TCP only (the tracer follows ports; ICMP probes have none).
+class ProbeEvents {
+public:
+    static std::optional<ProbeEvents> start(lab::ProbeProtocol protocol, std::string* why) {
+        if (protocol == lab::ProbeProtocol::icmp) {
+            *why = "ICMP probes have no port for the tracer to follow";
+            return std::nullopt;
+        }
+        if (Status f = kernel::probe_features(); !f) {
+            *why = f.error().message();
+            return std::nullopt;
+        }
+        kernel::TracerOptions options;
+        options.syscalls = false;
+        auto tracer = kernel::Tracer::start(options);
+        if (!tracer) {
+            *why = tracer.error().message();
+            return std::nullopt;
+        }
+        ProbeEvents events;
+        events.tracer_ = std::make_unique<kernel::Tracer>(std::move(*tracer));
+        events.protocol_ = protocol == lab::ProbeProtocol::tcp ? IPPROTO_TCP : IPPROTO_UDP;
+        return events;
+    }
+    Status follow(std::uint16_t port) { return tracer_->add_port({protocol_, port}); }
+    // The drop reasons of packets to `to` since the last call ("IP_INHDR").
+    Result<std::vector<std::string>> drops(in_addr to) {
+        std::vector<std::string> out;
+        auto sink = [&](model::Event&& e) {
+            if (e.kind != model::EventKind::kfree_skb || e.flow.protocol != protocol_) return;
+            if (std::memcmp(e.flow.dst.addr.data(), &to, 4) != 0) return;
+            // The device is not known at a drop (skb->dev is not recorded
+            // there); the reason says where: ip_forward() or the socket lookup.
+            out.push_back(e.drop_reason_name.empty() ? std::to_string(e.drop_reason) : e.drop_reason_name);
+        };
+        if (auto n = tracer_->poll(0, sink); !n) return std::move(n).take_error();
+        if (auto n = tracer_->drain_staged(sink); !n) return std::move(n).take_error();
+        return out;
+    }
+
+private:
+    std::unique_ptr<kernel::Tracer> tracer_;
+    std::uint8_t protocol_ = IPPROTO_UDP;
+};
+
+// What a drop of a probe means, by where and why (6.18's reasons).
+std::string drop_meaning(const std::string& drop) {
+    if (drop == "IP_INHDR")
+        return "TTL ran out in ip_forward(): the router drops the probe and answers ICMP time exceeded";
+    if (drop == "NO_SOCKET")
+        return "no socket on that port: the destination drops it and answers port unreachable (UDP) or RST (TCP)";
+    return "dropped";
+}
 
 in_addr ipv4(const char* text) {
     in_addr a{};
@@ -179,7 +238,8 @@ Result<std::string> run_captured(const std::string& command, int* exit_code) {
     return out;
 }
 
-Result<int> trace(const TracerouteOptions& o, in_addr to, lab::ProbeProtocol protocol, bool local) {
+Result<int> trace(const TracerouteOptions& o, in_addr to, lab::ProbeProtocol protocol, bool local,
+                  ProbeEvents* events = nullptr) {
     std::string target = text_of(to);
     if (o.json) {
         fmt::print("{}\n", nlohmann::json{{"type", "traceroute"}, {"destination", target},
@@ -211,6 +271,8 @@ Result<int> trace(const TracerouteOptions& o, in_addr to, lab::ProbeProtocol pro
             spec.wait = wait;
             spec.sequence = static_cast<std::uint16_t>(probe + 1);
             spec.port = protocol == lab::ProbeProtocol::tcp ? 80 : static_cast<std::uint16_t>(33434 + probe);
+            if (events)
+                if (auto ok = events->follow(spec.port); !ok) return std::move(ok).take_error();
             auto r = lab::send_probe(spec);
             if (!r) return std::move(r).take_error();
             if (r->local_errno) {
@@ -237,12 +299,23 @@ Result<int> trace(const TracerouteOptions& o, in_addr to, lab::ProbeProtocol pro
                 reached = true;
             arrived |= r->answer == lab::ProbeAnswer::reached;
         }
+        std::vector<std::string> drops;
+        if (events) {
+            auto d = events->drops(to);
+            if (!d) return std::move(d).take_error();
+            drops = std::move(*d);
+        }
         if (o.json) {
             nlohmann::json hop = {{"type", "hop"}, {"ttl", ttl}, {"probes", probes}};
             hop["address"] = last ? nlohmann::json(text_of(*last)) : nlohmann::json(nullptr);
+            if (events) hop["kernel_drops"] = drops;
             fmt::print("{}\n", hop.dump());
         } else {
             fmt::print("{}\n", line);
+            std::map<std::string, int> counted;
+            for (const auto& d : drops) ++counted[d];
+            for (const auto& [d, n] : counted)
+                fmt::print("      kernel: {} probe(s) freed with kfree_skb reason {}: {}\n", n, d, drop_meaning(d));
         }
         std::fflush(stdout);
     }
@@ -279,7 +352,11 @@ Result<int> run_traceroute(const TracerouteOptions& o) {
                                           {"server", RouterChain::kServer},
                                           {"netns_inodes", {chain->client.inode(), chain->router.inode(),
                                                             chain->server.inode()}}}.dump());
-    auto code = trace(lab_o, *to, *protocol, false);
+    std::optional<ProbeEvents> events;
+    std::string no_events = "--no-events";
+    if (!o.no_events) events = ProbeEvents::start(*protocol, &no_events);
+    if (!events && !o.json) fmt::print("kernel events: not shown ({})\n", no_events);
+    auto code = trace(lab_o, *to, *protocol, false, events ? &*events : nullptr);
     if (!code) return code;
     if (!o.lab_exec.empty()) {
         int exit_code = -1;
@@ -316,6 +393,9 @@ void register_traceroute(CLI::App& app, Runner* run) {
     cmd->add_option("--lab-exec", o->lab_exec,
                     "With --lab: afterwards run this shell command in the lab's client namespace "
                     "(e.g. 'traceroute -n 198.18.2.2', to compare)");
+    cmd->add_flag("--no-events", o->no_events,
+                  "With --lab: do not run the BPF tracer (by default each hop also shows where the "
+                  "kernel dropped its probes and why, for UDP and TCP probes)");
     cmd->add_flag("--json", o->json, "JSON Lines: traceroute, hop (and traceroute_lab, lab_exec)");
     cmd->callback([o, run] { *run = [o] { return run_traceroute(*o); }; });
 }

@@ -66,6 +66,14 @@ TEST_P(TracerouteLab, TwoHopsTheSameAsDebiansTraceroute) {
     for (const auto& p : hops[0].at("probes")) EXPECT_EQ(p.at("answer"), "time_exceeded") << p;
     for (const auto& p : hops[1].at("probes")) EXPECT_EQ(p.at("answer"), "reached") << p;
 
+    // The kernel's side (UDP and TCP probes, which the tracer follows by
+    // port): each probe's skb ends in a kfree_skb, in the router because its
+    // TTL ran out, at the server because no socket has the port.
+    if (std::string(c.proto) != "icmp" && hops[0].contains("kernel_drops")) {
+        EXPECT_EQ(hops[0].at("kernel_drops"), nlohmann::json({"IP_INHDR", "IP_INHDR", "IP_INHDR"}));
+        EXPECT_EQ(hops[1].at("kernel_drops"), nlohmann::json({"NO_SOCKET", "NO_SOCKET", "NO_SOCKET"}));
+    }
+
     auto exec = run.of("lab_exec");
     ASSERT_EQ(exec.size(), 1u) << run.raw;
     EXPECT_EQ(exec[0].at("exit_code"), 0) << exec[0];
