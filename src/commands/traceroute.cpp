@@ -164,10 +164,10 @@ Result<RouterChain> build_chain() {
             [&] { return lab::set_link_up("r1"); },
             [&] { return lab::write_net_sysctl("ipv4/ip_forward", "1"); },
             // No ICMP rate limit in the lab: every probe gets its answer,
-            // also when two traceroutes run one after the other. The mask
-            // (not icmp_ratelimit alone) also exempts time exceeded from the
-            // namespace-wide budget of icmp_global_allow(), which refuses
-            // the first errors of a namespace younger than 20 ms.
+            // also when two traceroutes run one after the other (Debian's
+            // sends 16 probes at once). An empty mask exempts time exceeded
+            // and unreachable from both the per-peer limit and the
+            // namespace-wide budget (icmpv4_mask_allow()).
             [&] { return lab::write_net_sysctl("ipv4/icmp_ratemask", "0"); },
         });
     });
