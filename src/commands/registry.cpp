@@ -17,6 +17,8 @@ Runner journey_default_runner();  // journey.cpp: the default TCP journey
 void register_trace(CLI::App& app, Runner* run);
 void register_stack(CLI::App& app, Runner* run);
 void register_doctor(CLI::App& app, Runner* run);
+void register_backlog(CLI::App& app, Runner* run);
+void register_traceroute(CLI::App& app, Runner* run);
 
 void register_all(CLI::App& app, Runner* run) {
     (void)app;
@@ -33,6 +35,8 @@ void register_all(CLI::App& app, Runner* run) {
     register_trace(app, run);
     register_stack(app, run);
     register_doctor(app, run);
+    register_backlog(app, run);
+    register_traceroute(app, run);
 }
 
 // The default TCP journey; the plain lab exchange stays one command away

@@ -1,0 +1,166 @@
+// tracepacket backlog, run for real (root: a network namespace and BPF): the
+// accept queue tops out at backlog + 1, the listener drops the tracer saw
+// equal the namespace's ListenDrops, every client ends served or with its
+// timeout reported, and nothing outlives the run (namespace, processes).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "support/command_run.h"
+#include "support/json_lines.h"
+
+namespace {
+
+using tpk::testing::JsonLinesOutput;
+using tpk::testing::run_json_lines;
+
+std::string binary() { return TPK_BINARY; }
+
+bool can_run_lab(std::string* why) {
+    if (geteuid() != 0) {
+        *why = "needs root (a network namespace and BPF); run as root";
+        return false;
+    }
+    return true;
+}
+
+#define REQUIRE_LAB()                                       \
+    do {                                                    \
+        std::string why;                                    \
+        if (!can_run_lab(&why)) GTEST_SKIP() << why;        \
+    } while (0)
+
+// Every process's network namespace inode, from /proc/*/ns/net.
+std::set<std::uint64_t> namespaces_in_use() {
+    std::set<std::uint64_t> out;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        struct stat st {};
+        if (stat((entry.path() / "ns/net").c_str(), &st) == 0) out.insert(st.st_ino);
+    }
+    return out;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::string s;
+    std::getline(in, s);
+    return s;
+}
+
+std::int64_t counter(const nlohmann::json& summary, const std::string& key) {
+    return summary.at("counter_deltas").value(key, std::int64_t{0});
+}
+
+void expect_nothing_left(const JsonLinesOutput& run, const std::string& netns_before) {
+    auto labs = run.of("backlog_lab");
+    ASSERT_EQ(labs.size(), 1u) << run.raw;
+    std::uint64_t inode = labs[0].at("netns_inode");
+    EXPECT_EQ(namespaces_in_use().count(inode), 0u) << "the lab's namespace net:[" << inode << "] outlived the run";
+    EXPECT_EQ(tpk::testing::run_command("ip netns list").out, netns_before);
+}
+
+TEST(BacklogLab, AcceptQueueStopsAtBacklogPlusOneAndDropsMatchTheCounters) {
+    REQUIRE_LAB();
+    std::string netns_before = tpk::testing::run_command("ip netns list").out;
+    std::string host_cookies = read_file("/proc/sys/net/ipv4/tcp_syncookies");
+    // A server that never gets to accept() during the run: the queue fills and stays full.
+    auto run = run_json_lines(binary() + " backlog --backlog 3 --clients 10 --accept-delay 10000 --duration 2.5 --json");
+    ASSERT_EQ(run.exit_code, 0) << run.raw;
+    const auto& summary = run.summary();
+    ASSERT_EQ(summary.at("type"), "backlog_summary") << run.raw;
+    ASSERT_TRUE(run.of("backlog_lab")[0].at("kernel_events").get<bool>()) << run.raw;
+
+    EXPECT_EQ(summary.at("accept_limit"), 3);
+    EXPECT_EQ(summary.at("peak_accept_queue"), 4) << "backlog + 1 on Linux";
+    for (const auto& q : run.of("backlog_queue")) EXPECT_LE(q.at("accept_queue").get<int>(), 4) << q;
+    EXPECT_EQ(summary.at("accepted"), 0);
+
+    // Six clients found the queue full: the listener dropped something.
+    std::int64_t listen_drops = counter(summary, "TcpExt.ListenDrops");
+    EXPECT_GT(listen_drops, 0);
+    EXPECT_EQ(summary.at("listener_drops_seen").get<std::int64_t>(), listen_drops) << summary;
+    EXPECT_EQ(counter(summary, "TcpExt.ListenOverflows") + counter(summary, "TcpExt.TCPReqQFullDrop"), listen_drops);
+    std::int64_t drop_records = 0;
+    for (const auto& d : run.of("backlog_drop")) drop_records += d.at("listener_drop").get<bool>();
+    EXPECT_EQ(drop_records, listen_drops);
+    EXPECT_GT(summary.at("syns_refused").get<int>(), 0);
+
+    // Every client ends in a state it reports: four wait in the accept queue
+    // (connected, not accepted), the others timed out or are half-open.
+    auto results = run.of("backlog_client_result");
+    ASSERT_EQ(results.size(), 10u);
+    int waiting = 0;
+    for (const auto& r : results) {
+        std::string outcome = r.at("outcome");
+        EXPECT_TRUE(outcome == "not_accepted" || outcome == "connect_timeout" || outcome == "half_open") << r;
+        waiting += outcome == "not_accepted";
+        EXPECT_FALSE(r.at("detail").get<std::string>().empty());
+    }
+    EXPECT_EQ(waiting, 4);
+
+    expect_nothing_left(run, netns_before);
+    EXPECT_EQ(read_file("/proc/sys/net/ipv4/tcp_syncookies"), host_cookies);
+}
+
+TEST(BacklogLab, EveryClientIsServedWhenTheServerAcceptsInTime) {
+    REQUIRE_LAB();
+    std::string netns_before = tpk::testing::run_command("ip netns list").out;
+    // The refused clients come back on their SYN timer (1 s, then 3 s): the
+    // duration is a bound far above that, the lab ends when all are served.
+    auto run = run_json_lines(binary() + " backlog --backlog 3 --clients 10 --accept-delay 20 --duration 20 --json");
+    ASSERT_EQ(run.exit_code, 0) << run.raw;
+    const auto& summary = run.summary();
+    EXPECT_EQ(summary.at("end"), "every client done");
+    EXPECT_EQ(summary.at("accepted"), 10);
+    for (const auto& r : run.of("backlog_client_result")) {
+        EXPECT_EQ(r.at("outcome"), "served") << r;
+        EXPECT_GE(r.at("syns_sent").get<int>(), 1);
+        // A client whose SYN was retransmitted waited for the SYN timer.
+        if (r.at("syn_retransmits").get<int>() > 0) EXPECT_GE(r.at("connect_ms").get<double>(), 900.0) << r;
+    }
+    EXPECT_EQ(summary.at("listener_drops_seen").get<std::int64_t>(), counter(summary, "TcpExt.ListenDrops"));
+    expect_nothing_left(run, netns_before);
+}
+
+TEST(BacklogLab, SyncookiesOffChangesTheLabsNamespaceOnly) {
+    REQUIRE_LAB();
+    std::string host_cookies = read_file("/proc/sys/net/ipv4/tcp_syncookies");
+    auto run = run_json_lines(binary() + " backlog --clients 6 --accept-delay 10000 --duration 0.5 --syncookies off --json");
+    ASSERT_EQ(run.exit_code, 0) << run.raw;
+    auto lab = run.of("backlog_lab");
+    ASSERT_EQ(lab.size(), 1u);
+    EXPECT_EQ(lab[0].at("syncookies"), "0");
+    EXPECT_TRUE(lab[0].at("syncookies_set").get<bool>());
+    EXPECT_EQ(counter(run.summary(), "TcpExt.SyncookiesSent"), 0);
+    EXPECT_EQ(read_file("/proc/sys/net/ipv4/tcp_syncookies"), host_cookies);
+}
+
+TEST(BacklogLab, SigintAndSigtermEndTheLabAndLeaveNothing) {
+    REQUIRE_LAB();
+    std::string netns_before = tpk::testing::run_command("ip netns list").out;
+    for (const char* signal : {"INT", "TERM"}) {
+        auto run = run_json_lines(std::string("timeout --preserve-status -s ") + signal + " 1 " + binary() +
+                                  " backlog --accept-delay 10000 --duration 60 --json");
+        EXPECT_EQ(run.exit_code, std::string(signal) == "INT" ? 130 : 143) << run.raw;
+        ASSERT_FALSE(run.records.empty()) << run.raw;
+        EXPECT_EQ(run.summary().at("end"), std::string("SIG") + signal);
+        EXPECT_EQ(run.of("backlog_client_result").size(), 10u);
+        expect_nothing_left(run, netns_before);
+    }
+}
+
+TEST(BacklogLab, BadOptionsAreRefused) {
+    for (const char* args : {"--syncookies maybe", "--clients 0", "--clients 100000", "--backlog -1",
+                             "--duration 0", "--accept-delay -5"}) {
+        auto r = tpk::testing::run_command(binary() + " backlog " + args);
+        EXPECT_NE(r.status, 0) << args;
+        EXPECT_FALSE(r.err.empty()) << args;
+    }
+}
+
+}  // namespace
