@@ -214,7 +214,9 @@ TEST(TraceCauses, AResetSentByTheExitWithBytesUnreadSaysSo) {
         << rst->dump();
     // tcp_send_reset's reason (6.10+): close with bytes unread.
     std::string reason = rst->value("reset_reason", "");
-    if (!reason.empty()) EXPECT_EQ(reason, "TCP_ABORT_ON_CLOSE");
+    if (!reason.empty()) {
+        EXPECT_EQ(reason, "TCP_ABORT_ON_CLOSE");
+    }
     ASSERT_FALSE(rst->at("error_syscall").is_null()) << rst->dump();
     const auto syscalls = r.of("syscall");
     const auto& told = syscalls.at(rst->at("error_syscall").get<std::size_t>());
