@@ -12,7 +12,7 @@ namespace tpk::bench {
 
 // One side of a link. Sockets read and write one fd; a pipe side reads one
 // pipe and writes the other, so `out_fd` is set only for pipes.
-struct Endpoint {
+struct LinkEnd {
     UniqueFd fd;
     UniqueFd out_fd;
 
@@ -21,8 +21,8 @@ struct Endpoint {
 };
 
 struct Link {
-    Endpoint near;
-    Endpoint far;
+    LinkEnd near;
+    LinkEnd far;
     // Largest message one write can carry on this link; 0 when only memory
     // limits it (streams, pipes).
     std::size_t max_message = 0;

@@ -68,7 +68,7 @@ Error io_error(Peer& peer, const char* what, std::size_t size) {
 }
 
 // The peer of a latency run: sends every message back until killed.
-int echo_loop(const Endpoint& far, std::size_t size, bool datagram) {
+int echo_loop(const LinkEnd& far, std::size_t size, bool datagram) {
     std::vector<char> buf(size);
     while (read_message(far.in(), buf.data(), size, datagram))
         if (!write_message(far.out(), buf.data(), size)) return 1;
@@ -76,7 +76,7 @@ int echo_loop(const Endpoint& far, std::size_t size, bool datagram) {
 }
 
 // The peer of a throughput run: writes until the reader goes away.
-int send_loop(const Endpoint& far, std::size_t size) {
+int send_loop(const LinkEnd& far, std::size_t size) {
     std::vector<char> buf(size, 'x');
     while (write_message(far.out(), buf.data(), size)) {
     }
@@ -87,14 +87,14 @@ int send_loop(const Endpoint& far, std::size_t size) {
 // child, the far end closed here, so either side's death is seen as EOF on
 // streams and pipes.
 Result<Peer> spawn_peer(Link& link, const std::optional<CpuPin>& pin,
-                        const std::function<int(const Endpoint&)>& body) {
+                        const std::function<int(const LinkEnd&)>& body) {
     auto peer = Peer::spawn(
         [&] {
-            link.near = Endpoint{};
+            link.near = LinkEnd{};
             return body(link.far);
         },
         far_cpu(pin));
-    link.far = Endpoint{};
+    link.far = LinkEnd{};
     return peer;
 }
 
@@ -131,7 +131,7 @@ Result<LatencyResult> run_latency(const Transport& t, const LatencyOptions& opts
     ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));
     if (!pinned) return pinned.error();
-    auto peer = spawn_peer(*link, opts.pin, [&](const Endpoint& far) {
+    auto peer = spawn_peer(*link, opts.pin, [&](const LinkEnd& far) {
         return echo_loop(far, opts.size, datagram);
     });
     if (!peer) return peer.error();
@@ -184,7 +184,7 @@ Result<ThroughputResult> run_throughput(const Transport& t, const ThroughputOpti
     ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));
     if (!pinned) return pinned.error();
-    auto peer = spawn_peer(*link, opts.pin, [&](const Endpoint& far) {
+    auto peer = spawn_peer(*link, opts.pin, [&](const LinkEnd& far) {
         return send_loop(far, opts.size);
     });
     if (!peer) return peer.error();

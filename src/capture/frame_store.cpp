@@ -24,7 +24,7 @@ std::byte* FrameStore::reserve(std::size_t length, Record& record) {
     return chunks_[open_chunk_].get() + record.offset;
 }
 
-Status FrameStore::on_frame(const Frame& frame) {
+Status FrameStore::on_frame(const RawFrame& frame) {
     Record r;
     r.sec = frame.sec;
     r.nsec = frame.nsec;
@@ -35,9 +35,9 @@ Status FrameStore::on_frame(const Frame& frame) {
     return {};
 }
 
-Frame FrameStore::operator[](std::size_t index) const {
+RawFrame FrameStore::operator[](std::size_t index) const {
     const Record& r = records_[index];
-    Frame f;
+    RawFrame f;
     f.sec = r.sec;
     f.nsec = r.nsec;
     f.wire_length = r.wire_length;

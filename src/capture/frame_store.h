@@ -17,11 +17,11 @@ namespace tpk::capture {
 
 class FrameStore : public FrameSink {
 public:
-    Status on_frame(const Frame& frame) override;
+    Status on_frame(const RawFrame& frame) override;
 
     std::size_t size() const { return records_.size(); }
     // Valid while the store lives.
-    Frame operator[](std::size_t index) const;
+    RawFrame operator[](std::size_t index) const;
 
 private:
     static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;

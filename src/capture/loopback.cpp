@@ -22,7 +22,7 @@ std::int64_t realtime_minus_monotonic_ns() {
     return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 }
 
-model::Event frame_event(const Frame& f, int link_type, std::int64_t realtime_minus_monotonic) {
+model::Event frame_event(const RawFrame& f, int link_type, std::int64_t realtime_minus_monotonic) {
     model::Event e;
     e.kind = model::EventKind::frame;
     const std::int64_t real = f.sec * 1000000000ll + f.nsec;

@@ -27,7 +27,7 @@ std::int64_t realtime_minus_monotonic_ns();
 // One captured frame as the event the correlator reads, shifted onto
 // CLOCK_MONOTONIC by realtime_minus_monotonic (good to a few µs, which is why
 // the correlator matches frames by headers, never by time).
-model::Event frame_event(const Frame& frame, int link_type,
+model::Event frame_event(const RawFrame& frame, int link_type,
                          std::int64_t realtime_minus_monotonic);
 
 class LoopbackCapture {

@@ -21,7 +21,7 @@ public:
     TextSink(int link_type, const decode::TextOptions& options, std::FILE* out)
         : link_type_(link_type), renderer_(options), out_(out) {}
 
-    Status on_frame(const Frame& f) override {
+    Status on_frame(const RawFrame& f) override {
         decode::decode_frame(link_type_, f.data, f.wire_length, packet_);
         if (packet_.has_malformed) ++malformed_;
         if (!out_) return {};
@@ -54,7 +54,7 @@ private:
 class PcapSink : public FrameSink {
 public:
     explicit PcapSink(DumperHandle d, std::string path) : dumper_(std::move(d)), path_(std::move(path)) {}
-    Status on_frame(const Frame& f) override {
+    Status on_frame(const RawFrame& f) override {
         pcap_pkthdr h{};
         h.ts.tv_sec = f.sec;
         h.ts.tv_usec = f.nsec;  // the handle is nanosecond-precision; pcap_dump keeps it
@@ -77,7 +77,7 @@ private:
 class PcapngSink : public FrameSink {
 public:
     explicit PcapngSink(PcapngWriter w) : writer_(std::move(w)) {}
-    Status on_frame(const Frame& f) override {
+    Status on_frame(const RawFrame& f) override {
         return writer_.write_packet(f.sec, f.nsec, f.data, f.wire_length);
     }
     Status close() { return writer_.close(); }

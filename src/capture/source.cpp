@@ -109,7 +109,7 @@ Status Source::set_filter(const std::string& expression) {
 void Source::on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
     auto* self = reinterpret_cast<Source*>(user);
     if (self->sink_error_) return;
-    Frame f;
+    RawFrame f;
     f.sec = h->ts.tv_sec;
     // With nanosecond precision libpcap stores nanoseconds in tv_usec.
     f.nsec = static_cast<std::uint32_t>(h->ts.tv_usec);

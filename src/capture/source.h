@@ -19,7 +19,10 @@ namespace tpk::capture {
 
 using PcapHandle = ScopedHandle<pcap_t, pcap_close>;
 
-struct Frame {
+// One frame as libpcap delivered it: its stamp, its length on the wire and
+// the bytes captured (borrowed from libpcap until the callback returns).
+// The journey's decoded view of a frame is journey::Frame.
+struct RawFrame {
     std::int64_t sec = 0;
     std::uint32_t nsec = 0;
     std::uint32_t wire_length = 0;
@@ -30,7 +33,7 @@ class FrameSink {
 public:
     virtual ~FrameSink() = default;
     // An error stops the run and is returned by Source::run.
-    virtual Status on_frame(const Frame& frame) = 0;
+    virtual Status on_frame(const RawFrame& frame) = 0;
     // Called between batches, so a terminal sees packets without delay.
     virtual Status flush() { return {}; }
 };

@@ -60,6 +60,10 @@ std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode) {
     }
 }
 
+std::string flow_text(const model::Flow& f) {
+    return endpoint_text(f.src, f.unix_inode) + " > " + endpoint_text(f.dst, f.unix_peer_inode);
+}
+
 std::string caller_text(Role role, const std::string& comm, std::uint32_t pid) {
     std::string text = role == Role::unknown ? "" : std::string(role_name(role)) + " ";
     if (!comm.empty()) text += comm + " ";

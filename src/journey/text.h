@@ -16,6 +16,9 @@ std::string tcp_flags_text(std::uint8_t flags);
 std::string duration_text(std::int64_t ns);
 // "127.0.0.1:41234", "[::1]:80", "unix:12345", "unix", "?".
 std::string endpoint_text(const model::Endpoint& e, std::uint64_t unix_inode = 0);
+// "127.0.0.1:41234 > 127.0.0.1:8080", "unix:12 > unix:13": as tcpdump
+// writes a flow, the one form every writer uses.
+std::string flow_text(const model::Flow& f);
 // "connect(fd=3) = -1 ECONNREFUSED", "recvfrom(fd=5, len=64) = 22".
 std::string syscall_text(const Syscall& s);
 // Who made a call: "client curl pid 41 tid 41" (the role left out when

@@ -27,10 +27,6 @@ int depth_of(model::Layer layer) {
 
 }  // namespace
 
-std::string flow_text(const model::Flow& f) {
-    return endpoint_text(f.src, f.unix_inode) + " > " + endpoint_text(f.dst, f.unix_peer_inode);
-}
-
 std::string packet_title(const journey::Journey& j, std::size_t index) {
     const journey::Packet& p = j.packets.at(index);
     std::string s = fmt::format("#{} {} {}", index + 1, journey::direction_name(p.direction),

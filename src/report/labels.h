@@ -18,8 +18,8 @@ using journey::duration_text;
 using journey::tcp_flags_text;
 // "127.0.0.1:41234", "[::1]:80", "unix:12345", "?" when the family is unknown.
 using journey::endpoint_text;
-// "127.0.0.1:41234 > 127.0.0.1:8080"
-std::string flow_text(const model::Flow& f);
+// "127.0.0.1:41234 > 127.0.0.1:8080", as tcpdump writes a flow.
+using journey::flow_text;
 
 // "#3 c->s data P. seq 1:19 ack 1 len 18" (sequence numbers relative).
 std::string packet_title(const journey::Journey& j, std::size_t index);

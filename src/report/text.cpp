@@ -21,6 +21,7 @@ namespace {
 
 using journey::duration_text;
 using journey::endpoint_text;
+using journey::flow_text;
 using journey::Hop;
 using journey::Journey;
 using journey::layer_short;
@@ -162,12 +163,6 @@ void render_route(const Journey& j, std::uint64_t t0, const Paint& paint, std::s
     }
     if (j.routes.empty()) out += paint.head("ROUTE") + "\n  not known\n";
     out += "\n";
-}
-
-std::string flow_text(const model::Flow& f) {
-    if (f.src.family == AF_UNIX)
-        return fmt::format("unix:{} -> unix:{}", f.unix_inode, f.unix_peer_inode);
-    return endpoint_text(f.src) + " -> " + endpoint_text(f.dst);
 }
 
 void render_sockets(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out) {

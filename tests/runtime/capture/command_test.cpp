@@ -146,7 +146,7 @@ TEST_F(CaptureCommand, SigintStopsAndPrintsTheCounters) {
     ASSERT_TRUE(source.ok()) << source.error().message();
     struct Count : tpk::capture::FrameSink {
         int n = 0;
-        tpk::Status on_frame(const tpk::capture::Frame&) override { ++n; return {}; }
+        tpk::Status on_frame(const tpk::capture::RawFrame&) override { ++n; return {}; }
     } count;
     ASSERT_TRUE(source->run(count, 0, -1).ok());
     EXPECT_EQ(count.n, 5);

@@ -19,7 +19,7 @@
 
 namespace {
 
-using tpk::capture::Frame;
+using tpk::capture::RawFrame;
 using tpk::capture::LiveOptions;
 using tpk::capture::Source;
 
@@ -27,7 +27,7 @@ constexpr int kDatagrams = 25;
 
 struct Collected : tpk::capture::FrameSink {
     std::vector<std::vector<std::byte>> frames;
-    tpk::Status on_frame(const Frame& f) override {
+    tpk::Status on_frame(const RawFrame& f) override {
         frames.emplace_back(f.data.begin(), f.data.end());
         return {};
     }

@@ -289,7 +289,7 @@ void arp_round_trip(std::string* error) {
 class PcapngSink : public capture::FrameSink {
 public:
     explicit PcapngSink(capture::PcapngWriter w) : w_(std::move(w)) {}
-    Status on_frame(const capture::Frame& f) override { return w_.write_packet(f.sec, f.nsec, f.data, f.wire_length); }
+    Status on_frame(const capture::RawFrame& f) override { return w_.write_packet(f.sec, f.nsec, f.data, f.wire_length); }
     Status close() { return w_.close(); }
 
 private:
@@ -455,7 +455,7 @@ std::string normalise(const std::string& field, const std::string& v) {
     return v;
 }
 
-Row our_row(const decode::Packet& p, const capture::Frame& f) {
+Row our_row(const decode::Packet& p, const capture::RawFrame& f) {
     using decode::Transport;
     Row r;
     r["frame.time_epoch"] = fmt::format("{}.{:09}", f.sec, f.nsec);
@@ -519,7 +519,7 @@ Row our_row(const decode::Packet& p, const capture::Frame& f) {
 class RowSink : public capture::FrameSink {
 public:
     explicit RowSink(int link) : link_(link) {}
-    Status on_frame(const capture::Frame& f) override {
+    Status on_frame(const capture::RawFrame& f) override {
         decode::decode_frame(link_, f.data, f.wire_length, packet_);
         rows.push_back(our_row(packet_, f));
         if (packet_.has_malformed) malformed.push_back(rows.size());

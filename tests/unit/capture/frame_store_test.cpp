@@ -10,7 +10,7 @@
 
 namespace {
 
-using tpk::capture::Frame;
+using tpk::capture::RawFrame;
 using tpk::capture::FrameStore;
 
 std::vector<std::byte> pattern(std::size_t length, unsigned seed) {
@@ -28,7 +28,7 @@ struct Given {
 
 void store_all(FrameStore& store, const std::vector<Given>& frames) {
     for (const auto& g : frames) {
-        Frame f;
+        RawFrame f;
         f.sec = g.sec;
         f.nsec = g.nsec;
         f.wire_length = g.wire_length;
@@ -40,7 +40,7 @@ void store_all(FrameStore& store, const std::vector<Given>& frames) {
 void expect_same(const FrameStore& store, const std::vector<Given>& frames) {
     ASSERT_EQ(store.size(), frames.size());
     for (std::size_t i = 0; i < frames.size(); ++i) {
-        const Frame f = store[i];
+        const RawFrame f = store[i];
         EXPECT_EQ(f.sec, frames[i].sec) << "frame " << i;
         EXPECT_EQ(f.nsec, frames[i].nsec) << "frame " << i;
         EXPECT_EQ(f.wire_length, frames[i].wire_length) << "frame " << i;

@@ -14,7 +14,7 @@ namespace {
 TEST(FrameEvent, ShiftsTheStampOntoTheMonotonicClock) {
     std::vector<std::byte> bytes = {std::byte{0x45}, std::byte{0x00}, std::byte{0x00},
                                     std::byte{0x1c}};
-    Frame f;
+    RawFrame f;
     f.sec = 1'700'000'000;
     f.nsec = 250;
     f.wire_length = 60;
