@@ -55,8 +55,9 @@ Result<netlink::SocketQuery> make_query(const SocketsOptions& o) {
     q.udp = !any || o.udp;
     q.unix_sockets = !any || o.unix_sockets;
     q.with_tcp_info = o.tcp_info;
-    // ss: by default connected sockets only; -l listening (and unconnected
-    // datagram) sockets; -a both. --state replaces all of that.
+    // ss: by default connected sockets without TIME-WAIT and SYN-RECV; -l
+    // listening (and unconnected datagram) sockets; -a every state. --state
+    // replaces all of that.
     if (!o.states.empty()) {
         q.states = 0;
         for (const auto& s : o.states) {
@@ -69,7 +70,7 @@ Result<netlink::SocketQuery> make_query(const SocketsOptions& o) {
     } else if (o.listening) {
         q.states = netlink::kListeningStates;
     } else {
-        q.states = netlink::kConnectedStates;
+        q.states = netlink::kDefaultStates;
     }
     return q;
 }
@@ -134,7 +135,8 @@ std::vector<std::string> row(const SocketSnapshot& s, const SocketsOptions& o) {
         is_unix ? s.local_text() : endpoint_text(s, s.local, o.numeric),
         is_unix ? "*" : endpoint_text(s, s.peer, o.numeric),
         inode_text(s.inode),
-        is_unix ? inode_text(s.peer_inode) : "-",
+        // A UNIX socket without a peer: 0, as ss prints it (its UNIX_DIAG_PEER is absent).
+        is_unix ? std::to_string(s.peer_inode) : "-",
         processes_text(s),
     };
 }
@@ -588,7 +590,8 @@ void register_sockets(CLI::App& app, Runner* run) {
         "sockets",
         "List sockets over NETLINK_SOCK_DIAG like ss: TCP and UDP (IPv4/IPv6), UNIX stream, "
         "dgram and seqpacket, with states, queues (for listeners: accept queue, backlog and "
-        "SYN queue), inodes and owners. By default connected sockets only (-l listening, -a all).");
+        "SYN queue), inodes and owners. By default, as ss: connected sockets, without TIME-WAIT "
+        "and SYN-RECV (-l listening, -a every state).");
     cmd->add_flag("-t,--tcp", o->tcp, "TCP sockets");
     cmd->add_flag("-u,--udp", o->udp, "UDP sockets");
     cmd->add_flag("-x,--unix", o->unix_sockets, "UNIX sockets");
@@ -605,7 +608,7 @@ void register_sockets(CLI::App& app, Runner* run) {
     cmd->add_option("--state", o->states,
                     "Only this state (repeatable): established, syn-sent, syn-recv, fin-wait-1, "
                     "fin-wait-2, time-wait, closed, close-wait, last-ack, listening, closing, "
-                    "connected, synchronized, all");
+                    "connected, synchronized, bucket (syn-recv and time-wait), big, all");
     cmd->add_option("--port", o->port, "Only sockets with this local or peer port")
         ->check(CLI::Range(0, 65535));
     cmd->add_option("--pid", o->pid, "Only sockets a file descriptor of this process holds (implies -p)")

@@ -44,6 +44,7 @@ constexpr StateFilterName kStateFilters[] = {
     {"closing", 1u << kClosing},         {"all", kAllStates},
     {"connected", kConnectedStates},
     {"synchronized", kConnectedStates & ~(1u << kSynSent)},
+    {"bucket", kMiniSocketStates},       {"big", kAllStates & ~kMiniSocketStates},
 };
 
 std::string endpoint_text(const InetEndpoint& e) {

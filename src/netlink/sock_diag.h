@@ -30,13 +30,21 @@ enum SocketState : int {
 std::string_view state_name(int state);
 // Accepts ss's spellings: established, syn-sent, syn-recv, fin-wait-1,
 // fin-wait-2, time-wait, closed/unconnected, close-wait, last-ack, listening,
-// closing; also "all", "connected" (all but listening and closed) and
-// "synchronized" (connected minus syn-sent). Returns a bit mask of 1 << state.
+// closing; also ss's groups "all", "connected" (all but listening and
+// closed), "synchronized" (connected minus syn-sent), "bucket" (syn-recv and
+// time-wait: the minisockets) and "big" (all but the bucket). Returns a bit
+// mask of 1 << state.
 Result<std::uint32_t> parse_state_filter(std::string_view name);
 inline constexpr std::uint32_t kAllStates = 0xfff & ~1u;  // bits 1..11
 inline constexpr std::uint32_t kListeningStates = (1u << kListen) | (1u << kClose);
-inline constexpr std::uint32_t kConnectedStates =
-    kAllStates & ~((1u << kListen) | (1u << kClose));
+inline constexpr std::uint32_t kConnectedStates = kAllStates & ~kListeningStates;
+// The kernel's minisockets: TIME-WAIT and SYN-RECV (request sockets), which
+// hold no file and no process.
+inline constexpr std::uint32_t kMiniSocketStates = (1u << kTimeWait) | (1u << kSynRecv);
+// What ss lists without -a, -l or a state filter (SS_CONN in iproute2's
+// misc/ss.c): connected sockets without the minisockets. ss's own "state
+// connected" keeps them (measured with ss 6.1 in tests/runtime/netlink).
+inline constexpr std::uint32_t kDefaultStates = kConnectedStates & ~kMiniSocketStates;
 
 // The tcp_info fields people read (include/uapi/linux/tcp.h). Times in
 // microseconds unless named otherwise.
