@@ -4,6 +4,8 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+
 namespace tpk::netlink {
 namespace {
 
@@ -85,6 +87,51 @@ TEST(ExplainRoute, GatewayAndRefusals) {
     EXPECT_NE(explain_route(d).find("EHOSTUNREACH"), std::string::npos);
     d.type = RTN_PROHIBIT;
     EXPECT_NE(explain_route(d).find("EACCES"), std::string::npos);
+}
+
+// The sentence names the errno the kernel returned, whatever the type would
+// suggest: a rule-level unreachable answers ENETUNREACH, not EHOSTUNREACH.
+TEST(ExplainRoute, RefusalsNameTheErrnoTheKernelReturned) {
+    RouteDecision d;
+    d.query.destination = ip("10.51.1.1");
+    d.type = RTN_UNREACHABLE;
+    d.refused_by_rule = 51;
+    d.refused_errno = ENETUNREACH;
+    std::string text = explain_route(d);
+    EXPECT_NE(text.find("ip rule 51 itself"), std::string::npos) << text;
+    EXPECT_NE(text.find("senders get ENETUNREACH (Network is unreachable)"), std::string::npos) << text;
+
+    d.refused_errno = 0;  // unknown: the kernel's rule for the type
+    EXPECT_NE(explain_route(d).find("senders get ENETUNREACH"), std::string::npos) << explain_route(d);
+
+    RouteEntry thrown;
+    thrown.family = AF_INET;
+    thrown.destination = ip("10.96.0.0");
+    thrown.prefix_length = 16;
+    thrown.table = RT_TABLE_MAIN;
+    thrown.type = RTN_THROW;
+    d.type = RTN_THROW;
+    d.matched = thrown;
+    d.refused_by_rule = 32766;
+    d.refused_errno = ENETUNREACH;
+    text = explain_route(d);
+    EXPECT_NE(text.find("throw entry (route throw 10.96.0.0/16 in table main)"), std::string::npos) << text;
+    EXPECT_NE(text.find("senders get ENETUNREACH (Network is unreachable)"), std::string::npos) << text;
+    EXPECT_EQ(text.find("no table entry"), std::string::npos) << text;
+
+    d.type = RTN_BLACKHOLE;
+    d.refused_errno = EINVAL;
+    EXPECT_NE(explain_route(d).find("senders on this host get EINVAL (Invalid argument)"),
+              std::string::npos) << explain_route(d);
+}
+
+TEST(RefusalErrno, RoutesAndRulesDiffer) {
+    EXPECT_EQ(refusal_errno(RTN_UNREACHABLE, false), EHOSTUNREACH);
+    EXPECT_EQ(refusal_errno(RTN_UNREACHABLE, true), ENETUNREACH);
+    EXPECT_EQ(refusal_errno(RTN_PROHIBIT, true), EACCES);
+    EXPECT_EQ(refusal_errno(RTN_BLACKHOLE, false), EINVAL);
+    EXPECT_EQ(refusal_errno(RTN_THROW, false), ENETUNREACH);
+    EXPECT_EQ(refusal_errno(RTN_UNICAST, false), 0);
 }
 
 TEST(RouteEntry, PrefixText) {
