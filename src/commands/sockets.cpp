@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -18,6 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "commands/command.h"
@@ -96,23 +99,44 @@ Result<std::vector<SocketSnapshot>> collect(const SocketsOptions& o,
 
 // ---- text ------------------------------------------------------------------
 
-std::string port_text(std::uint16_t port, netlink::SocketKind kind, bool numeric) {
-    if (port == 0) return "*";
-    if (!numeric) {
-        // Service names from /etc/services only (no DNS), as ss does without -n.
-        servent entry{}, *found = nullptr;
-        char buffer[1024];
-        const char* proto = kind == netlink::SocketKind::tcp ? "tcp" : "udp";
-        if (getservbyport_r(htons(port), proto, &entry, buffer, sizeof buffer, &found) == 0 && found)
-            return found->s_name;
+// Service names from /etc/services only (no DNS), as ss does without -n;
+// looked up once per port and protocol (getservbyport_r reads the file).
+class ServiceNames {
+public:
+    const std::string& port_text(std::uint16_t port, netlink::SocketKind kind) {
+        bool tcp = kind == netlink::SocketKind::tcp;
+        auto [it, added] = names_.try_emplace(static_cast<std::uint32_t>(port) << 1 | tcp);
+        if (added) {
+            servent entry{}, *found = nullptr;
+            char buffer[1024];
+            if (getservbyport_r(htons(port), tcp ? "tcp" : "udp", &entry, buffer, sizeof buffer,
+                                &found) == 0 && found)
+                it->second = found->s_name;
+            else
+                it->second = std::to_string(port);
+        }
+        return it->second;
     }
-    return std::to_string(port);
+
+private:
+    std::unordered_map<std::uint32_t, std::string> names_;
+};
+
+void append_endpoint(std::string& out, const SocketSnapshot& s, const netlink::InetEndpoint& e,
+                     bool numeric, ServiceNames& services) {
+    if (e.address.family == AF_INET6) out.append("[").append(e.address.to_string()).append("]");
+    else out.append(e.address.to_string());
+    out.push_back(':');
+    if (e.port == 0) out.push_back('*');
+    else if (numeric) out.append(std::to_string(e.port));
+    else out.append(services.port_text(e.port, s.kind));
 }
 
-std::string endpoint_text(const SocketSnapshot& s, const netlink::InetEndpoint& e, bool numeric) {
-    std::string host = e.address.to_string();
-    if (e.address.family == AF_INET6) host = "[" + host + "]";
-    return host + ":" + port_text(e.port, s.kind, numeric);
+std::string endpoint_text(const SocketSnapshot& s, const netlink::InetEndpoint& e, bool numeric,
+                          ServiceNames& services) {
+    std::string text;
+    append_endpoint(text, s, e, numeric, services);
+    return text;
 }
 
 std::string processes_text(const SocketSnapshot& s) {
@@ -124,21 +148,25 @@ std::string processes_text(const SocketSnapshot& s) {
 
 std::string inode_text(std::uint64_t inode) { return inode ? std::to_string(inode) : "-"; }
 
-std::vector<std::string> row(const SocketSnapshot& s, const SocketsOptions& o) {
+constexpr std::size_t kColumns = 10;  // Netid .. Process
+constexpr std::array<std::string_view, kColumns> kHeader = {
+    "Netid", "State", "Recv-Q", "Send-Q", "SynQ", "Local Address:Port", "Peer Address:Port",
+    "Inode", "Peer-Inode", "Process"};
+
+void add_row(std::vector<std::string>& cells, const SocketSnapshot& s, const SocketsOptions& o,
+             ServiceNames& services) {
     bool is_unix = netlink::is_unix(s.kind);
-    return {
-        std::string(netlink::netid(s.kind)),
-        std::string(netlink::state_name(s.state)),
-        std::to_string(s.recv_q),
-        std::to_string(s.send_q),
-        s.syn_queue ? std::to_string(*s.syn_queue) : "-",
-        is_unix ? s.local_text() : endpoint_text(s, s.local, o.numeric),
-        is_unix ? "*" : endpoint_text(s, s.peer, o.numeric),
-        inode_text(s.inode),
-        // A UNIX socket without a peer: 0, as ss prints it (its UNIX_DIAG_PEER is absent).
-        is_unix ? std::to_string(s.peer_inode) : "-",
-        processes_text(s),
-    };
+    cells.emplace_back(netlink::netid(s.kind));
+    cells.emplace_back(netlink::state_name(s.state));
+    cells.push_back(std::to_string(s.recv_q));
+    cells.push_back(std::to_string(s.send_q));
+    cells.push_back(s.syn_queue ? std::to_string(*s.syn_queue) : "-");
+    cells.push_back(is_unix ? s.local_text() : endpoint_text(s, s.local, o.numeric, services));
+    cells.push_back(is_unix ? "*" : endpoint_text(s, s.peer, o.numeric, services));
+    cells.push_back(inode_text(s.inode));
+    // A UNIX socket without a peer: 0, as ss prints it (its UNIX_DIAG_PEER is absent).
+    cells.push_back(is_unix ? std::to_string(s.peer_inode) : "-");
+    cells.push_back(o.processes || o.pid ? processes_text(s) : std::string());
 }
 
 std::string rate_text(std::uint64_t bytes_per_second) {
@@ -164,41 +192,50 @@ std::string tcp_info_text(const netlink::TcpInfo& t) {
         t.last_data_sent_ms, t.last_data_recv_ms, t.last_ack_recv_ms);
 }
 
+// The whole table is laid out in one buffer and written at once: thousands of
+// rows cost one write, not a formatted print per cell (docs/performance.md).
 void print_table(const std::vector<SocketSnapshot>& sockets, const SocketsOptions& o) {
-    std::vector<std::string> header = {"Netid", "State", "Recv-Q", "Send-Q", "SynQ",
-                                       "Local Address:Port", "Peer Address:Port", "Inode",
-                                       "Peer-Inode", "Process"};
     bool show_process = o.processes || o.pid;
-    std::size_t columns = show_process ? header.size() : header.size() - 1;
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& s : sockets) rows.push_back(row(s, o));
-    std::vector<std::size_t> width(columns, 0);
-    for (std::size_t c = 0; c < columns; ++c) {
-        width[c] = header[c].size();
-        for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
-    }
-    auto print_row = [&](const std::vector<std::string>& r) {
-        std::string line;
+    std::size_t columns = show_process ? kColumns : kColumns - 1;
+    ServiceNames services;
+    std::vector<std::string> cells;
+    cells.reserve(sockets.size() * kColumns);
+    for (const auto& s : sockets) add_row(cells, s, o, services);
+    std::array<std::size_t, kColumns> width{};
+    for (std::size_t c = 0; c < columns; ++c) width[c] = kHeader[c].size();
+    for (std::size_t i = 0; i < cells.size(); ++i)
+        width[i % kColumns] = std::max(width[i % kColumns], cells[i].size());
+    std::size_t line_width = 0;
+    for (std::size_t c = 0; c < columns; ++c) line_width += width[c] + 2;
+
+    std::string out;
+    out.reserve((sockets.size() + 1) * line_width);
+    auto append_row = [&](auto cell) {
         for (std::size_t c = 0; c < columns; ++c) {
+            std::string_view text = cell(c);
+            std::size_t pad = width[c] - text.size();
             bool right = c >= 2 && c <= 4;  // the numbers
-            line += right ? fmt::format("{:>{}}", r[c], width[c]) : fmt::format("{:<{}}", r[c], width[c]);
-            if (c + 1 < columns) line += "  ";
+            if (right) out.append(pad, ' ');
+            out.append(text);
+            if (!right && c + 1 < columns) out.append(pad, ' ');
+            if (c + 1 < columns) out.append("  ");
         }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        fmt::print("{}\n", line);
+        while (!out.empty() && out.back() == ' ') out.pop_back();
+        out.push_back('\n');
     };
-    print_row(header);
+    append_row([&](std::size_t c) { return kHeader[c]; });
     bool any_listener = false;
     for (std::size_t i = 0; i < sockets.size(); ++i) {
-        print_row(rows[i]);
+        append_row([&](std::size_t c) -> std::string_view { return cells[i * kColumns + c]; });
         if (o.tcp_info && sockets[i].tcp_info && sockets[i].state != netlink::kListen)
-            fmt::print("{}\n", tcp_info_text(*sockets[i].tcp_info));
+            out.append(tcp_info_text(*sockets[i].tcp_info)).push_back('\n');
         any_listener |= sockets[i].state == netlink::kListen;
     }
     if (any_listener)
-        fmt::print("\nLISTEN rows: Recv-Q = accept queue (handshakes completed, not yet "
+        out.append("\nLISTEN rows: Recv-Q = accept queue (handshakes completed, not yet "
                    "accept()ed), Send-Q = its limit (listen backlog), SynQ = SYN queue "
                    "(request sockets in SYN-RECV).\n");
+    std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
 // ---- JSON ------------------------------------------------------------------

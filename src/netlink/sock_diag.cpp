@@ -126,17 +126,18 @@ SocketSnapshot read_inet_message(const nlmsghdr* message, SocketKind kind) {
     s.interface = msg->id.idiag_if;
     s.cookie = static_cast<std::uint64_t>(msg->id.idiag_cookie[1]) << 32 | msg->id.idiag_cookie[0];
 
+    std::shared_ptr<TcpInfo> info;
     for_each_attribute(message, sizeof(inet_diag_msg), [&](const nlattr* attr) {
         switch (mnl_attr_get_type(attr)) {
         case INET_DIAG_INFO:
             if (kind == SocketKind::tcp) {
-                if (!s.tcp_info) s.tcp_info.emplace();
-                read_tcp_info(attr, *s.tcp_info);
+                if (!info) info = std::make_shared<TcpInfo>();
+                read_tcp_info(attr, *info);
             }
             break;
         case INET_DIAG_CONG:
-            if (!s.tcp_info) s.tcp_info.emplace();
-            s.tcp_info->congestion.assign(
+            if (!info) info = std::make_shared<TcpInfo>();
+            info->congestion.assign(
                 static_cast<const char*>(mnl_attr_get_payload(attr)),
                 strnlen(static_cast<const char*>(mnl_attr_get_payload(attr)),
                         mnl_attr_get_payload_len(attr)));
@@ -145,6 +146,7 @@ SocketSnapshot read_inet_message(const nlmsghdr* message, SocketKind kind) {
             break;
         }
     });
+    s.tcp_info = std::move(info);
     return s;
 }
 

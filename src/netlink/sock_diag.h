@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -103,7 +104,9 @@ struct SocketSnapshot {
     std::uint32_t uid = 0;
     std::uint64_t cookie = 0;       // sock_gen_cookie(): stable id of the socket
     std::uint32_t interface = 0;    // bound device index, 0 = any
-    std::optional<TcpInfo> tcp_info;
+    // Shared, never changed once read: a snapshot without it (the usual
+    // listing) stays small, which is most of the cost of holding thousands.
+    std::shared_ptr<const TcpInfo> tcp_info;
     std::vector<ProcessRef> processes;  // filled by attach_processes()
 
     // "127.0.0.1:8080", "[::1]:8080", "*:*", or the UNIX path ("*" unbound).
