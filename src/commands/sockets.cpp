@@ -132,13 +132,6 @@ void append_endpoint(std::string& out, const SocketSnapshot& s, const netlink::I
     else out.append(services.port_text(e.port, s.kind));
 }
 
-std::string endpoint_text(const SocketSnapshot& s, const netlink::InetEndpoint& e, bool numeric,
-                          ServiceNames& services) {
-    std::string text;
-    append_endpoint(text, s, e, numeric, services);
-    return text;
-}
-
 std::string processes_text(const SocketSnapshot& s) {
     std::string text;
     for (const auto& p : s.processes)
@@ -153,20 +146,28 @@ constexpr std::array<std::string_view, kColumns> kHeader = {
     "Netid", "State", "Recv-Q", "Send-Q", "SynQ", "Local Address:Port", "Peer Address:Port",
     "Inode", "Peer-Inode", "Process"};
 
-void add_row(std::vector<std::string>& cells, const SocketSnapshot& s, const SocketsOptions& o,
-             ServiceNames& services) {
+using Cells = std::array<std::string, kColumns>;
+
+// One row's cells, written over the previous row's (their buffers are reused).
+void fill_row(Cells& cells, const SocketSnapshot& s, const SocketsOptions& o, ServiceNames& services) {
     bool is_unix = netlink::is_unix(s.kind);
-    cells.emplace_back(netlink::netid(s.kind));
-    cells.emplace_back(netlink::state_name(s.state));
-    cells.push_back(std::to_string(s.recv_q));
-    cells.push_back(std::to_string(s.send_q));
-    cells.push_back(s.syn_queue ? std::to_string(*s.syn_queue) : "-");
-    cells.push_back(is_unix ? s.local_text() : endpoint_text(s, s.local, o.numeric, services));
-    cells.push_back(is_unix ? "*" : endpoint_text(s, s.peer, o.numeric, services));
-    cells.push_back(inode_text(s.inode));
+    for (auto& c : cells) c.clear();
+    cells[0] = netlink::netid(s.kind);
+    cells[1] = netlink::state_name(s.state);
+    cells[2] = std::to_string(s.recv_q);
+    cells[3] = std::to_string(s.send_q);
+    cells[4] = s.syn_queue ? std::to_string(*s.syn_queue) : "-";
+    if (is_unix) {
+        cells[5] = s.local_text();
+        cells[6] = "*";
+    } else {
+        append_endpoint(cells[5], s, s.local, o.numeric, services);
+        append_endpoint(cells[6], s, s.peer, o.numeric, services);
+    }
+    cells[7] = inode_text(s.inode);
     // A UNIX socket without a peer: 0, as ss prints it (its UNIX_DIAG_PEER is absent).
-    cells.push_back(is_unix ? std::to_string(s.peer_inode) : "-");
-    cells.push_back(o.processes || o.pid ? processes_text(s) : std::string());
+    cells[8] = is_unix ? std::to_string(s.peer_inode) : "-";
+    if (o.processes || o.pid) cells[9] = processes_text(s);
 }
 
 std::string rate_text(std::uint64_t bytes_per_second) {
@@ -192,24 +193,29 @@ std::string tcp_info_text(const netlink::TcpInfo& t) {
         t.last_data_sent_ms, t.last_data_recv_ms, t.last_ack_recv_ms);
 }
 
-// The whole table is laid out in one buffer and written at once: thousands of
-// rows cost one write, not a formatted print per cell (docs/performance.md).
+// Rows are formatted twice (once for the column widths, once to print)
+// rather than held: on thousands of sockets, holding ten strings a row cost
+// more in page faults than formatting again. Output goes out in 64 KiB
+// writes, not a formatted print per cell (docs/performance.md).
 void print_table(const std::vector<SocketSnapshot>& sockets, const SocketsOptions& o) {
     bool show_process = o.processes || o.pid;
     std::size_t columns = show_process ? kColumns : kColumns - 1;
     ServiceNames services;
-    std::vector<std::string> cells;
-    cells.reserve(sockets.size() * kColumns);
-    for (const auto& s : sockets) add_row(cells, s, o, services);
+    Cells cells;
     std::array<std::size_t, kColumns> width{};
     for (std::size_t c = 0; c < columns; ++c) width[c] = kHeader[c].size();
-    for (std::size_t i = 0; i < cells.size(); ++i)
-        width[i % kColumns] = std::max(width[i % kColumns], cells[i].size());
-    std::size_t line_width = 0;
-    for (std::size_t c = 0; c < columns; ++c) line_width += width[c] + 2;
+    for (const auto& s : sockets) {
+        fill_row(cells, s, o, services);
+        for (std::size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], cells[c].size());
+    }
 
+    constexpr std::size_t kChunk = 64 * 1024;
     std::string out;
-    out.reserve((sockets.size() + 1) * line_width);
+    out.reserve(kChunk + 4096);
+    auto flush = [&] {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
+    };
     auto append_row = [&](auto cell) {
         for (std::size_t c = 0; c < columns; ++c) {
             std::string_view text = cell(c);
@@ -222,20 +228,22 @@ void print_table(const std::vector<SocketSnapshot>& sockets, const SocketsOption
         }
         while (!out.empty() && out.back() == ' ') out.pop_back();
         out.push_back('\n');
+        if (out.size() >= kChunk) flush();
     };
     append_row([&](std::size_t c) { return kHeader[c]; });
     bool any_listener = false;
-    for (std::size_t i = 0; i < sockets.size(); ++i) {
-        append_row([&](std::size_t c) -> std::string_view { return cells[i * kColumns + c]; });
-        if (o.tcp_info && sockets[i].tcp_info && sockets[i].state != netlink::kListen)
-            out.append(tcp_info_text(*sockets[i].tcp_info)).push_back('\n');
-        any_listener |= sockets[i].state == netlink::kListen;
+    for (const auto& s : sockets) {
+        fill_row(cells, s, o, services);
+        append_row([&](std::size_t c) -> std::string_view { return cells[c]; });
+        if (o.tcp_info && s.tcp_info && s.state != netlink::kListen)
+            out.append(tcp_info_text(*s.tcp_info)).push_back('\n');
+        any_listener |= s.state == netlink::kListen;
     }
     if (any_listener)
         out.append("\nLISTEN rows: Recv-Q = accept queue (handshakes completed, not yet "
                    "accept()ed), Send-Q = its limit (listen backlog), SynQ = SYN queue "
                    "(request sockets in SYN-RECV).\n");
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    flush();
 }
 
 // ---- JSON ------------------------------------------------------------------
