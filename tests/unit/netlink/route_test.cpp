@@ -1,5 +1,6 @@
 #include "netlink/route.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -20,6 +21,24 @@ TEST(ParseIpAddress, AcceptsOnlyWholeAddresses) {
         ASSERT_FALSE(r.ok()) << bad;
         EXPECT_NE(r.error().message().find("malformed address"), std::string::npos);
     }
+}
+
+// IPv4 text is formatted by hand (not inet_ntop): the same text for every
+// digit count of every byte.
+TEST(IpAddressText, Ipv4AsInetNtopWritesIt) {
+    for (const char* text : {"0.0.0.0", "255.255.255.255", "127.0.0.1", "10.99.100.9",
+                             "192.0.2.250", "1.20.100.0"})
+        EXPECT_EQ(ip(text).to_string(), text);
+    for (unsigned v = 0; v < 256; ++v) {
+        IpAddress a = ip("0.0.0.0");
+        a.bytes = {static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(255 - v), 7,
+                   static_cast<std::uint8_t>(v ^ 0x55)};
+        char expected[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, a.bytes.data(), expected, sizeof expected);
+        EXPECT_EQ(a.to_string(), expected);
+    }
+    EXPECT_EQ(ip("::ffff:127.0.0.1").to_string(), "::ffff:127.0.0.1");
+    EXPECT_EQ(IpAddress{}.to_string(), "");
 }
 
 TEST(PrefixContains, ComparesOnlyThePrefixBits) {
