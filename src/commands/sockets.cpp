@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -18,6 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "commands/command.h"
@@ -55,8 +58,9 @@ Result<netlink::SocketQuery> make_query(const SocketsOptions& o) {
     q.udp = !any || o.udp;
     q.unix_sockets = !any || o.unix_sockets;
     q.with_tcp_info = o.tcp_info;
-    // ss: by default connected sockets only; -l listening (and unconnected
-    // datagram) sockets; -a both. --state replaces all of that.
+    // ss: by default connected sockets without TIME-WAIT and SYN-RECV; -l
+    // listening (and unconnected datagram) sockets; -a every state. --state
+    // replaces all of that.
     if (!o.states.empty()) {
         q.states = 0;
         for (const auto& s : o.states) {
@@ -69,7 +73,7 @@ Result<netlink::SocketQuery> make_query(const SocketsOptions& o) {
     } else if (o.listening) {
         q.states = netlink::kListeningStates;
     } else {
-        q.states = netlink::kConnectedStates;
+        q.states = netlink::kDefaultStates;
     }
     return q;
 }
@@ -95,23 +99,37 @@ Result<std::vector<SocketSnapshot>> collect(const SocketsOptions& o,
 
 // ---- text ------------------------------------------------------------------
 
-std::string port_text(std::uint16_t port, netlink::SocketKind kind, bool numeric) {
-    if (port == 0) return "*";
-    if (!numeric) {
-        // Service names from /etc/services only (no DNS), as ss does without -n.
-        servent entry{}, *found = nullptr;
-        char buffer[1024];
-        const char* proto = kind == netlink::SocketKind::tcp ? "tcp" : "udp";
-        if (getservbyport_r(htons(port), proto, &entry, buffer, sizeof buffer, &found) == 0 && found)
-            return found->s_name;
+// Service names from /etc/services only (no DNS), as ss does without -n;
+// looked up once per port and protocol (getservbyport_r reads the file).
+class ServiceNames {
+public:
+    const std::string& port_text(std::uint16_t port, netlink::SocketKind kind) {
+        bool tcp = kind == netlink::SocketKind::tcp;
+        auto [it, added] = names_.try_emplace(static_cast<std::uint32_t>(port) << 1 | tcp);
+        if (added) {
+            servent entry{}, *found = nullptr;
+            char buffer[1024];
+            if (getservbyport_r(htons(port), tcp ? "tcp" : "udp", &entry, buffer, sizeof buffer,
+                                &found) == 0 && found)
+                it->second = found->s_name;
+            else
+                it->second = std::to_string(port);
+        }
+        return it->second;
     }
-    return std::to_string(port);
-}
 
-std::string endpoint_text(const SocketSnapshot& s, const netlink::InetEndpoint& e, bool numeric) {
-    std::string host = e.address.to_string();
-    if (e.address.family == AF_INET6) host = "[" + host + "]";
-    return host + ":" + port_text(e.port, s.kind, numeric);
+private:
+    std::unordered_map<std::uint32_t, std::string> names_;
+};
+
+void append_endpoint(std::string& out, const SocketSnapshot& s, const netlink::InetEndpoint& e,
+                     bool numeric, ServiceNames& services) {
+    if (e.address.family == AF_INET6) out.append("[").append(e.address.to_string()).append("]");
+    else out.append(e.address.to_string());
+    out.push_back(':');
+    if (e.port == 0) out.push_back('*');
+    else if (numeric) out.append(std::to_string(e.port));
+    else out.append(services.port_text(e.port, s.kind));
 }
 
 std::string processes_text(const SocketSnapshot& s) {
@@ -123,20 +141,33 @@ std::string processes_text(const SocketSnapshot& s) {
 
 std::string inode_text(std::uint64_t inode) { return inode ? std::to_string(inode) : "-"; }
 
-std::vector<std::string> row(const SocketSnapshot& s, const SocketsOptions& o) {
+constexpr std::size_t kColumns = 10;  // Netid .. Process
+constexpr std::array<std::string_view, kColumns> kHeader = {
+    "Netid", "State", "Recv-Q", "Send-Q", "SynQ", "Local Address:Port", "Peer Address:Port",
+    "Inode", "Peer-Inode", "Process"};
+
+using Cells = std::array<std::string, kColumns>;
+
+// One row's cells, written over the previous row's (their buffers are reused).
+void fill_row(Cells& cells, const SocketSnapshot& s, const SocketsOptions& o, ServiceNames& services) {
     bool is_unix = netlink::is_unix(s.kind);
-    return {
-        std::string(netlink::netid(s.kind)),
-        std::string(netlink::state_name(s.state)),
-        std::to_string(s.recv_q),
-        std::to_string(s.send_q),
-        s.syn_queue ? std::to_string(*s.syn_queue) : "-",
-        is_unix ? s.local_text() : endpoint_text(s, s.local, o.numeric),
-        is_unix ? "*" : endpoint_text(s, s.peer, o.numeric),
-        inode_text(s.inode),
-        is_unix ? inode_text(s.peer_inode) : "-",
-        processes_text(s),
-    };
+    for (auto& c : cells) c.clear();
+    cells[0] = netlink::netid(s.kind);
+    cells[1] = netlink::state_name(s.state);
+    cells[2] = std::to_string(s.recv_q);
+    cells[3] = std::to_string(s.send_q);
+    cells[4] = s.syn_queue ? std::to_string(*s.syn_queue) : "-";
+    if (is_unix) {
+        cells[5] = s.local_text();
+        cells[6] = "*";
+    } else {
+        append_endpoint(cells[5], s, s.local, o.numeric, services);
+        append_endpoint(cells[6], s, s.peer, o.numeric, services);
+    }
+    cells[7] = inode_text(s.inode);
+    // A UNIX socket without a peer: 0, as ss prints it (its UNIX_DIAG_PEER is absent).
+    cells[8] = is_unix ? std::to_string(s.peer_inode) : "-";
+    if (o.processes || o.pid) cells[9] = processes_text(s);
 }
 
 std::string rate_text(std::uint64_t bytes_per_second) {
@@ -162,41 +193,57 @@ std::string tcp_info_text(const netlink::TcpInfo& t) {
         t.last_data_sent_ms, t.last_data_recv_ms, t.last_ack_recv_ms);
 }
 
+// Rows are formatted twice (once for the column widths, once to print)
+// rather than held: on thousands of sockets, holding ten strings a row cost
+// more in page faults than formatting again. Output goes out in 64 KiB
+// writes, not a formatted print per cell (docs/performance.md).
 void print_table(const std::vector<SocketSnapshot>& sockets, const SocketsOptions& o) {
-    std::vector<std::string> header = {"Netid", "State", "Recv-Q", "Send-Q", "SynQ",
-                                       "Local Address:Port", "Peer Address:Port", "Inode",
-                                       "Peer-Inode", "Process"};
     bool show_process = o.processes || o.pid;
-    std::size_t columns = show_process ? header.size() : header.size() - 1;
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& s : sockets) rows.push_back(row(s, o));
-    std::vector<std::size_t> width(columns, 0);
-    for (std::size_t c = 0; c < columns; ++c) {
-        width[c] = header[c].size();
-        for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
+    std::size_t columns = show_process ? kColumns : kColumns - 1;
+    ServiceNames services;
+    Cells cells;
+    std::array<std::size_t, kColumns> width{};
+    for (std::size_t c = 0; c < columns; ++c) width[c] = kHeader[c].size();
+    for (const auto& s : sockets) {
+        fill_row(cells, s, o, services);
+        for (std::size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], cells[c].size());
     }
-    auto print_row = [&](const std::vector<std::string>& r) {
-        std::string line;
-        for (std::size_t c = 0; c < columns; ++c) {
-            bool right = c >= 2 && c <= 4;  // the numbers
-            line += right ? fmt::format("{:>{}}", r[c], width[c]) : fmt::format("{:<{}}", r[c], width[c]);
-            if (c + 1 < columns) line += "  ";
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        fmt::print("{}\n", line);
+
+    constexpr std::size_t kChunk = 64 * 1024;
+    std::string out;
+    out.reserve(kChunk + 4096);
+    auto flush = [&] {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
     };
-    print_row(header);
+    auto append_row = [&](auto cell) {
+        for (std::size_t c = 0; c < columns; ++c) {
+            std::string_view text = cell(c);
+            std::size_t pad = width[c] - text.size();
+            bool right = c >= 2 && c <= 4;  // the numbers
+            if (right) out.append(pad, ' ');
+            out.append(text);
+            if (!right && c + 1 < columns) out.append(pad, ' ');
+            if (c + 1 < columns) out.append("  ");
+        }
+        while (!out.empty() && out.back() == ' ') out.pop_back();
+        out.push_back('\n');
+        if (out.size() >= kChunk) flush();
+    };
+    append_row([&](std::size_t c) { return kHeader[c]; });
     bool any_listener = false;
-    for (std::size_t i = 0; i < sockets.size(); ++i) {
-        print_row(rows[i]);
-        if (o.tcp_info && sockets[i].tcp_info && sockets[i].state != netlink::kListen)
-            fmt::print("{}\n", tcp_info_text(*sockets[i].tcp_info));
-        any_listener |= sockets[i].state == netlink::kListen;
+    for (const auto& s : sockets) {
+        fill_row(cells, s, o, services);
+        append_row([&](std::size_t c) -> std::string_view { return cells[c]; });
+        if (o.tcp_info && s.tcp_info && s.state != netlink::kListen)
+            out.append(tcp_info_text(*s.tcp_info)).push_back('\n');
+        any_listener |= s.state == netlink::kListen;
     }
     if (any_listener)
-        fmt::print("\nLISTEN rows: Recv-Q = accept queue (handshakes completed, not yet "
+        out.append("\nLISTEN rows: Recv-Q = accept queue (handshakes completed, not yet "
                    "accept()ed), Send-Q = its limit (listen backlog), SynQ = SYN queue "
                    "(request sockets in SYN-RECV).\n");
+    flush();
 }
 
 // ---- JSON ------------------------------------------------------------------
@@ -588,7 +635,8 @@ void register_sockets(CLI::App& app, Runner* run) {
         "sockets",
         "List sockets over NETLINK_SOCK_DIAG like ss: TCP and UDP (IPv4/IPv6), UNIX stream, "
         "dgram and seqpacket, with states, queues (for listeners: accept queue, backlog and "
-        "SYN queue), inodes and owners. By default connected sockets only (-l listening, -a all).");
+        "SYN queue), inodes and owners. By default, as ss: connected sockets, without TIME-WAIT "
+        "and SYN-RECV (-l listening, -a every state).");
     cmd->add_flag("-t,--tcp", o->tcp, "TCP sockets");
     cmd->add_flag("-u,--udp", o->udp, "UDP sockets");
     cmd->add_flag("-x,--unix", o->unix_sockets, "UNIX sockets");
@@ -605,7 +653,7 @@ void register_sockets(CLI::App& app, Runner* run) {
     cmd->add_option("--state", o->states,
                     "Only this state (repeatable): established, syn-sent, syn-recv, fin-wait-1, "
                     "fin-wait-2, time-wait, closed, close-wait, last-ack, listening, closing, "
-                    "connected, synchronized, all");
+                    "connected, synchronized, bucket (syn-recv and time-wait), big, all");
     cmd->add_option("--port", o->port, "Only sockets with this local or peer port")
         ->check(CLI::Range(0, 65535));
     cmd->add_option("--pid", o->pid, "Only sockets a file descriptor of this process holds (implies -p)")

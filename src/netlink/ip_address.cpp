@@ -20,6 +20,20 @@ bool IpAddress::is_unspecified() const {
 
 std::string IpAddress::to_string() const {
     if (family == 0) return "";
+    if (family == AF_INET) {
+        // By hand: glibc's inet_ntop formats IPv4 with sprintf, which was a
+        // tenth of `sockets -tan`'s user time on 4000 sockets.
+        char text[16];
+        char* out = text;
+        for (std::size_t i = 0; i < 4; ++i) {
+            unsigned v = bytes[i];
+            if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+            if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+            *out++ = static_cast<char>('0' + v % 10);
+            if (i < 3) *out++ = '.';
+        }
+        return std::string(text, out);
+    }
     char text[INET6_ADDRSTRLEN] = {};
     inet_ntop(family, bytes.data(), text, sizeof text);
     return text;

@@ -3,14 +3,15 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "netlink/sock_diag.h"
 
 namespace tpk::netlink {
 
-using SocketOwners = std::map<std::uint64_t, std::vector<ProcessRef>>;
+using SocketOwners = std::unordered_map<std::uint64_t, std::vector<ProcessRef>>;
 
 // Scans /proc once (proc_root is a parameter so tests can point elsewhere).
 SocketOwners scan_socket_owners(const std::string& proc_root = "/proc");

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 
@@ -128,7 +129,8 @@ Result<ParsedRoute> ask_kernel(NetlinkSocket& socket, const RouteQuery& q, unsig
 }
 
 bool is_refusing_type(int type) {
-    return type == RTN_UNREACHABLE || type == RTN_PROHIBIT || type == RTN_BLACKHOLE;
+    return type == RTN_UNREACHABLE || type == RTN_PROHIBIT || type == RTN_BLACKHOLE ||
+           type == RTN_THROW;
 }
 
 // A policy routing rule (`ip rule`), as much of it as we can evaluate.
@@ -222,7 +224,8 @@ const RouteEntry* longest_match_in(const std::vector<RouteEntry>& routes, std::u
 
 // What refused the lookup, found by walking the rules in priority order as
 // fib_rules_lookup() does: a rule that itself refuses, or the first table
-// with an entry for the address (a "throw" entry goes on to the next rule).
+// with an entry for the address; a "throw" entry goes on to the next rule,
+// and when no rule after it finds a route, that throw is what refused.
 // Used only when the kernel refused and so cannot tell us what matched.
 struct Refusal {
     int type = 0;
@@ -232,17 +235,22 @@ struct Refusal {
 
 std::optional<Refusal> find_refusal(const std::vector<Rule>& rules,
                                     const std::vector<RouteEntry>& routes, const RouteQuery& q) {
+    std::optional<Refusal> thrown;
     for (const auto& rule : rules) {
         if (!rule_matches(rule, q)) continue;
         if (int type = rule_refusal_type(rule.action))
             return Refusal{type, std::nullopt, rule.priority};
         if (rule.action != FR_ACT_TO_TBL) continue;
         const RouteEntry* entry = longest_match_in(routes, rule.table, q.destination);
-        if (!entry || entry->type == RTN_THROW) continue;
+        if (!entry) continue;
+        if (entry->type == RTN_THROW) {
+            thrown = Refusal{RTN_THROW, *entry, rule.priority};
+            continue;
+        }
         if (!is_refusing_type(entry->type)) return std::nullopt;
         return Refusal{entry->type, *entry, rule.priority};
     }
-    return std::nullopt;
+    return thrown;
 }
 
 // The table that holds the FIB_MATCH entry: with no custom rules the kernel
@@ -334,6 +342,16 @@ std::string route_type_name(int type) {
     }
 }
 
+int refusal_errno(int type, bool by_rule) {
+    switch (type) {
+    case RTN_UNREACHABLE: return by_rule ? ENETUNREACH : EHOSTUNREACH;
+    case RTN_PROHIBIT: return EACCES;
+    case RTN_BLACKHOLE: return EINVAL;
+    case RTN_THROW: return by_rule ? 0 : ENETUNREACH;
+    default: return 0;
+    }
+}
+
 std::string RouteEntry::prefix_text() const {
     if (prefix_length == 0 && destination.is_unspecified()) return "default";
     std::string text = destination.to_string();
@@ -362,7 +380,10 @@ Result<RouteDecision> get_route(const RouteQuery& query) {
         Status got_rules = dump_rules(*socket, query.destination.family, rules);
         if (!got_rules) return wrap(std::move(got_rules).take_error(), "dump ip rules");
         auto refusal = find_refusal(rules, tables, query);
-        if (refusal && !query.input_device) {
+        // Named only when it explains the kernel's errno: a rule with a
+        // selector we cannot evaluate may have decided instead.
+        if (refusal && !query.input_device &&
+            refusal_errno(refusal->type, !refusal->entry) == e.code) {
             // The kernel fails the lookup itself (fib_props[type].error).
             decision.type = refusal->type;
             decision.matched = refusal->entry;

@@ -58,13 +58,24 @@ struct RouteDecision {
     // The table entry that matched (RTM_F_FIB_MATCH), with the table that
     // holds it in a dump; absent when the kernel could not say.
     std::optional<RouteEntry> matched;
-    // Non-zero when the kernel refused to route (type unreachable -> EHOSTUNREACH,
-    // prohibit -> EACCES, blackhole -> EINVAL): the decision is still shown.
+    // Non-zero when the kernel refused to route (refusal_errno() below): the
+    // decision is still shown. type is then unreachable, prohibit, blackhole
+    // or throw (a throw entry passed the lookup on and nothing after it matched).
     int refused_errno = 0;
     // The priority of the ip rule that led to the refusal: the rule itself
     // refuses when `matched` is empty, else it sent the lookup to that table.
     std::optional<std::uint32_t> refused_by_rule;
 };
+
+// The errno a lookup that ends in a route (or rule) of this type returns to
+// senders, as measured in tests/runtime/netlink/route_netns_test.cpp:
+// routes from fib_props[] (net/ipv4/fib_semantics.c) and fib6_prop[]
+// (net/ipv6/route.c): unreachable EHOSTUNREACH, prohibit EACCES, blackhole
+// EINVAL, throw ENETUNREACH (its -EAGAIN moves on to the next rule; when none
+// is left, __fib_lookup() and the IPv6 null entry say ENETUNREACH). Rules
+// (fib4_rule_action(), fib6_rule_action()): unreachable ENETUNREACH, prohibit
+// EACCES, blackhole EINVAL. 0 for a type that does not refuse.
+int refusal_errno(int type, bool by_rule);
 
 // Asks the kernel. "No route at all" (ENETUNREACH and no table entry covers
 // the address) is an Error; a route of a refusing type is a RouteDecision

@@ -35,6 +35,38 @@ std::string source_text(const RouteDecision& d) {
     return d.source ? ", source " + d.source->to_string() : "";
 }
 
+// "EHOSTUNREACH (No route to host)": the errno the kernel returned, so the
+// sentence always agrees with the error line beside it.
+std::string errno_text(int code) {
+    const char* name = strerrorname_np(code);
+    return std::string(name ? name : "errno " + std::to_string(code)) + " (" + std::strerror(code) + ")";
+}
+
+std::string refusal_text(const RouteDecision& d, const std::string& dst, const std::string& where) {
+    bool by_rule = !d.matched && d.refused_by_rule;
+    int code = d.refused_errno ? d.refused_errno : refusal_errno(d.type, by_rule);
+    std::string gets = errno_text(code);
+    switch (d.type) {
+    case RTN_THROW:
+        return "the lookup for " + dst + " met a throw entry" + where +
+               ", which sends it on to the next ip rule, and no later rule found a route: "
+               "senders get " + gets + ", nothing leaves";
+    case RTN_BLACKHOLE:
+        // ip_error() sends no ICMP error for EINVAL: forwarded packets vanish.
+        return "the kernel refuses to send to " + dst + where + ": senders on this host get " +
+               gets + ", nothing leaves; a forwarded packet is dropped without an ICMP error";
+    case RTN_UNREACHABLE:
+        if (by_rule)
+            return "the kernel refuses to send to " + dst + where + ": senders get " + gets +
+                   ", nothing leaves; an unreachable rule answers ENETUNREACH where an "
+                   "unreachable route answers EHOSTUNREACH";
+        [[fallthrough]];
+    default:
+        return "the kernel refuses to send to " + dst + where + ": senders get " + gets +
+               ", nothing leaves";
+    }
+}
+
 }  // namespace
 
 std::string explain_route(const RouteDecision& d) {
@@ -71,15 +103,10 @@ std::string explain_route(const RouteDecision& d) {
         }
         break;
     case RTN_UNREACHABLE:
-        text = "the kernel refuses to send to " + dst + where +
-               ": senders get EHOSTUNREACH (No route to host), nothing leaves";
-        break;
     case RTN_PROHIBIT:
-        text = "the kernel refuses to send to " + dst + where +
-               ": senders get EACCES (Permission denied), nothing leaves";
-        break;
     case RTN_BLACKHOLE:
-        text = "packets to " + dst + " are silently discarded" + where;
+    case RTN_THROW:
+        text = refusal_text(d, dst, where);
         break;
     default:
         text = dst + " has a route of type " + route_type_name(d.type) + where;

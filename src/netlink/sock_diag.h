@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,13 +31,21 @@ enum SocketState : int {
 std::string_view state_name(int state);
 // Accepts ss's spellings: established, syn-sent, syn-recv, fin-wait-1,
 // fin-wait-2, time-wait, closed/unconnected, close-wait, last-ack, listening,
-// closing; also "all", "connected" (all but listening and closed) and
-// "synchronized" (connected minus syn-sent). Returns a bit mask of 1 << state.
+// closing; also ss's groups "all", "connected" (all but listening and
+// closed), "synchronized" (connected minus syn-sent), "bucket" (syn-recv and
+// time-wait: the minisockets) and "big" (all but the bucket). Returns a bit
+// mask of 1 << state.
 Result<std::uint32_t> parse_state_filter(std::string_view name);
 inline constexpr std::uint32_t kAllStates = 0xfff & ~1u;  // bits 1..11
 inline constexpr std::uint32_t kListeningStates = (1u << kListen) | (1u << kClose);
-inline constexpr std::uint32_t kConnectedStates =
-    kAllStates & ~((1u << kListen) | (1u << kClose));
+inline constexpr std::uint32_t kConnectedStates = kAllStates & ~kListeningStates;
+// The kernel's minisockets: TIME-WAIT and SYN-RECV (request sockets), which
+// hold no file and no process.
+inline constexpr std::uint32_t kMiniSocketStates = (1u << kTimeWait) | (1u << kSynRecv);
+// What ss lists without -a, -l or a state filter (SS_CONN in iproute2's
+// misc/ss.c): connected sockets without the minisockets. ss's own "state
+// connected" keeps them (measured with ss 6.1 in tests/runtime/netlink).
+inline constexpr std::uint32_t kDefaultStates = kConnectedStates & ~kMiniSocketStates;
 
 // The tcp_info fields people read (include/uapi/linux/tcp.h). Times in
 // microseconds unless named otherwise.
@@ -95,7 +104,9 @@ struct SocketSnapshot {
     std::uint32_t uid = 0;
     std::uint64_t cookie = 0;       // sock_gen_cookie(): stable id of the socket
     std::uint32_t interface = 0;    // bound device index, 0 = any
-    std::optional<TcpInfo> tcp_info;
+    // Shared, never changed once read: a snapshot without it (the usual
+    // listing) stays small, which is most of the cost of holding thousands.
+    std::shared_ptr<const TcpInfo> tcp_info;
     std::vector<ProcessRef> processes;  // filled by attach_processes()
 
     // "127.0.0.1:8080", "[::1]:8080", "*:*", or the UNIX path ("*" unbound).

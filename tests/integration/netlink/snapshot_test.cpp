@@ -55,7 +55,7 @@ TEST(Snapshots, ByInodeCarryStateTcpInfoAndOwner) {
     ASSERT_EQ(found->size(), 2u);
     for (const auto& s : *found) {
         EXPECT_EQ(s.state, kEstablished);
-        EXPECT_TRUE(s.tcp_info.has_value());
+        EXPECT_TRUE(s.tcp_info != nullptr);
         ASSERT_EQ(s.processes.size(), 1u);
         EXPECT_EQ(s.processes[0].pid, getpid());
     }

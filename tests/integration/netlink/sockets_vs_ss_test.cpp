@@ -266,6 +266,47 @@ TEST_F(SocketsVsSs, StatesQueuesAddressesInodesAndOwnersMatchSs) {
     EXPECT_EQ(netids, (std::set<std::string>{"tcp", "udp", "u_str", "u_seq", "u_dgr"}));
 }
 
+// The text table's UNIX rows against ss -xan's, column for column: ss puts
+// the inode after the local address and the peer's inode (0 when there is
+// none: the listener, an unconnected datagram socket) after the peer's.
+TEST_F(SocketsVsSs, UnixTextRowsMatchSsIncludingThePeerInodeOfUnconnectedSockets) {
+    UniqueFd lone = make_socket(AF_UNIX, SOCK_DGRAM);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::string name = "tpk-netlink-lone-" + std::to_string(getpid());
+    std::memcpy(a.sun_path + 1, name.data(), name.size());  // abstract: no file to remove
+    ASSERT_EQ(::bind(lone.get(), reinterpret_cast<sockaddr*>(&a),
+                     static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size())), 0);
+    std::set<std::uint64_t> mine{inode_of(lone.get())};
+    for (int fd : {unix_listener_.get(), unix_client_.get(), stream_a_.get(), dgram_a_.get(), seq_b_.get()})
+        mine.insert(inode_of(fd));
+
+    using Row = std::vector<std::string>;  // netid state recv-q send-q local inode peer peer-inode
+    auto ours_run = run_command(tracepacket("sockets -xan"));
+    auto ss_run = run_command("ss -xan");
+    ASSERT_EQ(ours_run.exit_code, 0);
+    std::map<std::uint64_t, Row> ours, theirs;
+    for (const auto& line : lines_of(ours_run.out)) {
+        auto w = words_of(line);  // Netid State Recv-Q Send-Q SynQ Local Peer Inode Peer-Inode
+        if (w.size() != 9 || w[0].rfind("u_", 0) != 0) continue;
+        ours[std::stoull(w[7])] = {w[0], w[1], w[2], w[3], w[5], w[7], w[6], w[8]};
+    }
+    for (const auto& line : lines_of(ss_run.out)) {
+        auto w = words_of(line);  // Netid State Recv-Q Send-Q Local INODE Peer PEER-INODE
+        if (w.size() != 8 || w[0].rfind("u_", 0) != 0) continue;
+        theirs[std::stoull(w[5])] = Row(w.begin(), w.end());
+    }
+    std::set<std::string> peers;
+    for (std::uint64_t inode : mine) {
+        SCOPED_TRACE("inode " + std::to_string(inode));
+        ASSERT_TRUE(ours.count(inode)) << ours_run.out;
+        ASSERT_TRUE(theirs.count(inode)) << ss_run.out;
+        EXPECT_EQ(ours[inode], theirs[inode]);
+        peers.insert(theirs[inode][7]);
+    }
+    EXPECT_TRUE(peers.count("0")) << "the listener and the lone datagram socket have no peer";
+}
+
 TEST_F(SocketsVsSs, ListenerShowsAcceptQueueBacklogAndEmptySynQueue) {
     auto run = run_command(tracepacket("sockets -tln --json --port " +
                                        std::to_string(local_port(listener_.get()))));

@@ -2,7 +2,9 @@
 // test creates, raw SYNs from 10.77.0.x reach a listener on 10.76.0.1; the
 // SYN-ACKs leave through a veth whose other end nobody answers on, so the
 // request sockets stay in SYN-RECV. `tracepacket sockets` must count them in
-// the listener's SynQ exactly as `ss` lists them.
+// the listener's SynQ exactly as `ss` lists them, and, with TIME-WAIT,
+// FIN-WAIT-2, CLOSE-WAIT and established sockets beside them, list the same
+// rows as `ss` by default (which leaves out TIME-WAIT and SYN-RECV) and with -a.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,8 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <set>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "integration/netlink/peer_tools.h"
@@ -113,6 +119,49 @@ protected:
         ASSERT_TRUE(ok) << std::strerror(errno);
     }
 
+    // Inside the namespace, on 127.0.0.1: a connection closed by the client
+    // first (the client ends in TIME-WAIT), one the client closed while the
+    // server has not (FIN-WAIT-2 / CLOSE-WAIT), and one left established.
+    void open_closing_connections() {
+        UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        UniqueFd target(::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC));
+        ASSERT_TRUE(home && target);
+        ASSERT_EQ(::setns(target.get(), CLONE_NEWNET), 0) << std::strerror(errno);
+        UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        bool ok = ::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                  ::listen(listener.get(), 8) == 0 &&
+                  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0;
+        auto connect_pair = [&](UniqueFd& client, UniqueFd& server) {
+            client.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+            ok = ok && ::connect(client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            server.reset(ok ? ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC) : -1);
+            ok = ok && server.valid();
+        };
+        UniqueFd tw_client, tw_server;
+        connect_pair(tw_client, tw_server);
+        connect_pair(half_client_, half_server_);
+        connect_pair(estab_client_, estab_server_);
+        tw_client.reset();    // active close: FIN-WAIT-1 -> FIN-WAIT-2
+        tw_server.reset();    // the peer's FIN: the client enters TIME-WAIT
+        half_client_.reset(); // FIN-WAIT-2, its peer in CLOSE-WAIT (orphaned: 60 s)
+        ASSERT_EQ(::setns(home.get(), CLONE_NEWNET), 0);
+        ASSERT_TRUE(ok) << std::strerror(errno);
+    }
+
+    // Waits (bounded) until ss shows a socket in `state` in the namespace:
+    // the closing handshakes run in softirq after close() returns.
+    bool wait_for_state(const std::string& state) {
+        for (int i = 0; i < 500; ++i) {
+            if (!lines_of(in_netns("ss -Htan state " + state)).empty()) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+
     std::string in_netns(const std::string& command) {
         return run_command("ip netns exec " + name_ + " " + command).out;
     }
@@ -120,8 +169,70 @@ protected:
     std::string name_;
     bool created_ = false;
     UniqueFd listener_;
+    UniqueFd half_client_, half_server_, estab_client_, estab_server_;
     std::uint16_t port_ = 0;
 };
+
+// One row as both tools print it: state, queues, local and peer address.
+using Row = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+
+// ss -tn: "State Recv-Q Send-Q Local Peer [Process]".
+std::multiset<Row> ss_rows(const std::string& output) {
+    std::multiset<Row> rows;
+    for (const auto& line : lines_of(output)) {
+        auto w = words_of(line);
+        if (w.size() < 5 || w[0] == "State") continue;
+        rows.insert({w[0], w[1], w[2], w[3], w[4]});
+    }
+    return rows;
+}
+
+// sockets -tn: "Netid State Recv-Q Send-Q SynQ Local Peer Inode Peer-Inode",
+// then, when a listener is listed, a blank line and a note.
+std::multiset<Row> our_rows(const std::string& output) {
+    std::multiset<Row> rows;
+    for (const auto& line : lines_of(output)) {
+        auto w = words_of(line);
+        if (w.size() < 9 || w[0] != "tcp") continue;
+        rows.insert({w[1], w[2], w[3], w[5], w[6]});
+    }
+    return rows;
+}
+
+std::set<std::string> states_of(const std::multiset<Row>& rows) {
+    std::set<std::string> states;
+    for (const auto& r : rows) states.insert(std::get<0>(r));
+    return states;
+}
+
+TEST_F(SynQueue, DefaultListingLeavesOutTimeWaitAndSynRecvAsSsDoes) {
+    open_and_send_syns(2);
+    open_closing_connections();
+    ASSERT_TRUE(wait_for_state("time-wait")) << "setup: no TIME-WAIT socket after 5 s";
+    ASSERT_TRUE(wait_for_state("close-wait")) << "setup: no CLOSE-WAIT socket after 5 s";
+    ASSERT_EQ(lines_of(in_netns("ss -Htan state syn-recv")).size(), 2u)
+        << "setup: ss should see the 2 request sockets";
+
+    // Every socket here is idle (the SYN-ACK retransmits leave through the
+    // veth and change no row), so the two listings must agree row for row.
+    auto theirs = ss_rows(in_netns("ss -tn"));
+    auto ours = our_rows(in_netns(tracepacket("sockets -tn")));
+    EXPECT_EQ(ours, theirs);
+    EXPECT_EQ(states_of(ours), (std::set<std::string>{"ESTAB", "FIN-WAIT-2", "CLOSE-WAIT"}));
+
+    auto all_theirs = ss_rows(in_netns("ss -tan"));
+    auto all_ours = our_rows(in_netns(tracepacket("sockets -tan")));
+    EXPECT_EQ(all_ours, all_theirs);
+    EXPECT_EQ(states_of(all_ours), (std::set<std::string>{"LISTEN", "ESTAB", "FIN-WAIT-2",
+                                                          "CLOSE-WAIT", "TIME-WAIT", "SYN-RECV"}));
+
+    // ss's named groups mean the same sets here.
+    for (const char* group : {"connected", "bucket", "big", "synchronized"}) {
+        SCOPED_TRACE(group);
+        EXPECT_EQ(our_rows(in_netns(tracepacket(std::string("sockets -tn --state ") + group))),
+                  ss_rows(in_netns(std::string("ss -tn state ") + group)));
+    }
+}
 
 TEST_F(SynQueue, RequestSocketsInSynRecvAreCountedForTheirListener) {
     open_and_send_syns(3);

@@ -1,8 +1,11 @@
 #include "netlink/route.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+
+#include <cerrno>
 
 namespace tpk::netlink {
 namespace {
@@ -18,6 +21,24 @@ TEST(ParseIpAddress, AcceptsOnlyWholeAddresses) {
         ASSERT_FALSE(r.ok()) << bad;
         EXPECT_NE(r.error().message().find("malformed address"), std::string::npos);
     }
+}
+
+// IPv4 text is formatted by hand (not inet_ntop): the same text for every
+// digit count of every byte.
+TEST(IpAddressText, Ipv4AsInetNtopWritesIt) {
+    for (const char* text : {"0.0.0.0", "255.255.255.255", "127.0.0.1", "10.99.100.9",
+                             "192.0.2.250", "1.20.100.0"})
+        EXPECT_EQ(ip(text).to_string(), text);
+    for (unsigned v = 0; v < 256; ++v) {
+        IpAddress a = ip("0.0.0.0");
+        a.bytes = {static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(255 - v), 7,
+                   static_cast<std::uint8_t>(v ^ 0x55)};
+        char expected[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, a.bytes.data(), expected, sizeof expected);
+        EXPECT_EQ(a.to_string(), expected);
+    }
+    EXPECT_EQ(ip("::ffff:127.0.0.1").to_string(), "::ffff:127.0.0.1");
+    EXPECT_EQ(IpAddress{}.to_string(), "");
 }
 
 TEST(PrefixContains, ComparesOnlyThePrefixBits) {
@@ -85,6 +106,51 @@ TEST(ExplainRoute, GatewayAndRefusals) {
     EXPECT_NE(explain_route(d).find("EHOSTUNREACH"), std::string::npos);
     d.type = RTN_PROHIBIT;
     EXPECT_NE(explain_route(d).find("EACCES"), std::string::npos);
+}
+
+// The sentence names the errno the kernel returned, whatever the type would
+// suggest: a rule-level unreachable answers ENETUNREACH, not EHOSTUNREACH.
+TEST(ExplainRoute, RefusalsNameTheErrnoTheKernelReturned) {
+    RouteDecision d;
+    d.query.destination = ip("10.51.1.1");
+    d.type = RTN_UNREACHABLE;
+    d.refused_by_rule = 51;
+    d.refused_errno = ENETUNREACH;
+    std::string text = explain_route(d);
+    EXPECT_NE(text.find("ip rule 51 itself"), std::string::npos) << text;
+    EXPECT_NE(text.find("senders get ENETUNREACH (Network is unreachable)"), std::string::npos) << text;
+
+    d.refused_errno = 0;  // unknown: the kernel's rule for the type
+    EXPECT_NE(explain_route(d).find("senders get ENETUNREACH"), std::string::npos) << explain_route(d);
+
+    RouteEntry thrown;
+    thrown.family = AF_INET;
+    thrown.destination = ip("10.96.0.0");
+    thrown.prefix_length = 16;
+    thrown.table = RT_TABLE_MAIN;
+    thrown.type = RTN_THROW;
+    d.type = RTN_THROW;
+    d.matched = thrown;
+    d.refused_by_rule = 32766;
+    d.refused_errno = ENETUNREACH;
+    text = explain_route(d);
+    EXPECT_NE(text.find("throw entry (route throw 10.96.0.0/16 in table main)"), std::string::npos) << text;
+    EXPECT_NE(text.find("senders get ENETUNREACH (Network is unreachable)"), std::string::npos) << text;
+    EXPECT_EQ(text.find("no table entry"), std::string::npos) << text;
+
+    d.type = RTN_BLACKHOLE;
+    d.refused_errno = EINVAL;
+    EXPECT_NE(explain_route(d).find("senders on this host get EINVAL (Invalid argument)"),
+              std::string::npos) << explain_route(d);
+}
+
+TEST(RefusalErrno, RoutesAndRulesDiffer) {
+    EXPECT_EQ(refusal_errno(RTN_UNREACHABLE, false), EHOSTUNREACH);
+    EXPECT_EQ(refusal_errno(RTN_UNREACHABLE, true), ENETUNREACH);
+    EXPECT_EQ(refusal_errno(RTN_PROHIBIT, true), EACCES);
+    EXPECT_EQ(refusal_errno(RTN_BLACKHOLE, false), EINVAL);
+    EXPECT_EQ(refusal_errno(RTN_THROW, false), ENETUNREACH);
+    EXPECT_EQ(refusal_errno(RTN_UNICAST, false), 0);
 }
 
 TEST(RouteEntry, PrefixText) {

@@ -19,6 +19,13 @@ TEST(StateFilter, SpellingsOfSs) {
     EXPECT_EQ(*parse_state_filter("connected") & (1u << kListen), 0u);
     EXPECT_NE(*parse_state_filter("connected") & (1u << kSynSent), 0u);
     EXPECT_EQ(*parse_state_filter("synchronized") & (1u << kSynSent), 0u);
+    EXPECT_EQ(*parse_state_filter("bucket"), (1u << kTimeWait) | (1u << kSynRecv));
+    EXPECT_EQ(*parse_state_filter("big") & *parse_state_filter("bucket"), 0u);
+    // ss without -a: connected, less the minisockets (ss's "state connected" keeps them).
+    EXPECT_EQ(kDefaultStates & (1u << kTimeWait), 0u);
+    EXPECT_EQ(kDefaultStates & (1u << kSynRecv), 0u);
+    EXPECT_NE(kDefaultStates & (1u << kFinWait2), 0u);
+    EXPECT_NE(*parse_state_filter("connected") & (1u << kTimeWait), 0u);
     auto bad = parse_state_filter("estab");
     ASSERT_FALSE(bad.ok());
     EXPECT_NE(bad.error().message().find("valid: established"), std::string::npos);
