@@ -1,4 +1,5 @@
 #include "decode/text.h"
+#include "decode/text_put.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -11,29 +12,7 @@ namespace tpk::decode {
 
 namespace {
 
-using Buf = fmt::memory_buffer;
-
-void put(Buf& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-void put(Buf& out, char c) { out.push_back(c); }
-
-void put_uint(Buf& out, std::uint64_t v) {
-    fmt::format_int f(v);
-    out.append(f.data(), f.data() + f.size());
-}
-
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-void put_hex2(Buf& out, std::uint8_t v) {
-    out.push_back(kHexDigits[v >> 4]);
-    out.push_back(kHexDigits[v & 0xf]);
-}
-
-// "0x%04x"
-void put_hex16(Buf& out, std::uint16_t v) {
-    put(out, "0x");
-    put_hex2(out, static_cast<std::uint8_t>(v >> 8));
-    put_hex2(out, static_cast<std::uint8_t>(v));
-}
+using namespace textput;
 
 std::string_view protocol_name(std::uint8_t proto) {
     switch (proto) {
@@ -112,119 +91,6 @@ void put_tcp_flags(Buf& out, std::uint8_t flags) {
     for (const auto& f : kFlags)
         if (flags & f.bit) out.push_back(f.c);
     put(out, ']');
-}
-
-std::string_view tcp_option_name(std::uint8_t kind) {
-    switch (kind) {
-        case 0: return "eol";
-        case 1: return "nop";
-        case 2: return "mss";
-        case 3: return "wscale";
-        case 4: return "sackOK";
-        case 5: return "sack";
-        case 6: return "echo";
-        case 7: return "echoreply";
-        case 8: return "TS";
-        case 11: return "cc";
-        case 12: return "ccnew";
-        case 13: return "ccecho";
-        case 19: return "md5";
-        case 20: return "scps";
-        case 27: return "snack";
-        case 28: return "uto";
-        case 29: return "tcp-ao";
-        case 30: return "mptcp";
-        case 34: return "tfo";
-        case 254: return "exp";
-        default: return {};
-    }
-}
-
-// Returns false when the options end in a bad length or the snap length:
-// tcpdump then ends the line there, without ", length N".
-bool put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
-    const TcpInfo& tcp = p.tcp;
-    const Bytes f = p.frame;
-    const std::uint32_t h = p.transport_offset;
-    put(out, ", options [");
-    std::uint8_t sack_index = 0;
-    for (std::uint8_t i = 0; i < tcp.option_count; ++i) {
-        const TcpOption& o = tcp.options[i];
-        if (i) put(out, ',');
-        if (o.length != 1 && (o.length < 2 || i + 1 == tcp.option_count) && tcp.options_malformed) {
-            put(out, "[bad opt]");  // tcpdump checks the length before naming the option
-            return false;
-        }
-        const std::string_view name = tcp_option_name(o.kind);
-        if (name.empty()) {
-            put(out, "unknown-");
-            put_uint(out, o.kind);
-        } else {
-            put(out, name);
-        }
-        const std::size_t d = h + o.data_offset;
-        const bool complete = o.length < 2 || o.data_length == o.length - 2;
-        switch (o.kind) {
-            case 0: case 1: case 4: break;
-            case 2:
-                if (tcp.has_mss) { put(out, ' '); put_uint(out, tcp.mss); }
-                break;
-            case 3:
-                if (tcp.has_wscale) { put(out, ' '); put_uint(out, tcp.wscale); }
-                break;
-            case 8:
-                if (o.data_length >= 8) {
-                    put(out, " val ");
-                    put_uint(out, load_be32(f, d));
-                    put(out, " ecr ");
-                    put_uint(out, load_be32(f, d + 4));
-                }
-                break;
-            case 5:
-                if ((o.length - 2) % 8 != 0) {
-                    put(out, " invalid sack");
-                    break;
-                }
-                put(out, ' ');
-                put_uint(out, (o.length - 2u) / 8u);
-                put(out, ' ');
-                for (std::size_t j = 0; j + 8 <= o.data_length; j += 8, ++sack_index) {
-                    put(out, '{');
-                    put_uint(out, static_cast<std::uint32_t>(load_be32(f, d + j) - sack_base));
-                    put(out, ':');
-                    put_uint(out, static_cast<std::uint32_t>(load_be32(f, d + j + 4) - sack_base));
-                    put(out, '}');
-                }
-                break;
-            case 6: case 7: case 11: case 12: case 13:
-                if (o.data_length >= 4) { put(out, ' '); put_uint(out, load_be32(f, d)); }
-                break;
-            default:
-                if (o.data_length) put(out, " 0x");
-                for (std::size_t j = 0; j < o.data_length; ++j) put_hex2(out, load_u8(f, d + j));
-                break;
-        }
-        if (!complete) {
-            put_truncated(out, Layer::tcp);
-            return false;
-        }
-        // The known fixed-size kinds with an unexpected length (tcpdump's "[len N]").
-        const int expected = o.kind == 2 ? 4 : o.kind == 3 ? 3 : o.kind == 4 ? 2 : o.kind == 8 ? 10 : 0;
-        if (expected && o.length != expected) {
-            put(out, "[len ");
-            put_uint(out, o.length);
-            put(out, ']');
-        }
-    }
-    // The snap length cut the options between two of them: tcpdump has
-    // already printed the separator when it finds the next kind missing.
-    if (p.has_malformed && p.malformed.layer == Layer::tcp && p.malformed.truncated) {
-        if (tcp.option_count) put(out, ',');
-        put_truncated(out, Layer::tcp);
-        return false;
-    }
-    put(out, ']');
-    return true;
 }
 
 }  // namespace
@@ -622,13 +488,19 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
         put(out, ", urg ");
         put_uint(out, tcp.urgent);
     }
-    if (tcp.header_length > 20 && !put_tcp_options(out, p, rel.sack_base)) return;
-    if (bad) {  // cut by the snap length
-        put_truncated(out, Layer::tcp);
-        return;
-    }
+    std::string_view proto = "tcp";
+    if (tcp.header_length > 20 && !render_tcp_options(out, p, rel.sack_base, proto)) return;
     put(out, ", length ");
     put_uint(out, length);
+    // Options that ended early (eol) can leave the rest of the header uncaptured.
+    if (length > 0 && !fits(p.frame, p.transport_offset, tcp.header_length)) {
+        put(out, " [remaining caplen(");
+        put_uint(out, have);
+        put(out, ") < header length(");
+        put_uint(out, tcp.header_length);
+        put(out, ")]");
+        put_trunc(out, proto);
+    }
 }
 
 void TextRenderer::render_udp(const Packet& p, Buf& out) {
