@@ -198,7 +198,15 @@ ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field) {
 // ---------------------------------------------------------------------------
 // Rendering
 
-void TextRenderer::render_time(std::int64_t sec, std::uint32_t nsec, Buf& out) {
+// ts_print/ts_date_hmsfrac_print: a second count with bit 31 set is refused
+// ("[Error converting time]", no fraction); the fraction is printed as the
+// unsigned 32-bit value of tv_usec, so an out-of-range field shows as is
+// (".1000000").
+void TextRenderer::render_time(std::int64_t sec, std::int64_t frac, Buf& out) {
+    if (static_cast<std::uint32_t>(sec) & 0x80000000u) {
+        put(out, "[Error converting time] ");
+        return;
+    }
     if (sec != cached_sec_) {
         const std::time_t t = static_cast<std::time_t>(sec);
         std::tm tm{};
@@ -214,19 +222,66 @@ void TextRenderer::render_time(std::int64_t sec, std::uint32_t nsec, Buf& out) {
         cached_sec_ = sec;
     }
     out.append(cached_hms_, cached_hms_ + 9);
-    char frac[9];
-    std::uint32_t v = options_.nano ? nsec : nsec / 1000;
-    const int digits = options_.nano ? 9 : 6;
-    for (int i = digits - 1; i >= 0; --i) {
-        frac[i] = static_cast<char>('0' + v % 10);
+    // libpcap scaled microseconds up by 1000 for our nanosecond handle; tcpdump
+    // (microsecond precision unless --nano) sees the division undone.
+    std::uint32_t v = static_cast<std::uint32_t>(options_.nano ? frac : frac / 1000);
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = static_cast<char>('0' + v % 10);
         v /= 10;
-    }
-    out.append(frac, frac + digits);
+    } while (v);
+    for (int pad = options_.nano ? 9 : 6; pad > n; --pad) out.push_back('0');
+    while (n) out.push_back(digits[--n]);
     out.push_back(' ');
 }
 
-void TextRenderer::render(const Packet& p, std::int64_t ts_sec, std::uint32_t ts_nsec, Buf& out) {
-    render_time(ts_sec, ts_nsec, out);
+// pretty_print_packet's sanity checks: such a record prints this alone, with
+// no time stamp (tcpdump's MAXIMUM_SNAPLEN is 262144).
+static bool invalid_header(const Packet& p, Buf& out) {
+    constexpr std::uint32_t kMaxSnaplen = 262144;
+    const std::size_t caplen = p.frame.size();
+    const std::uint32_t len = p.wire_length;
+    if (caplen != 0 && len != 0 && len >= caplen && caplen <= kMaxSnaplen && len <= kMaxSnaplen) return false;
+    bool first = true;
+    auto item = [&](std::string_view head) {
+        put(out, first ? "[Invalid header:" : ",");
+        first = false;
+        put(out, head);
+    };
+    if (caplen == 0) {
+        put(out, "[Invalid header: caplen==0");
+        first = false;
+    }
+    if (len == 0) {
+        item(" len==0");
+    } else if (len < caplen) {
+        item(" len(");
+        put_uint(out, len);
+        put(out, ") < caplen(");
+        put_uint(out, caplen);
+        put(out, ')');
+    }
+    if (caplen > kMaxSnaplen) {
+        item(" caplen(");
+        put_uint(out, caplen);
+        put(out, ") > 262144");
+    }
+    if (len > kMaxSnaplen) {
+        item(" len(");
+        put_uint(out, len);
+        put(out, ") > 262144");
+    }
+    put(out, ']');
+    return true;
+}
+
+void TextRenderer::render(const Packet& p, std::int64_t ts_sec, std::int64_t ts_frac, Buf& out) {
+    if (invalid_header(p, out)) {
+        out.push_back('\n');
+        return;
+    }
+    render_time(ts_sec, ts_frac, out);
     render_body(p, out);
     if (options_.hex) render_hex(p, out);
     out.push_back('\n');
@@ -701,19 +756,48 @@ void TextRenderer::render_arp(const Packet& p, Buf& out) {
     IpAddress sender{Family::ipv4, {}}, target{Family::ipv4, {}};
     std::memcpy(sender.bytes.data(), a.sender_ip.data(), 4);
     std::memcpy(target.bytes.data(), a.target_ip.data(), 4);
-    if (a.operation == 1) {
-        put(out, "Request who-has ");
-        append_address(target, out);
-        put(out, " tell ");
-        append_address(sender, out);
-    } else if (a.operation == 2) {
-        put(out, "Reply ");
-        append_address(sender, out);
-        put(out, " is-at ");
-        append_mac(a.sender_mac, out);
-    } else {
-        put(out, "op ");
-        put_uint(out, a.operation);
+    auto sender_ip = [&] { append_address(sender, out); };
+    auto target_ip = [&] { append_address(target, out); };
+    switch (a.operation) {  // arpop_values and arp_print's cases
+        case 1:
+            put(out, "Request who-has ");
+            target_ip();
+            if (a.target_mac != MacAddress{}) {  // a unicast re-check names the MAC it expects
+                put(out, " (");
+                append_mac(a.target_mac, out);
+                put(out, ')');
+            }
+            put(out, " tell ");
+            sender_ip();
+            break;
+        case 2:
+            put(out, "Reply ");
+            sender_ip();
+            put(out, " is-at ");
+            append_mac(a.sender_mac, out);
+            break;
+        case 3: case 8:
+            put(out, a.operation == 3 ? "Reverse Request who-is " : "Inverse Request who-is ");
+            append_mac(a.target_mac, out);
+            put(out, " tell ");
+            append_mac(a.sender_mac, out);
+            break;
+        case 4:
+            put(out, "Reverse Reply ");
+            append_mac(a.target_mac, out);
+            put(out, " at ");
+            target_ip();
+            break;
+        case 9:
+            put(out, "Inverse Reply ");
+            append_mac(a.sender_mac, out);
+            put(out, " at ");
+            sender_ip();
+            break;
+        default:
+            put(out, "op ");
+            put_uint(out, a.operation);
+            break;
     }
     put(out, ", length ");
     put_uint(out, p.wire_length - p.network_offset);

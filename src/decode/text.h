@@ -63,13 +63,16 @@ class TextRenderer {
 public:
     explicit TextRenderer(TextOptions options = {}) : options_(options) {}
 
-    // Appends the packet's text and a newline to out.
-    void render(const Packet& p, std::int64_t ts_sec, std::uint32_t ts_nsec, fmt::memory_buffer& out);
+    // Appends the packet's text and a newline to out. ts_frac is libpcap's
+    // tv_usec at nanosecond precision: normally < 1e9, but a damaged file's
+    // out-of-range microsecond field arrives as its signed 32-bit value x1000
+    // (libpcap sf-pcap.c) and prints as tcpdump prints it.
+    void render(const Packet& p, std::int64_t ts_sec, std::int64_t ts_frac, fmt::memory_buffer& out);
     // Appends just the protocol part (no time stamp, no newline, no hex).
     void render_body(const Packet& p, fmt::memory_buffer& out);
 
 private:
-    void render_time(std::int64_t sec, std::uint32_t nsec, fmt::memory_buffer& out);
+    void render_time(std::int64_t sec, std::int64_t frac, fmt::memory_buffer& out);
     void render_ipv4_verbose(const Packet& p, fmt::memory_buffer& out);
     void render_ipv6_verbose(const Packet& p, fmt::memory_buffer& out);
     void render_sll2_prefix(const Packet& p, fmt::memory_buffer& out);
