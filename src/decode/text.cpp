@@ -1,5 +1,6 @@
 #include "decode/text.h"
 #include "decode/text_put.h"
+#include "decode/ip6_walk.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -64,7 +65,7 @@ std::string_view link_layer_name(LinkType t) {
 // tcp_print/udp_print: "src.port > dst.port: ", or only "port > port: " when
 // IPv6 extension headers came first (they printed the addresses already).
 void put_transport_flow(Buf& out, const Packet& p) {
-    if (p.network == Network::ipv6 && p.ipv6.extension_count) {
+    if (p.network == Network::ipv6 && p.ipv6.next_header != p.protocol) {
         put_uint(out, p.src_port());
         put(out, " > ");
         put_uint(out, p.dst_port());
@@ -379,57 +380,82 @@ void TextRenderer::render_non_ip(const Packet& p, Buf& out) {
     }
 }
 
-// What tcpdump prints for IPv6 extension headers before the transport:
-// "src > dst: HBH DSTOPT " or "src > dst: frag (offset|length) ". Returns
-// false when nothing follows (a fragment other than the first).
-bool TextRenderer::render_ipv6_extensions(const Packet& p, Buf& out) {
-    const Ipv6Info& ip = p.ipv6;
-    const bool named = !ip.is_fragment && (p.transport == Transport::tcp || p.transport == Transport::udp);
-    if (!ip.extension_count || (!named && !ip.is_fragment)) return true;
-    append_address(p.src, out);
-    put(out, " > ");
-    append_address(p.dst, out);
-    put(out, ": ");
-    if (ip.is_fragment) {
-        put(out, "frag (");
-        put_uint(out, ip.fragment_offset);
-        put(out, '|');
-        put_uint(out, p.transport_length);
-        put(out, ')');
-        if (p.later_fragment) return false;
-        put(out, ' ');
-        return true;
+// ip6_print: the header checks, "IP6 ", -v's "(...)", then the extension
+// headers (ip6_walk.cpp prints them) and the upper layer.
+void TextRenderer::render_ipv6(const Packet& p, Buf& out) {
+    const std::size_t off = p.network_offset;
+    const std::size_t avail = p.frame.size() - std::min(p.frame.size(), off);
+    if (avail < 40) {
+        put_trunc(out, "ip6");
+        return;
     }
-    for (std::uint8_t i = 0; i < ip.extension_count; ++i) {
-        const std::uint8_t t = ip.extensions[i].type;
-        put(out, t == 0 ? "HBH " : t == 60 ? "DSTOPT " : t == 43 ? "RT6 " : t == 51 ? "AH " : "EXT ");
+    const std::uint32_t wire = p.wire_length > off ? static_cast<std::uint32_t>(p.wire_length - off) : 0;
+    if (wire < 40) {
+        put(out, "truncated-ip6 ");
+        put_uint(out, wire);
+        return;
     }
-    return true;
+    put(out, "IP6 ");
+    const unsigned version = load_u8(p.frame, off) >> 4;
+    if (version != 6) {
+        put(out, "version error: ");
+        put_uint(out, version);
+        put(out, " != 6");
+        return;
+    }
+    const std::uint32_t payload_len = load_be16(p.frame, off + 4);
+    if (payload_len != 0 && wire < payload_len + 40u) {
+        put(out, "truncated-ip6 - ");
+        put_uint(out, payload_len + 40u - wire);
+        put(out, " bytes missing!");
+    }
+    if (options_.verbose) render_ipv6_verbose(p, out);
+    Ip6Walk w;
+    walk_ipv6(p, wire, options_.verbose, &out, w);
+    if (!w.upper) return;
+    if (w.zero_payload) {
+        // The snapshot ends with the IPv6 header: every printer finds nothing.
+        switch (w.nh) {
+            case kProtoTcp:
+                put_flow(out, p, false);
+                out.resize(out.size() - 1);
+                put_trunc(out, "tcp");
+                return;
+            case kProtoUdp:
+                put_flow(out, p, false);
+                put_trunc(out, "udp");
+                return;
+            case kProtoIcmpv6: put(out, "ICMP6, length 0 (invalid)"); return;
+            default: break;
+        }
+    }
+    switch (w.nh) {
+        case kProtoTcp: if (p.transport == Transport::tcp) return render_tcp(p, out); break;
+        case kProtoUdp: if (p.transport == Transport::udp) return render_udp(p, out); break;
+        case kProtoIcmpv6: if (p.transport == Transport::icmpv6) return render_icmpv6(p, out); break;
+        case kProtoIcmp: put(out, "[ICMP requires IPv4] (invalid)"); return;
+        case 59: put(out, "no next header"); return;
+        default: break;
+    }
+    put(out, " ip-proto-");
+    put_uint(out, w.nh);
+    put(out, ' ');
+    put_uint(out, w.length);
 }
 
 void TextRenderer::render_body(const Packet& p, Buf& out) {
     if (p.link.type == LinkType::linux_sll2 && p.frame.size() >= 20) render_sll2_prefix(p, out);
     if (p.network == Network::arp) return render_arp(p, out);
     if (p.network == Network::none || p.network == Network::other) return render_non_ip(p, out);
-    const bool v4 = p.network == Network::ipv4;
-    if (p.has_malformed && (p.malformed.layer == Layer::ipv4 || p.malformed.layer == Layer::ipv6))
-        return render_bad_ip(p, out);
-    put(out, v4 ? "IP " : "IP6 ");
-    if (options_.verbose) {
-        if (v4) render_ipv4_verbose(p, out);
-        else render_ipv6_verbose(p, out);
-    }
-    if (!v4 && !render_ipv6_extensions(p, out)) return;
+    if (p.network == Network::ipv6) return render_ipv6(p, out);
+    if (p.has_malformed && p.malformed.layer == Layer::ipv4) return render_bad_ip(p, out);
+    put(out, "IP ");
+    if (options_.verbose) render_ipv4_verbose(p, out);
     if (p.later_fragment) {
         put_flow(out, p, false);
         out.resize(out.size() - 1);  // tcpdump: "src > dst: ip-proto-N" has no trailing blank
         put(out, " ip-proto-");
         put_uint(out, p.protocol);
-        return;
-    }
-    if (!v4 && p.transport == Transport::none && p.protocol == 59) {
-        put_flow(out, p, false);
-        put(out, "no next header");
         return;
     }
     switch (p.transport) {
@@ -669,75 +695,6 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
                            icmp.checksum, c.expected);
         }
     }
-}
-
-void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
-    put_flow(out, p, false);
-    const IcmpInfo& icmp = p.icmp;
-    const bool cut = p.has_malformed && p.malformed.layer == Layer::icmpv6;
-    if (cut && !fits(p.frame, p.transport_offset, 1)) {
-        put_truncated(out, Layer::icmpv6);
-        return;
-    }
-    if (options_.verbose) {
-        const ChecksumCheck c = check_transport_checksum(p, icmp.checksum);
-        if (c.computable) {
-            if (c.valid) put(out, "[icmp6 sum ok] ");
-            else {
-                put(out, "[bad icmp6 cksum ");
-                put_hex16(out, icmp.checksum);
-                put(out, " -> ");
-                put_hex16(out, c.expected);
-                put(out, "!] ");
-            }
-        }
-    }
-    put(out, "ICMP6, ");
-    switch (icmp.type) {
-        case 1:
-            put(out, "destination unreachable");
-            switch (icmp.code) {  // tcpdump's icmp6_dst_unreach_code_values
-                case 0: put(out, ", unreachable route"); break;
-                case 1: put(out, ",  unreachable prohibited"); break;
-                case 2: put(out, ", beyond scope"); break;
-                case 3: put(out, ", unreachable address"); break;
-                case 4: put(out, ", unreachable port"); break;
-                default: put(out, ", unknown unreach code ("); put_uint(out, icmp.code); put(out, ')'); break;
-            }
-            break;
-        case 2: put(out, "packet too big"); break;
-        case 3: put(out, "time exceeded in-transit"); break;
-        case 4: put(out, "parameter problem"); break;
-        case 128: put(out, "echo request"); break;
-        case 129: put(out, "echo reply"); break;
-        case 133: put(out, "router solicitation"); break;
-        case 134: put(out, "router advertisement"); break;
-        case 135: put(out, "neighbor solicitation"); break;
-        case 136: put(out, "neighbor advertisement"); break;
-        case 143: put(out, "multicast listener report v2"); break;
-        default:
-            put(out, "unknown icmp6 type (");
-            put_uint(out, icmp.type);
-            put(out, ')');
-            break;
-    }
-    if (cut) {
-        put_truncated(out, Layer::icmpv6);
-        return;
-    }
-    if (icmp.is_echo) {
-        put(out, ", id ");
-        put_uint(out, icmp.id);
-        put(out, ", seq ");
-        put_uint(out, icmp.seq);
-    } else if (icmp.has_target) {
-        put(out, icmp.type == 135 ? ", who has " : ", tgt is ");
-        append_address(icmp.target, out);
-    }
-    // With -v tcpdump prints the length only for the neighbour discovery types.
-    if (options_.verbose && !(icmp.type >= 133 && icmp.type <= 137)) return;
-    put(out, ", length ");
-    put_uint(out, p.transport_length);
 }
 
 void TextRenderer::render_arp(const Packet& p, Buf& out) {

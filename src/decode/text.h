@@ -77,7 +77,7 @@ private:
     void render_ipv6_verbose(const Packet& p, fmt::memory_buffer& out);
     void render_sll2_prefix(const Packet& p, fmt::memory_buffer& out);
     void render_non_ip(const Packet& p, fmt::memory_buffer& out);
-    bool render_ipv6_extensions(const Packet& p, fmt::memory_buffer& out);
+    void render_ipv6(const Packet& p, fmt::memory_buffer& out);
     void render_bad_ip(const Packet& p, fmt::memory_buffer& out);
     void render_tcp(const Packet& p, fmt::memory_buffer& out);
     void render_udp(const Packet& p, fmt::memory_buffer& out);
