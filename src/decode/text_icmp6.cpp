@@ -2,7 +2,7 @@
 // messages with the quoted packet's addresses, echo, MLD v1/v2 (queries and
 // reports with their group records), neighbour discovery, router
 // renumbering, node information, and the hex dump of a type it does not
-// know. The neighbour discovery options (-v) are not printed.
+// know. Of the neighbour discovery options (-v) DNSSL's names are not decoded.
 #include <algorithm>
 
 #include "decode/text.h"
@@ -63,20 +63,147 @@ std::string_view type_name(std::uint8_t t) {
     }
 }
 
-// print_unknown_data(bp, "\n\t", length): the -x style dump of what was captured.
-void hex_dump(Buf& out, const Msg& m, std::size_t length) {
-    const std::size_t n = std::min(length, m.ep - m.bp);
+// print_unknown_data(from, ident, length): the -x style dump of what was
+// captured of it.
+void hex_dump(Buf& out, const Msg& m, std::size_t from, std::size_t length, std::string_view ident = "\n\t") {
+    if (from > m.ep) return;
+    const std::size_t n = std::min(length, m.ep - from);
     for (std::size_t i = 0; i < n; i += 2) {
         if (i % 16 == 0) {
-            put(out, "\n\t0x");
+            put(out, ident);
+            put(out, "0x");
             put_hex2(out, static_cast<std::uint8_t>(i >> 8));
             put_hex2(out, static_cast<std::uint8_t>(i));
             put(out, ": ");
         }
         put(out, ' ');
-        put_hex2(out, load_u8(m.f, m.bp + i));
-        if (i + 1 < n) put_hex2(out, load_u8(m.f, m.bp + i + 1));
+        put_hex2(out, load_u8(m.f, from + i));
+        if (i + 1 < n) put_hex2(out, load_u8(m.f, from + i + 1));
     }
+}
+
+// get_lifetime
+void put_lifetime(Buf& out, std::uint32_t v) {
+    if (v == 0xffffffffu) {
+        put(out, "infinity");
+        return;
+    }
+    put_uint(out, v);
+    put(out, 's');
+}
+
+// get_rtpref
+std::string_view rtpref(unsigned flags) {
+    static constexpr std::string_view kPrefs[] = {"medium", "high", "rsv", "low"};
+    return kPrefs[(flags & 0x18) >> 3];
+}
+
+// icmp6_opt_print: neighbour discovery options (-v). Returns false where
+// tcpdump's returns -1 (the line then ends in " [|icmp6]").
+bool nd_options(Buf& out, const Msg& m, std::size_t bp, int resid, int verbose) {
+    std::size_t cp = bp;
+    while (cp < m.ep) {
+        if (!m.has(cp + 1, 1)) return false;
+        if (resid <= 0) return true;
+        const unsigned type = load_u8(m.f, cp), olen = load_u8(m.f, cp + 1);
+        if (olen == 0 || cp + (olen << 3) > m.ep) return false;
+        static constexpr std::string_view kNames[] = {
+            "unknown", "source link-address", "destination link-address", "prefix info", "redirected header",
+            "mtu", "unknown", "advertisement interval", "homeagent information"};
+        put(out, "\n\t  ");
+        put(out, type < 9 ? kNames[type] : type == 24 ? "route info" : type == 25 ? "rdnss" : type == 31 ? "dnssl" : "unknown");
+        put(out, " option (");
+        put_uint(out, type);
+        put(out, "), length ");
+        put_uint(out, olen << 3);
+        put(out, " (");
+        put_uint(out, olen);
+        put(out, "): ");
+        const std::size_t size = olen << 3;
+        switch (type) {
+            case 1: case 2:  // print_lladdr
+                for (std::size_t i = 2; i < size; ++i) {
+                    if (i > 2) put(out, ':');
+                    put_hex2(out, load_u8(m.f, cp + i));
+                }
+                break;
+            case 3: {  // struct nd_opt_prefix_info, 32 bytes
+                if (!m.has(cp, 32)) return false;
+                put_addr6(out, m.f, cp + 16);
+                put(out, '/');
+                put_uint(out, load_u8(m.f, cp + 2));
+                if (olen != 4) put(out, "badlen");
+                put(out, ", Flags [");
+                const unsigned fl = load_u8(m.f, cp + 3);
+                bool any = false;
+                for (const auto& [bit, name] : {std::pair{0x80u, "onlink"}, std::pair{0x40u, "auto"}, std::pair{0x20u, "router"}}) {
+                    if (!(fl & bit)) continue;
+                    if (any) put(out, ", ");
+                    put(out, name);
+                    any = true;
+                }
+                if (!any) put(out, "none");
+                put(out, "], valid time ");
+                put_lifetime(out, load_be32(m.f, cp + 4));
+                put(out, ", pref. time ");
+                put_lifetime(out, load_be32(m.f, cp + 8));
+                break;
+            }
+            case 4: hex_dump(out, m, bp, size, "\n\t    "); break;  // tcpdump dumps from the first option
+            case 5:
+                if (!m.has(cp + 4, 4)) return false;
+                put(out, ' ');
+                put_uint(out, load_be32(m.f, cp + 4));
+                if (olen != 1) put(out, "bad option length");
+                break;
+            case 25: {
+                put(out, " lifetime ");
+                put_uint(out, load_be32(m.f, cp + 4));
+                put(out, "s,");
+                for (std::size_t i = 0; i < (olen - 1u) / 2; ++i) {
+                    put(out, " addr: ");
+                    put_addr6(out, m.f, cp + 8 + 16 * i);
+                }
+                break;
+            }
+            case 7:
+                put(out, ' ');
+                put_uint(out, load_be32(m.f, cp + 4));
+                put(out, "ms");
+                break;
+            case 8:
+                put(out, " preference ");
+                put_uint(out, load_be16(m.f, cp + 4));
+                put(out, ", lifetime ");
+                put_uint(out, load_be16(m.f, cp + 6));
+                break;
+            case 24: {
+                if (olen > 3) return false;
+                IpAddress a;
+                a.family = Family::ipv6;
+                for (std::size_t i = 0; i < (olen - 1u) * 8; ++i) a.bytes[i] = load_u8(m.f, cp + 8 + i);
+                put(out, ' ');
+                append_address(a, out);
+                put(out, '/');
+                put_uint(out, load_u8(m.f, cp + 2));
+                put(out, ", pref=");
+                put(out, rtpref(load_u8(m.f, cp + 3)));
+                put(out, ", lifetime=");
+                put_lifetime(out, load_be32(m.f, cp + 4));
+                break;
+            }
+            default:  // dnssl (31) too: its names are not decoded here
+                if (verbose <= 1) {
+                    hex_dump(out, m, cp + 2, size - 2, "\n\t  ");
+                    return true;
+                }
+                break;
+        }
+        if (verbose > 1) hex_dump(out, m, cp + 2, size - 2, "\n\t    ");
+        cp += size;
+        resid -= static_cast<int>(size);
+    }
+    return true;
 }
 
 // fn_print_char: printable ASCII as is, others as M- / ^ escapes.
@@ -158,9 +285,16 @@ struct Printer {
     int verbose;
     bool cut = false;
 
+    // A GET_ read past the snapshot: the line ends (" [|icmp6]", no length).
     bool need(std::size_t at, std::size_t n) {
         if (!m.has(at, n)) cut = true;
         return !cut;
+    }
+    // An ND_TCHECK in rrenum/nodeinfo: " [|icmp6]" and the line goes on.
+    bool check(std::size_t at, std::size_t n) {
+        if (m.has(at, n)) return true;
+        put_trunc(out, "icmp6");
+        return false;
     }
 
     void mld1() {  // mld6_print: silently nothing when the 24 bytes are not there
@@ -286,7 +420,7 @@ struct Printer {
     // icmp6_rrenum_print (RFC 2894)
     void rrenum() {
         const std::size_t bp = m.bp;
-        if (!need(bp + 12, 4)) return;
+        if (!check(bp + 12, 4)) return;
         const unsigned code = load_u8(m.f, bp + 1);
         switch (code) {
             case 0: put(out, ", command"); break;
@@ -319,7 +453,7 @@ struct Printer {
         }
         if (code != 0) return;
         const std::size_t match = bp + 16;  // struct rr_pco_match, 24 bytes
-        if (!need(match + 8, 16)) return;
+        if (!check(match + 8, 16)) return;
         put(out, verbose > 1 ? "\n\t" : " ");
         put(out, "match(");
         switch (const unsigned c = load_u8(m.f, match)) {
@@ -343,13 +477,13 @@ struct Printer {
         put(out, ')');
         int n = static_cast<int>(load_u8(m.f, match + 1)) - 3;
         if (n % 4) {
-            cut = true;
+            put_trunc(out, "icmp6");
             return;
         }
         n /= 4;
         std::size_t use = match + 24;  // struct rr_pco_use, 32 bytes each
         for (; n > 0; --n, use += 32) {
-            if (!need(use + 16, 16)) return;
+            if (!check(use + 16, 16)) return;
             put(out, verbose > 1 ? "\n\t" : " ");
             put(out, "use(");
             const std::uint32_t uflags = load_u8(m.f, use + 12);  // GET_U_1 of the 4-byte field
@@ -386,13 +520,13 @@ struct Printer {
         const std::size_t bp = m.bp, siz = m.ep - m.bp;
         auto put_flags = [&](unsigned i, bool truncate_flag) {
             put(out, " [");
-            if (i & 0x0020) put(out, 'a');  // NI_NODEADDR_FLAG_ANYCAST etc., network order
-            if (i & 0x0010) put(out, 'G');
-            if (i & 0x0008) put(out, 'S');
-            if (i & 0x0004) put(out, 'L');
-            if (i & 0x0002) put(out, 'C');
-            if (i & 0x0001) put(out, 'A');
-            if (truncate_flag && (i & 0x0040)) put(out, 'T');
+            if (i & 0x0040) put(out, 'a');  // NI_NODEADDR_FLAG_ANYCAST ... _TRUNCATE (0x0001)
+            if (i & 0x0020) put(out, 'G');
+            if (i & 0x0010) put(out, 'S');
+            if (i & 0x0008) put(out, 'L');
+            if (i & 0x0004) put(out, 'C');
+            if (i & 0x0002) put(out, 'A');
+            if (truncate_flag && (i & 0x0001)) put(out, 'T');
             put(out, ']');
         };
         auto pascal_or_dns = [&](std::size_t cp) {
@@ -413,7 +547,7 @@ struct Printer {
                 return;
             }
             put(out, " node information query");
-            if (!need(bp, 16)) return;
+            if (!check(bp, 16)) return;
             put(out, " (");
             const unsigned qtype = load_be16(m.f, bp + 4), flags = load_be16(m.f, bp + 6);
             switch (qtype) {
@@ -451,6 +585,7 @@ struct Printer {
                     break;
                 case 1:
                     put(out, ", subject=DNS name");
+                    if (!need(cp, 1)) return;
                     pascal_or_dns(cp);
                     break;
                 case 2:
@@ -473,8 +608,8 @@ struct Printer {
             return;
         }
         // reply
-        if (icmp6len > siz || !need(bp, 16)) {
-            cut = true;
+        if (icmp6len > siz || !check(bp, 16)) {
+            if (icmp6len > siz) put_trunc(out, "icmp6");
             return;
         }
         put(out, " node information reply (");
@@ -515,6 +650,7 @@ struct Printer {
                 if (!need(cp, 1)) return;
                 pascal_or_dns(cp);
                 if (flags & 1) {
+                    if (!need(bp + 16, 4)) return;
                     put(out, " [TTL=");
                     put_uint(out, load_be32(m.f, bp + 16));
                     put(out, ']');
@@ -630,7 +766,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
                     break;
                 }
                 default:
-                    if (options_.verbose <= 1) return hex_dump(out, m, length);
+                    if (options_.verbose <= 1) return hex_dump(out, m, bp, length);
                     break;
             }
             break;
@@ -686,11 +822,45 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
             }
             break;
         case 131: case 132: pr.mld1(); break;
-        case 133: case 134: break;  // their -v details and options are not printed
+        case 133:
+            if (options_.verbose && !nd_options(out, m, bp + 8, static_cast<int>(length) - 8, options_.verbose))
+                return trunc();
+            break;
+        case 134:
+            if (options_.verbose) {
+                if (!m.has(bp + 4, 12)) return trunc();
+                const unsigned fl = load_u8(p.frame, bp + 5);
+                put(out, "\n\thop limit ");
+                put_uint(out, load_u8(p.frame, bp + 4));
+                put(out, ", Flags [");
+                bool any = false;
+                for (const auto& [bit, name] : {std::pair{0x80u, "managed"}, std::pair{0x40u, "other stateful"},
+                                                std::pair{0x20u, "home agent"}, std::pair{0x02u, "ipv6 only"}}) {
+                    if (!(fl & bit)) continue;
+                    if (any) put(out, ", ");
+                    put(out, name);
+                    any = true;
+                }
+                if (!any) put(out, "none");
+                put(out, "], pref ");
+                put(out, rtpref(fl));
+                put(out, ", router lifetime ");
+                put_uint(out, load_be16(p.frame, bp + 6));
+                put(out, "s, reachable time ");
+                put_uint(out, load_be32(p.frame, bp + 8));
+                put(out, "ms, retrans timer ");
+                put_uint(out, load_be32(p.frame, bp + 12));
+                put(out, "ms");
+                if (!nd_options(out, m, bp + 16, static_cast<int>(length) - 16, options_.verbose)) return trunc();
+            }
+            break;
         case 135: case 136:
             if (!m.has(bp + 8, 16)) return trunc();
             put(out, type == 135 ? ", who has " : ", tgt is ");
             put_addr6(out, p.frame, bp + 8);
+            if (type == 135 && options_.verbose &&
+                !nd_options(out, m, bp + 24, static_cast<int>(length) - 24, options_.verbose))
+                return trunc();
             if (type == 136 && options_.verbose) {
                 const std::uint32_t flags = load_be32(p.frame, bp + 4);
                 put(out, ", Flags [");
@@ -704,14 +874,17 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
                 }
                 if (!any) put(out, "none");
                 put(out, ']');
+                if (!nd_options(out, m, bp + 24, static_cast<int>(length) - 24, options_.verbose)) return trunc();
             }
             break;
         case 137:
             if (!m.has(bp + 8, 32)) return trunc();
             put(out, ", ");
-            put_addr6(out, p.frame, bp + 8);
+            put_addr6(out, p.frame, bp + 24);  // the destination, then the better first hop
             put(out, " to ");
-            put_addr6(out, p.frame, bp + 24);
+            put_addr6(out, p.frame, bp + 8);
+            if (options_.verbose && !nd_options(out, m, bp + 40, static_cast<int>(length) - 40, options_.verbose))
+                return trunc();
             break;
         case 138: pr.rrenum(); break;
         case 139: case 140: pr.nodeinfo(length); break;
@@ -727,7 +900,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
         default:
             put(out, ", length ");
             put_uint(out, length);
-            if (options_.verbose <= 1) hex_dump(out, m, length);
+            if (options_.verbose <= 1) hex_dump(out, m, bp, length);
             return;
     }
     if (pr.cut) return trunc();
