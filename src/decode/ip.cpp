@@ -63,6 +63,7 @@ bool decode_ipv4(Packet& p, std::uint32_t offset) {
     ip.options_length = static_cast<std::uint8_t>(ip.header_length - 20);
     ip.checksum_ok = checksum_fold(checksum_add(f.subspan(offset, ip.header_length))) == 0;
     p.transport_length = ip.total_length - ip.header_length;
+    p.snap_end = offset + ip.total_length;
     p.later_fragment = ip.fragment_offset != 0;
     decode_transport(p, ip.protocol, offset + ip.header_length);
     return !p.has_malformed;
@@ -109,6 +110,7 @@ bool decode_ipv6(Packet& p, std::uint32_t offset) {
     }
     p.protocol = w.nh;
     p.transport_length = w.length;
+    p.snap_end = w.snap_end;
     if (w.zero_payload) {
         // Payload length 0 and no jumbo option: there is no payload to decode.
         ip.zero_payload = true;

@@ -497,8 +497,9 @@ void Walker::run(std::uint32_t wire) {
                         const std::uint32_t spi = load_be32(f_, up + 4);
                         for (int sh = 24; sh >= 0; sh -= 8) put_hex2(*out_, static_cast<std::uint8_t>(spi >> sh));
                     }
-                    print(",seq=0x");
+                    print(',');
                     if (!have(up + 8, 4)) return trunc("ah", "truncated AH");
+                    print("seq=0x");
                     print_hex(load_be32(f_, up + 8));
                     print(",icv=0x");
                     for (std::uint32_t b = up + 12; b < up + ah_hdr_len; ++b) {

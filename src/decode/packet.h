@@ -222,6 +222,13 @@ struct Packet {
     bool has_malformed = false;
     Malformed malformed;
 
+    // Where the IP datagram ends in frame (tcpdump's snapend once ip_print or
+    // ip6_print cut the snapshot to the IP length): the transport decoders
+    // and printers read nothing past it, so link-layer padding is never taken
+    // for a header. 0 until an IP header set it.
+    std::uint32_t snap_end = 0;
+    Bytes captured() const { return snap_end && snap_end < frame.size() ? frame.first(snap_end) : frame; }
+
     std::uint16_t src_port() const;
     std::uint16_t dst_port() const;
 };

@@ -15,19 +15,37 @@ namespace {
 
 using namespace textput;
 
+// tcpdump's ipproto_values
 std::string_view protocol_name(std::uint8_t proto) {
     switch (proto) {
-        case kProtoIcmp: return "ICMP";
-        case kProtoTcp: return "TCP";
-        case kProtoUdp: return "UDP";
-        case kProtoIcmpv6: return "ICMPv6";
         case 0: return "Options";
+        case kProtoIcmp: return "ICMP";
+        case 2: return "IGMP";
+        case 4: return "IPIP";
+        case kProtoTcp: return "TCP";
+        case 8: return "EGP";
+        case 9: return "IGRP";
+        case kProtoUdp: return "UDP";
+        case 33: return "DCCP";
         case 41: return "IPv6";
         case 43: return "Routing";
         case 44: return "Fragment";
+        case 46: return "RSVP";
+        case 47: return "GRE";
         case 50: return "ESP";
         case 51: return "AH";
+        case 55: return "Mobile IP";
+        case kProtoIcmpv6: return "ICMPv6";
+        case 62: return "Mobile IP (old)";
+        case 88: return "EIGRP";
+        case 89: return "OSPF";
+        case 103: return "PIM";
+        case 108: return "Compressed IP";
+        case 112: return "VRRP";
+        case 113: return "PGM";
         case 132: return "SCTP";
+        case 135: return "Mobility";
+        case 143: return "Ethernet";
         default: return "unknown";
     }
 }
@@ -174,19 +192,47 @@ TcpSequenceTracker::Relative TcpSequenceTracker::relate(const Packet& p) {
 // ---------------------------------------------------------------------------
 // Checksums
 
+// ip6_finddst: with a routing header, the pseudo-header carries the final
+// destination (type 0/2: the last address; type 4: segment 0).
+static IpAddress checksum_destination(const Packet& p) {
+    IpAddress dst = p.dst;
+    if (p.network != Network::ipv6) return dst;
+    const Bytes f = p.captured();
+    for (std::uint8_t i = 0; i < p.ipv6.extension_count; ++i) {
+        const Ipv6ExtensionHeader& e = p.ipv6.extensions[i];
+        if (e.type == 51) break;
+        if (e.type != 43) continue;
+        if (!fits(f, e.offset, 8)) break;
+        const unsigned len = load_u8(f, e.offset + 1), type = load_u8(f, e.offset + 2);
+        if (len % 2 == 1) break;
+        std::size_t at = 0;
+        if ((type == 0 || type == 2) && len >= 2) at = e.offset + 8 + 16 * (len / 2 - 1);
+        else if (type == 4) at = e.offset + 8;
+        if (at && fits(f, at, 16))
+            for (std::size_t b = 0; b < 16; ++b) dst.bytes[b] = load_u8(f, at + b);
+        break;
+    }
+    return dst;
+}
+
 ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field) {
+    return check_transport_checksum(p, field, p.transport_length);
+}
+
+ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field, std::uint32_t length) {
     ChecksumCheck c;
-    if (p.later_fragment || !fits(p.frame, p.transport_offset, p.transport_length)) return c;
+    if (p.later_fragment || !fits(p.frame, p.transport_offset, length)) return c;
     if (p.ipv4.more_fragments || p.ipv6.is_fragment) return c;  // only part of the datagram
-    const Bytes seg = p.frame.subspan(p.transport_offset, p.transport_length);
+    const Bytes seg = p.frame.subspan(p.transport_offset, length);
     std::uint32_t sum = 0;
     if (p.transport != Transport::icmp) {  // ICMPv4 has no pseudo-header
         const std::size_t n = p.src.family == Family::ipv4 ? 4 : 16;
+        const IpAddress dst = checksum_destination(p);
         sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(p.src.bytes.data()), n), sum);
-        sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(p.dst.bytes.data()), n), sum);
+        sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(dst.bytes.data()), n), sum);
         sum += p.protocol;
-        sum += p.transport_length & 0xffff;
-        sum += p.transport_length >> 16;
+        sum += length & 0xffff;
+        sum += length >> 16;
     }
     sum = checksum_add(seg, sum);
     c.computable = true;
@@ -434,6 +480,21 @@ void TextRenderer::render_ipv6(const Packet& p, Buf& out) {
         case kProtoUdp: if (p.transport == Transport::udp) return render_udp(p, out); break;
         case kProtoIcmpv6: if (p.transport == Transport::icmpv6) return render_icmpv6(p, out); break;
         case kProtoIcmp: put(out, "[ICMP requires IPv4] (invalid)"); return;
+        case 2: put(out, "[IGMP requires IPv4] (invalid)"); return;
+        case 77: put(out, " nd "); put_uint(out, w.length); return;  // IPPROTO_ND
+        case 4: case 41: {
+            // IPv4 or IPv6 inside IPv6: ip_print/ip6_print on the inner header.
+            const Bytes inner = p.captured().subspan(std::min<std::size_t>(w.offset, p.captured().size()));
+            if (inner.empty()) return put_trunc(out, w.nh == 4 ? "ip" : "ip6");
+            if (depth_ >= kMaxDepth) break;  // deeper nesting: the plain protocol line
+            Packet in;
+            decode_frame(w.nh == 4 ? 228 : 229, inner, w.length, in);
+            ++depth_;
+            if (w.nh == 4) render_body(in, out);
+            else render_ipv6(in, out);
+            --depth_;
+            return;
+        }
         case 59: put(out, "no next header"); return;
         default: break;
     }
@@ -477,7 +538,11 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
     const bool v4 = p.network == Network::ipv4;
     const std::size_t avail = p.frame.size() - std::min<std::size_t>(p.frame.size(), p.network_offset);
     const unsigned version = avail ? load_u8(p.frame, p.network_offset) >> 4 : 0;
-    if (v4 && avail && version != 4) {
+    if (v4 && !avail) {  // ip_print reads the version first: nothing captured ends there
+        put_truncated(out, Layer::ipv4);
+        return;
+    }
+    if (v4 && version != 4) {
         if (version == 6) put(out, "IP6, wrong link-layer encapsulation (invalid)");
         else fmt::format_to(std::back_inserter(out), FMT_COMPILE("IP{} (invalid)"), version);
         return;
@@ -510,7 +575,7 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
 void TextRenderer::render_tcp(const Packet& p, Buf& out) {
     const TcpInfo& tcp = p.tcp;
     const bool bad = p.has_malformed && p.malformed.layer == Layer::tcp;
-    const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
+    const std::uint32_t have = static_cast<std::uint32_t>(p.captured().size() - std::min<std::size_t>(p.captured().size(), p.transport_offset));
     if (bad && have < 4) {
         put_flow(out, p, false);
         out.resize(out.size() - 1);
@@ -574,7 +639,7 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
     put(out, ", length ");
     put_uint(out, length);
     // Options that ended early (eol) can leave the rest of the header uncaptured.
-    if (length > 0 && !fits(p.frame, p.transport_offset, tcp.header_length)) {
+    if (length > 0 && !fits(p.captured(), p.transport_offset, tcp.header_length)) {
         put(out, " [remaining caplen(");
         put_uint(out, have);
         put(out, ") < header length(");
@@ -586,21 +651,22 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
 
 void TextRenderer::render_udp(const Packet& p, Buf& out) {
     const bool bad = p.has_malformed && p.malformed.layer == Layer::udp;
-    const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
+    const std::uint32_t have = static_cast<std::uint32_t>(p.captured().size() - std::min<std::size_t>(p.captured().size(), p.transport_offset));
     if (bad && have < 4) {
-        put_flow(out, p, false);
-        out.resize(out.size() - 1);
+        // udpipaddr_print(ip, -1, -1): the addresses, unless extension
+        // headers came first (they printed them).
+        if (!(p.network == Network::ipv6 && p.ipv6.next_header != kProtoUdp)) put_flow(out, p, false);
         put_truncated(out, Layer::udp);
         return;
     }
     put_transport_flow(out, p);
-    if (bad && have < 8) {
-        put_truncated(out, Layer::udp);
-        return;
-    }
-    if (p.transport_length < 8) {
+    if (p.transport_length < 8) {  // checked before the length field is read
         put(out, "truncated-udp ");
         put_uint(out, p.transport_length);
+        return;
+    }
+    if (bad && have < 8) {
+        put_truncated(out, Layer::udp);
         return;
     }
     if (p.udp.length < 8) {
@@ -611,8 +677,11 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
     // udp_print checks IPv4 UDP checksums only with -vv, IPv6 ones with -v
     // (the IPv6 checksum is mandatory).
     const bool v4 = p.network == Network::ipv4;
-    if (options_.verbose > (v4 ? 1 : 0)) {
-        const ChecksumCheck c = check_transport_checksum(p, p.udp.checksum);
+    const bool fragmented = v4 ? p.ipv4.more_fragments || p.ipv4.fragment_offset : p.ipv6.is_fragment;
+    if (options_.verbose > (v4 ? 1 : 0) && !fragmented) {
+        // Over the UDP length when it is the shorter (udp_print's length).
+        const ChecksumCheck c =
+            check_transport_checksum(p, p.udp.checksum, std::min<std::uint32_t>(p.udp.length, p.transport_length));
         if (v4 && p.udp.checksum == 0) {
             put(out, "[no cksum] ");
         } else if (c.computable) {
@@ -674,7 +743,7 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
                 put_uint(out, icmp.code);
                 break;
         }
-    } else if ((icmp.type == 13 || icmp.type == 14) && fits(p.frame, p.transport_offset, 8)) {
+    } else if ((icmp.type == 13 || icmp.type == 14) && fits(p.captured(), p.transport_offset, 8)) {
         // Timestamp request/reply (RFC 792): id and seq sit where echo has them.
         put(out, icmp.type == 13 ? "time stamp query id " : "time stamp reply id ");
         put_uint(out, load_be16(p.frame, p.transport_offset + 4));

@@ -86,6 +86,8 @@ private:
     void render_arp(const Packet& p, fmt::memory_buffer& out);
     void render_hex(const Packet& p, fmt::memory_buffer& out);
 
+    static constexpr int kMaxDepth = 8;  // IP-in-IP nesting printed; tcpdump has no limit, our stack does
+    int depth_ = 0;
     TextOptions options_;
     TcpSequenceTracker sequences_;
     std::unordered_map<std::uint32_t, std::string> interface_names_;  // cooked v2 ifindex -> name
@@ -106,5 +108,7 @@ struct ChecksumCheck {
     std::uint16_t expected = 0;
 };
 ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field);
+// The same over the first length bytes of the transport (UDP's own length).
+ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field, std::uint32_t length);
 
 }  // namespace tpk::decode

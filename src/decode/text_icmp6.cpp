@@ -325,13 +325,15 @@ struct Printer {
         put(out, " [gaddr ");
         put_addr6(out, m.f, bp + 8);
         if (verbose) {
-            if (!need(bp + 24, 2)) return;
-            const unsigned qrv = load_u8(m.f, bp + 24), q = load_u8(m.f, bp + 25);
+            if (!need(bp + 24, 1)) return;
+            const unsigned qrv = load_u8(m.f, bp + 24);
             if (qrv & 0x08) put(out, " sflag");
             if (qrv & 0x07) {
                 put(out, " robustness=");
                 put_uint(out, qrv & 0x07);
             }
+            if (!need(bp + 25, 1)) return;
+            const unsigned q = load_u8(m.f, bp + 25);
             put(out, " qqi=");
             put_uint(out, q < 128 ? q : ((q & 0x0f) | 0x10) << (((q & 0x70) >> 4) + 3));
         }
@@ -686,7 +688,8 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
         return;
     }
     const bool fragmented = p.ipv6.is_fragment;
-    if (options_.verbose && !fragmented) {
+    if (options_.verbose && !fragmented && m.has(bp, length)) {
+        if (!m.has(bp + 2, 2)) return put_trunc(out, "icmp6");  // the checksum field itself is missing
         const ChecksumCheck c = check_transport_checksum(p, p.icmp.checksum);
         if (c.computable) {
             if (c.valid) put(out, "[icmp6 sum ok] ");

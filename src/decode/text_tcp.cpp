@@ -242,7 +242,7 @@ bool mptcp(Buf& out, Bytes f, std::size_t o, unsigned len, std::uint8_t flags) {
 }  // namespace
 
 bool render_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base, std::string_view& proto) {
-    const Bytes f = p.frame;
+    const Bytes f = p.captured();
     const TcpInfo& tcp = p.tcp;
     std::size_t cp = p.transport_offset + 20;
     unsigned hlen = tcp.header_length - 20u;
