@@ -24,8 +24,15 @@ void decode_transport(Packet& p, std::uint8_t protocol, std::uint32_t offset) {
     switch (protocol) {
         case kProtoTcp: decode_tcp(p, offset); break;
         case kProtoUdp: decode_udp(p, offset); break;
-        case kProtoIcmp: decode_icmp(p, offset); break;
-        case kProtoIcmpv6: decode_icmpv6(p, offset); break;
+        // Each ICMP only over its own IP version (ip_demux_print: "[ICMP requires IPv4]").
+        case kProtoIcmp:
+            if (p.network == Network::ipv4) decode_icmp(p, offset);
+            else p.transport = Transport::other;
+            break;
+        case kProtoIcmpv6:
+            if (p.network == Network::ipv6) decode_icmpv6(p, offset);
+            else p.transport = Transport::other;
+            break;
         default: p.transport = Transport::other; break;
     }
 }

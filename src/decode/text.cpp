@@ -372,7 +372,7 @@ void TextRenderer::render_ipv4_verbose(const Packet& p, Buf& out) {
         put_uint(out, ip.options_length);
         put(out, " bytes)");
     }
-    if (!ip.checksum_ok) {
+    if (!ip.checksum_ok && fits(p.frame, p.network_offset, ip.header_length)) {
         const std::uint32_t sum = checksum_add(p.frame.subspan(p.network_offset, ip.header_length));
         fmt::format_to(std::back_inserter(out), FMT_COMPILE(", bad cksum {:x} (->{:x})!"), ip.checksum,
                        checksum_fold(sum + (0xffffu ^ ip.checksum)));
@@ -504,6 +504,15 @@ void TextRenderer::render_ipv6(const Packet& p, Buf& out) {
     put_uint(out, w.length);
 }
 
+// ip_print: an IP length beyond what was on the wire.
+static void put_ipv4_missing(const Packet& p, Buf& out) {
+    const std::uint32_t wire = p.wire_length > p.network_offset ? p.wire_length - p.network_offset : 0;
+    if (wire >= p.ipv4.total_length) return;
+    put(out, "truncated-ip - ");
+    put_uint(out, p.ipv4.total_length - wire);
+    put(out, " bytes missing! ");
+}
+
 void TextRenderer::render_body(const Packet& p, Buf& out) {
     if (p.link.type == LinkType::linux_sll2 && p.frame.size() >= 20) render_sll2_prefix(p, out);
     if (p.network == Network::arp) return render_arp(p, out);
@@ -511,6 +520,13 @@ void TextRenderer::render_body(const Packet& p, Buf& out) {
     if (p.network == Network::ipv6) return render_ipv6(p, out);
     if (p.has_malformed && p.malformed.layer == Layer::ipv4) return render_bad_ip(p, out);
     put(out, "IP ");
+    const std::uint32_t wire = p.wire_length > p.network_offset ? p.wire_length - p.network_offset : 0;
+    if (wire < 20) {
+        put(out, "truncated-ip ");
+        put_uint(out, wire);
+        return;
+    }
+    put_ipv4_missing(p, out);
     if (options_.verbose) render_ipv4_verbose(p, out);
     if (p.later_fragment) {
         put_flow(out, p, false);
@@ -527,6 +543,10 @@ void TextRenderer::render_body(const Packet& p, Buf& out) {
         default: break;
     }
     put_flow(out, p, false);
+    if (p.protocol == kProtoIcmpv6) {
+        put(out, "[ICMPv6 requires IPv6] (invalid)");
+        return;
+    }
     put(out, " ip-proto-");
     put_uint(out, p.protocol);
     put(out, ' ');
@@ -552,15 +572,33 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
         return;
     }
     put(out, v4 ? "IP " : "IP6 ");
+    const std::uint32_t wire = p.wire_length > p.network_offset ? p.wire_length - p.network_offset : 0;
     if (v4 && avail < 20) {
         put_truncated(out, Layer::ipv4);
+    } else if (v4 && wire < 20) {
+        put(out, "truncated-ip ");
+        put_uint(out, wire);
     } else if (v4 && p.ipv4.header_length < 20) {
         put(out, "bad-hlen ");
         put_uint(out, p.ipv4.header_length);
     } else if (v4 && p.ipv4.total_length < p.ipv4.header_length) {
+        put_ipv4_missing(p, out);
         put(out, "bad-len ");
         put_uint(out, p.ipv4.total_length);
+    } else if (v4 && p.malformed.layer == Layer::ipv4 && p.malformed.truncated) {
+        // The header's options were cut by the snap length.
+        put_ipv4_missing(p, out);
+        if (options_.verbose) render_ipv4_verbose(p, out);
+        const std::uint8_t nh = p.ipv4.protocol;
+        if (nh != kProtoTcp && nh != kProtoUdp && nh != 132 && nh != 33) put_flow(out, p, false);
+        put(out, " [remaining caplen(");
+        put_uint(out, avail);
+        put(out, ") < header length(");
+        put_uint(out, p.ipv4.header_length);
+        put(out, ")]");
+        put_truncated(out, Layer::ipv4);
     } else if (p.malformed.truncated) {
+        if (v4) put_ipv4_missing(p, out);
         put_flow(out, p, false);
         out.resize(out.size() - 1);
         put_truncated(out, p.malformed.layer);
@@ -638,14 +676,30 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
     if (tcp.header_length > 20 && !render_tcp_options(out, p, rel.sack_base, proto)) return;
     put(out, ", length ");
     put_uint(out, length);
+    if (length == 0) return;
     // Options that ended early (eol) can leave the rest of the header uncaptured.
-    if (length > 0 && !fits(p.captured(), p.transport_offset, tcp.header_length)) {
+    if (!fits(p.captured(), p.transport_offset, tcp.header_length)) {
         put(out, " [remaining caplen(");
         put_uint(out, have);
         put(out, ") < header length(");
         put_uint(out, tcp.header_length);
         put(out, ")]");
         put_trunc(out, proto);
+        return;
+    }
+    // print_tcp_rst_data (-v): the text a reset carries, 30 characters at most.
+    if ((tcp.flags & tcp_rst) && options_.verbose) {
+        const Bytes f = p.captured();
+        const std::size_t data = p.transport_offset + tcp.header_length;
+        put(out, fits(f, data, length) ? " [RST" : " [!RST");
+        std::size_t n = length;
+        if (n > 30) {
+            n = 30;
+            put(out, '+');
+        }
+        put(out, ' ');
+        for (std::size_t i = 0; i < n && data + i < f.size(); ++i) put_char(out, load_u8(f, data + i));
+        put(out, ']');
     }
 }
 
@@ -665,13 +719,19 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
         put_uint(out, p.transport_length);
         return;
     }
-    if (bad && have < 8) {
+    if (have < 6) {
         put_truncated(out, Layer::udp);
         return;
     }
-    if (p.udp.length < 8) {
+    std::uint32_t ulen = p.udp.length;
+    if (ulen == 0 && p.transport_length > 65535) ulen = p.transport_length;  // RFC 2675 jumbogram
+    if (ulen < 8) {
         put(out, "truncated-udplength ");
-        put_uint(out, p.udp.length);
+        put_uint(out, ulen);
+        return;
+    }
+    if (have < 8) {  // the rest of the header, checksum included, was not captured
+        put_truncated(out, Layer::udp);
         return;
     }
     // udp_print checks IPv4 UDP checksums only with -vv, IPv6 ones with -v
@@ -681,7 +741,7 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
     if (options_.verbose > (v4 ? 1 : 0) && !fragmented) {
         // Over the UDP length when it is the shorter (udp_print's length).
         const ChecksumCheck c =
-            check_transport_checksum(p, p.udp.checksum, std::min<std::uint32_t>(p.udp.length, p.transport_length));
+            check_transport_checksum(p, p.udp.checksum, std::min<std::uint32_t>(ulen, p.transport_length));
         if (v4 && p.udp.checksum == 0) {
             put(out, "[no cksum] ");
         } else if (c.computable) {
@@ -696,16 +756,16 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
         }
     }
     const bool fragment = p.ipv4.more_fragments || p.ipv6.is_fragment;
-    if (p.udp.length > p.transport_length && !fragment) {
+    if (ulen > p.transport_length && !fragment) {
         put(out, "UDP, bad length ");
-        put_uint(out, p.udp.length - 8u);
+        put_uint(out, ulen - 8u);
         put(out, " > ");
         put_uint(out, p.transport_length - 8u);
         return;
     }
     put(out, "UDP, length ");
     // A first fragment carries the whole datagram's UDP length (udp_print).
-    put_uint(out, fragment ? p.udp.length - 8u : p.payload_length);
+    put_uint(out, fragment ? ulen - 8u : p.payload_length);
 }
 
 void TextRenderer::render_icmp(const Packet& p, Buf& out) {

@@ -206,20 +206,6 @@ bool nd_options(Buf& out, const Msg& m, std::size_t bp, int resid, int verbose) 
     return true;
 }
 
-// fn_print_char: printable ASCII as is, others as M- / ^ escapes.
-void put_char(Buf& out, std::uint8_t c) {
-    if (c & 0x80) {
-        put(out, "M-");
-        c &= 0x7f;
-    }
-    if (c < 0x20 || c == 0x7f) {
-        put(out, '^');
-        put(out, static_cast<char>(c ^ 0x40));
-    } else {
-        put(out, static_cast<char>(c));
-    }
-}
-
 // dnsname_print: labels without compression, "???" when they do not fit.
 void dns_name(Buf& out, const Msg& m, std::size_t cp) {
     const std::size_t ep = m.ep;

@@ -54,6 +54,20 @@ inline void put_trunc(Buf& out, std::string_view proto) {
     put(out, ']');
 }
 
+// fn_print_char: printable ASCII as is, others as M- / ^ escapes.
+inline void put_char(Buf& out, std::uint8_t c) {
+    if (c & 0x80) {
+        put(out, "M-");
+        c &= 0x7f;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        put(out, '^');
+        put(out, static_cast<char>(c ^ 0x40));
+    } else {
+        put(out, static_cast<char>(c));
+    }
+}
+
 inline std::uint64_t load_be64(Bytes b, std::size_t offset) {
     return static_cast<std::uint64_t>(load_be32(b, offset)) << 32 | load_be32(b, offset + 4);
 }

@@ -107,13 +107,18 @@ bool decode_udp(Packet& p, std::uint32_t offset) {
     if (!fits(f, offset, 4)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
     p.udp.src_port = load_be16(f, offset);
     p.udp.dst_port = load_be16(f, offset + 2);
-    if (!fits(f, offset, 8)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
-    p.udp.length = load_be16(f, offset + 4);
-    p.udp.checksum = load_be16(f, offset + 6);
+    // udp_print's order: the IP length, then the length field, and only
+    // then (for -v) the checksum.
     if (p.transport_length < 8) return mark_malformed(p, Layer::udp, offset, "truncated-udp");
-    if (p.udp.length < 8) return mark_malformed(p, Layer::udp, offset, "bad udp length");
-    p.payload_length = std::min<std::uint32_t>(p.udp.length, p.transport_length) - 8;
+    if (!fits(f, offset, 6)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
+    p.udp.length = load_be16(f, offset + 4);
+    std::uint32_t ulen = p.udp.length;
+    if (ulen == 0 && p.transport_length > 65535) ulen = p.transport_length;  // RFC 2675 jumbogram
+    if (ulen < 8) return mark_malformed(p, Layer::udp, offset, "bad udp length");
+    p.payload_length = std::min<std::uint32_t>(ulen, p.transport_length) - 8;
     p.payload_offset = offset + 8;
+    if (!fits(f, offset, 8)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
+    p.udp.checksum = load_be16(f, offset + 6);
     return true;
 }
 
