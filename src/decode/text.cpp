@@ -826,69 +826,6 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
     }
 }
 
-void TextRenderer::render_arp(const Packet& p, Buf& out) {
-    const ArpInfo& a = p.arp;
-    if (p.has_malformed) {
-        put_truncated(out, Layer::arp);
-        return;
-    }
-    put(out, "ARP, ");
-    if (options_.verbose && a.is_ethernet_ipv4) put(out, "Ethernet (len 6), IPv4 (len 4), ");
-    if (!a.is_ethernet_ipv4) {
-        fmt::format_to(std::back_inserter(out), FMT_COMPILE("Unknown Hardware ({}), length {}"),
-                       a.hardware_type, p.wire_length - p.network_offset);
-        return;
-    }
-    IpAddress sender{Family::ipv4, {}}, target{Family::ipv4, {}};
-    std::memcpy(sender.bytes.data(), a.sender_ip.data(), 4);
-    std::memcpy(target.bytes.data(), a.target_ip.data(), 4);
-    auto sender_ip = [&] { append_address(sender, out); };
-    auto target_ip = [&] { append_address(target, out); };
-    switch (a.operation) {  // arpop_values and arp_print's cases
-        case 1:
-            put(out, "Request who-has ");
-            target_ip();
-            if (a.target_mac != MacAddress{}) {  // a unicast re-check names the MAC it expects
-                put(out, " (");
-                append_mac(a.target_mac, out);
-                put(out, ')');
-            }
-            put(out, " tell ");
-            sender_ip();
-            break;
-        case 2:
-            put(out, "Reply ");
-            sender_ip();
-            put(out, " is-at ");
-            append_mac(a.sender_mac, out);
-            break;
-        case 3: case 8:
-            put(out, a.operation == 3 ? "Reverse Request who-is " : "Inverse Request who-is ");
-            append_mac(a.target_mac, out);
-            put(out, " tell ");
-            append_mac(a.sender_mac, out);
-            break;
-        case 4:
-            put(out, "Reverse Reply ");
-            append_mac(a.target_mac, out);
-            put(out, " at ");
-            target_ip();
-            break;
-        case 9:
-            put(out, "Inverse Reply ");
-            append_mac(a.sender_mac, out);
-            put(out, " at ");
-            sender_ip();
-            break;
-        default:
-            put(out, "op ");
-            put_uint(out, a.operation);
-            break;
-    }
-    put(out, ", length ");
-    put_uint(out, p.wire_length - p.network_offset);
-}
-
 // tcpdump -x (hex_print): "\n\t0x0000:  4500 003c ..." 16 bytes a line,
 // without the link header; -xx includes it.
 void TextRenderer::render_hex(const Packet& p, Buf& out) {
