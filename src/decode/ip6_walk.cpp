@@ -23,6 +23,7 @@ public:
         : f_(p.frame), p_(p), verbose_(verbose), out_(out), w_(w), info_(info) {}
 
     void run(std::uint32_t wire);
+    bool jumped() const { return longjmp_; }
 
 private:
     // Bytes [at, at+n) inside the capture and the IPv6 payload.
@@ -474,7 +475,8 @@ void Walker::run(std::uint32_t wire) {
                     if (!have(up, 1)) return trunc("ah", "truncated AH");
                     const std::uint8_t next = load_u8(f_, up);
                     print("AH");
-                    if (!have(up + 1, 1)) return trunc("ah", "truncated AH");
+                    // From here ah_print's GET_ reads longjmp when cut.
+                    if (!have(up + 1, 1)) return longjmp_ = true, trunc("ah", "truncated AH");
                     print('(');
                     const unsigned ah_len = load_u8(f_, up + 1);
                     const unsigned ah_hdr_len = (ah_len + 2) * 4;
@@ -485,25 +487,25 @@ void Walker::run(std::uint32_t wire) {
                         print_uint(ah_hdr_len);
                         print("-bytes),");
                     }
-                    if (!have(up + 2, 2)) return trunc("ah", "truncated AH");
+                    if (!have(up + 2, 2)) return longjmp_ = true, trunc("ah", "truncated AH");
                     if (const unsigned reserved = load_be16(f_, up + 2)) {
                         print("reserved=0x");
                         print_hex(reserved);
                         print("[MustBeZero],");
                     }
-                    if (!have(up + 4, 4)) return trunc("ah", "truncated AH");
+                    if (!have(up + 4, 4)) return longjmp_ = true, trunc("ah", "truncated AH");
                     print("spi=0x");
                     if (out_) {
                         const std::uint32_t spi = load_be32(f_, up + 4);
                         for (int sh = 24; sh >= 0; sh -= 8) put_hex2(*out_, static_cast<std::uint8_t>(spi >> sh));
                     }
                     print(',');
-                    if (!have(up + 8, 4)) return trunc("ah", "truncated AH");
+                    if (!have(up + 8, 4)) return longjmp_ = true, trunc("ah", "truncated AH");
                     print("seq=0x");
                     print_hex(load_be32(f_, up + 8));
                     print(",icv=0x");
                     for (std::uint32_t b = up + 12; b < up + ah_hdr_len; ++b) {
-                        if (!have(b, 1)) return trunc("ah", "truncated AH");
+                        if (!have(b, 1)) return longjmp_ = true, trunc("ah", "truncated AH");
                         print_hex2(load_u8(f_, b));
                     }
                     print("): ");
@@ -529,7 +531,9 @@ void Walker::run(std::uint32_t wire) {
 
 void walk_ipv6(const Packet& p, std::uint32_t wire, int verbose, Buf* out, Ip6Walk& w, Ipv6Info* info) {
     w = Ip6Walk{};
-    Walker(p, verbose, out, w, info).run(wire);
+    Walker walker(p, verbose, out, w, info);
+    walker.run(wire);
+    w.jumped = walker.jumped();
 }
 
 }  // namespace tpk::decode

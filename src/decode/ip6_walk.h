@@ -21,6 +21,7 @@ struct Ip6Walk {
     // fragment, a cut), and truncated says it ended in " [|proto]".
     bool upper = false;
     bool truncated = false;
+    bool jumped = false;         // ended where tcpdump's GET_ macro longjmps (-x then dumps it all)
     std::string_view reason;     // why it stopped, for Malformed
     std::uint8_t nh = 0;         // the upper-layer protocol
     std::uint32_t offset = 0;

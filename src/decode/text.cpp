@@ -329,6 +329,7 @@ void TextRenderer::render(const Packet& p, std::int64_t ts_sec, std::int64_t ts_
         return;
     }
     render_time(ts_sec, ts_frac, out);
+    jumped_ = false;
     render_body(p, out);
     if (options_.hex) render_hex(p, out);
     out.push_back('\n');
@@ -458,6 +459,7 @@ void TextRenderer::render_ipv6(const Packet& p, Buf& out) {
     if (options_.verbose) render_ipv6_verbose(p, out);
     Ip6Walk w;
     walk_ipv6(p, wire, options_.verbose, &out, w);
+    jumped_ |= w.jumped;
     if (!w.upper) return;
     if (w.zero_payload) {
         // The snapshot ends with the IPv6 header: every printer finds nothing.
@@ -560,6 +562,7 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
     const unsigned version = avail ? load_u8(p.frame, p.network_offset) >> 4 : 0;
     if (v4 && !avail) {  // ip_print reads the version first: nothing captured ends there
         put_truncated(out, Layer::ipv4);
+        jumped_ = true;
         return;
     }
     if (v4 && version != 4) {
@@ -597,6 +600,7 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
         put_uint(out, p.ipv4.header_length);
         put(out, ")]");
         put_truncated(out, Layer::ipv4);
+        jumped_ = true;  // nd_trunc_longjmp
     } else if (p.malformed.truncated) {
         if (v4) put_ipv4_missing(p, out);
         put_flow(out, p, false);
@@ -673,7 +677,7 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
         put_uint(out, tcp.urgent);
     }
     std::string_view proto = "tcp";
-    if (tcp.header_length > 20 && !render_tcp_options(out, p, rel.sack_base, proto)) return;
+    if (tcp.header_length > 20 && !render_tcp_options(out, p, rel.sack_base, proto, &jumped_)) return;
     put(out, ", length ");
     put_uint(out, length);
     if (length == 0) return;
@@ -685,6 +689,7 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
         put_uint(out, tcp.header_length);
         put(out, ")]");
         put_trunc(out, proto);
+        jumped_ = true;  // nd_trunc_longjmp
         return;
     }
     // print_tcp_rst_data (-v): the text a reset carries, 30 characters at most.
@@ -772,6 +777,7 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
     put_flow(out, p, false);
     if (p.has_malformed && p.malformed.layer == Layer::icmp) {
         put_truncated(out, Layer::icmp);
+        jumped_ = true;  // icmp_print's GET_ reads longjmp
         return;
     }
     const IcmpInfo& icmp = p.icmp;
@@ -829,7 +835,8 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
 // tcpdump -x (hex_print): "\n\t0x0000:  4500 003c ..." 16 bytes a line,
 // without the link header; -xx includes it.
 void TextRenderer::render_hex(const Packet& p, Buf& out) {
-    const std::size_t start = options_.hex > 1 ? 0 : std::min<std::size_t>(p.link.header_length, p.frame.size());
+    const std::size_t start =
+        options_.hex > 1 || jumped_ ? 0 : std::min<std::size_t>(p.link.header_length, p.frame.size());
     const Bytes data = p.frame.subspan(start);
     for (std::size_t i = 0; i < data.size(); i += 2) {
         if (i % 16 == 0) {

@@ -88,6 +88,9 @@ private:
 
     static constexpr int kMaxDepth = 8;  // IP-in-IP nesting printed; tcpdump has no limit, our stack does
     int depth_ = 0;
+    // The line ended where tcpdump's GET_ macros longjmp: its -x dump then
+    // starts at the link header (pretty_print_packet resets ndo_ll_hdr_len).
+    bool jumped_ = false;
     TextOptions options_;
     TcpSequenceTracker sequences_;
     std::unordered_map<std::uint32_t, std::string> interface_names_;  // cooked v2 ifindex -> name

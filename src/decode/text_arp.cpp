@@ -134,8 +134,9 @@ void TextRenderer::render_arp(const Packet& p, Buf& out) {
     const std::size_t ap = p.network_offset;
     const std::size_t caplen = f.size() - std::min(f.size(), ap);
     const std::uint32_t length = p.wire_length > ap ? static_cast<std::uint32_t>(p.wire_length - ap) : 0;
-    if (caplen < 8) {
+    if (caplen < 8) {  // tcpdump longjmps here: -x then dumps the whole frame
         put_trunc(out, "arp");
+        jumped_ = true;
         return;
     }
     const unsigned hrd = load_be16(f, ap), pro = load_be16(f, ap + 2), hln = load_u8(f, ap + 4),
@@ -143,6 +144,7 @@ void TextRenderer::render_arp(const Packet& p, Buf& out) {
     const std::size_t sha = ap + 8, spa = sha + hln, tha = spa + pln, tpa = tha + hln;
     if (!fits(f, tpa, pln)) {
         put_trunc(out, "arp");
+        jumped_ = true;
         return;
     }
     put(out, "ARP, ");

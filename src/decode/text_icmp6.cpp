@@ -675,7 +675,11 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
     }
     const bool fragmented = p.ipv6.is_fragment;
     if (options_.verbose && !fragmented && m.has(bp, length)) {
-        if (!m.has(bp + 2, 2)) return put_trunc(out, "icmp6");  // the checksum field itself is missing
+        if (!m.has(bp + 2, 2)) {  // the checksum field itself is missing: GET_ longjmps
+            put_trunc(out, "icmp6");
+            jumped_ = true;
+            return;
+        }
         const ChecksumCheck c = check_transport_checksum(p, p.icmp.checksum);
         if (c.computable) {
             if (c.valid) put(out, "[icmp6 sum ok] ");
@@ -689,7 +693,13 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
         }
     }
     Printer pr{out, m, options_.verbose};
-    auto trunc = [&] { put_trunc(out, "icmp6"); };
+    // A GET_ read past the snapshot (tcpdump longjmps: -x then dumps the
+    // whole frame) or an ND_TCHECK (goto trunc: it does not).
+    auto trunc = [&] {
+        put_trunc(out, "icmp6");
+        jumped_ = true;
+    };
+    auto soft_trunc = [&] { put_trunc(out, "icmp6"); };
     if (!m.has(bp, 1)) return trunc();
     const std::uint8_t type = load_u8(p.frame, bp);
     put(out, "ICMP6, ");
@@ -737,7 +747,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
                 case 4: {
                     unsigned prot = 0;
                     std::size_t uh = 0;
-                    if (!quoted_upper(m, oip, prot, uh)) return trunc();
+                    if (!quoted_upper(m, oip, prot, uh)) return soft_trunc();
                     if (!m.has(oip + 24, 16)) return trunc();
                     const unsigned dport = load_be16(p.frame, uh + 2);
                     put(out, ", ");
@@ -779,7 +789,8 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
             }
             break;
         case 4: {
-            if (!m.has(oip + 24, 16) || !m.has(bp + 4, 4)) return trunc();
+            if (!m.has(oip + 24, 16)) return soft_trunc();  // ND_TCHECK_16
+            if (!m.has(bp + 4, 4)) return trunc();
             static constexpr std::string_view kCodes[] = {", erroneous - octet ", ", next header - octet ",
                                                           ", option - octet ", ", incomplete header chain - octet "};
             if (code < 4) {
@@ -813,7 +824,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
         case 131: case 132: pr.mld1(); break;
         case 133:
             if (options_.verbose && !nd_options(out, m, bp + 8, static_cast<int>(length) - 8, options_.verbose))
-                return trunc();
+                return soft_trunc();
             break;
         case 134:
             if (options_.verbose) {
@@ -840,7 +851,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
                 put(out, "ms, retrans timer ");
                 put_uint(out, load_be32(p.frame, bp + 12));
                 put(out, "ms");
-                if (!nd_options(out, m, bp + 16, static_cast<int>(length) - 16, options_.verbose)) return trunc();
+                if (!nd_options(out, m, bp + 16, static_cast<int>(length) - 16, options_.verbose)) return soft_trunc();
             }
             break;
         case 135: case 136:
@@ -849,7 +860,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
             put_addr6(out, p.frame, bp + 8);
             if (type == 135 && options_.verbose &&
                 !nd_options(out, m, bp + 24, static_cast<int>(length) - 24, options_.verbose))
-                return trunc();
+                return soft_trunc();
             if (type == 136 && options_.verbose) {
                 const std::uint32_t flags = load_be32(p.frame, bp + 4);
                 put(out, ", Flags [");
@@ -863,7 +874,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
                 }
                 if (!any) put(out, "none");
                 put(out, ']');
-                if (!nd_options(out, m, bp + 24, static_cast<int>(length) - 24, options_.verbose)) return trunc();
+                if (!nd_options(out, m, bp + 24, static_cast<int>(length) - 24, options_.verbose)) return soft_trunc();
             }
             break;
         case 137:
@@ -873,7 +884,7 @@ void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
             put(out, " to ");
             put_addr6(out, p.frame, bp + 8);
             if (options_.verbose && !nd_options(out, m, bp + 40, static_cast<int>(length) - 40, options_.verbose))
-                return trunc();
+                return soft_trunc();
             break;
         case 138: pr.rrenum(); break;
         case 139: case 140: pr.nodeinfo(length); break;

@@ -80,7 +80,9 @@ namespace tpk::decode {
 // tcpdump 4.99 prints it. proto is the name a truncation is reported under
 // ("tcp", or "mptcp" once an MPTCP option was printed, as tcpdump does).
 // Returns false when the line ends there ([bad opt] or a snap-length cut).
+// *jumped is set when the line ended where tcpdump's GET_ macro longjmps
+// (then -x dumps the whole frame, link header included).
 bool render_tcp_options(textput::Buf& out, const Packet& p, std::uint32_t sack_base,
-                        std::string_view& proto);
+                        std::string_view& proto, bool* jumped);
 
 }  // namespace tpk::decode

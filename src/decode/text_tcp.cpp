@@ -241,7 +241,7 @@ bool mptcp(Buf& out, Bytes f, std::size_t o, unsigned len, std::uint8_t flags) {
 
 }  // namespace
 
-bool render_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base, std::string_view& proto) {
+bool render_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base, std::string_view& proto, bool* jumped) {
     const Bytes f = p.captured();
     const TcpInfo& tcp = p.tcp;
     std::size_t cp = p.transport_offset + 20;
@@ -264,11 +264,11 @@ bool render_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base, std:
         if (ch) put(out, ch);
         // A kind or length byte past the capture ends the line at once
         // (GET_U_1's longjmp), without the ">".
-        if (!fits(f, cp, 1)) return put_trunc(out, proto), false;
+        if (!fits(f, cp, 1)) return put_trunc(out, proto), *jumped = true, false;
         const std::uint8_t opt = load_u8(f, cp++);
         unsigned len = 1;
         if (opt != kEol && opt != kNop) {
-            if (!fits(f, cp, 1)) return put_trunc(out, proto), false;
+            if (!fits(f, cp, 1)) return put_trunc(out, proto), *jumped = true, false;
             len = load_u8(f, cp++);
             if (len < 2 || len > hlen) return bad();
             --hlen;
