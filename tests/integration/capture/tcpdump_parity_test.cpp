@@ -87,6 +87,7 @@ TEST_F(TcpdumpParity, TcpOptionsAsTcpdumpNamesThem) {
     }
     EXPECT_EQ(text.find("mptcp 0x"), std::string::npos) << "an MPTCP option printed raw";
     compare(file, "-nn -v", 51);
+    compare(file, "-nn -x", 51);  // a cut option: tcpdump's dump then starts at the link header
 }
 
 // Item 13: hop-by-hop options, jumbograms, BIG TCP's payload length 0, the
@@ -112,6 +113,7 @@ TEST_F(TcpdumpParity, Ipv6ExtensionHeadersAndIcmpv6AsTcpdumpPrintsThem) {
     EXPECT_NE(verbose.find("[gaddr ff02::1:ff00:1 to_ex, 0 source(s)] [gaddr ff05::2 to_in, 2 source(s)]"),
               std::string::npos);
     compare(file, "-nn -vv", 60);
+    compare(file, "-nn -x", 60);
 }
 
 // Item 14: ARP's (tha), the record tcpdump refuses, out-of-range time stamps.
@@ -128,6 +130,7 @@ TEST_F(TcpdumpParity, ArpZeroLengthRecordsAndOddTimestampsAsTcpdumpPrintsThem) {
     }
     compare(file, "-nn --nano", 21);
     compare(file, "-nn -v", 21);
+    compare(file, "-nn -x", 21);
 }
 
 }  // namespace
