@@ -830,6 +830,26 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
                            icmp.checksum, c.expected);
         }
     }
+    // -v: an error message's quoted datagram, printed as ip_print prints a
+    // packet, on its own line (icmp_print, ICMP_ERRTYPE).
+    const bool error = icmp.type == 3 || icmp.type == 4 || icmp.type == 5 || icmp.type == 11 || icmp.type == 12;
+    if (!options_.verbose || !error) return;
+    put(out, "\n\t");
+    const Bytes f = p.captured();
+    const std::size_t q = p.transport_offset + 8;
+    if (!fits(f, q + 2, 2)) {  // GET_BE_U_2(ip->ip_len) longjmps
+        put_truncated(out, Layer::icmp);
+        jumped_ = true;
+        return;
+    }
+    if (depth_ >= kMaxDepth) return;
+    const std::uint16_t ip_len = load_be16(f, q + 2);
+    const Bytes quoted = f.subspan(q, std::min<std::size_t>(ip_len, f.size() - q));
+    Packet in;
+    decode_frame(228, quoted, ip_len, in);
+    ++depth_;
+    render_body(in, out);
+    --depth_;
 }
 
 // tcpdump -x (hex_print): "\n\t0x0000:  4500 003c ..." 16 bytes a line,
