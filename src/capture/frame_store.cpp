@@ -27,7 +27,7 @@ std::byte* FrameStore::reserve(std::size_t length, Record& record) {
 Status FrameStore::on_frame(const RawFrame& frame) {
     Record r;
     r.sec = frame.sec;
-    r.nsec = frame.nsec;
+    r.nsec = static_cast<std::uint32_t>(frame.nsec);  // live frames: always < 1e9
     r.wire_length = frame.wire_length;
     r.length = static_cast<std::uint32_t>(frame.data.size());
     if (!frame.data.empty()) std::memcpy(reserve(frame.data.size(), r), frame.data.data(), frame.data.size());

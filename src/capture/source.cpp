@@ -112,7 +112,7 @@ void Source::on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) 
     RawFrame f;
     f.sec = h->ts.tv_sec;
     // With nanosecond precision libpcap stores nanoseconds in tv_usec.
-    f.nsec = static_cast<std::uint32_t>(h->ts.tv_usec);
+    f.nsec = h->ts.tv_usec;
     f.wire_length = h->len;
     f.data = std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes), h->caplen);
     ++self->delivered_;

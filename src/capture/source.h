@@ -24,7 +24,10 @@ using PcapHandle = ScopedHandle<pcap_t, pcap_close>;
 // The journey's decoded view of a frame is journey::Frame.
 struct RawFrame {
     std::int64_t sec = 0;
-    std::uint32_t nsec = 0;
+    // libpcap's tv_usec at nanosecond precision: < 1e9 except in a damaged
+    // file, whose out-of-range microseconds arrive x1000, sign-extended from 32 bits (the text prints them
+    // as tcpdump does).
+    std::int64_t nsec = 0;
     std::uint32_t wire_length = 0;
     std::span<const std::byte> data;  // caplen bytes
 };

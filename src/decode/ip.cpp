@@ -1,6 +1,7 @@
 // IPv4 (options, fragments) and IPv6 (extension headers), then the transport.
 #include <algorithm>
 
+#include "decode/ip6_walk.h"
 #include "decode/packet.h"
 
 namespace tpk::decode {
@@ -23,14 +24,17 @@ void decode_transport(Packet& p, std::uint8_t protocol, std::uint32_t offset) {
     switch (protocol) {
         case kProtoTcp: decode_tcp(p, offset); break;
         case kProtoUdp: decode_udp(p, offset); break;
-        case kProtoIcmp: decode_icmp(p, offset); break;
-        case kProtoIcmpv6: decode_icmpv6(p, offset); break;
+        // Each ICMP only over its own IP version (ip_demux_print: "[ICMP requires IPv4]").
+        case kProtoIcmp:
+            if (p.network == Network::ipv4) decode_icmp(p, offset);
+            else p.transport = Transport::other;
+            break;
+        case kProtoIcmpv6:
+            if (p.network == Network::ipv6) decode_icmpv6(p, offset);
+            else p.transport = Transport::other;
+            break;
         default: p.transport = Transport::other; break;
     }
-}
-
-bool is_ipv6_extension(std::uint8_t nh) {
-    return nh == 0 || nh == 43 || nh == 44 || nh == 51 || nh == 60;
 }
 
 }  // namespace
@@ -66,6 +70,7 @@ bool decode_ipv4(Packet& p, std::uint32_t offset) {
     ip.options_length = static_cast<std::uint8_t>(ip.header_length - 20);
     ip.checksum_ok = checksum_fold(checksum_add(f.subspan(offset, ip.header_length))) == 0;
     p.transport_length = ip.total_length - ip.header_length;
+    p.snap_end = offset + ip.total_length;
     p.later_fragment = ip.fragment_offset != 0;
     decode_transport(p, ip.protocol, offset + ip.header_length);
     return !p.has_malformed;
@@ -86,44 +91,47 @@ bool decode_ipv6(Packet& p, std::uint32_t offset) {
     ip.hop_limit = load_u8(f, offset + 7);
     set_address(p.src, Family::ipv6, f, offset + 8);
     set_address(p.dst, Family::ipv6, f, offset + 24);
+    p.protocol = ip.next_header;
+    // tcpdump's length: what the link layer says is left on the wire.
+    const std::uint32_t wire = p.wire_length > offset ? p.wire_length - offset : 0;
+    if (wire < 40) return mark_malformed(p, Layer::ipv6, offset, "shorter than an IPv6 header");
 
-    std::uint8_t nh = ip.next_header;
-    std::uint32_t pos = offset + 40;
-    std::uint32_t remaining = ip.payload_length;
-    p.protocol = nh;
-    while (is_ipv6_extension(nh)) {
-        if (ip.extension_count == ip.extensions.size())
-            return mark_malformed(p, Layer::ipv6, pos, "too many extension headers");
-        if (!fits(f, pos, 8))
-            return mark_malformed(p, Layer::ipv6, pos, "truncated extension header", true);
-        std::uint32_t length = 0;
-        if (nh == 44) {  // fragment header: fixed 8 bytes (RFC 8200 4.5)
-            length = 8;
-            const std::uint16_t off = load_be16(f, pos + 2);
-            ip.is_fragment = true;
-            ip.fragment_offset = off & 0xfff8;
-            ip.more_fragments = off & 1;
-            ip.fragment_id = load_be32(f, pos + 4);
-            p.later_fragment = ip.fragment_offset != 0;
-        } else if (nh == 51) {  // AH counts 4-byte units minus 2 (RFC 4302)
-            length = (load_u8(f, pos + 1) + 2u) * 4u;
-        } else {
-            length = (load_u8(f, pos + 1) + 1u) * 8u;
+    // The same walk the text renderer prints from (ip6_walk.cpp): where the
+    // upper layer starts, how long tcpdump takes it to be, or why it stops.
+    Ip6Walk w;
+    walk_ipv6(p, wire, 0, nullptr, w, &ip);
+    ip.jumbo = w.jumbo;
+    ip.jumbo_length = w.jumbo_length;
+    p.later_fragment = ip.is_fragment && ip.fragment_offset != 0;
+    if (!w.upper) {
+        if (p.later_fragment) {
+            p.protocol = ip.extension_count ? load_u8(f, ip.extensions[ip.extension_count - 1].offset) : p.protocol;
+            p.transport = Transport::other;
+            p.transport_offset = ip.extension_count
+                                     ? ip.extensions[ip.extension_count - 1].offset + 8
+                                     : offset + 40;
+            return true;
         }
-        if (length > remaining)
-            return mark_malformed(p, Layer::ipv6, pos, "extension header longer than payload");
-        ip.extensions[ip.extension_count++] = Ipv6ExtensionHeader{nh, static_cast<std::uint16_t>(length)};
-        nh = load_u8(f, pos);
-        pos += length;
-        remaining -= length;
-        p.protocol = nh;
+        const std::uint32_t at = ip.extension_count ? ip.extensions[ip.extension_count - 1].offset : offset + 40;
+        return mark_malformed(p, Layer::ipv6, at, w.reason, w.truncated);
     }
-    p.transport_length = remaining;
-    if (nh == 59) {  // no next header
+    p.protocol = w.nh;
+    p.transport_length = w.length;
+    p.snap_end = w.snap_end;
+    if (w.zero_payload) {
+        // Payload length 0 and no jumbo option: there is no payload to decode.
+        ip.zero_payload = true;
+        p.transport_offset = w.offset;
+        p.transport = w.nh == kProtoTcp ? Transport::tcp : w.nh == kProtoUdp ? Transport::udp
+                    : w.nh == kProtoIcmpv6 ? Transport::icmpv6 : Transport::other;
+        return mark_malformed(p, Layer::ipv6, offset, "payload length 0");
+    }
+    if (w.nh == 59) {  // no next header
         p.transport = Transport::none;
+        p.transport_offset = w.offset;
         return true;
     }
-    decode_transport(p, nh, pos);
+    decode_transport(p, w.nh, w.offset);
     return !p.has_malformed;
 }
 

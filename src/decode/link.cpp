@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::uint16_t kEtherIpv4 = 0x0800;
 constexpr std::uint16_t kEtherArp = 0x0806;
+constexpr std::uint16_t kEtherRevArp = 0x8035;  // RARP: the same header (tcpdump prints it with arp_print)
 constexpr std::uint16_t kEtherVlan = 0x8100;
 constexpr std::uint16_t kEtherQinQ = 0x88a8;
 constexpr std::uint16_t kEtherIpv6 = 0x86dd;
@@ -25,7 +26,7 @@ void decode_network(Packet& p, std::uint16_t ethertype, std::uint32_t offset) {
     switch (ethertype) {
         case kEtherIpv4: decode_ipv4(p, offset); break;
         case kEtherIpv6: decode_ipv6(p, offset); break;
-        case kEtherArp: decode_arp(p, offset); break;
+        case kEtherArp: case kEtherRevArp: decode_arp(p, offset); break;
         default: p.network = Network::other; p.network_offset = offset; break;
     }
 }

@@ -81,6 +81,7 @@ struct Ipv4Info {
 struct Ipv6ExtensionHeader {
     std::uint8_t type = 0;    // 0 hop-by-hop, 43 routing, 44 fragment, 60 dest opts, 51 AH
     std::uint16_t length = 0; // bytes
+    std::uint32_t offset = 0; // where it starts in the frame
 };
 
 struct Ipv6Info {
@@ -95,6 +96,12 @@ struct Ipv6Info {
     std::uint16_t fragment_offset = 0;  // bytes
     bool more_fragments = false;
     std::uint32_t fragment_id = 0;
+    // RFC 2675: payload length 0 with a hop-by-hop jumbo option giving it.
+    bool jumbo = false;
+    std::uint32_t jumbo_length = 0;
+    // Payload length 0 without a jumbo option: nothing after the header is
+    // decoded (tcpdump's snapshot ends there too).
+    bool zero_payload = false;
 };
 
 enum TcpFlag : std::uint8_t {
@@ -214,6 +221,13 @@ struct Packet {
 
     bool has_malformed = false;
     Malformed malformed;
+
+    // Where the IP datagram ends in frame (tcpdump's snapend once ip_print or
+    // ip6_print cut the snapshot to the IP length): the transport decoders
+    // and printers read nothing past it, so link-layer padding is never taken
+    // for a header. 0 until an IP header set it.
+    std::uint32_t snap_end = 0;
+    Bytes captured() const { return snap_end && snap_end < frame.size() ? frame.first(snap_end) : frame; }
 
     std::uint16_t src_port() const;
     std::uint16_t dst_port() const;

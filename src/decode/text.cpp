@@ -1,4 +1,6 @@
 #include "decode/text.h"
+#include "decode/text_put.h"
+#include "decode/ip6_walk.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -11,43 +13,39 @@ namespace tpk::decode {
 
 namespace {
 
-using Buf = fmt::memory_buffer;
+using namespace textput;
 
-void put(Buf& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
-void put(Buf& out, char c) { out.push_back(c); }
-
-void put_uint(Buf& out, std::uint64_t v) {
-    fmt::format_int f(v);
-    out.append(f.data(), f.data() + f.size());
-}
-
-constexpr char kHexDigits[] = "0123456789abcdef";
-
-void put_hex2(Buf& out, std::uint8_t v) {
-    out.push_back(kHexDigits[v >> 4]);
-    out.push_back(kHexDigits[v & 0xf]);
-}
-
-// "0x%04x"
-void put_hex16(Buf& out, std::uint16_t v) {
-    put(out, "0x");
-    put_hex2(out, static_cast<std::uint8_t>(v >> 8));
-    put_hex2(out, static_cast<std::uint8_t>(v));
-}
-
+// tcpdump's ipproto_values
 std::string_view protocol_name(std::uint8_t proto) {
     switch (proto) {
-        case kProtoIcmp: return "ICMP";
-        case kProtoTcp: return "TCP";
-        case kProtoUdp: return "UDP";
-        case kProtoIcmpv6: return "ICMPv6";
         case 0: return "Options";
+        case kProtoIcmp: return "ICMP";
+        case 2: return "IGMP";
+        case 4: return "IPIP";
+        case kProtoTcp: return "TCP";
+        case 8: return "EGP";
+        case 9: return "IGRP";
+        case kProtoUdp: return "UDP";
+        case 33: return "DCCP";
         case 41: return "IPv6";
         case 43: return "Routing";
         case 44: return "Fragment";
+        case 46: return "RSVP";
+        case 47: return "GRE";
         case 50: return "ESP";
         case 51: return "AH";
+        case 55: return "Mobile IP";
+        case kProtoIcmpv6: return "ICMPv6";
+        case 62: return "Mobile IP (old)";
+        case 88: return "EIGRP";
+        case 89: return "OSPF";
+        case 103: return "PIM";
+        case 108: return "Compressed IP";
+        case 112: return "VRRP";
+        case 113: return "PGM";
         case 132: return "SCTP";
+        case 135: return "Mobility";
+        case 143: return "Ethernet";
         default: return "unknown";
     }
 }
@@ -85,7 +83,7 @@ std::string_view link_layer_name(LinkType t) {
 // tcp_print/udp_print: "src.port > dst.port: ", or only "port > port: " when
 // IPv6 extension headers came first (they printed the addresses already).
 void put_transport_flow(Buf& out, const Packet& p) {
-    if (p.network == Network::ipv6 && p.ipv6.extension_count) {
+    if (p.network == Network::ipv6 && p.ipv6.next_header != p.protocol) {
         put_uint(out, p.src_port());
         put(out, " > ");
         put_uint(out, p.dst_port());
@@ -112,119 +110,6 @@ void put_tcp_flags(Buf& out, std::uint8_t flags) {
     for (const auto& f : kFlags)
         if (flags & f.bit) out.push_back(f.c);
     put(out, ']');
-}
-
-std::string_view tcp_option_name(std::uint8_t kind) {
-    switch (kind) {
-        case 0: return "eol";
-        case 1: return "nop";
-        case 2: return "mss";
-        case 3: return "wscale";
-        case 4: return "sackOK";
-        case 5: return "sack";
-        case 6: return "echo";
-        case 7: return "echoreply";
-        case 8: return "TS";
-        case 11: return "cc";
-        case 12: return "ccnew";
-        case 13: return "ccecho";
-        case 19: return "md5";
-        case 20: return "scps";
-        case 27: return "snack";
-        case 28: return "uto";
-        case 29: return "tcp-ao";
-        case 30: return "mptcp";
-        case 34: return "tfo";
-        case 254: return "exp";
-        default: return {};
-    }
-}
-
-// Returns false when the options end in a bad length or the snap length:
-// tcpdump then ends the line there, without ", length N".
-bool put_tcp_options(Buf& out, const Packet& p, std::uint32_t sack_base) {
-    const TcpInfo& tcp = p.tcp;
-    const Bytes f = p.frame;
-    const std::uint32_t h = p.transport_offset;
-    put(out, ", options [");
-    std::uint8_t sack_index = 0;
-    for (std::uint8_t i = 0; i < tcp.option_count; ++i) {
-        const TcpOption& o = tcp.options[i];
-        if (i) put(out, ',');
-        if (o.length != 1 && (o.length < 2 || i + 1 == tcp.option_count) && tcp.options_malformed) {
-            put(out, "[bad opt]");  // tcpdump checks the length before naming the option
-            return false;
-        }
-        const std::string_view name = tcp_option_name(o.kind);
-        if (name.empty()) {
-            put(out, "unknown-");
-            put_uint(out, o.kind);
-        } else {
-            put(out, name);
-        }
-        const std::size_t d = h + o.data_offset;
-        const bool complete = o.length < 2 || o.data_length == o.length - 2;
-        switch (o.kind) {
-            case 0: case 1: case 4: break;
-            case 2:
-                if (tcp.has_mss) { put(out, ' '); put_uint(out, tcp.mss); }
-                break;
-            case 3:
-                if (tcp.has_wscale) { put(out, ' '); put_uint(out, tcp.wscale); }
-                break;
-            case 8:
-                if (o.data_length >= 8) {
-                    put(out, " val ");
-                    put_uint(out, load_be32(f, d));
-                    put(out, " ecr ");
-                    put_uint(out, load_be32(f, d + 4));
-                }
-                break;
-            case 5:
-                if ((o.length - 2) % 8 != 0) {
-                    put(out, " invalid sack");
-                    break;
-                }
-                put(out, ' ');
-                put_uint(out, (o.length - 2u) / 8u);
-                put(out, ' ');
-                for (std::size_t j = 0; j + 8 <= o.data_length; j += 8, ++sack_index) {
-                    put(out, '{');
-                    put_uint(out, static_cast<std::uint32_t>(load_be32(f, d + j) - sack_base));
-                    put(out, ':');
-                    put_uint(out, static_cast<std::uint32_t>(load_be32(f, d + j + 4) - sack_base));
-                    put(out, '}');
-                }
-                break;
-            case 6: case 7: case 11: case 12: case 13:
-                if (o.data_length >= 4) { put(out, ' '); put_uint(out, load_be32(f, d)); }
-                break;
-            default:
-                if (o.data_length) put(out, " 0x");
-                for (std::size_t j = 0; j < o.data_length; ++j) put_hex2(out, load_u8(f, d + j));
-                break;
-        }
-        if (!complete) {
-            put_truncated(out, Layer::tcp);
-            return false;
-        }
-        // The known fixed-size kinds with an unexpected length (tcpdump's "[len N]").
-        const int expected = o.kind == 2 ? 4 : o.kind == 3 ? 3 : o.kind == 4 ? 2 : o.kind == 8 ? 10 : 0;
-        if (expected && o.length != expected) {
-            put(out, "[len ");
-            put_uint(out, o.length);
-            put(out, ']');
-        }
-    }
-    // The snap length cut the options between two of them: tcpdump has
-    // already printed the separator when it finds the next kind missing.
-    if (p.has_malformed && p.malformed.layer == Layer::tcp && p.malformed.truncated) {
-        if (tcp.option_count) put(out, ',');
-        put_truncated(out, Layer::tcp);
-        return false;
-    }
-    put(out, ']');
-    return true;
 }
 
 }  // namespace
@@ -307,19 +192,47 @@ TcpSequenceTracker::Relative TcpSequenceTracker::relate(const Packet& p) {
 // ---------------------------------------------------------------------------
 // Checksums
 
+// ip6_finddst: with a routing header, the pseudo-header carries the final
+// destination (type 0/2: the last address; type 4: segment 0).
+static IpAddress checksum_destination(const Packet& p) {
+    IpAddress dst = p.dst;
+    if (p.network != Network::ipv6) return dst;
+    const Bytes f = p.captured();
+    for (std::uint8_t i = 0; i < p.ipv6.extension_count; ++i) {
+        const Ipv6ExtensionHeader& e = p.ipv6.extensions[i];
+        if (e.type == 51) break;
+        if (e.type != 43) continue;
+        if (!fits(f, e.offset, 8)) break;
+        const unsigned len = load_u8(f, e.offset + 1), type = load_u8(f, e.offset + 2);
+        if (len % 2 == 1) break;
+        std::size_t at = 0;
+        if ((type == 0 || type == 2) && len >= 2) at = e.offset + 8 + 16 * (len / 2 - 1);
+        else if (type == 4) at = e.offset + 8;
+        if (at && fits(f, at, 16))
+            for (std::size_t b = 0; b < 16; ++b) dst.bytes[b] = load_u8(f, at + b);
+        break;
+    }
+    return dst;
+}
+
 ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field) {
+    return check_transport_checksum(p, field, p.transport_length);
+}
+
+ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field, std::uint32_t length) {
     ChecksumCheck c;
-    if (p.later_fragment || !fits(p.frame, p.transport_offset, p.transport_length)) return c;
+    if (p.later_fragment || !fits(p.frame, p.transport_offset, length)) return c;
     if (p.ipv4.more_fragments || p.ipv6.is_fragment) return c;  // only part of the datagram
-    const Bytes seg = p.frame.subspan(p.transport_offset, p.transport_length);
+    const Bytes seg = p.frame.subspan(p.transport_offset, length);
     std::uint32_t sum = 0;
     if (p.transport != Transport::icmp) {  // ICMPv4 has no pseudo-header
         const std::size_t n = p.src.family == Family::ipv4 ? 4 : 16;
+        const IpAddress dst = checksum_destination(p);
         sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(p.src.bytes.data()), n), sum);
-        sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(p.dst.bytes.data()), n), sum);
+        sum = checksum_add(Bytes(reinterpret_cast<const std::byte*>(dst.bytes.data()), n), sum);
         sum += p.protocol;
-        sum += p.transport_length & 0xffff;
-        sum += p.transport_length >> 16;
+        sum += length & 0xffff;
+        sum += length >> 16;
     }
     sum = checksum_add(seg, sum);
     c.computable = true;
@@ -332,7 +245,15 @@ ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field) {
 // ---------------------------------------------------------------------------
 // Rendering
 
-void TextRenderer::render_time(std::int64_t sec, std::uint32_t nsec, Buf& out) {
+// ts_print/ts_date_hmsfrac_print: a second count with bit 31 set is refused
+// ("[Error converting time]", no fraction); the fraction is printed as the
+// unsigned 32-bit value of tv_usec, so an out-of-range field shows as is
+// (".1000000").
+void TextRenderer::render_time(std::int64_t sec, std::int64_t frac, Buf& out) {
+    if (static_cast<std::uint32_t>(sec) & 0x80000000u) {
+        put(out, "[Error converting time] ");
+        return;
+    }
     if (sec != cached_sec_) {
         const std::time_t t = static_cast<std::time_t>(sec);
         std::tm tm{};
@@ -348,19 +269,67 @@ void TextRenderer::render_time(std::int64_t sec, std::uint32_t nsec, Buf& out) {
         cached_sec_ = sec;
     }
     out.append(cached_hms_, cached_hms_ + 9);
-    char frac[9];
-    std::uint32_t v = options_.nano ? nsec : nsec / 1000;
-    const int digits = options_.nano ? 9 : 6;
-    for (int i = digits - 1; i >= 0; --i) {
-        frac[i] = static_cast<char>('0' + v % 10);
+    // libpcap scaled microseconds up by 1000 for our nanosecond handle; tcpdump
+    // (microsecond precision unless --nano) sees the division undone.
+    std::uint32_t v = static_cast<std::uint32_t>(options_.nano ? frac : frac / 1000);
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = static_cast<char>('0' + v % 10);
         v /= 10;
-    }
-    out.append(frac, frac + digits);
+    } while (v);
+    for (int pad = options_.nano ? 9 : 6; pad > n; --pad) out.push_back('0');
+    while (n) out.push_back(digits[--n]);
     out.push_back(' ');
 }
 
-void TextRenderer::render(const Packet& p, std::int64_t ts_sec, std::uint32_t ts_nsec, Buf& out) {
-    render_time(ts_sec, ts_nsec, out);
+// pretty_print_packet's sanity checks: such a record prints this alone, with
+// no time stamp (tcpdump's MAXIMUM_SNAPLEN is 262144).
+static bool invalid_header(const Packet& p, Buf& out) {
+    constexpr std::uint32_t kMaxSnaplen = 262144;
+    const std::size_t caplen = p.frame.size();
+    const std::uint32_t len = p.wire_length;
+    if (caplen != 0 && len != 0 && len >= caplen && caplen <= kMaxSnaplen && len <= kMaxSnaplen) return false;
+    bool first = true;
+    auto item = [&](std::string_view head) {
+        put(out, first ? "[Invalid header:" : ",");
+        first = false;
+        put(out, head);
+    };
+    if (caplen == 0) {
+        put(out, "[Invalid header: caplen==0");
+        first = false;
+    }
+    if (len == 0) {
+        item(" len==0");
+    } else if (len < caplen) {
+        item(" len(");
+        put_uint(out, len);
+        put(out, ") < caplen(");
+        put_uint(out, caplen);
+        put(out, ')');
+    }
+    if (caplen > kMaxSnaplen) {
+        item(" caplen(");
+        put_uint(out, caplen);
+        put(out, ") > 262144");
+    }
+    if (len > kMaxSnaplen) {
+        item(" len(");
+        put_uint(out, len);
+        put(out, ") > 262144");
+    }
+    put(out, ']');
+    return true;
+}
+
+void TextRenderer::render(const Packet& p, std::int64_t ts_sec, std::int64_t ts_frac, Buf& out) {
+    if (invalid_header(p, out)) {
+        out.push_back('\n');
+        return;
+    }
+    render_time(ts_sec, ts_frac, out);
+    jumped_ = false;
     render_body(p, out);
     if (options_.hex) render_hex(p, out);
     out.push_back('\n');
@@ -404,7 +373,7 @@ void TextRenderer::render_ipv4_verbose(const Packet& p, Buf& out) {
         put_uint(out, ip.options_length);
         put(out, " bytes)");
     }
-    if (!ip.checksum_ok) {
+    if (!ip.checksum_ok && fits(p.frame, p.network_offset, ip.header_length)) {
         const std::uint32_t sum = checksum_add(p.frame.subspan(p.network_offset, ip.header_length));
         fmt::format_to(std::back_inserter(out), FMT_COMPILE(", bad cksum {:x} (->{:x})!"), ip.checksum,
                        checksum_fold(sum + (0xffffu ^ ip.checksum)));
@@ -458,57 +427,114 @@ void TextRenderer::render_non_ip(const Packet& p, Buf& out) {
     }
 }
 
-// What tcpdump prints for IPv6 extension headers before the transport:
-// "src > dst: HBH DSTOPT " or "src > dst: frag (offset|length) ". Returns
-// false when nothing follows (a fragment other than the first).
-bool TextRenderer::render_ipv6_extensions(const Packet& p, Buf& out) {
-    const Ipv6Info& ip = p.ipv6;
-    const bool named = !ip.is_fragment && (p.transport == Transport::tcp || p.transport == Transport::udp);
-    if (!ip.extension_count || (!named && !ip.is_fragment)) return true;
-    append_address(p.src, out);
-    put(out, " > ");
-    append_address(p.dst, out);
-    put(out, ": ");
-    if (ip.is_fragment) {
-        put(out, "frag (");
-        put_uint(out, ip.fragment_offset);
-        put(out, '|');
-        put_uint(out, p.transport_length);
-        put(out, ')');
-        if (p.later_fragment) return false;
-        put(out, ' ');
-        return true;
+// ip6_print: the header checks, "IP6 ", -v's "(...)", then the extension
+// headers (ip6_walk.cpp prints them) and the upper layer.
+void TextRenderer::render_ipv6(const Packet& p, Buf& out) {
+    const std::size_t off = p.network_offset;
+    const std::size_t avail = p.frame.size() - std::min(p.frame.size(), off);
+    if (avail < 40) {
+        put_trunc(out, "ip6");
+        return;
     }
-    for (std::uint8_t i = 0; i < ip.extension_count; ++i) {
-        const std::uint8_t t = ip.extensions[i].type;
-        put(out, t == 0 ? "HBH " : t == 60 ? "DSTOPT " : t == 43 ? "RT6 " : t == 51 ? "AH " : "EXT ");
+    const std::uint32_t wire = p.wire_length > off ? static_cast<std::uint32_t>(p.wire_length - off) : 0;
+    if (wire < 40) {
+        put(out, "truncated-ip6 ");
+        put_uint(out, wire);
+        return;
     }
-    return true;
+    put(out, "IP6 ");
+    const unsigned version = load_u8(p.frame, off) >> 4;
+    if (version != 6) {
+        put(out, "version error: ");
+        put_uint(out, version);
+        put(out, " != 6");
+        return;
+    }
+    const std::uint32_t payload_len = load_be16(p.frame, off + 4);
+    if (payload_len != 0 && wire < payload_len + 40u) {
+        put(out, "truncated-ip6 - ");
+        put_uint(out, payload_len + 40u - wire);
+        put(out, " bytes missing!");
+    }
+    if (options_.verbose) render_ipv6_verbose(p, out);
+    Ip6Walk w;
+    walk_ipv6(p, wire, options_.verbose, &out, w);
+    jumped_ |= w.jumped;
+    if (!w.upper) return;
+    if (w.zero_payload) {
+        // The snapshot ends with the IPv6 header: every printer finds nothing.
+        switch (w.nh) {
+            case kProtoTcp:
+                put_flow(out, p, false);
+                out.resize(out.size() - 1);
+                put_trunc(out, "tcp");
+                return;
+            case kProtoUdp:
+                put_flow(out, p, false);
+                put_trunc(out, "udp");
+                return;
+            case kProtoIcmpv6: put(out, "ICMP6, length 0 (invalid)"); return;
+            default: break;
+        }
+    }
+    switch (w.nh) {
+        case kProtoTcp: if (p.transport == Transport::tcp) return render_tcp(p, out); break;
+        case kProtoUdp: if (p.transport == Transport::udp) return render_udp(p, out); break;
+        case kProtoIcmpv6: if (p.transport == Transport::icmpv6) return render_icmpv6(p, out); break;
+        case kProtoIcmp: put(out, "[ICMP requires IPv4] (invalid)"); return;
+        case 2: put(out, "[IGMP requires IPv4] (invalid)"); return;
+        case 77: put(out, " nd "); put_uint(out, w.length); return;  // IPPROTO_ND
+        case 4: case 41: {
+            // IPv4 or IPv6 inside IPv6: ip_print/ip6_print on the inner header.
+            const Bytes inner = p.captured().subspan(std::min<std::size_t>(w.offset, p.captured().size()));
+            if (inner.empty()) return put_trunc(out, w.nh == 4 ? "ip" : "ip6");
+            if (depth_ >= kMaxDepth) break;  // deeper nesting: the plain protocol line
+            Packet in;
+            decode_frame(w.nh == 4 ? 228 : 229, inner, w.length, in);
+            ++depth_;
+            if (w.nh == 4) render_body(in, out);
+            else render_ipv6(in, out);
+            --depth_;
+            return;
+        }
+        case 59: put(out, "no next header"); return;
+        default: break;
+    }
+    put(out, " ip-proto-");
+    put_uint(out, w.nh);
+    put(out, ' ');
+    put_uint(out, w.length);
+}
+
+// ip_print: an IP length beyond what was on the wire.
+static void put_ipv4_missing(const Packet& p, Buf& out) {
+    const std::uint32_t wire = p.wire_length > p.network_offset ? p.wire_length - p.network_offset : 0;
+    if (wire >= p.ipv4.total_length) return;
+    put(out, "truncated-ip - ");
+    put_uint(out, p.ipv4.total_length - wire);
+    put(out, " bytes missing! ");
 }
 
 void TextRenderer::render_body(const Packet& p, Buf& out) {
     if (p.link.type == LinkType::linux_sll2 && p.frame.size() >= 20) render_sll2_prefix(p, out);
     if (p.network == Network::arp) return render_arp(p, out);
     if (p.network == Network::none || p.network == Network::other) return render_non_ip(p, out);
-    const bool v4 = p.network == Network::ipv4;
-    if (p.has_malformed && (p.malformed.layer == Layer::ipv4 || p.malformed.layer == Layer::ipv6))
-        return render_bad_ip(p, out);
-    put(out, v4 ? "IP " : "IP6 ");
-    if (options_.verbose) {
-        if (v4) render_ipv4_verbose(p, out);
-        else render_ipv6_verbose(p, out);
+    if (p.network == Network::ipv6) return render_ipv6(p, out);
+    if (p.has_malformed && p.malformed.layer == Layer::ipv4) return render_bad_ip(p, out);
+    put(out, "IP ");
+    const std::uint32_t wire = p.wire_length > p.network_offset ? p.wire_length - p.network_offset : 0;
+    if (wire < 20) {
+        put(out, "truncated-ip ");
+        put_uint(out, wire);
+        return;
     }
-    if (!v4 && !render_ipv6_extensions(p, out)) return;
+    put_ipv4_missing(p, out);
+    if (options_.verbose) render_ipv4_verbose(p, out);
     if (p.later_fragment) {
         put_flow(out, p, false);
         out.resize(out.size() - 1);  // tcpdump: "src > dst: ip-proto-N" has no trailing blank
         put(out, " ip-proto-");
         put_uint(out, p.protocol);
-        return;
-    }
-    if (!v4 && p.transport == Transport::none && p.protocol == 59) {
-        put_flow(out, p, false);
-        put(out, "no next header");
         return;
     }
     switch (p.transport) {
@@ -519,6 +545,10 @@ void TextRenderer::render_body(const Packet& p, Buf& out) {
         default: break;
     }
     put_flow(out, p, false);
+    if (p.protocol == kProtoIcmpv6) {
+        put(out, "[ICMPv6 requires IPv6] (invalid)");
+        return;
+    }
     put(out, " ip-proto-");
     put_uint(out, p.protocol);
     put(out, ' ');
@@ -530,7 +560,12 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
     const bool v4 = p.network == Network::ipv4;
     const std::size_t avail = p.frame.size() - std::min<std::size_t>(p.frame.size(), p.network_offset);
     const unsigned version = avail ? load_u8(p.frame, p.network_offset) >> 4 : 0;
-    if (v4 && avail && version != 4) {
+    if (v4 && !avail) {  // ip_print reads the version first: nothing captured ends there
+        put_truncated(out, Layer::ipv4);
+        jumped_ = true;
+        return;
+    }
+    if (v4 && version != 4) {
         if (version == 6) put(out, "IP6, wrong link-layer encapsulation (invalid)");
         else fmt::format_to(std::back_inserter(out), FMT_COMPILE("IP{} (invalid)"), version);
         return;
@@ -540,15 +575,34 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
         return;
     }
     put(out, v4 ? "IP " : "IP6 ");
+    const std::uint32_t wire = p.wire_length > p.network_offset ? p.wire_length - p.network_offset : 0;
     if (v4 && avail < 20) {
         put_truncated(out, Layer::ipv4);
+    } else if (v4 && wire < 20) {
+        put(out, "truncated-ip ");
+        put_uint(out, wire);
     } else if (v4 && p.ipv4.header_length < 20) {
         put(out, "bad-hlen ");
         put_uint(out, p.ipv4.header_length);
     } else if (v4 && p.ipv4.total_length < p.ipv4.header_length) {
+        put_ipv4_missing(p, out);
         put(out, "bad-len ");
         put_uint(out, p.ipv4.total_length);
+    } else if (v4 && p.malformed.layer == Layer::ipv4 && p.malformed.truncated) {
+        // The header's options were cut by the snap length.
+        put_ipv4_missing(p, out);
+        if (options_.verbose) render_ipv4_verbose(p, out);
+        const std::uint8_t nh = p.ipv4.protocol;
+        if (nh != kProtoTcp && nh != kProtoUdp && nh != 132 && nh != 33) put_flow(out, p, false);
+        put(out, " [remaining caplen(");
+        put_uint(out, avail);
+        put(out, ") < header length(");
+        put_uint(out, p.ipv4.header_length);
+        put(out, ")]");
+        put_truncated(out, Layer::ipv4);
+        jumped_ = true;  // nd_trunc_longjmp
     } else if (p.malformed.truncated) {
+        if (v4) put_ipv4_missing(p, out);
         put_flow(out, p, false);
         out.resize(out.size() - 1);
         put_truncated(out, p.malformed.layer);
@@ -563,7 +617,7 @@ void TextRenderer::render_bad_ip(const Packet& p, Buf& out) {
 void TextRenderer::render_tcp(const Packet& p, Buf& out) {
     const TcpInfo& tcp = p.tcp;
     const bool bad = p.has_malformed && p.malformed.layer == Layer::tcp;
-    const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
+    const std::uint32_t have = static_cast<std::uint32_t>(p.captured().size() - std::min<std::size_t>(p.captured().size(), p.transport_offset));
     if (bad && have < 4) {
         put_flow(out, p, false);
         out.resize(out.size() - 1);
@@ -622,44 +676,77 @@ void TextRenderer::render_tcp(const Packet& p, Buf& out) {
         put(out, ", urg ");
         put_uint(out, tcp.urgent);
     }
-    if (tcp.header_length > 20 && !put_tcp_options(out, p, rel.sack_base)) return;
-    if (bad) {  // cut by the snap length
-        put_truncated(out, Layer::tcp);
-        return;
-    }
+    std::string_view proto = "tcp";
+    if (tcp.header_length > 20 && !render_tcp_options(out, p, rel.sack_base, proto, &jumped_)) return;
     put(out, ", length ");
     put_uint(out, length);
+    if (length == 0) return;
+    // Options that ended early (eol) can leave the rest of the header uncaptured.
+    if (!fits(p.captured(), p.transport_offset, tcp.header_length)) {
+        put(out, " [remaining caplen(");
+        put_uint(out, have);
+        put(out, ") < header length(");
+        put_uint(out, tcp.header_length);
+        put(out, ")]");
+        put_trunc(out, proto);
+        jumped_ = true;  // nd_trunc_longjmp
+        return;
+    }
+    // print_tcp_rst_data (-v): the text a reset carries, 30 characters at most.
+    if ((tcp.flags & tcp_rst) && options_.verbose) {
+        const Bytes f = p.captured();
+        const std::size_t data = p.transport_offset + tcp.header_length;
+        put(out, fits(f, data, length) ? " [RST" : " [!RST");
+        std::size_t n = length;
+        if (n > 30) {
+            n = 30;
+            put(out, '+');
+        }
+        put(out, ' ');
+        for (std::size_t i = 0; i < n && data + i < f.size(); ++i) put_char(out, load_u8(f, data + i));
+        put(out, ']');
+    }
 }
 
 void TextRenderer::render_udp(const Packet& p, Buf& out) {
     const bool bad = p.has_malformed && p.malformed.layer == Layer::udp;
-    const std::uint32_t have = static_cast<std::uint32_t>(p.frame.size() - std::min<std::size_t>(p.frame.size(), p.transport_offset));
+    const std::uint32_t have = static_cast<std::uint32_t>(p.captured().size() - std::min<std::size_t>(p.captured().size(), p.transport_offset));
     if (bad && have < 4) {
-        put_flow(out, p, false);
-        out.resize(out.size() - 1);
+        // udpipaddr_print(ip, -1, -1): the addresses, unless extension
+        // headers came first (they printed them).
+        if (!(p.network == Network::ipv6 && p.ipv6.next_header != kProtoUdp)) put_flow(out, p, false);
         put_truncated(out, Layer::udp);
         return;
     }
     put_transport_flow(out, p);
-    if (bad && have < 8) {
-        put_truncated(out, Layer::udp);
-        return;
-    }
-    if (p.transport_length < 8) {
+    if (p.transport_length < 8) {  // checked before the length field is read
         put(out, "truncated-udp ");
         put_uint(out, p.transport_length);
         return;
     }
-    if (p.udp.length < 8) {
+    if (have < 6) {
+        put_truncated(out, Layer::udp);
+        return;
+    }
+    std::uint32_t ulen = p.udp.length;
+    if (ulen == 0 && p.transport_length > 65535) ulen = p.transport_length;  // RFC 2675 jumbogram
+    if (ulen < 8) {
         put(out, "truncated-udplength ");
-        put_uint(out, p.udp.length);
+        put_uint(out, ulen);
+        return;
+    }
+    if (have < 8) {  // the rest of the header, checksum included, was not captured
+        put_truncated(out, Layer::udp);
         return;
     }
     // udp_print checks IPv4 UDP checksums only with -vv, IPv6 ones with -v
     // (the IPv6 checksum is mandatory).
     const bool v4 = p.network == Network::ipv4;
-    if (options_.verbose > (v4 ? 1 : 0)) {
-        const ChecksumCheck c = check_transport_checksum(p, p.udp.checksum);
+    const bool fragmented = v4 ? p.ipv4.more_fragments || p.ipv4.fragment_offset : p.ipv6.is_fragment;
+    if (options_.verbose > (v4 ? 1 : 0) && !fragmented) {
+        // Over the UDP length when it is the shorter (udp_print's length).
+        const ChecksumCheck c =
+            check_transport_checksum(p, p.udp.checksum, std::min<std::uint32_t>(ulen, p.transport_length));
         if (v4 && p.udp.checksum == 0) {
             put(out, "[no cksum] ");
         } else if (c.computable) {
@@ -674,22 +761,23 @@ void TextRenderer::render_udp(const Packet& p, Buf& out) {
         }
     }
     const bool fragment = p.ipv4.more_fragments || p.ipv6.is_fragment;
-    if (p.udp.length > p.transport_length && !fragment) {
+    if (ulen > p.transport_length && !fragment) {
         put(out, "UDP, bad length ");
-        put_uint(out, p.udp.length - 8u);
+        put_uint(out, ulen - 8u);
         put(out, " > ");
         put_uint(out, p.transport_length - 8u);
         return;
     }
     put(out, "UDP, length ");
     // A first fragment carries the whole datagram's UDP length (udp_print).
-    put_uint(out, fragment ? p.udp.length - 8u : p.payload_length);
+    put_uint(out, fragment ? ulen - 8u : p.payload_length);
 }
 
 void TextRenderer::render_icmp(const Packet& p, Buf& out) {
     put_flow(out, p, false);
     if (p.has_malformed && p.malformed.layer == Layer::icmp) {
         put_truncated(out, Layer::icmp);
+        jumped_ = true;  // icmp_print's GET_ reads longjmp
         return;
     }
     const IcmpInfo& icmp = p.icmp;
@@ -721,7 +809,7 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
                 put_uint(out, icmp.code);
                 break;
         }
-    } else if ((icmp.type == 13 || icmp.type == 14) && fits(p.frame, p.transport_offset, 8)) {
+    } else if ((icmp.type == 13 || icmp.type == 14) && fits(p.captured(), p.transport_offset, 8)) {
         // Timestamp request/reply (RFC 792): id and seq sit where echo has them.
         put(out, icmp.type == 13 ? "time stamp query id " : "time stamp reply id ");
         put_uint(out, load_be16(p.frame, p.transport_offset + 4));
@@ -742,115 +830,33 @@ void TextRenderer::render_icmp(const Packet& p, Buf& out) {
                            icmp.checksum, c.expected);
         }
     }
-}
-
-void TextRenderer::render_icmpv6(const Packet& p, Buf& out) {
-    put_flow(out, p, false);
-    const IcmpInfo& icmp = p.icmp;
-    const bool cut = p.has_malformed && p.malformed.layer == Layer::icmpv6;
-    if (cut && !fits(p.frame, p.transport_offset, 1)) {
-        put_truncated(out, Layer::icmpv6);
+    // -v: an error message's quoted datagram, printed as ip_print prints a
+    // packet, on its own line (icmp_print, ICMP_ERRTYPE).
+    const bool error = icmp.type == 3 || icmp.type == 4 || icmp.type == 5 || icmp.type == 11 || icmp.type == 12;
+    if (!options_.verbose || !error) return;
+    put(out, "\n\t");
+    const Bytes f = p.captured();
+    const std::size_t q = p.transport_offset + 8;
+    if (!fits(f, q + 2, 2)) {  // GET_BE_U_2(ip->ip_len) longjmps
+        put_truncated(out, Layer::icmp);
+        jumped_ = true;
         return;
     }
-    if (options_.verbose) {
-        const ChecksumCheck c = check_transport_checksum(p, icmp.checksum);
-        if (c.computable) {
-            if (c.valid) put(out, "[icmp6 sum ok] ");
-            else {
-                put(out, "[bad icmp6 cksum ");
-                put_hex16(out, icmp.checksum);
-                put(out, " -> ");
-                put_hex16(out, c.expected);
-                put(out, "!] ");
-            }
-        }
-    }
-    put(out, "ICMP6, ");
-    switch (icmp.type) {
-        case 1:
-            put(out, "destination unreachable");
-            switch (icmp.code) {  // tcpdump's icmp6_dst_unreach_code_values
-                case 0: put(out, ", unreachable route"); break;
-                case 1: put(out, ",  unreachable prohibited"); break;
-                case 2: put(out, ", beyond scope"); break;
-                case 3: put(out, ", unreachable address"); break;
-                case 4: put(out, ", unreachable port"); break;
-                default: put(out, ", unknown unreach code ("); put_uint(out, icmp.code); put(out, ')'); break;
-            }
-            break;
-        case 2: put(out, "packet too big"); break;
-        case 3: put(out, "time exceeded in-transit"); break;
-        case 4: put(out, "parameter problem"); break;
-        case 128: put(out, "echo request"); break;
-        case 129: put(out, "echo reply"); break;
-        case 133: put(out, "router solicitation"); break;
-        case 134: put(out, "router advertisement"); break;
-        case 135: put(out, "neighbor solicitation"); break;
-        case 136: put(out, "neighbor advertisement"); break;
-        case 143: put(out, "multicast listener report v2"); break;
-        default:
-            put(out, "unknown icmp6 type (");
-            put_uint(out, icmp.type);
-            put(out, ')');
-            break;
-    }
-    if (cut) {
-        put_truncated(out, Layer::icmpv6);
-        return;
-    }
-    if (icmp.is_echo) {
-        put(out, ", id ");
-        put_uint(out, icmp.id);
-        put(out, ", seq ");
-        put_uint(out, icmp.seq);
-    } else if (icmp.has_target) {
-        put(out, icmp.type == 135 ? ", who has " : ", tgt is ");
-        append_address(icmp.target, out);
-    }
-    // With -v tcpdump prints the length only for the neighbour discovery types.
-    if (options_.verbose && !(icmp.type >= 133 && icmp.type <= 137)) return;
-    put(out, ", length ");
-    put_uint(out, p.transport_length);
-}
-
-void TextRenderer::render_arp(const Packet& p, Buf& out) {
-    const ArpInfo& a = p.arp;
-    if (p.has_malformed) {
-        put_truncated(out, Layer::arp);
-        return;
-    }
-    put(out, "ARP, ");
-    if (options_.verbose && a.is_ethernet_ipv4) put(out, "Ethernet (len 6), IPv4 (len 4), ");
-    if (!a.is_ethernet_ipv4) {
-        fmt::format_to(std::back_inserter(out), FMT_COMPILE("Unknown Hardware ({}), length {}"),
-                       a.hardware_type, p.wire_length - p.network_offset);
-        return;
-    }
-    IpAddress sender{Family::ipv4, {}}, target{Family::ipv4, {}};
-    std::memcpy(sender.bytes.data(), a.sender_ip.data(), 4);
-    std::memcpy(target.bytes.data(), a.target_ip.data(), 4);
-    if (a.operation == 1) {
-        put(out, "Request who-has ");
-        append_address(target, out);
-        put(out, " tell ");
-        append_address(sender, out);
-    } else if (a.operation == 2) {
-        put(out, "Reply ");
-        append_address(sender, out);
-        put(out, " is-at ");
-        append_mac(a.sender_mac, out);
-    } else {
-        put(out, "op ");
-        put_uint(out, a.operation);
-    }
-    put(out, ", length ");
-    put_uint(out, p.wire_length - p.network_offset);
+    if (depth_ >= kMaxDepth) return;
+    const std::uint16_t ip_len = load_be16(f, q + 2);
+    const Bytes quoted = f.subspan(q, std::min<std::size_t>(ip_len, f.size() - q));
+    Packet in;
+    decode_frame(228, quoted, ip_len, in);
+    ++depth_;
+    render_body(in, out);
+    --depth_;
 }
 
 // tcpdump -x (hex_print): "\n\t0x0000:  4500 003c ..." 16 bytes a line,
 // without the link header; -xx includes it.
 void TextRenderer::render_hex(const Packet& p, Buf& out) {
-    const std::size_t start = options_.hex > 1 ? 0 : std::min<std::size_t>(p.link.header_length, p.frame.size());
+    const std::size_t start =
+        options_.hex > 1 || jumped_ ? 0 : std::min<std::size_t>(p.link.header_length, p.frame.size());
     const Bytes data = p.frame.subspan(start);
     for (std::size_t i = 0; i < data.size(); i += 2) {
         if (i % 16 == 0) {

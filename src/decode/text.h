@@ -63,18 +63,21 @@ class TextRenderer {
 public:
     explicit TextRenderer(TextOptions options = {}) : options_(options) {}
 
-    // Appends the packet's text and a newline to out.
-    void render(const Packet& p, std::int64_t ts_sec, std::uint32_t ts_nsec, fmt::memory_buffer& out);
+    // Appends the packet's text and a newline to out. ts_frac is libpcap's
+    // tv_usec at nanosecond precision: normally < 1e9, but a damaged file's
+    // out-of-range microsecond field arrives as its signed 32-bit value x1000
+    // (libpcap sf-pcap.c) and prints as tcpdump prints it.
+    void render(const Packet& p, std::int64_t ts_sec, std::int64_t ts_frac, fmt::memory_buffer& out);
     // Appends just the protocol part (no time stamp, no newline, no hex).
     void render_body(const Packet& p, fmt::memory_buffer& out);
 
 private:
-    void render_time(std::int64_t sec, std::uint32_t nsec, fmt::memory_buffer& out);
+    void render_time(std::int64_t sec, std::int64_t frac, fmt::memory_buffer& out);
     void render_ipv4_verbose(const Packet& p, fmt::memory_buffer& out);
     void render_ipv6_verbose(const Packet& p, fmt::memory_buffer& out);
     void render_sll2_prefix(const Packet& p, fmt::memory_buffer& out);
     void render_non_ip(const Packet& p, fmt::memory_buffer& out);
-    bool render_ipv6_extensions(const Packet& p, fmt::memory_buffer& out);
+    void render_ipv6(const Packet& p, fmt::memory_buffer& out);
     void render_bad_ip(const Packet& p, fmt::memory_buffer& out);
     void render_tcp(const Packet& p, fmt::memory_buffer& out);
     void render_udp(const Packet& p, fmt::memory_buffer& out);
@@ -83,6 +86,11 @@ private:
     void render_arp(const Packet& p, fmt::memory_buffer& out);
     void render_hex(const Packet& p, fmt::memory_buffer& out);
 
+    static constexpr int kMaxDepth = 8;  // IP-in-IP nesting printed; tcpdump has no limit, our stack does
+    int depth_ = 0;
+    // The line ended where tcpdump's GET_ macros longjmp: its -x dump then
+    // starts at the link header (pretty_print_packet resets ndo_ll_hdr_len).
+    bool jumped_ = false;
     TextOptions options_;
     TcpSequenceTracker sequences_;
     std::unordered_map<std::uint32_t, std::string> interface_names_;  // cooked v2 ifindex -> name
@@ -103,5 +111,7 @@ struct ChecksumCheck {
     std::uint16_t expected = 0;
 };
 ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field);
+// The same over the first length bytes of the transport (UDP's own length).
+ChecksumCheck check_transport_checksum(const Packet& p, std::uint16_t field, std::uint32_t length);
 
 }  // namespace tpk::decode

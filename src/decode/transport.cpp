@@ -39,7 +39,7 @@ void parse_known_option(TcpInfo& tcp, Bytes f, std::size_t data, const TcpOption
 // Walks the options like tcpdump's tcp_print: eol/nop are one byte, every
 // other kind has a length byte >= 2 that must stay inside the header.
 void parse_tcp_options(Packet& p, std::uint32_t header, std::uint32_t header_end_declared) {
-    const Bytes f = p.frame;
+    const Bytes f = p.captured();
     TcpInfo& tcp = p.tcp;
     std::uint32_t pos = header + 20;
     const std::uint32_t end = header_end_declared;
@@ -74,7 +74,7 @@ void parse_tcp_options(Packet& p, std::uint32_t header, std::uint32_t header_end
 }  // namespace
 
 bool decode_tcp(Packet& p, std::uint32_t offset) {
-    const Bytes f = p.frame;
+    const Bytes f = p.captured();
     p.transport = Transport::tcp;
     p.transport_offset = offset;
     TcpInfo& tcp = p.tcp;
@@ -101,24 +101,29 @@ bool decode_tcp(Packet& p, std::uint32_t offset) {
 }
 
 bool decode_udp(Packet& p, std::uint32_t offset) {
-    const Bytes f = p.frame;
+    const Bytes f = p.captured();
     p.transport = Transport::udp;
     p.transport_offset = offset;
     if (!fits(f, offset, 4)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
     p.udp.src_port = load_be16(f, offset);
     p.udp.dst_port = load_be16(f, offset + 2);
-    if (!fits(f, offset, 8)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
-    p.udp.length = load_be16(f, offset + 4);
-    p.udp.checksum = load_be16(f, offset + 6);
+    // udp_print's order: the IP length, then the length field, and only
+    // then (for -v) the checksum.
     if (p.transport_length < 8) return mark_malformed(p, Layer::udp, offset, "truncated-udp");
-    if (p.udp.length < 8) return mark_malformed(p, Layer::udp, offset, "bad udp length");
-    p.payload_length = std::min<std::uint32_t>(p.udp.length, p.transport_length) - 8;
+    if (!fits(f, offset, 6)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
+    p.udp.length = load_be16(f, offset + 4);
+    std::uint32_t ulen = p.udp.length;
+    if (ulen == 0 && p.transport_length > 65535) ulen = p.transport_length;  // RFC 2675 jumbogram
+    if (ulen < 8) return mark_malformed(p, Layer::udp, offset, "bad udp length");
+    p.payload_length = std::min<std::uint32_t>(ulen, p.transport_length) - 8;
     p.payload_offset = offset + 8;
+    if (!fits(f, offset, 8)) return mark_malformed(p, Layer::udp, offset, "truncated", true);
+    p.udp.checksum = load_be16(f, offset + 6);
     return true;
 }
 
 bool decode_icmp(Packet& p, std::uint32_t offset) {
-    const Bytes f = p.frame;
+    const Bytes f = p.captured();
     p.transport = Transport::icmp;
     p.transport_offset = offset;
     IcmpInfo& icmp = p.icmp;
@@ -149,7 +154,7 @@ bool decode_icmp(Packet& p, std::uint32_t offset) {
 }
 
 bool decode_icmpv6(Packet& p, std::uint32_t offset) {
-    const Bytes f = p.frame;
+    const Bytes f = p.captured();
     p.transport = Transport::icmpv6;
     p.transport_offset = offset;
     IcmpInfo& icmp = p.icmp;

@@ -94,6 +94,59 @@ TEST(Ipv6, ExtensionHeaderLongerThanPayloadIsMalformed) {
     EXPECT_EQ(p.malformed.offset, 14u + 40u);
 }
 
+TEST(Ipv6, JumboPayloadLengthComesFromTheHopByHopOption) {
+    // RFC 2675: payload length 0, a jumbo option of 70000 bytes, TCP; only
+    // the headers were captured.
+    Frame f = test::ethernet(0x86dd);
+    f.append(test::ipv6(0, 0)).raw({6, 0, 0xc2, 4}).u32(70000).append(test::tcp(tcp_ack));
+    const Packet p = decode(1, f, 14 + 40 + 70000);
+    EXPECT_TRUE(p.ipv6.jumbo);
+    EXPECT_EQ(p.ipv6.jumbo_length, 70000u);
+    EXPECT_EQ(p.transport, Transport::tcp);
+    EXPECT_EQ(p.transport_length, 70000u - 8u);
+    EXPECT_EQ(p.payload_length, 70000u - 8u - 20u);
+    EXPECT_EQ(p.tcp.src_port, 40000);
+}
+
+TEST(Ipv6, PayloadLengthZeroWithoutJumboIsNeverDecodedPast) {
+    Frame f = test::ethernet(0x86dd);
+    f.append(test::ipv6(kProtoTcp, 0)).append(test::tcp(tcp_syn));  // BIG TCP as a capture sees it
+    Packet p = decode(1, f, 14 + 40 + 70000);
+    EXPECT_TRUE(p.ipv6.zero_payload);
+    ASSERT_TRUE(p.has_malformed);
+    EXPECT_EQ(p.malformed.reason, "payload length 0");
+    EXPECT_EQ(p.tcp.src_port, 0) << "the TCP header after it was read";
+    EXPECT_EQ(p.transport_length, 0u);
+
+    // With a hop-by-hop header but no jumbo option the walk stops in it.
+    Frame h = test::ethernet(0x86dd);
+    h.append(test::ipv6(0, 0)).raw({6, 0, 1, 4, 0, 0, 0, 0}).append(test::tcp(tcp_syn));
+    p = decode(1, h);
+    ASSERT_TRUE(p.has_malformed);
+    EXPECT_EQ(p.malformed.reason, "payload length 0 without a jumbo option");
+    EXPECT_EQ(p.transport, Transport::none);
+}
+
+TEST(Ipv6, HopByHopAfterAnotherHeaderStopsTheWalk) {
+    Frame f = test::ethernet(0x86dd);
+    f.append(test::ipv6(60, 16 + 20)).raw({0, 0, 1, 4, 0, 0, 0, 0}).raw({6, 0, 1, 4, 0, 0, 0, 0}).append(test::tcp(tcp_syn));
+    const Packet p = decode(1, f);
+    ASSERT_TRUE(p.has_malformed);
+    EXPECT_EQ(p.malformed.reason, "hop-by-hop header not first");
+    EXPECT_EQ(p.transport, Transport::none);
+}
+
+TEST(Ipv4, TransportStopsAtTheDatagramsEndNotAtThePadding) {
+    // IPv4 says 4 bytes of TCP follow; Ethernet padding fills the frame to 60.
+    Frame f = test::ethernet(0x0800);
+    f.append(test::ipv4(kProtoTcp, 4)).append(test::tcp(tcp_syn)).zeros(6);
+    const Packet p = decode(1, f);
+    EXPECT_EQ(p.snap_end, 14u + 24u);
+    ASSERT_TRUE(p.has_malformed);
+    EXPECT_EQ(p.malformed.layer, Layer::tcp);
+    EXPECT_TRUE(p.malformed.truncated) << "the padding was taken for the rest of the TCP header";
+}
+
 TEST(Arp, RequestFields) {
     Frame f = test::ethernet(0x0806);
     f.u16(1).u16(0x0800).u8(6).u8(4).u16(1).raw({2, 0, 0, 0, 0, 1}).raw({10, 0, 0, 1}).zeros(6).raw({10, 0, 0, 2});

@@ -79,6 +79,55 @@ TEST(Text, UdpIcmpAndArp) {
     EXPECT_EQ(line(r, arp), "ARP, Reply 10.0.0.1 is-at 02:00:00:00:00:01, length 28");
 }
 
+TEST(Text, ArpRequestNamesANonZeroTargetMac) {
+    TextRenderer r;
+    Frame arp = test::ethernet(0x0806);
+    arp.u16(1).u16(0x0800).u8(6).u8(4).u16(1).raw({2, 0, 0, 0, 0, 1}).raw({10, 0, 0, 1}).raw({2, 0, 0, 0, 0, 0xb})
+       .raw({10, 0, 0, 2});
+    EXPECT_EQ(line(r, arp), "ARP, Request who-has 10.0.0.2 (02:00:00:00:00:0b) tell 10.0.0.1, length 28");
+}
+
+std::string full_line(TextRenderer& r, const Packet& p, std::int64_t sec, std::int64_t frac) {
+    fmt::memory_buffer out;
+    r.render(p, sec, frac, out);
+    return fmt::to_string(out);
+}
+
+TEST(Text, RecordsTcpdumpRefusesPrintItsInvalidHeaderLine) {
+    TextRenderer r({.utc = true});
+    const Frame empty;
+    EXPECT_EQ(full_line(r, test::decode(1, empty, 0), 1700000000, 0), "[Invalid header: caplen==0, len==0]\n");
+    Packet p;
+    decode_frame(1, empty.span(), 60, p);
+    EXPECT_EQ(full_line(r, p, 1700000000, 0), "[Invalid header: caplen==0]\n");
+    const Frame f = test::eth_ipv4(kProtoUdp, test::udp(0));
+    decode_frame(1, f.span(), 10, p);  // len < caplen
+    EXPECT_EQ(full_line(r, p, 1700000000, 0), "[Invalid header: len(10) < caplen(42)]\n");
+}
+
+TEST(Text, OutOfRangeTimeStampsPrintAsTcpdumpPrintsThem) {
+    TextRenderer micro({.utc = true}), nano({.nano = true, .utc = true});
+    const Frame f = test::eth_ipv4(kProtoUdp, test::udp(0));
+    const Packet p = test::decode(1, f);
+    const std::string rest = " IP 127.0.0.1.40001 > 127.0.0.2.4000: UDP, length 0\n";
+    EXPECT_EQ(full_line(micro, p, 1700000000, 999999000), "22:13:20.999999" + rest);
+    EXPECT_EQ(full_line(micro, p, 1700000000, 1000000000), "22:13:20.1000000" + rest);  // usec 1000000
+    EXPECT_EQ(full_line(micro, p, 1700000000, -1000), "22:13:20.4294967295" + rest);    // usec 0xffffffff
+    EXPECT_EQ(full_line(nano, p, 1700000000, -1000), "22:13:20.4294966296" + rest);
+    EXPECT_EQ(full_line(micro, p, INT32_MIN, 5000), "[Error converting time]" + rest);  // seconds >= 2^31
+}
+
+TEST(Text, MptcpAndFastOpenOptionsAreNamed) {
+    TextRenderer r;
+    const Frame mp = test::eth_ipv4(kProtoTcp, test::tcp(tcp_syn, {30, 12, 0x00, 0x81, 0, 0x81, 0x9c, 0x3f, 0x2b, 0x1a,
+                                                                   0xe4, 0x50}));
+    EXPECT_EQ(line(r, mp), "IP 127.0.0.1.40000 > 127.0.0.2.5201: Flags [S], seq 1000, win 512, options "
+                           "[mptcp 12 capable v0 csum {0x819c3f2b1ae450}], length 0");
+    const Frame tfo = test::eth_ipv4(kProtoTcp, test::tcp(tcp_syn, {254, 4, 0xf9, 0x89}));
+    EXPECT_EQ(line(r, tfo), "IP 127.0.0.1.40000 > 127.0.0.2.5201: Flags [S], seq 1000, win 512, options "
+                            "[exp-tfo cookiereq], length 0");
+}
+
 TEST(Text, HexDumpSkipsTheLinkHeader) {
     TextRenderer r({.hex = 1});
     const Frame f = test::eth_ipv4(kProtoUdp, test::udp(0));  // p.frame points into it
