@@ -378,7 +378,7 @@ std::string explain_packet(const Journey& j, const Packet& p) {
         case Cause::reply:
             why = p.reply_to != kNone ? fmt::format("sent by the kernel while it received packet "
                                                     "#{}",
-                                                    p.reply_to + 1)
+                                                    j.packet_number(p.reply_to) + 1)
                                       : "sent by the kernel while it received another packet";
             break;
         case Cause::timer:
@@ -452,7 +452,7 @@ void explain_drop(const Journey& j, std::size_t i, Packet::Trouble& t) {
     for (std::size_t k = i + 1; k < j.packets.size() && t.dropped_then.empty(); ++k)
         if (j.packets[k].retransmit_of == i)
             t.dropped_then = fmt::format(": TCP sent {} again as packet #{}",
-                                         p.payload_len ? "its bytes" : "it", k + 1);
+                                         p.payload_len ? "its bytes" : "it", j.packet_number(k) + 1);
 }
 
 // A retransmit: of which packet, how late, and how it was told.
@@ -460,7 +460,7 @@ std::string explain_retransmit(const Journey& j, const Packet& p) {
     std::string text;
     if (p.retransmit_of != kNone) {
         const auto& first = j.packets[p.retransmit_of];
-        text = fmt::format("of packet #{}", p.retransmit_of + 1);
+        text = fmt::format("of packet #{}", j.packet_number(p.retransmit_of) + 1);
         if (wire_time(p) > wire_time(first))
             text += fmt::format(", {} after it", duration_text(static_cast<std::int64_t>(
                                                      wire_time(p) - wire_time(first))));
@@ -470,7 +470,7 @@ std::string explain_retransmit(const Journey& j, const Packet& p) {
         text = "of bytes sent before tracing started (or whose packet was not traced)";
     }
     if (p.cause == Cause::reply && p.reply_to != kNone)
-        text += fmt::format(", sent on receiving packet #{}", p.reply_to + 1);
+        text += fmt::format(", sent on receiving packet #{}", j.packet_number(p.reply_to) + 1);
     bool first_left = p.retransmit_of == kNone ||
                       has_hop(j.packets[p.retransmit_of], K::net_dev_queue) ||
                       has_hop(j.packets[p.retransmit_of], K::net_dev_start_xmit);
@@ -506,7 +506,7 @@ void explain_reset(const Journey& j, std::size_t i, Packet::Trouble& t) {
     std::string why;
     if (p.cause == Cause::reply && p.reply_to != kNone) {
         const auto& asked = j.packets[p.reply_to];
-        why = fmt::format("the kernel answered packet #{} with it", p.reply_to + 1);
+        why = fmt::format("the kernel answered packet #{} with it", j.packet_number(p.reply_to) + 1);
         if (asked.dropped && asked.drop_reason == "NO_SOCKET")
             why += fmt::format(": no socket takes {} (nothing listens there)",
                                endpoint_text(asked.flow.dst));

@@ -331,6 +331,30 @@ struct Journey {
     // --linger bound, a signal): what was cut and why. Said in the text and
     // the JSON summary (`cut_short`), never silent.
     std::string cut_short;
+
+    // Set on one chunk of a streamed trace (journey/stream.h): the number
+    // each packet, syscall and connection has in the whole run (0-based),
+    // and which of them this chunk shows (the others are context it was
+    // correlated with, shown by an earlier chunk or a later one). Empty: a
+    // whole journey, numbered by position, everything shown.
+    struct Numbering {
+        std::vector<std::size_t> packets, syscalls, connections;
+        std::vector<bool> packet_shown, syscall_shown, state_shown;
+    } numbering;
+    std::size_t packet_number(std::size_t i) const { return renumber(numbering.packets, i); }
+    std::size_t syscall_number(std::size_t i) const { return renumber(numbering.syscalls, i); }
+    std::size_t connection_number(std::size_t i) const {
+        return renumber(numbering.connections, i);
+    }
+    bool shows_packet(std::size_t i) const { return shown(numbering.packet_shown, i); }
+    bool shows_syscall(std::size_t i) const { return shown(numbering.syscall_shown, i); }
+    bool shows_state(std::size_t i) const { return shown(numbering.state_shown, i); }
+
+private:
+    static std::size_t renumber(const std::vector<std::size_t>& v, std::size_t i) {
+        return i < v.size() ? v[i] : i;
+    }
+    static bool shown(const std::vector<bool>& v, std::size_t i) { return i >= v.size() || v[i]; }
 };
 
 }  // namespace tpk::journey

@@ -28,9 +28,10 @@ void index_or_null(JsonWriter& w, std::string_view key, std::size_t i) {
     else w.field(key, std::uint64_t{i});
 }
 
-void indices(JsonWriter& w, std::string_view key, const std::vector<std::size_t>& v) {
-    w.key(key).begin_array();
-    for (auto i : v) w.value(std::uint64_t{i});
+// "packets": the numbers of the packets at these indices.
+void packet_numbers(JsonWriter& w, const Journey& j, const std::vector<std::size_t>& v) {
+    w.key("packets").begin_array();
+    for (auto i : v) w.value(std::uint64_t{j.packet_number(i)});
     w.end_array();
 }
 
@@ -54,7 +55,7 @@ void flow(JsonWriter& w, std::string_view key, const model::Flow& f) {
     w.end_object();
 }
 
-void hop(JsonWriter& w, const Hop& h) {
+void hop(JsonWriter& w, const Journey& j, const Hop& h) {
     w.begin_object();
     w.field("comm", h.comm);
     w.field("cpu", h.cpu);
@@ -69,7 +70,7 @@ void hop(JsonWriter& w, const Hop& h) {
     w.field("since_cause_ns", h.since_cause_ns);
     if (h.sk) w.key("sk").hex(h.sk);
     if (h.skb) w.key("skb").hex(h.skb);
-    if (h.syscall != kNone) w.field("syscall", std::uint64_t{h.syscall});
+    if (h.syscall != kNone) w.field("syscall", std::uint64_t{j.syscall_number(h.syscall)});
     w.field("t_ns", h.t_ns);
     w.field("tid", h.tid);
     w.end_object();
@@ -108,8 +109,8 @@ void write_connection_json(const Journey& j, std::size_t i, std::string& out) {
     w.begin_object();
     w.key("client_sk").hex(c.client_sk);
     flow(w, "client_to_server", c.client_to_server);
-    w.field("index", std::uint64_t{i});
-    indices(w, "packets", c.packets);
+    w.field("index", std::uint64_t{j.connection_number(i)});
+    packet_numbers(w, j, c.packets);
     schema_version(w);
     w.key("server_sk").hex(c.server_sk);
     w.field("transport", c.transport);
@@ -118,7 +119,7 @@ void write_connection_json(const Journey& j, std::size_t i, std::string& out) {
     out += '\n';
 }
 
-void write_route_json(const journey::Route& rt, std::string& out) {
+void write_route_json(const Journey& j, const journey::Route& rt, std::string& out) {
     JsonWriter w(out);
     w.begin_object();
     w.field("answered", rt.has_answer);
@@ -130,9 +131,9 @@ void write_route_json(const journey::Route& rt, std::string& out) {
         w.begin_object();
         w.field("comm", f.comm);
         w.field("err", f.err);
-        index_or_null(w, "packet", f.packet);
+        index_or_null(w, "packet", j.packet_number(f.packet));
         w.field("pid", f.pid);
-        index_or_null(w, "syscall", f.during_syscall);
+        index_or_null(w, "syscall", j.syscall_number(f.during_syscall));
         w.field("t_ns", f.t_ns);
         w.field("table", f.table);
         w.end_object();
@@ -153,16 +154,16 @@ void write_syscall_json(const Journey& j, std::size_t i, std::string& out) {
     JsonWriter w(out);
     w.begin_object();
     w.field("comm", s.comm);
-    index_or_null(w, "connection", s.connection);
+    index_or_null(w, "connection", j.connection_number(s.connection));
     w.field("enter_ns", s.enter_ns);
     if (s.exit_ns) w.field("exit_ns", s.exit_ns);
     else w.null_field("exit_ns");
     w.field("fd", s.fd);
     w.field("flags", s.flags);
-    w.field("index", std::uint64_t{i});
+    w.field("index", std::uint64_t{j.syscall_number(i)});
     w.field("name", s.name);
     w.field("nr", s.nr);
-    indices(w, "packets", s.packets);
+    packet_numbers(w, j, s.packets);
     w.field("pid", s.pid);
     w.field("ret", s.ret);
     w.field("role", journey::role_name(s.role));
@@ -176,14 +177,14 @@ void write_syscall_json(const Journey& j, std::size_t i, std::string& out) {
     out += '\n';
 }
 
-void write_state_json(const journey::StateChange& s, std::string& out) {
+void write_state_json(const Journey& j, const journey::StateChange& s, std::string& out) {
     JsonWriter w(out);
     w.begin_object();
-    index_or_null(w, "connection", s.connection);
+    index_or_null(w, "connection", j.connection_number(s.connection));
     flow(w, "flow", s.flow);
     w.field("new", model::tcp_state_name(s.new_state));
     w.field("old", model::tcp_state_name(s.old_state));
-    index_or_null(w, "packet", s.packet);
+    index_or_null(w, "packet", j.packet_number(s.packet));
     w.field("role", journey::role_name(s.role));
     schema_version(w);
     w.key("sk").hex(s.sk);
@@ -214,11 +215,11 @@ void write_packet_json(const Journey& j, std::size_t i, std::string& out) {
     w.begin_object();
     w.field("ack", p.ack);
     w.field("cause", journey::cause_name(p.cause));
-    index_or_null(w, "connection", p.connection);
+    index_or_null(w, "connection", j.connection_number(p.connection));
     w.field("direction", direction_text(p.direction));
     if (p.dropped) w.field("drop_reason", p.drop_reason);
     w.field("dropped", p.dropped);
-    index_or_null(w, "error_syscall", p.error_syscall);
+    index_or_null(w, "error_syscall", j.syscall_number(p.error_syscall));
     if (!p.explain.empty()) w.field("explain", p.explain);
     w.field("flags", p.flow.protocol == IPPROTO_TCP ? flags_or_none(p.tcp_flags) : "");
     flow(w, "flow", p.flow);
@@ -231,9 +232,9 @@ void write_packet_json(const Journey& j, std::size_t i, std::string& out) {
         w.null();
     }
     w.key("hops").begin_array();
-    for (const auto& h : p.hops) hop(w, h);
+    for (const auto& h : p.hops) hop(w, j, h);
     w.end_array();
-    w.field("index", std::uint64_t{i});
+    w.field("index", std::uint64_t{j.packet_number(i)});
     w.field("kind", journey::packet_kind_name(p.kind));
     w.key("layers").begin_array();
     for (const auto& l : p.layers) {
@@ -246,15 +247,15 @@ void write_packet_json(const Journey& j, std::size_t i, std::string& out) {
     }
     w.end_array();
     w.field("payload_len", p.payload_len);
-    index_or_null(w, "recv_syscall", p.recv_syscall);
+    index_or_null(w, "recv_syscall", j.syscall_number(p.recv_syscall));
     w.field("rel_ack", p.rel_ack);
     w.field("rel_seq", p.rel_seq);
-    index_or_null(w, "reply_to", p.reply_to);
+    index_or_null(w, "reply_to", j.packet_number(p.reply_to));
     if (!p.reset_reason.empty()) w.field("reset_reason", p.reset_reason);
     w.field("retransmit", p.retransmit);
-    index_or_null(w, "retransmit_of", p.retransmit_of);
+    index_or_null(w, "retransmit_of", j.packet_number(p.retransmit_of));
     schema_version(w);
-    index_or_null(w, "send_syscall", p.send_syscall);
+    index_or_null(w, "send_syscall", j.syscall_number(p.send_syscall));
     w.field("sent_by", p.sent_by);
     w.field("seq", p.seq);
     w.key("skbs").begin_array();
@@ -349,12 +350,12 @@ void write_journey_json(const Journey& j, std::ostream& out) {
     };
     for (std::size_t i = 0; i < j.connections.size(); ++i) write_connection_json(j, i, buf);
     flush(false);
-    for (const auto& rt : j.routes) write_route_json(rt, buf);
+    for (const auto& rt : j.routes) write_route_json(j, rt, buf);
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
         write_syscall_json(j, i, buf);
         flush(false);
     }
-    for (const auto& s : j.states) write_state_json(s, buf), flush(false);
+    for (const auto& s : j.states) write_state_json(j, s, buf), flush(false);
     for (const auto& v : j.sockets) write_socket_json(v, buf), flush(false);
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
         write_packet_json(j, i, buf);

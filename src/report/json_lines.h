@@ -13,12 +13,14 @@ namespace tpk::report {
 
 void write_journey_json(const journey::Journey& j, std::ostream& out);
 
-// One record each, appended to out with its newline (indices are positions
-// in j's vectors).
+// One record each, appended to out with its newline; i is a position in j's
+// vectors, and every index written is j's number for it (Journey::numbering:
+// a streamed chunk's items keep their numbers in the whole run).
 void write_connection_json(const journey::Journey& j, std::size_t i, std::string& out);
-void write_route_json(const journey::Route& r, std::string& out);
+void write_route_json(const journey::Journey& j, const journey::Route& r, std::string& out);
 void write_syscall_json(const journey::Journey& j, std::size_t i, std::string& out);
-void write_state_json(const journey::StateChange& s, std::string& out);
+void write_state_json(const journey::Journey& j, const journey::StateChange& s,
+                      std::string& out);
 void write_socket_json(const journey::SocketView& v, std::string& out);
 void write_packet_json(const journey::Journey& j, std::size_t i, std::string& out);
 void write_unmatched_frame_json(const journey::Frame& f, std::string& out);

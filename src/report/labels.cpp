@@ -29,7 +29,7 @@ int depth_of(model::Layer layer) {
 
 std::string packet_title(const journey::Journey& j, std::size_t index) {
     const journey::Packet& p = j.packets.at(index);
-    std::string s = fmt::format("#{} {} {}", index + 1, journey::direction_name(p.direction),
+    std::string s = fmt::format("#{} {} {}", j.packet_number(index) + 1, journey::direction_name(p.direction),
                                 journey::packet_kind_name(p.kind));
     const bool tcp = p.flow.protocol == 6;  // IPPROTO_TCP
     if (tcp) {

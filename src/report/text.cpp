@@ -109,21 +109,23 @@ void render_syscalls(const Journey& j, std::uint64_t t0, const Paint& paint, std
     out += paint.head("SYSTEM CALLS") + "\n";
     if (j.syscalls.empty()) out += "  none traced\n";
     for (const auto& proc : j.processes) {
-        bool any = std::any_of(j.syscalls.begin(), j.syscalls.end(),
-                               [&](const journey::Syscall& s) { return s.pid == proc.pid; });
+        bool any = false;
+        for (std::size_t i = 0; i < j.syscalls.size() && !any; ++i)
+            any = j.syscalls[i].pid == proc.pid && j.shows_syscall(i);
         if (!any) continue;
         out += "  " + role_paint(paint, proc.role, fmt::format("{} (pid {}, {})", role_label(proc.role),
                                                        proc.pid, proc.comm)) + "\n";
         out += paint.dim(fmt::format("    {:>12}  {:>10}  {}", "start µs", "took µs", "call")) + "\n";
-        for (const auto& s : j.syscalls) {
-            if (s.pid != proc.pid) continue;
+        for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
+            const auto& s = j.syscalls[i];
+            if (s.pid != proc.pid || !j.shows_syscall(i)) continue;
             std::string took = s.exit_ns ? us(static_cast<std::int64_t>(s.exit_ns - s.enter_ns)) : "-";
             std::string pk;
             if (!s.packets.empty()) {
                 pk = " -> packet";
                 if (s.packets.size() > 1) pk += "s";
                 for (std::size_t k = 0; k < s.packets.size() && k < 4; ++k)
-                    pk += fmt::format(" #{}", s.packets[k] + 1);
+                    pk += fmt::format(" #{}", j.packet_number(s.packets[k]) + 1);
                 if (s.packets.size() > 4) pk += " ...";
             }
             out += fit(fmt::format("    {:>12}  {:>10}  {}{}", rel(s.enter_ns, t0), took,
@@ -154,7 +156,9 @@ void render_route(const Journey& j, std::uint64_t t0, const Paint& paint, std::s
             std::string during = f.during_syscall != kNone
                                      ? j.syscalls[f.during_syscall].name + "()"
                                      : std::string("softirq");
-            std::string pkt = f.packet != kNone ? fmt::format(", for packet #{}", f.packet + 1) : "";
+            std::string pkt = f.packet != kNone
+                                  ? fmt::format(", for packet #{}", j.packet_number(f.packet) + 1)
+                                  : "";
             out += fmt::format("    {:>12} µs  fib_table_lookup table {}{} by {} pid {} in {}{}\n",
                                rel(f.t_ns, t0), f.table, f.err ? fmt::format(" err {}", f.err) : "",
                                f.comm, f.pid, during, pkt);
@@ -188,11 +192,13 @@ void render_states(const Journey& j, std::uint64_t t0, const Paint& paint, std::
         return;
     }
     out += paint.dim(fmt::format("  {:>12}  {:<7} {:<28} {}", "t µs", "side", "change", "while")) + "\n";
-    for (const auto& s : j.states) {
+    for (std::size_t i = 0; i < j.states.size(); ++i) {
+        const auto& s = j.states[i];
+        if (!j.shows_state(i)) continue;
         std::string change = fmt::format("{} -> {}", model::tcp_state_name(s.old_state),
                                          model::tcp_state_name(s.new_state));
         std::string why;
-        if (s.packet != kNone) why = fmt::format("receiving packet #{}", s.packet + 1);
+        if (s.packet != kNone) why = fmt::format("receiving packet #{}", j.packet_number(s.packet) + 1);
         if (s.syscall != kNone)
             why += fmt::format("{}its {}() ({} pid {})", why.empty() ? "" : ", in ",
                                j.syscalls[s.syscall].name,
@@ -220,8 +226,8 @@ std::string packet_title(const Journey& j, const Packet& p, std::size_t index) {
     } else {
         what = fmt::format("len {}", p.payload_len);
     }
-    (void)j;
-    return fmt::format("#{:<3} {:<9} {}  {}", index + 1, journey::packet_kind_name(p.kind), dir, what);
+    return fmt::format("#{:<3} {:<9} {}  {}", j.packet_number(index) + 1,
+                       journey::packet_kind_name(p.kind), dir, what);
 }
 
 std::string layers_line(const Journey& j, const Packet& p) {
@@ -269,6 +275,7 @@ void render_packets(const Journey& j, const Paint& paint, bool explain, std::str
         out += "  UDP: no handshake, no ACKs, no states. udp_recvmsg copies a linear datagram with\n"
                "  copy_linear_skb(), which has no tracepoint: its read shows as the recv syscall.\n";
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        if (!j.shows_packet(i)) continue;
         const auto& p = j.packets[i];
         Role sender = p.direction == journey::Direction::client_to_server   ? Role::client
                       : p.direction == journey::Direction::server_to_client ? Role::server
@@ -383,6 +390,38 @@ std::string render_journey_text(const Journey& j, const TextStyle& style) {
     render_summary(j, paint, out);
     return out;
 }
+
+std::string render_stream_head_text(const Journey& first, const TextStyle& style) {
+    Paint paint{style.color};
+    std::string out = paint.head("tracepacket " + first.command) + " - " +
+                      fit(first.traced.empty() ? connection_title(first) : first.traced, 78) + "\n";
+    out += paint.dim("streamed: each part is printed once its traffic has settled (packets numbered "
+                     "over the whole run; the route and the summary come last)") + "\n";
+    out += paint.dim("times in µs from the first traced event; hops in µs since the packet's cause") +
+           "\n\n";
+    return out;
+}
+
+std::string render_stream_chunk_text(const Journey& chunk, std::uint64_t t0,
+                                     const TextStyle& style) {
+    Paint paint{style.color};
+    std::string out;
+    render_syscalls(chunk, t0, paint, out);
+    render_states(chunk, t0, paint, out);
+    render_packets(chunk, paint, style.explain, out);
+    return out + "\n";
+}
+
+std::string render_stream_tail_text(const Journey& totals, std::uint64_t t0,
+                                    const TextStyle& style) {
+    Paint paint{style.color};
+    std::string out;
+    render_route(totals, t0, paint, out);
+    render_summary(totals, paint, out);
+    return out;
+}
+
+std::uint64_t text_start_ns(const Journey& j) { return journey_start(j); }
 
 OneWaySpread one_way_spread(const Journey& j) {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> by_send;  // (send enter, one way)

@@ -26,6 +26,17 @@ TextStyle terminal_style();
 // events whenever non-zero.
 std::string render_journey_text(const journey::Journey& j, const TextStyle& style);
 
+// A streamed trace (journey/stream.h) as text: the header once, then each
+// chunk's system calls, state changes and packets as their traffic settles
+// (numbered over the whole run, times from t0: text_start_ns of the first
+// chunk), then the route and the summary of the whole run.
+std::string render_stream_head_text(const journey::Journey& first_chunk, const TextStyle& style);
+std::string render_stream_chunk_text(const journey::Journey& chunk, std::uint64_t t0,
+                                     const TextStyle& style);
+std::string render_stream_tail_text(const journey::Journey& totals, std::uint64_t t0,
+                                    const TextStyle& style);
+std::uint64_t text_start_ns(const journey::Journey& j);
+
 // One-way times (send() entered -> recv() returned) of a journey's data
 // packets in message order, the first tenth left out as warm-up (first page
 // faults and wake-ups, not the transport): percentiles in ns, 0 when none.
