@@ -19,7 +19,7 @@ namespace tpk::journey {
 // what it consumes and produces. The packets (PacketState) are built once and
 // extended by the stages after; they keep their index until order_packets puts
 // them in wire order.
-Journey correlate(CorrelatorInput input) {
+Journey correlate(const CorrelatorInput& input) {
     using namespace stages;
     Journey j;
 

@@ -24,7 +24,9 @@ struct CorrelatorInput {
     std::uint16_t server_port = 0;     // tells client from server when no SYN was seen
 };
 
-Journey correlate(CorrelatorInput input);
+// The input is only read: a streamed trace keeps its events to carry some into
+// the next chunk (journey/stream.h).
+Journey correlate(const CorrelatorInput& input);
 
 // The correlator's input saved to a file and read back: journey/recording.h.
 

@@ -57,6 +57,28 @@ std::vector<StateChange> build_states(const std::vector<const Event*>& side,
     return states;
 }
 
+void add_route_notes(Route& r, bool any_traced) {
+    bool any_table_254 = std::any_of(r.lookups.begin(), r.lookups.end(),
+                                     [](const FibLookup& f) { return f.table == 254; });
+    if (any_table_254 && r.type == "local")
+        r.notes.push_back(
+            "fib_table_lookup reports table 254 (main) although the route is a local one: "
+            "with no policy rules the kernel keeps the local and main tables in one trie");
+    if (!r.lookups.empty())
+        r.notes.push_back(fmt::format(
+            "{} route lookup(s) while tracing, at connect/handshake; data packets reuse "
+            "the socket's cached route (no lookup per packet)",
+            r.lookups.size()));
+    else if (r.destination.find(':') != std::string::npos)
+        r.notes.push_back(
+            "IPv6 route lookups (fib6:fib6_table_lookup) are not among the traced "
+            "tracepoints, so no kernel lookup is listed");
+    else if (r.has_answer && any_traced)
+        r.notes.push_back(
+            "no route lookup was traced: the sockets used routes cached before tracing "
+            "started, or the transport needs none");
+}
+
 std::vector<Route> build_routes(std::vector<Route> routes, const std::vector<const Event*>& side,
                                 const LookupPackets& lookup_packets, const Timeline& at,
                                 bool any_traced) {
@@ -80,25 +102,7 @@ std::vector<Route> build_routes(std::vector<Route> routes, const std::vector<con
     if (!routes.empty()) {
         auto& r = routes.front();
         r.lookups = std::move(lookups);
-        bool any_table_254 = std::any_of(r.lookups.begin(), r.lookups.end(),
-                                         [](const FibLookup& f) { return f.table == 254; });
-        if (any_table_254 && r.type == "local")
-            r.notes.push_back(
-                "fib_table_lookup reports table 254 (main) although the route is a local one: "
-                "with no policy rules the kernel keeps the local and main tables in one trie");
-        if (!r.lookups.empty())
-            r.notes.push_back(fmt::format(
-                "{} route lookup(s) while tracing, at connect/handshake; data packets reuse "
-                "the socket's cached route (no lookup per packet)",
-                r.lookups.size()));
-        else if (r.destination.find(':') != std::string::npos)
-            r.notes.push_back(
-                "IPv6 route lookups (fib6:fib6_table_lookup) are not among the traced "
-                "tracepoints, so no kernel lookup is listed");
-        else if (r.has_answer && any_traced)
-            r.notes.push_back(
-                "no route lookup was traced: the sockets used routes cached before tracing "
-                "started, or the transport needs none");
+        add_route_notes(r, any_traced);
     }
     return routes;
 }

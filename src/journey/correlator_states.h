@@ -23,6 +23,10 @@ std::vector<StateChange> build_states(const std::vector<const Event*>& side,
 
 // any_traced: packets or side events were traced (else no note that no
 // lookup was).
+// What a route's lookups say (table 254 for a local route, how many there
+// were, why there were none), after its rtnetlink notes.
+void add_route_notes(Route& r, bool any_traced);
+
 std::vector<Route> build_routes(std::vector<Route> routes, const std::vector<const Event*>& side,
                                 const LookupPackets& lookup_packets, const Timeline& at,
                                 bool any_traced);

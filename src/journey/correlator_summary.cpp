@@ -107,6 +107,38 @@ std::vector<Packet> order_packets(std::vector<PacketState> packets,
     return out;
 }
 
+bool LayerSamples::add(const Journey& j, const Packet& p) {
+    const bool is_data = p.kind == PacketKind::data || p.kind == PacketKind::datagram ||
+                         p.kind == PacketKind::message;
+    if (!is_data) return false;
+    for (const auto& span : p.layers) {
+        int order_key = span.receive_side ? 10 - static_cast<int>(span.layer)
+                                          : static_cast<int>(span.layer);
+        by_layer_[{span.receive_side, order_key}].push_back(span.duration_ns);
+    }
+    if (p.send_syscall != kNone && p.recv_syscall != kNone) {
+        const auto& s = j.syscalls[p.send_syscall];
+        const auto& r = j.syscalls[p.recv_syscall];
+        if (r.exit_ns > s.enter_ns) one_way_.push_back(r.exit_ns - s.enter_ns);
+    }
+    return true;
+}
+
+std::vector<LayerSummary> LayerSamples::medians() const {
+    std::vector<LayerSummary> out;
+    for (const auto& [key, values] : by_layer_) {
+        LayerSummary l;
+        l.receive_side = key.first;
+        l.layer = static_cast<Layer>(key.first ? 10 - key.second : key.second);
+        l.samples = values.size();
+        l.median_ns = median(values);
+        out.push_back(l);
+    }
+    return out;
+}
+
+std::uint64_t LayerSamples::median_one_way_ns() const { return median(one_way_); }
+
 void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
                const SocketMap& sockets) {
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
@@ -120,6 +152,7 @@ void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
             auto& listed = j.syscalls[p.error_syscall].packets;
             if (std::find(listed.begin(), listed.end(), i) == listed.end()) listed.push_back(i);
         }
+        ++j.stats.packets;
         if (!p.frame && p.flow.protocol) ++j.stats.packets_without_frame;
         if (p.retransmit) ++j.stats.retransmits;
         if (p.kind == PacketKind::reset) ++j.stats.resets;
@@ -176,33 +209,11 @@ void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
     }
 
     // Per-layer summary of the data packets.
-    std::map<std::pair<bool, int>, std::vector<std::uint64_t>> by_layer;
-    std::vector<std::uint64_t> one_way;
-    for (const auto& p : j.packets) {
-        bool is_data = p.kind == PacketKind::data || p.kind == PacketKind::datagram ||
-                       p.kind == PacketKind::message;
-        if (!is_data) continue;
-        ++j.stats.data_packets;
-        for (const auto& span : p.layers) {
-            int order_key = span.receive_side ? 10 - static_cast<int>(span.layer)
-                                              : static_cast<int>(span.layer);
-            by_layer[{span.receive_side, order_key}].push_back(span.duration_ns);
-        }
-        if (p.send_syscall != kNone && p.recv_syscall != kNone) {
-            const auto& s = j.syscalls[p.send_syscall];
-            const auto& r = j.syscalls[p.recv_syscall];
-            if (r.exit_ns > s.enter_ns) one_way.push_back(r.exit_ns - s.enter_ns);
-        }
-    }
-    for (auto& [key, values] : by_layer) {
-        LayerSummary l;
-        l.receive_side = key.first;
-        l.layer = static_cast<Layer>(key.first ? 10 - key.second : key.second);
-        l.samples = values.size();
-        l.median_ns = median(values);
-        j.layer_summary.push_back(l);
-    }
-    j.stats.median_one_way_ns = median(one_way);
+    LayerSamples samples;
+    for (const auto& p : j.packets)
+        if (samples.add(j, p)) ++j.stats.data_packets;
+    j.layer_summary = samples.medians();
+    j.stats.median_one_way_ns = samples.median_one_way_ns();
     // Live runs count lost events in the input; `record-events` files carry
     // the count as a last lost_events record.
     j.stats.lost_events = in.lost_events;

@@ -272,6 +272,7 @@ struct SocketView {
 };
 
 struct Stats {
+    std::uint64_t packets = 0;          // packets of the journey (of the whole run when streamed)
     std::uint64_t events = 0;           // kernel events read
     std::uint64_t lost_events = 0;      // ring buffer drops: always shown when non-zero
     std::uint64_t frames = 0;           // frames captured of the traced conversations

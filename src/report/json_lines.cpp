@@ -325,7 +325,7 @@ void write_summary_json(const Journey& j, std::string& out) {
     w.field("lost_events", j.stats.lost_events);
     w.field("median_one_way_ns", j.stats.median_one_way_ns);
     strings(w, "notes", j.notes);
-    w.field("packets", std::uint64_t{j.packets.size()});
+    w.field("packets", j.stats.packets);
     w.field("packets_without_frame", j.stats.packets_without_frame);
     w.field("partial", j.partial);
     strings(w, "partial_reasons", j.partial_reasons);
@@ -336,6 +336,22 @@ void write_summary_json(const Journey& j, std::string& out) {
     w.field("type", "summary");
     w.end_object();
     out += '\n';
+}
+
+void write_chunk_json(const Journey& j, std::string& out) {
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i)
+        if (j.shows_syscall(i)) write_syscall_json(j, i, out);
+    for (std::size_t i = 0; i < j.states.size(); ++i)
+        if (j.shows_state(i)) write_state_json(j, j.states[i], out);
+    for (std::size_t i = 0; i < j.packets.size(); ++i)
+        if (j.shows_packet(i)) write_packet_json(j, i, out);
+    for (const auto& f : j.unmatched_frames) write_unmatched_frame_json(f, out);
+}
+
+void write_totals_json(const Journey& j, std::string& out) {
+    for (std::size_t i = 0; i < j.connections.size(); ++i) write_connection_json(j, i, out);
+    for (const auto& rt : j.routes) write_route_json(j, rt, out);
+    write_summary_json(j, out);
 }
 
 void write_journey_json(const Journey& j, std::ostream& out) {

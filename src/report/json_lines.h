@@ -26,4 +26,11 @@ void write_packet_json(const journey::Journey& j, std::size_t i, std::string& ou
 void write_unmatched_frame_json(const journey::Frame& f, std::string& out);
 void write_summary_json(const journey::Journey& j, std::string& out);
 
+// A streamed trace (journey/stream.h): a chunk's records as it comes (the
+// syscalls, states and packets it shows, its unmatched frames), then the
+// whole run's connection and route records and its summary (from
+// JourneyStream::totals).
+void write_chunk_json(const journey::Journey& chunk, std::string& out);
+void write_totals_json(const journey::Journey& totals, std::string& out);
+
 }  // namespace tpk::report

@@ -1,0 +1,410 @@
+#include "journey/stream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "journey/correlator_states.h"
+#include "journey/explain.h"
+
+namespace tpk::journey {
+namespace {
+
+using model::Event;
+using model::EventKind;
+
+constexpr std::int32_t kTcpTimeWait = 6;
+constexpr std::int32_t kTcpClose = 7;
+// Data packets each way a connection keeps in the context: a retransmit
+// after the cut repeats one of the latest.
+constexpr std::size_t kDataContext = 2;
+
+
+bool is_socket_setup(const std::string& name) {
+    return name == "socket" || name == "bind" || name == "listen" || name == "connect" ||
+           name == "accept" || name == "accept4";
+}
+
+// Still alive at the cut: its skb neither freed nor dropped (bytes waiting
+// in a receive queue for a reader, a FIN before the reader saw EOF). Shown
+// once it ends, with its number kept from its first chunk.
+bool unfinished(const Journey& j, std::size_t i) {
+    const Packet& p = j.packets[i];
+    if (p.dropped) {
+        // What TCP does about a dropped segment (its retransmit) is part of
+        // its story: it waits for it.
+        const bool repeated = std::any_of(j.packets.begin(), j.packets.end(), [&](const Packet& q) {
+            return q.retransmit_of == i;
+        });
+        const bool carries = p.payload_len || (p.tcp_flags & (model::kSyn | model::kFin));
+        return p.flow.protocol == 6 && carries && !repeated;
+    }
+    return std::none_of(p.hops.begin(), p.hops.end(), [](const Hop& h) {
+        return h.event == EventKind::consume_skb || h.event == EventKind::kfree_skb;
+    });
+}
+
+// A call on a socket that no connection claims yet (socket(), bind(),
+// setsockopt() before the first packet): the whole journey lists it under
+// the connection that socket later carries, so it waits for that.
+bool waits_for_connection(const Syscall& s) {
+    return s.connection == kNone && (s.sk || s.new_sk) &&
+           (is_socket_setup(s.name) || s.name == "setsockopt" || s.name == "getsockopt" ||
+            s.name == "getsockname" || s.name == "getpeername");
+}
+
+// The calls a packet names: they list it, so they wait while it does.
+template <typename F>
+void calls_of(const Packet& p, F&& f) {
+    for (const auto& h : p.hops)
+        if (h.syscall != kNone) f(h.syscall);
+    for (auto i : {p.send_syscall, p.recv_syscall, p.error_syscall})
+        if (i != kNone) f(i);
+}
+
+bool is_data(const Packet& p) {
+    return p.kind == PacketKind::data || p.kind == PacketKind::datagram ||
+           p.kind == PacketKind::message;
+}
+
+// What identifies a packet when its events are correlated again: its first
+// hop and its first skb.
+auto packet_key(const Packet& p) {
+    const Hop* h = p.hops.empty() ? nullptr : &p.hops.front();
+    return std::make_tuple(h ? h->t_ns : 0, h ? h->tid : 0u,
+                           static_cast<std::uint16_t>(h ? h->event : EventKind::frame),
+                           p.skbs.empty() ? 0 : p.skbs.front());
+}
+
+// A syscall by its thread and enter (its exit when the enter was not seen).
+std::pair<std::uint32_t, std::uint64_t> syscall_key(const Syscall& s) {
+    return {s.tid, s.enter_ns ? s.enter_ns : s.exit_ns | (1ull << 63)};
+}
+
+}  // namespace
+
+JourneyStream::JourneyStream(CorrelatorInput setup) : setup_(std::move(setup)) {
+    setup_.events.clear();
+}
+
+void JourneyStream::add(model::Event e) { pending_.push_back(std::move(e)); }
+
+void JourneyStream::add_route(Route r) {
+    if (!routes_.count(r.destination)) {
+        route_order_.push_back(r.destination);
+        Route kept = r;
+        kept.lookups.clear();
+        routes_.emplace(r.destination, std::move(kept));
+    }
+    setup_.routes.push_back(std::move(r));
+}
+
+std::optional<Journey> JourneyStream::cut(bool last) {
+    if (pending_.empty() && (!last || context_.empty())) return std::nullopt;
+    CorrelatorInput in = setup_;
+    in.events = std::move(context_);
+    const std::size_t context_events = in.events.size() - context_frames_;
+    const std::size_t context_frames = context_frames_;
+    in.events.reserve(in.events.size() + pending_.size());
+    for (auto& e : pending_) in.events.push_back(std::move(e));
+    pending_.clear();
+    context_.clear();
+
+    std::size_t chunk_frames = 0;
+    for (const auto& e : in.events) chunk_frames += e.kind == model::EventKind::frame;
+    Journey j = correlate(in);
+    number_chunk(j, last);
+    frame_base_ += chunk_frames - context_frames;
+    explain(j);
+    add_totals(j);
+    stats_.frames -= std::min<std::uint64_t>(stats_.frames, context_frames);
+    stats_.events += j.stats.events - std::min<std::uint64_t>(j.stats.events, context_events);
+    carry_context(j, in.events, last);
+    ++chunks_;
+    return j;
+}
+
+void JourneyStream::number_chunk(Journey& j, bool last) {
+    auto& n = j.numbering;
+    n.packets.resize(j.packets.size());
+    n.packet_shown.assign(j.packets.size(), false);
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        auto key = packet_key(j.packets[i]);
+        auto it = packet_numbers_.find(key);
+        if (it == packet_numbers_.end()) it = packet_numbers_.emplace(key, next_packet_++).first;
+        n.packets[i] = it->second;
+        // Context was shown by an earlier chunk; an unfinished packet comes
+        // again, whole, with the next one.
+        if ((last || !unfinished(j, i)) && !packets_shown_.count(key)) {
+            n.packet_shown[i] = true;
+            packets_shown_.insert(key);
+        }
+    }
+    std::set<std::size_t> waiting;   // calls named by packets that wait
+    if (!last)
+        for (std::size_t i = 0; i < j.packets.size(); ++i)
+            if (unfinished(j, i)) calls_of(j.packets[i], [&](std::size_t c) { waiting.insert(c); });
+    n.syscalls.resize(j.syscalls.size());
+    n.syscall_shown.assign(j.syscalls.size(), false);
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
+        const auto& s = j.syscalls[i];
+        auto key = syscall_key(s);
+        auto it = syscall_numbers_.find(key);
+        if (it == syscall_numbers_.end())
+            it = syscall_numbers_.emplace(key, next_syscall_++).first;
+        n.syscalls[i] = it->second;
+        // A call still blocked is shown once it returns (or the run ends).
+        const bool ready = last || (s.exit_ns && !waits_for_connection(s) && !waiting.count(i));
+        if (ready && !syscalls_shown_.count(key)) {
+            n.syscall_shown[i] = true;
+            syscalls_shown_.insert(key);
+        }
+    }
+    n.connections.resize(j.connections.size());
+    for (std::size_t c = 0; c < j.connections.size(); ++c) {
+        const auto& conn = j.connections[c];
+        auto key = std::make_tuple(conn.transport, conn.client_sk, conn.server_sk);
+        auto it = connection_numbers_.find(key);
+        if (it == connection_numbers_.end()) {
+            it = connection_numbers_.emplace(key, connections_.size()).first;
+            Connection kept = conn;
+            kept.packets.clear();
+            kept.states.clear();
+            kept.syscalls.clear();
+            connections_.push_back(std::move(kept));
+        }
+        n.connections[c] = it->second;
+    }
+    // Frames: numbered among the whole run's captured frames. The carried
+    // ones (of unfinished packets) keep their number and are older than
+    // every new one, which follow the frames of the chunks before.
+    auto frame_number = [&](Frame& f) {
+        if (auto it = frame_numbers_.find(f.t_ns); it != frame_numbers_.end())
+            f.index = it->second;
+        else
+            f.index = frame_base_ + f.index - context_frames_;
+    };
+    for (auto& p : j.packets)
+        if (p.frame) frame_number(*p.frame);
+    for (auto& f : j.unmatched_frames) frame_number(f);
+
+    n.state_shown.assign(j.states.size(), false);
+    for (std::size_t i = 0; i < j.states.size(); ++i) {
+        const auto& s = j.states[i];
+        n.state_shown[i] = states_shown_.insert({s.sk, s.t_ns, s.new_state}).second;
+    }
+}
+
+void JourneyStream::add_totals(const Journey& j) {
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        if (!j.shows_packet(i)) continue;
+        const auto& p = j.packets[i];
+        ++stats_.packets;
+        if (samples_.add(j, p)) ++stats_.data_packets;
+        if (!p.frame && p.flow.protocol) ++stats_.packets_without_frame;
+        if (p.frame) ++stats_.frames_matched;
+        if (p.retransmit) ++stats_.retransmits;
+        if (p.kind == PacketKind::reset) ++stats_.resets;
+        if (p.connection != kNone)
+            connections_[j.connection_number(p.connection)].packets.push_back(j.packet_number(i));
+    }
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i)
+        if (j.shows_syscall(i) && j.syscalls[i].connection != kNone)
+            connections_[j.connection_number(j.syscalls[i].connection)].syscalls.push_back(
+                j.syscall_number(i));
+    // Frames are never carried: each chunk counts its own.
+    stats_.frames += j.stats.frames;
+    stats_.frames_other += j.stats.frames_other;
+    for (const auto& note : j.notes)
+        if (std::find(notes_.begin(), notes_.end(), note) == notes_.end()) notes_.push_back(note);
+    for (const auto& r : j.routes) {
+        auto it = routes_.find(r.destination);
+        if (it == routes_.end()) {
+            // A route known only from the kernel's lookups (no rtnetlink
+            // answer): its notes all come from the lookups, at the end.
+            Route kept = r;
+            kept.lookups.clear();
+            kept.notes.clear();
+            it = routes_.emplace(r.destination, std::move(kept)).first;
+            route_order_.push_back(r.destination);
+        }
+        Route& kept = it->second;
+        for (FibLookup f : r.lookups) {
+            // A lookup inside a context call was counted by its first chunk.
+            const bool seen = std::any_of(kept.lookups.begin(), kept.lookups.end(),
+                                          [&](const FibLookup& k) {
+                                              return k.t_ns == f.t_ns && k.pid == f.pid;
+                                          });
+            if (seen) continue;
+            f.packet = j.packet_number(f.packet);
+            f.during_syscall = j.syscall_number(f.during_syscall);
+            kept.lookups.push_back(std::move(f));
+        }
+    }
+}
+
+void JourneyStream::carry_context(const Journey& j, const std::vector<model::Event>& events,
+                                  bool last) {
+    if (last) {
+        packet_numbers_.clear();
+        packets_shown_.clear();
+        syscall_numbers_.clear();
+        syscalls_shown_.clear();
+        return;
+    }
+    // Sockets whose TCP life ended: their connection needs no context.
+    for (const auto& s : j.states)
+        if (s.new_state == kTcpClose || s.new_state == kTcpTimeWait) closed_sockets_.insert(s.sk);
+
+    std::set<EventKey> keys;
+    struct Window {
+        std::uint32_t tid;
+        std::uint64_t from, to;
+    };
+    std::vector<Window> windows;
+    std::set<std::size_t> named_syscalls;   // their numbers are asked for again
+    auto keep_call_ends = [&](std::size_t i) {
+        if (i == kNone || i >= j.syscalls.size()) return;
+        named_syscalls.insert(i);
+        const auto& s = j.syscalls[i];
+        if (s.enter_ns) keys.insert({s.enter_ns, s.tid, static_cast<std::uint16_t>(EventKind::syscall_enter)});
+        if (s.exit_ns) keys.insert({s.exit_ns, s.tid, static_cast<std::uint16_t>(EventKind::syscall_exit)});
+    };
+    // A packet and the ends of the calls it names (a call is whole or absent).
+    auto keep_packet = [&](const Packet& p) {
+        for (const auto& h : p.hops) {
+            keys.insert({h.t_ns, h.tid, static_cast<std::uint16_t>(h.event)});
+            keep_call_ends(h.syscall);
+        }
+        keep_call_ends(p.send_syscall);
+        keep_call_ends(p.recv_syscall);
+        keep_call_ends(p.error_syscall);
+    };
+    std::set<std::size_t> kept_packets, kept_syscalls;
+    std::set<std::uint64_t> kept_frames;   // t_ns of the frames of unfinished packets
+    auto keep_syscall = [&](std::size_t i) {
+        const auto& s = j.syscalls[i];
+        kept_syscalls.insert(i);
+        windows.push_back({s.tid, s.enter_ns, s.exit_ns ? s.exit_ns : UINT64_MAX});
+    };
+
+    for (std::size_t c = 0; c < j.connections.size(); ++c) {
+        const auto& conn = j.connections[c];
+        const bool tcp = conn.transport.rfind("tcp", 0) == 0;
+        const bool closed = tcp ? (closed_sockets_.count(conn.client_sk) || !conn.client_sk) &&
+                                      (closed_sockets_.count(conn.server_sk) || !conn.server_sk)
+                                : false;
+        if (closed) continue;
+        std::size_t data_each_way[3] = {0, 0, 0};
+        for (auto it = conn.packets.rbegin(); it != conn.packets.rend(); ++it) {
+            const auto& p = j.packets[*it];
+            const bool handshake = p.kind == PacketKind::handshake;
+            auto& count = data_each_way[static_cast<int>(p.direction)];
+            const bool recent = is_data(p) && count < kDataContext;
+            if (recent) ++count;
+            if (handshake || recent) {
+                keep_packet(p);
+                kept_packets.insert(*it);
+            }
+        }
+        for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
+            const auto& s = j.syscalls[i];
+            const bool ours = s.connection == c || (s.sk && (s.sk == conn.client_sk ||
+                                                             s.sk == conn.server_sk ||
+                                                             s.sk == conn.listen_sk)) ||
+                              (s.new_sk && (s.new_sk == conn.client_sk ||
+                                            s.new_sk == conn.server_sk ||
+                                            s.new_sk == conn.listen_sk));
+            if (ours && is_socket_setup(s.name)) keep_syscall(i);
+        }
+    }
+    // Packets still alive come again, whole (their frame too), with the next chunk.
+    for (std::size_t i = 0; i < j.packets.size(); ++i) {
+        if (!unfinished(j, i)) continue;
+        keep_packet(j.packets[i]);
+        kept_packets.insert(i);
+        if (j.packets[i].frame) kept_frames.insert(j.packets[i].frame->t_ns);
+    }
+    // Calls still in progress, or waiting for their connection, come again,
+    // whole, with the next chunk.
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
+        const auto& sc = j.syscalls[i];
+        const bool closed = closed_sockets_.count(sc.sk) > 0;
+        if (!sc.exit_ns || (waits_for_connection(sc) && !closed)) keep_syscall(i);
+    }
+
+    context_frames_ = 0;
+    frame_numbers_.clear();
+    for (std::size_t i : kept_packets)
+        if (const auto& f = j.packets[i].frame) frame_numbers_[f->t_ns] = f->index;
+    for (const auto& e : events) {
+        if (e.kind == EventKind::frame) {
+            if (kept_frames.count(e.t_ns)) {
+                context_.push_back(e);
+                ++context_frames_;
+            }
+            continue;
+        }
+        if (e.kind == EventKind::lost_events) continue;
+        bool keep = keys.count({e.t_ns, e.tid, static_cast<std::uint16_t>(e.kind)}) > 0;
+        for (std::size_t w = 0; !keep && w < windows.size(); ++w)
+            keep = e.tid == windows[w].tid && e.t_ns >= windows[w].from && e.t_ns <= windows[w].to;
+        if (keep) context_.push_back(e);
+    }
+
+    // Forget the numbers nothing carried can ask for again.
+    decltype(packet_numbers_) packets;
+    for (auto i : kept_packets) {
+        auto key = packet_key(j.packets[i]);
+        if (auto it = packet_numbers_.find(key); it != packet_numbers_.end()) packets.insert(*it);
+    }
+    packet_numbers_ = std::move(packets);
+    decltype(packets_shown_) packets_shown;
+    for (const auto& [key, number] : packet_numbers_)
+        if (packets_shown_.count(key)) packets_shown.insert(key);
+    packets_shown_ = std::move(packets_shown);
+    decltype(syscall_numbers_) syscalls;
+    decltype(syscalls_shown_) shown;
+    for (auto i : named_syscalls) kept_syscalls.insert(i);
+    for (auto i : kept_syscalls) {
+        auto key = syscall_key(j.syscalls[i]);
+        if (auto it = syscall_numbers_.find(key); it != syscall_numbers_.end()) syscalls.insert(*it);
+        if (syscalls_shown_.count(key)) shown.insert(key);
+    }
+    syscall_numbers_ = std::move(syscalls);
+    syscalls_shown_ = std::move(shown);
+    decltype(states_shown_) states;
+    for (const auto& e : context_)
+        if (e.kind == EventKind::inet_sock_set_state)
+            for (auto it = states_shown_.lower_bound({e.sk, e.t_ns, INT32_MIN});
+                 it != states_shown_.end() && std::get<0>(*it) == e.sk && std::get<1>(*it) == e.t_ns;
+                 ++it)
+                states.insert(*it);
+    states_shown_ = std::move(states);
+}
+
+Journey JourneyStream::totals(std::uint64_t lost_events, std::uint64_t capture_dropped) const {
+    Journey j;
+    j.transport = setup_.transport;
+    if (j.transport.empty() && !connections_.empty()) j.transport = connections_.front().transport;
+    j.processes = setup_.processes;
+    j.connections = connections_;
+    for (const auto& d : route_order_) {
+        j.routes.push_back(routes_.at(d));
+        stages::add_route_notes(j.routes.back(), stats_.packets > 0 || !connections_.empty());
+    }
+    for (auto& c : j.connections) std::sort(c.packets.begin(), c.packets.end());
+    j.stats = stats_;
+    j.stats.lost_events = lost_events;
+    j.stats.capture_dropped = capture_dropped;
+    j.layer_summary = samples_.medians();
+    j.stats.median_one_way_ns = samples_.median_one_way_ns();
+    j.notes = notes_;
+    if (lost_events)
+        j.notes.push_back(fmt::format(
+            "{} kernel events were lost (ring buffer full): some packets may miss hops", lost_events));
+    return j;
+}
+
+}  // namespace tpk::journey

@@ -1,0 +1,102 @@
+// A trace correlated in chunks while it runs (issue #14), so that output
+// starts while the traced programs still run and memory does not grow with
+// the length of the trace.
+//
+// The session adds events as they arrive. Each time the traced programs'
+// traffic has been quiet for a while (every packet delivered or freed, as
+// the session judges from the records that stopped arriving), it cuts: what
+// came since the last cut is correlated together with the context it needs
+// from before, explained, numbered over the whole run, and handed out as a
+// chunk (a Journey whose numbering says what to show); its events are freed.
+//
+// The context carried from one chunk to the next, and correlated again but
+// not shown again:
+//   - connections still open: their handshake packets and the calls that made
+//     their sockets (socket, bind, listen, connect, accept), so roles, ISNs
+//     and relative sequence numbers come out as in one whole journey;
+//   - their last data packets each way, so a retransmit after the cut still
+//     finds the packet it repeats;
+//   - calls still in progress (a read blocked across the quiet time): their
+//     enter and what ran inside them so far; shown once they return.
+// What the summary and the connection records need is kept as totals
+// (integers, not records): see totals().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "journey/correlator.h"
+#include "journey/correlator_summary.h"
+#include "journey/journey.h"
+#include "model/event.h"
+
+namespace tpk::journey {
+
+class JourneyStream {
+public:
+    // setup: what the session knows before any event (processes, transport,
+    // server_port; routes are added with add_route). Its events are ignored.
+    explicit JourneyStream(CorrelatorInput setup);
+
+    void add(model::Event e);
+    // The route to a destination the traced programs talked to (rtnetlink's
+    // answer): every later chunk attaches its kernel lookups to it.
+    void add_route(Route r);
+    std::size_t pending_events() const { return pending_.size(); }
+    std::size_t chunks() const { return chunks_; }
+
+    // Correlates the events added since the last cut with their context;
+    // nullopt when none were added. last: the run is over (calls still
+    // blocked are shown as they are, nothing is carried).
+    std::optional<Journey> cut(bool last = false);
+
+    // The whole run after the last cut, for the summary and the connection
+    // and route records: connections with every packet's number, routes with
+    // every lookup, the stats, the layer medians, the notes. Its packets and
+    // syscalls are empty; stats.packets counts them.
+    Journey totals(std::uint64_t lost_events, std::uint64_t capture_dropped) const;
+
+private:
+    using EventKey = std::tuple<std::uint64_t, std::uint32_t, std::uint16_t>;  // t_ns, tid, kind
+    void number_chunk(Journey& j, bool last);
+    void carry_context(const Journey& j, const std::vector<model::Event>& events, bool last);
+    void add_totals(const Journey& j);
+
+    CorrelatorInput setup_;
+    std::vector<model::Event> pending_;   // since the last cut
+    std::vector<model::Event> context_;   // carried from the last cut
+    std::size_t context_frames_ = 0;      // frames among them (of unfinished packets)
+    std::size_t frame_base_ = 0;          // frames of the chunks before (not carried)
+    std::map<std::uint64_t, std::size_t> frame_numbers_;   // carried frames: t_ns -> number
+    std::size_t chunks_ = 0;
+
+    // Numbers over the whole run, by a key that survives being correlated
+    // again: a packet's first hop, a syscall's (tid, enter), a connection's
+    // sockets. Pruned to what the context still holds.
+    std::map<std::tuple<std::uint64_t, std::uint32_t, std::uint16_t, std::uint64_t>, std::size_t>
+        packet_numbers_;
+    std::set<std::tuple<std::uint64_t, std::uint32_t, std::uint16_t, std::uint64_t>> packets_shown_;
+    std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> syscall_numbers_;
+    std::set<std::pair<std::uint32_t, std::uint64_t>> syscalls_shown_;
+    std::set<std::tuple<std::uint64_t, std::uint64_t, std::int32_t>> states_shown_;
+    std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, std::size_t> connection_numbers_;
+    std::size_t next_packet_ = 0, next_syscall_ = 0;
+    std::set<std::uint64_t> closed_sockets_;   // TCP sockets that reached CLOSE or TIME-WAIT
+
+    // Totals.
+    std::vector<Connection> connections_;  // by number
+    std::map<std::string, Route> routes_;  // by destination, lookups renumbered
+    std::vector<std::string> route_order_;
+    stages::LayerSamples samples_;
+    Stats stats_;
+    std::vector<std::string> notes_;
+};
+
+}  // namespace tpk::journey

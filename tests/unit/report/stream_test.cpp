@@ -1,0 +1,130 @@
+// The streamed correlation (journey/stream.h) against the whole one: every
+// recorded run, replayed through JourneyStream with a cut at every quiet
+// gap of its events, gives the same records as correlating it whole —
+// numbers, references, explanations — only their order differs (each
+// chunk's records as it settles, connections, routes and the summary last).
+#include "journey/stream.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "report/json_lines.h"
+#include "support/recordings.h"
+
+namespace tpk::journey {
+namespace {
+
+using nlohmann::json;
+
+// Records by type, each list sorted: a streamed run writes them in another
+// order.
+std::map<std::string, std::vector<std::string>> by_type(const std::string& lines) {
+    std::map<std::string, std::vector<std::string>> out;
+    std::istringstream in(lines);
+    for (std::string line; std::getline(in, line);) {
+        auto r = json::parse(line);
+        std::string type = r.at("type");
+        if (type == "summary") r.erase("events");  // the context events are not counted twice: checked apart
+        out[type].push_back(r.dump());
+    }
+    for (auto& [type, list] : out) std::sort(list.begin(), list.end());
+    return out;
+}
+
+struct Streamed {
+    std::string lines;
+    std::size_t chunks = 0;
+};
+
+// Feeds the events in time order (frames among them, as a live capture hands
+// them over before a quiet cut) and cuts before any event that comes more
+// than gap_ns after the previous one.
+Streamed stream(CorrelatorInput input, std::uint64_t gap_ns) {
+    std::vector<model::Event> events = std::move(input.events);
+    std::stable_sort(events.begin(), events.end(),
+                     [](const model::Event& a, const model::Event& b) { return a.t_ns < b.t_ns; });
+    const auto lost = input.lost_events;
+    const auto dropped = input.capture_dropped;
+    auto routes = input.routes;
+    input.routes.clear();
+    JourneyStream s(input);
+    for (auto& r : routes) s.add_route(r);
+    Streamed out;
+    std::uint64_t last = 0;
+    for (auto& e : events) {
+        if (last && e.t_ns > last + gap_ns)
+            if (auto chunk = s.cut()) report::write_chunk_json(*chunk, out.lines);
+        last = e.t_ns;
+        s.add(std::move(e));
+    }
+    if (auto chunk = s.cut(true)) report::write_chunk_json(*chunk, out.lines);
+    report::write_totals_json(s.totals(lost, dropped), out.lines);
+    out.chunks = s.chunks();
+    return out;
+}
+
+class StreamEquivalence : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StreamEquivalence, CutAtEveryQuietMillisecondGivesTheWholeJourney) {
+    const std::string name = GetParam();
+    auto input = testing::recording(name);
+    auto whole = testing::replay(name);
+    std::string expected;
+    std::ostringstream os;
+    report::write_journey_json(whole, os);
+    expected = os.str();
+    auto streamed = stream(input, 100'000'000);
+    auto a = by_type(expected), b = by_type(streamed.lines);
+    for (const auto& [type, list] : a) {
+        if (b[type].size() != list.size()) {
+            std::set<std::string> x(b[type].begin(), b[type].end()), y(list.begin(), list.end());
+            for (const auto& r : x)
+                if (!y.count(r)) ADD_FAILURE() << name << ": only streamed: " << r.substr(0, 600);
+            for (const auto& r : y)
+                if (!x.count(r)) ADD_FAILURE() << name << ": only whole: " << r.substr(0, 600);
+        }
+        ASSERT_EQ(b[type].size(), list.size()) << name << ": " << type << " records, "
+                                               << streamed.chunks << " chunks";
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const auto& x = b[type][i];
+            const auto& y = list[i];
+            if (x != y) {
+                std::size_t at = 0;
+                while (at < x.size() && at < y.size() && x[at] == y[at]) ++at;
+                ADD_FAILURE() << name << ": " << type << " record " << i << " differs at " << at
+                              << ":\n streamed: ..." << x.substr(at > 80 ? at - 80 : 0, 200)
+                              << "\n whole:    ..." << y.substr(at > 80 ? at - 80 : 0, 200);
+            }
+        }
+    }
+    for (const auto& [type, list] : b) EXPECT_TRUE(a.count(type)) << name << ": extra " << type;
+    std::cout << "[ info     ] " << name << ": " << streamed.chunks << " chunks\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Recordings, StreamEquivalence,
+    ::testing::Values("journey-tcp.jsonl", "journey-tcp6.jsonl", "journey-udp.jsonl",
+                      "journey-unix.jsonl", "journey-unix-dgram.jsonl", "journey-tcp-200k.jsonl",
+                      "journey-tcp-lossy.jsonl", "journey-tcp-lossy-output.jsonl",
+                      "journey-tcp-lost.jsonl", "tcp.jsonl", "udp.jsonl", "unix_stream.jsonl",
+                      "trace-tcp-abort.jsonl", "trace-tcp-exit-unread.jsonl",
+                      "trace-tcp-exit-without-close.jsonl", "trace-tcp-fast-retransmit.jsonl",
+                      "trace-tcp-late-data-time-wait.jsonl", "trace-tcp-late-data.jsonl",
+                      "trace-tcp-merged-read.jsonl", "trace-tcp-output-drop.jsonl",
+                      "trace-tcp-refused.jsonl", "trace-tcp-retransmit.jsonl",
+                      "trace-tcp-syn-retransmit.jsonl"),
+    [](const auto& info) {
+        std::string n = info.param.substr(0, info.param.find('.'));
+        std::replace(n.begin(), n.end(), '-', '_');
+        return n;
+    });
+
+}  // namespace
+}  // namespace tpk::journey
