@@ -19,6 +19,7 @@ constexpr std::int32_t kTcpClose = 7;
 // Data packets each way a connection keeps in the context: a retransmit
 // after the cut repeats one of the latest.
 constexpr std::size_t kDataContext = 2;
+constexpr std::uint64_t kTimeWaitNs = 60'000'000'000;
 
 
 bool is_socket_setup(const std::string& name) {
@@ -86,6 +87,9 @@ std::pair<std::uint32_t, std::uint64_t> syscall_key(const Syscall& s) {
 
 JourneyStream::JourneyStream(CorrelatorInput setup) : setup_(std::move(setup)) {
     setup_.events.clear();
+    // The tracer's and the capture's counts are the whole run's: totals().
+    setup_.lost_events = 0;
+    setup_.capture_dropped = 0;
 }
 
 void JourneyStream::add(model::Event e) { pending_.push_back(std::move(e)); }
@@ -164,18 +168,34 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
     n.connections.resize(j.connections.size());
     for (std::size_t c = 0; c < j.connections.size(); ++c) {
         const auto& conn = j.connections[c];
-        auto key = std::make_tuple(conn.transport, conn.client_sk, conn.server_sk);
-        auto it = connection_numbers_.find(key);
-        if (it == connection_numbers_.end()) {
-            it = connection_numbers_.emplace(key, connections_.size()).first;
+        // The same connection in an earlier chunk: a socket in common (the
+        // server's may be unknown before its SYN-ACK).
+        std::size_t number = kNone;
+        for (std::size_t k = 0; k < connections_.size() && number == kNone; ++k) {
+            const auto& seen = connections_[k];
+            if (seen.transport != conn.transport) continue;
+            auto shared = [](std::uint64_t a, std::uint64_t b) { return a && a == b; };
+            if (shared(seen.client_sk, conn.client_sk) || shared(seen.server_sk, conn.server_sk))
+                number = k;
+        }
+        if (number == kNone) {
+            number = connections_.size();
             Connection kept = conn;
             kept.packets.clear();
             kept.states.clear();
             kept.syscalls.clear();
             connections_.push_back(std::move(kept));
+        } else {
+            // What a later chunk learned (the server's socket, its ISN).
+            auto& seen = connections_[number];
+            if (!seen.server_sk) seen.server_sk = conn.server_sk;
+            if (!seen.listen_sk) seen.listen_sk = conn.listen_sk;
+            if (!seen.server_isn) seen.server_isn = conn.server_isn;
+            if (!seen.client_isn) seen.client_isn = conn.client_isn;
         }
-        n.connections[c] = it->second;
+        n.connections[c] = number;
     }
+
     // Frames: numbered among the whole run's captured frames. The carried
     // ones (of unfinished packets) keep their number and are older than
     // every new one, which follow the frames of the chunks before.
@@ -213,6 +233,8 @@ void JourneyStream::add_totals(const Journey& j) {
         if (j.shows_syscall(i) && j.syscalls[i].connection != kNone)
             connections_[j.connection_number(j.syscalls[i].connection)].syscalls.push_back(
                 j.syscall_number(i));
+    // Lost-event records of a recording are not carried: each chunk counts its own.
+    stats_.lost_events += j.stats.lost_events;
     // Frames are never carried: each chunk counts its own.
     stats_.frames += j.stats.frames;
     stats_.frames_other += j.stats.frames_other;
@@ -254,8 +276,24 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         return;
     }
     // Sockets whose TCP life ended: their connection needs no context.
-    for (const auto& s : j.states)
-        if (s.new_state == kTcpClose || s.new_state == kTcpTimeWait) closed_sockets_.insert(s.sk);
+    // TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN): a late segment meanwhile
+    // still belongs to its connection, so its context stays that long.
+    std::uint64_t now = 0;
+    for (const auto& e : events) now = std::max(now, e.t_ns);
+    for (const auto& s : j.states) {
+        // A socket that enters TIME-WAIT is closed right after (tcp_done());
+        // the timewait sock that stands in for it is what keeps the port.
+        if (s.new_state == kTcpTimeWait) time_wait_since_.emplace(s.sk, s.t_ns);
+        if (s.new_state == kTcpClose && !time_wait_since_.count(s.sk)) closed_sockets_.insert(s.sk);
+    }
+    for (auto it = time_wait_since_.begin(); it != time_wait_since_.end();) {
+        if (now > it->second + kTimeWaitNs) {
+            closed_sockets_.insert(it->first);
+            it = time_wait_since_.erase(it);
+        } else {
+            ++it;
+        }
+    }
 
     std::set<EventKey> keys;
     struct Window {
@@ -396,14 +434,18 @@ Journey JourneyStream::totals(std::uint64_t lost_events, std::uint64_t capture_d
     }
     for (auto& c : j.connections) std::sort(c.packets.begin(), c.packets.end());
     j.stats = stats_;
-    j.stats.lost_events = lost_events;
+    j.stats.lost_events += lost_events;
     j.stats.capture_dropped = capture_dropped;
     j.layer_summary = samples_.medians();
     j.stats.median_one_way_ns = samples_.median_one_way_ns();
     j.notes = notes_;
-    if (lost_events)
-        j.notes.push_back(fmt::format(
-            "{} kernel events were lost (ring buffer full): some packets may miss hops", lost_events));
+    // The chunks' own lost-events notes counted their part; the whole run's replaces them.
+    const std::string lost_tail = " kernel events were lost (ring buffer full): some packets may miss hops";
+    std::erase_if(j.notes, [&](const std::string& n) {
+        return n.size() > lost_tail.size() && n.compare(n.size() - lost_tail.size(), lost_tail.size(), lost_tail) == 0;
+    });
+    if (j.stats.lost_events)
+        j.notes.insert(j.notes.begin(), fmt::format("{}{}", j.stats.lost_events, lost_tail));
     return j;
 }
 

@@ -86,9 +86,9 @@ private:
     std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> syscall_numbers_;
     std::set<std::pair<std::uint32_t, std::uint64_t>> syscalls_shown_;
     std::set<std::tuple<std::uint64_t, std::uint64_t, std::int32_t>> states_shown_;
-    std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, std::size_t> connection_numbers_;
     std::size_t next_packet_ = 0, next_syscall_ = 0;
-    std::set<std::uint64_t> closed_sockets_;   // TCP sockets that reached CLOSE or TIME-WAIT
+    std::set<std::uint64_t> closed_sockets_;   // TCP sockets whose life ended
+    std::map<std::uint64_t, std::uint64_t> time_wait_since_;   // sk -> t_ns it entered TIME-WAIT
 
     // Totals.
     std::vector<Connection> connections_;  // by number
