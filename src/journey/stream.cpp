@@ -41,9 +41,20 @@ bool unfinished(const Journey& j, std::size_t i) {
         const bool carries = p.payload_len || (p.tcp_flags & (model::kSyn | model::kFin));
         return p.flow.protocol == 6 && carries && !repeated;
     }
-    return std::none_of(p.hops.begin(), p.hops.end(), [](const Hop& h) {
+    const bool freed = std::any_of(p.hops.begin(), p.hops.end(), [](const Hop& h) {
         return h.event == EventKind::consume_skb || h.event == EventKind::kfree_skb;
     });
+    if (freed) return false;
+    // A segment without bytes or FIN is done once TCP took it on the receive
+    // side: the kernel frees some (a SYN-ACK in tcp_rcv_synsent_state_process)
+    // with __kfree_skb(), which has no tracepoint. Bytes and a FIN wait for
+    // the read that takes them (the skb is freed then).
+    if (!p.payload_len && !(p.tcp_flags & model::kFin))
+        return std::none_of(p.hops.begin(), p.hops.end(), [](const Hop& h) {
+            return h.receive_side && (h.layer == model::Layer::transport ||
+                                      h.layer == model::Layer::socket);
+        });
+    return true;
 }
 
 // A call on a socket that no connection claims yet (socket(), bind(),
@@ -333,7 +344,10 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         const bool closed = tcp ? (closed_sockets_.count(conn.client_sk) || !conn.client_sk) &&
                                       (closed_sockets_.count(conn.server_sk) || !conn.server_sk)
                                 : false;
-        if (closed) continue;
+        // A connection whose packets are not all done keeps its context.
+        const bool waiting = std::any_of(conn.packets.begin(), conn.packets.end(),
+                                         [&](std::size_t i) { return unfinished(j, i); });
+        if (closed && !waiting) continue;
         std::size_t data_each_way[3] = {0, 0, 0};
         for (auto it = conn.packets.rbegin(); it != conn.packets.rend(); ++it) {
             const auto& p = j.packets[*it];

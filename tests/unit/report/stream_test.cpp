@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -81,6 +83,7 @@ TEST_P(StreamEquivalence, CutAtEveryQuietMillisecondGivesTheWholeJourney) {
     report::write_journey_json(whole, os);
     expected = os.str();
     auto streamed = stream(input, 100'000'000);
+    if (std::getenv("TPK_STREAM_DUMP")) std::cout << streamed.lines;
     auto a = by_type(expected), b = by_type(streamed.lines);
     for (const auto& [type, list] : a) {
         if (b[type].size() != list.size()) {
