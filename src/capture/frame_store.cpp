@@ -25,6 +25,7 @@ std::byte* FrameStore::reserve(std::size_t length, Record& record) {
 }
 
 Status FrameStore::on_frame(const RawFrame& frame) {
+    std::lock_guard lock(mutex_);
     Record r;
     r.sec = frame.sec;
     r.nsec = static_cast<std::uint32_t>(frame.nsec);  // live frames: always < 1e9
@@ -33,6 +34,15 @@ Status FrameStore::on_frame(const RawFrame& frame) {
     if (!frame.data.empty()) std::memcpy(reserve(frame.data.size(), r), frame.data.data(), frame.data.size());
     records_.push_back(r);
     return {};
+}
+
+void FrameStore::take(const std::function<void(const RawFrame&)>& f) {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < records_.size(); ++i) f((*this)[i]);
+    records_.clear();
+    chunks_.clear();
+    open_chunk_ = 0;
+    open_used_ = kChunkBytes;
 }
 
 RawFrame FrameStore::operator[](std::size_t index) const {

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <mutex>
 #include <memory>
 #include <vector>
 
@@ -20,6 +22,10 @@ public:
     Status on_frame(const RawFrame& frame) override;
 
     std::size_t size() const { return records_.size(); }
+    // Hands every frame stored so far to f and forgets them; safe while the
+    // capture thread adds more (a streamed trace takes them at each quiet
+    // time). The frame's bytes are valid only during the call.
+    void take(const std::function<void(const RawFrame&)>& f);
     // Valid while the store lives.
     RawFrame operator[](std::size_t index) const;
 
@@ -37,6 +43,7 @@ private:
 
     std::byte* reserve(std::size_t length, Record& record);
 
+    std::mutex mutex_;   // on_frame (the capture thread) against take()
     std::deque<Record> records_;  // a deque: growing it never copies the records
     std::vector<std::unique_ptr<std::byte[]>> chunks_;
     std::size_t open_chunk_ = 0;  // where the next frame goes, if it fits

@@ -77,12 +77,13 @@ Status LoopbackCapture::stop() {
     return status_;
 }
 
-std::vector<model::Event> LoopbackCapture::take_frames() {
+std::vector<model::Event> LoopbackCapture::take_frames() { return take_frames_so_far(); }
+
+std::vector<model::Event> LoopbackCapture::take_frames_so_far() {
     std::vector<model::Event> events;
-    events.reserve(frames_.size());
-    for (std::size_t i = 0; i < frames_.size(); ++i)
-        events.push_back(frame_event(frames_[i], source_.link_type(), realtime_minus_monotonic_));
-    frames_ = {};
+    frames_.take([&](const RawFrame& f) {
+        events.push_back(frame_event(f, source_.link_type(), realtime_minus_monotonic_));
+    });
     return events;
 }
 

@@ -51,6 +51,8 @@ public:
 
     // The frames as model::Events, built only now; the store is emptied.
     std::vector<model::Event> take_frames();
+    // The frames captured so far, while the capture goes on (a streamed trace).
+    std::vector<model::Event> take_frames_so_far();
     // What the kernel dropped (pcap_stats), known after stop().
     std::uint64_t dropped() const { return dropped_; }
 

@@ -419,52 +419,86 @@ Result<Recording> record_trace(const TraceTarget& target) {
         else rec.partial_reasons.push_back(c.error().message());
     }
 
+    // Streamed (target.on_chunk): events go to the stream, which cuts a chunk
+    // each time the traffic has been quiet for quiet_ms.
+    if (target.on_chunk) {
+        journey::CorrelatorInput setup;
+        rec.stream = std::make_shared<journey::JourneyStream>(std::move(setup));
+    }
+    // Routes for every IP destination the traced programs talk to, asked
+    // when the first SYN to it goes out.
+    std::vector<std::string> routed;
+    auto sink = [&](model::Event&& e) {
+        if (e.kind == model::EventKind::inet_sock_set_state && e.new_state == 2) {
+            netlink::IpAddress ip;
+            ip.family = e.flow.dst.family;
+            std::copy(e.flow.dst.addr.begin(), e.flow.dst.addr.end(), ip.bytes.begin());
+            std::string text = ip.to_string();
+            if (!text.empty() && std::find(routed.begin(), routed.end(), text) == routed.end()) {
+                routed.push_back(text);
+                rec.input.routes.push_back(route_to(ip));
+                if (rec.stream) rec.stream->add_route(rec.input.routes.back());
+            }
+        }
+        if (rec.stream) rec.stream->add(std::move(e));
+        else rec.input.events.push_back(std::move(e));
+    };
+
     kernel::SessionOptions so;
     so.command = target.command;
     so.pids = target.pids;
     so.ready_file = target.ready_file;
     so.linger_ms = target.linger_ms;
+    if (rec.stream) {
+        rec.traced = traced_text(target, 0, pid_names);
+        so.quiet_ms = target.quiet_ms;
+        so.on_quiet = [&] {
+            tracer->deliver_held(sink);
+            if (capture)
+                for (auto& f : capture->take_frames_so_far()) rec.stream->add(std::move(f));
+            if (auto chunk = rec.stream->cut()) {
+                stamp_journey(*chunk, rec);
+                target.on_chunk(*chunk);
+            }
+        };
+    }
     so.detach_on_signal = true;
     so.command_stdout = target.command_stdout;
-    auto sink = [&](model::Event&& e) { rec.input.events.push_back(std::move(e)); };
     auto result = kernel::run_session(*tracer, so, sink);
     rec.input.lost_events = tracer->lost_events();
     tracer->stop();
     if (capture) {
         (void)capture->stop();
         rec.input.capture_dropped = capture->dropped();
-        for (auto& f : capture->take_frames()) rec.input.events.push_back(std::move(f));
+        for (auto& f : capture->take_frames()) sink(std::move(f));
     }
     if (!result) return result.error();
     rec.exit_code = result->exit_code;
     rec.cut_short = result->cut_short;
     rec.traced = traced_text(target, result->command_pid, pid_names);
-    // Routes for every IP destination the traced programs talked to.
-    std::vector<std::string> seen;
-    for (const auto& e : rec.input.events) {
-        if (e.kind != model::EventKind::inet_sock_set_state || e.new_state != 2) continue;
-        netlink::IpAddress ip;
-        ip.family = e.flow.dst.family;
-        std::copy(e.flow.dst.addr.begin(), e.flow.dst.addr.end(), ip.bytes.begin());
-        std::string text = ip.to_string();
-        if (text.empty() || std::find(seen.begin(), seen.end(), text) != seen.end()) continue;
-        seen.push_back(text);
-        rec.input.routes.push_back(route_to(ip));
+    // A run that never went quiet is one journey, correlated whole.
+    if (rec.stream && rec.stream->chunks() == 0) {
+        rec.input.events = rec.stream->take_pending();
+        rec.stream.reset();
     }
     return rec;
 }
 
-journey::Journey finish_recording(Recording&& r) {
-    auto j = journey::correlate(std::move(r.input));
+void stamp_journey(journey::Journey& j, const Recording& r) {
     if (!r.traced.empty()) j.command = "trace";
-    j.traced = std::move(r.traced);
-    j.cut_short = std::move(r.cut_short);
+    j.traced = r.traced;
+    j.cut_short = r.cut_short;
     if (!r.kernel_traced) j.partial = true;
     j.partial_reasons = r.partial_reasons;
-    for (auto& n : r.notes) j.notes.push_back(std::move(n));
-    j.kernel = std::move(r.kernel);
-    journey::explain(j);
+    for (const auto& n : r.notes) j.notes.push_back(n);
+    j.kernel = r.kernel;
     j.realtime_offset_ns = r.realtime_offset_ns;
+}
+
+journey::Journey finish_recording(Recording&& r) {
+    auto j = journey::correlate(r.input);
+    stamp_journey(j, r);
+    journey::explain(j);
     return j;
 }
 

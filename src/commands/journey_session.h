@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,12 @@ struct TraceTarget {
     std::uint8_t bench_floor = 0;       // make bench only (kernel::TracerOptions)
     std::uint64_t linger_ms = 500;      // kernel::SessionOptions::linger_ms
     int command_stdout = -1;            // >= 0: the command's stdout goes there
+    // Streamed: each chunk (journey/stream.h), as its traffic settles after
+    // quiet_ms without records, while tracing goes on. The Recording then
+    // holds the stream with what came after the last chunk (none cut: it
+    // holds the events, as unstreamed).
+    std::function<void(journey::Journey&)> on_chunk;
+    std::uint64_t quiet_ms = 300;
 };
 
 // What one run recorded, and its file (--record-raw, --replay): the commands
@@ -48,6 +55,9 @@ using journey::write_recording;
 
 // Correlates a recording into the journey the writers read.
 journey::Journey finish_recording(Recording&& r);
+// What a recording says of its run onto a journey (or a streamed chunk):
+// the command and what it traced, partial, notes, the kernel view.
+void stamp_journey(journey::Journey& j, const Recording& r);
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& options);
 Result<Recording> record_trace(const TraceTarget& target);

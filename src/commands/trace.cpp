@@ -40,6 +40,7 @@ struct TraceCliOptions {
     bool no_capture = false;
     std::string output;       // -o FILE: tracepacket's own output (text or JSON)
     std::uint64_t linger_ms = 500;
+    bool no_stream = false;   // the whole journey at the end
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
     std::string bench_floor;  // hidden: make bench's cost breakdown (attach, decide)
@@ -81,17 +82,64 @@ Result<int> run_trace(const TraceCliOptions& o) {
         target.command_stdout = STDERR_FILENO;
     }
     std::ostream& out = o.output.empty() ? std::cout : file;
+    TextStyle style = o.output.empty() ? terminal_style() : TextStyle{};
+    style.explain = !o.brief;
+
+    // Streamed unless something needs the whole run at once: the report files,
+    // --mermaid, the raw recording.
+    const bool whole = o.no_stream || !o.record_raw.empty() || o.outputs.mermaid ||
+                       !o.outputs.pcapng.empty() || !o.outputs.perfetto.empty() ||
+                       !o.outputs.html.empty();
+    bool first_chunk = true;
+    std::uint64_t t0 = 0;
+    auto write_chunk = [&](journey::Journey& chunk) {
+        if (o.json) {
+            std::string buf;
+            report::write_chunk_json(chunk, buf);
+            out << buf;
+        } else {
+            if (first_chunk) {
+                out << report::render_stream_head_text(chunk, style);
+                t0 = report::text_start_ns(chunk);
+            }
+            out << report::render_stream_chunk_text(chunk, t0, style);
+        }
+        first_chunk = false;
+        out.flush();
+    };
+    if (!whole) target.on_chunk = write_chunk;
+
     auto rec = record_trace(target);
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
         if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
     int code = rec->exit_code;
+    if (rec->stream) {
+        // Chunks went out while tracing: the last one, then the whole run's
+        // connections, routes and summary.
+        if (auto last = rec->stream->cut(/*last=*/true)) {
+            stamp_journey(*last, *rec);
+            write_chunk(*last);
+        }
+        auto totals = rec->stream->totals(rec->input.lost_events, rec->input.capture_dropped);
+        stamp_journey(totals, *rec);
+        if (o.json) {
+            std::string buf;
+            report::write_totals_json(totals, buf);
+            out << buf;
+        } else {
+            out << report::render_stream_tail_text(totals, t0, style);
+        }
+        out.flush();
+        if (!out)
+            return errno_error("write the journey" + (o.output.empty() ? "" : " to " + o.output));
+        if (auto st = report::write_outputs(totals, o.outputs); !st) return st.error();
+        return code;
+    }
     auto j = finish_recording(std::move(*rec));
     if (o.json) {
         write_journey_json(j, out);
     } else if (!o.outputs.mermaid) {  // --mermaid replaces the text, as in journey
-        TextStyle style = o.output.empty() ? terminal_style() : TextStyle{};
-        style.explain = !o.brief;
         out << render_journey_text(j, style);
     }
     out.flush();
@@ -121,6 +169,10 @@ void register_trace(CLI::App& app, Runner* run) {
                     "says when this cut anything short")
         ->check(CLI::Range(0, 60000))
         ->default_val(500);
+    cmd->add_flag("--no-stream", opts->no_stream,
+                  "print the whole journey once tracing ends (by default each part is printed "
+                  "as soon as its traffic has been quiet for 300 ms; --pcapng, --perfetto, --html "
+                  "and --mermaid imply this)");
     cmd->add_flag("--brief", opts->brief,
                   "text without the explanation under each packet and hop");
     report::add_output_options(*cmd, opts->outputs);

@@ -58,7 +58,7 @@ Journey correlate(const CorrelatorInput& input) {
     j.stats.frames_matched = matched.matched;
     j.stats.frames_other = matched.other;
     j.states = build_states(events.side, j.connections, sockets, input.server_port, j.syscalls, at);
-    j.routes = build_routes(input.routes, events.side, lookup_packets, at,
+    j.routes = build_routes(input.routes, events.side, j.syscalls, lookup_packets, at,
                             !packets.empty() || !events.side.empty());
 
     // Wire order, links and summaries.

@@ -80,6 +80,7 @@ void add_route_notes(Route& r, bool any_traced) {
 }
 
 std::vector<Route> build_routes(std::vector<Route> routes, const std::vector<const Event*>& side,
+                                const std::vector<Syscall>& syscalls,
                                 const LookupPackets& lookup_packets, const Timeline& at,
                                 bool any_traced) {
     std::vector<FibLookup> lookups;
@@ -95,6 +96,7 @@ std::vector<Route> build_routes(std::vector<Route> routes, const std::vector<con
         f.flow = e->flow;
         f.dev = e->dev;
         f.during_syscall = at.open_syscall(e->tid, e->t_ns);
+        if (f.during_syscall != kNone) f.during_call = syscalls[f.during_syscall].name;
         if (auto it = lookup_packets.find(e); it != lookup_packets.end()) f.packet = it->second;
         lookups.push_back(std::move(f));
     }

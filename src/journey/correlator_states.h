@@ -28,6 +28,7 @@ std::vector<StateChange> build_states(const std::vector<const Event*>& side,
 void add_route_notes(Route& r, bool any_traced);
 
 std::vector<Route> build_routes(std::vector<Route> routes, const std::vector<const Event*>& side,
+                                const std::vector<Syscall>& syscalls,
                                 const LookupPackets& lookup_packets, const Timeline& at,
                                 bool any_traced);
 

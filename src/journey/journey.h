@@ -87,7 +87,9 @@ struct FibLookup {
     std::array<std::uint8_t, 16> gateway{};
     model::Flow flow;              // the key looked up (src/dst/ports as the tracepoint has them)
     std::string dev;
-    std::size_t during_syscall = kNone;  // the syscall it happened in ("connect")
+    std::size_t during_syscall = kNone;  // the syscall it happened in
+    std::string during_call;             // its name ("connect"): a streamed run's totals
+                                         // keep lookups, not their calls
     std::size_t packet = kNone;          // the packet it routed, if one followed at once
 };
 

@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "journey/correlator.h"
 #include "journey/journey.h"
+#include "journey/stream.h"
 #include "util/result.h"
 
 namespace tpk::journey {
@@ -36,6 +38,9 @@ struct Recording {
     std::int64_t realtime_offset_ns = 0;
     std::string traced;                 // what trace followed (Journey::traced)
     std::string cut_short;              // Journey::cut_short
+    // A streamed trace (journey/stream.h) that cut chunks while it ran: what
+    // came after the last one is there, not in input.events.
+    std::shared_ptr<JourneyStream> stream;
 };
 
 // The value of line "# name N", 0 when the line is absent.

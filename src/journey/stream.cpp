@@ -44,17 +44,22 @@ bool unfinished(const Journey& j, std::size_t i) {
     const bool freed = std::any_of(p.hops.begin(), p.hops.end(), [](const Hop& h) {
         return h.event == EventKind::consume_skb || h.event == EventKind::kfree_skb;
     });
+    // Bytes are done once a call that returned has read them (TCP frees a
+    // read skb with __kfree_skb(), which has no tracepoint; a segment merged
+    // into another is freed before its bytes are read), or once they were
+    // thrown away with their socket's queue.
+    if (p.payload_len) {
+        const bool read = p.recv_syscall != kNone && j.syscalls[p.recv_syscall].exit_ns;
+        return !read && !(freed && p.drop_reason == "QUEUE_PURGE");
+    }
     if (freed) return false;
-    // A segment without bytes or FIN is done once TCP took it on the receive
-    // side: the kernel frees some (a SYN-ACK in tcp_rcv_synsent_state_process)
-    // with __kfree_skb(), which has no tracepoint. Bytes and a FIN wait for
-    // the read that takes them (the skb is freed then).
-    if (!p.payload_len && !(p.tcp_flags & model::kFin))
-        return std::none_of(p.hops.begin(), p.hops.end(), [](const Hop& h) {
-            return h.receive_side && (h.layer == model::Layer::transport ||
-                                      h.layer == model::Layer::socket);
-        });
-    return true;
+    // A segment without bytes is done once TCP took it on the receive side
+    // (the kernel frees some, a SYN-ACK in tcp_rcv_synsent_state_process,
+    // with __kfree_skb() as well).
+    return std::none_of(p.hops.begin(), p.hops.end(), [](const Hop& h) {
+        return h.receive_side &&
+               (h.layer == model::Layer::transport || h.layer == model::Layer::socket);
+    });
 }
 
 // A call on a socket that no connection claims yet (socket(), bind(),
@@ -103,7 +108,16 @@ JourneyStream::JourneyStream(CorrelatorInput setup) : setup_(std::move(setup)) {
     setup_.capture_dropped = 0;
 }
 
-void JourneyStream::add(model::Event e) { pending_.push_back(std::move(e)); }
+void JourneyStream::add(model::Event e) {
+    // The free of a packet already shown, held in a CPU's packet stage across
+    // the quiet time (bpf/packet_stage.bpf.h flushes at the next hop there).
+    const bool free = e.kind == EventKind::consume_skb || e.kind == EventKind::kfree_skb;
+    if (free && e.t_ns <= last_cut_ns_ && shown_skbs_.count(e.skb)) {
+        ++late_hops_;
+        return;
+    }
+    pending_.push_back(std::move(e));
+}
 
 void JourneyStream::add_route(Route r) {
     if (!routes_.count(r.destination)) {
@@ -129,7 +143,12 @@ std::optional<Journey> JourneyStream::cut(bool last) {
     std::size_t chunk_frames = 0;
     for (const auto& e : in.events) chunk_frames += e.kind == model::EventKind::frame;
     Journey j = correlate(in);
+    for (const auto& e : in.events) last_cut_ns_ = std::max(last_cut_ns_, e.t_ns);
     number_chunk(j, last);
+    shown_skbs_.clear();
+    for (std::size_t i = 0; i < j.packets.size(); ++i)
+        if (j.shows_packet(i))
+            for (auto skb : j.packets[i].skbs) shown_skbs_.insert(skb);
     frame_base_ += chunk_frames - context_frames;
     explain(j);
     add_totals(j);
@@ -460,6 +479,10 @@ Journey JourneyStream::totals(std::uint64_t lost_events, std::uint64_t capture_d
     });
     if (j.stats.lost_events)
         j.notes.insert(j.notes.begin(), fmt::format("{}{}", j.stats.lost_events, lost_tail));
+    if (late_hops_)
+        j.notes.push_back(fmt::format(
+            "{} skb free(s) came after their packet was printed (held in a CPU's packet stage "
+            "across a quiet time) and are not shown", late_hops_));
     return j;
 }
 

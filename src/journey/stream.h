@@ -46,6 +46,9 @@ public:
     explicit JourneyStream(CorrelatorInput setup);
 
     void add(model::Event e);
+    // Every event added since the last cut, handed back (a run that never
+    // cut is correlated whole instead).
+    std::vector<model::Event> take_pending() { return std::move(pending_); }
     // The route to a destination the traced programs talked to (rtnetlink's
     // answer): every later chunk attaches its kernel lookups to it.
     void add_route(Route r);
@@ -89,6 +92,11 @@ private:
     std::size_t next_packet_ = 0, next_syscall_ = 0;
     std::set<std::uint64_t> closed_sockets_;   // TCP sockets whose life ended
     std::map<std::uint64_t, std::uint64_t> time_wait_since_;   // sk -> t_ns it entered TIME-WAIT
+
+    // Frees that come after their packet was shown (see add()).
+    std::uint64_t last_cut_ns_ = 0;
+    std::set<std::uint64_t> shown_skbs_;   // of the last chunk's shown packets
+    std::uint64_t late_hops_ = 0;
 
     // Totals.
     std::vector<Connection> connections_;  // by number

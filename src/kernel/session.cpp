@@ -230,6 +230,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     std::optional<Clock::time_point> ended;
     Clock::time_point last_arrival = Clock::now();
     std::uint64_t arrived = tracer.records_arrived();
+    bool quiet_reported = true;   // nothing to report before the first record
     while (!done) {
         std::vector<pollfd> fds{{tracer.epoll_fd(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
         for (auto& p : pidfds) fds.push_back({p.get(), POLLIN, 0});
@@ -250,6 +251,12 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
         if (tracer.records_arrived() != arrived) {
             arrived = tracer.records_arrived();
             last_arrival = now;
+            quiet_reported = false;
+        }
+        if (options.on_quiet && options.quiet_ms && !quiet_reported && !ended &&
+            now - last_arrival >= std::chrono::milliseconds(options.quiet_ms)) {
+            quiet_reported = true;
+            options.on_quiet();
         }
         if (fds[1].revents) {
             signalfd_siginfo info{};

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct SessionOptions {
     // strace does when it detaches (trace); false passes the signal on and
     // waits for the command (record-events).
     bool detach_on_signal = false;
+    // Called once each time no record has arrived for quiet_ms after some
+    // did (a streamed trace cuts a chunk there); 0: never.
+    std::uint64_t quiet_ms = 0;
+    std::function<void()> on_quiet;
     // >= 0: the command's stdout is this fd (trace sends it to stderr while
     // its own output owns stdout).
     int command_stdout = -1;

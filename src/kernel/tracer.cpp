@@ -500,6 +500,13 @@ Result<int> Tracer::drain_staged(const EventSink& sink) {
     return delivered;
 }
 
+int Tracer::deliver_held(const EventSink& sink) {
+    auto& s = *state_;
+    s.delivered = 0;
+    s.held.take([&](const void* data, std::size_t size) { s.deliver(data, size, sink); });
+    return s.delivered;
+}
+
 Result<int> Tracer::finish(const EventSink& sink) {
     auto& s = *state_;
     if (!s.loaded) return make_error("finish the tracer: not loaded");

@@ -103,6 +103,9 @@ public:
     Result<int> poll(int timeout_ms, const EventSink& sink);
     // Delivers whatever is in the ring buffer without waiting.
     Result<int> drain(const EventSink& sink);
+    // Converts and delivers the records held so far (hold_records) while
+    // tracing goes on: a streamed trace takes them at each quiet time.
+    int deliver_held(const EventSink& sink);
     // Hops the BPF side still holds in its per-CPU packet stages (it sends a
     // packet's hops as one record at the packet's last hop; bpf/events.h,
     // struct tpk_packet_record), delivered and cleared. Only while no traced

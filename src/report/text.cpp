@@ -153,9 +153,8 @@ void render_route(const Journey& j, std::uint64_t t0, const Paint& paint, std::s
         else
             out += fmt::format("  kernel route lookups traced: {}\n", r.lookups.size());
         for (const auto& f : r.lookups) {
-            std::string during = f.during_syscall != kNone
-                                     ? j.syscalls[f.during_syscall].name + "()"
-                                     : std::string("softirq");
+            std::string during =
+                f.during_syscall != kNone ? f.during_call + "()" : std::string("softirq");
             std::string pkt = f.packet != kNone
                                   ? fmt::format(", for packet #{}", j.packet_number(f.packet) + 1)
                                   : "";

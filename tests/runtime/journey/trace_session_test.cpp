@@ -176,5 +176,58 @@ TEST(TraceSession, PacketsAfterTheCommandExitsAreTracedOrTheCutIsSaid) {
               std::string::npos);
 }
 
+// Issue #14: a journey streams. The command sends one message, sleeps three
+// seconds and exits; its first packet is on tracepacket's stdout before the
+// command wakes up (it leaves a file behind as it does), in text and JSON.
+constexpr const char* kSendThenSleep = R"(import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+c.send(b"one message"); a.recv(100)
+time.sleep(3)
+open(sys.argv[1], "w").write("awake")
+)";
+
+TEST(TraceSession, FirstPacketIsOnStdoutBeforeTheCommandExits) {
+    TPK_SKIP_UNLESS_ROOT();
+    for (const std::string format : {"--json", "--brief"}) {  // --brief: text
+        TempDir dir;
+        std::ofstream(dir.path / "client.py") << kSendThenSleep;
+        const auto awake = dir.path / "awake";
+        pid_t tool = start_binary({"trace", format, "--", "python3",
+                                   (dir.path / "client.py").string(), awake.string()},
+                                  dir.path);
+        // The first packet's line, in JSON a "packet" record, in text the
+        // numbered packet heading ("#1 ").
+        const std::string first_packet = format == "--json" ? "\"type\":\"packet\"" : "\n#1 ";
+        bool seen = false, awake_when_seen = false;
+        for (int i = 0; i < 200 && !seen; ++i) {
+            if (slurp(dir.path / "stdout").find(first_packet) != std::string::npos) {
+                seen = true;
+                awake_when_seen = fs::exists(awake);
+                break;
+            }
+            int status = 0;
+            if (waitpid(tool, &status, WNOHANG) == tool) {
+                tool = -1;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (tool > 0) EXPECT_EQ(wait_exit(tool), 0) << slurp(dir.path / "stderr");
+        const std::string out = slurp(dir.path / "stdout");
+        EXPECT_TRUE(seen) << format << ": no packet on stdout within 10 s:\n" << out
+                          << slurp(dir.path / "stderr");
+        EXPECT_FALSE(awake_when_seen)
+            << format << ": the first packet came out only after the command's sleep";
+        EXPECT_TRUE(fs::exists(awake)) << "the command did not finish";
+        if (format == "--json") {
+            auto records = parse_lines(out);
+            ASSERT_FALSE(records.empty()) << out;
+            EXPECT_EQ(records.back().at("type"), "summary");
+            EXPECT_EQ(records.back().at("frames_matched"), records.back().at("packets"));
+        }
+    }
+}
+
 }  // namespace
 }  // namespace tpk::testing
