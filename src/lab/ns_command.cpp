@@ -53,7 +53,13 @@ Result<std::unique_ptr<NsCommand>> NsCommand::start(const NetNamespace& ns, cons
             std::perror("setns into the lab namespace");
             ::_exit(127);
         }
-        ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        // Its own process group, so stop() reaches whatever it started; and
+        // exec: the command replaces the shell, so the SIGTERM and the
+        // parent-death signal land on it (tcpdump), not on a shell that would
+        // leave it running in the namespace.
+        ::setpgid(0, 0);
+        std::string line = "exec " + command;
+        ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
         std::perror("exec /bin/sh");
         ::_exit(127);
     }
@@ -82,7 +88,7 @@ Result<std::unique_ptr<NsCommand>> NsCommand::start(const NetNamespace& ns, cons
 
 int NsCommand::stop() {
     if (reaped_ || pid_ <= 0) return status_;
-    ::kill(pid_, SIGTERM);
+    ::kill(-pid_, SIGTERM);
     std::string rest;
     // Up to 5 s for it to flush and go, then SIGKILL.
     for (int i = 0; i < 500; ++i) {
@@ -97,7 +103,7 @@ int NsCommand::stop() {
         ::usleep(10000);
     }
     if (!reaped_) {
-        ::kill(pid_, SIGKILL);
+        ::kill(-pid_, SIGKILL);
         int st = 0;
         while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
         }

@@ -5,10 +5,12 @@
 //
 // start() forks (call it before any thread of this process exists), the
 // child enters the namespace, dies with this process (PR_SET_PDEATHSIG,
-// so it never keeps a lab namespace alive), and execs /bin/sh -c. start()
+// so it never keeps a lab namespace alive), and execs /bin/sh -c "exec
+// COMMAND" (one command: it replaces the shell) in a process group of its
+// own. start()
 // returns once the command wrote its first line to stderr (tcpdump's
 // "listening on ...": from then on it captures) or after the timeout.
-// stop() sends SIGTERM (tcpdump then flushes and writes its counts), waits
+// stop() sends SIGTERM to the group (tcpdump then flushes and writes its counts), waits
 // a bounded time, then SIGKILL; the destructor does it too.
 #pragma once
 
