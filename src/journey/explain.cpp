@@ -162,6 +162,13 @@ std::string send_device(const Packet& p) {
     return "";
 }
 
+// When the packet reached its sending device (0: never seen there).
+std::uint64_t sent_at(const Packet& p) {
+    for (const auto& h : p.hops)
+        if (!h.receive_side && h.layer == model::Layer::device && !h.dev.empty()) return h.t_ns;
+    return 0;
+}
+
 // A device that is neither lo nor unknown: veth in the two-hosts lab.
 bool off_lo(const Hop& h) { return !h.dev.empty() && h.dev != "lo"; }
 
@@ -209,6 +216,14 @@ std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, c
                                      "call (the veth peer's receive softirq ran in the sending "
                                      "task before the send returned)");
         case K::fib_table_lookup:
+            if (off_lo(h) && !h.receive_side && !send_device(p).empty() && send_device(p) != h.dev &&
+                h.t_ns < sent_at(p))
+                return fmt::format(
+                    "a route lookup ({}) on {}, the other host's end, while this packet had not "
+                    "left {} yet: the other host's receive path routing a frame that came in "
+                    "there (before the first packet to a neighbour, the ARP request: "
+                    "arp_process() looks its sender up)",
+                    h.detail.empty() ? "result unknown" : h.detail, h.dev, send_device(p));
             if (off_lo(h))
                 return fmt::format(
                     "the route lookup ({}): the kernel picks the device and source address. "
