@@ -81,7 +81,10 @@ TwoHostsView two_hosts_view(const Journey& j, const journey::TwoHostsFacts& fact
     TwoHostsView v;
     v.facts = facts;
     v.facts.arp.clear();
+    // The conversation's first packet: the SYN, or UDP's first datagram.
     const Packet* syn = first_syn(j);
+    if (!syn && !j.packets.empty()) syn = &j.packets.front();
+    v.first_packet = syn && (syn->tcp_flags & kSyn) ? "the SYN" : "the first datagram";
     const std::uint64_t syn_start = syn ? syn->cause_ns : 0;
     decode::TextRenderer text;
     for (const auto& e : facts.arp) {
@@ -159,17 +162,17 @@ std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style)
     // Neighbours.
     int requests = 0, replies = 0;
     for (const auto& a : v.arp) (a.request ? requests : replies)++;
-    out += fmt::format("  neighbour  ARP on {}: {} request(s), {} reply(ies)  (µs since connect() "
-                       "entered)\n",
-                       f.client_device, requests, replies);
+    out += fmt::format("  neighbour  ARP on {}: {} request(s), {} reply(ies)  (µs since {}'s cause)\n",
+                       f.client_device, requests, replies, v.first_packet);
     for (const auto& a : v.arp)
         out += fmt::format("             {:>9.1f}  {}\n", static_cast<double>(a.since_syn_ns) / 1000.0, a.text);
     if (v.syn_neighbour_wait_ns >= 0)
-        out += fmt::format("             {:>9.1f}  the SYN reaches {} ({}), {} after its {}\n",
-                           static_cast<double>(v.syn_device_since_syn_ns) / 1000.0, f.client_device,
+        out += fmt::format("             {:>9.1f}  {} reaches {} ({}), {} after its {}\n",
+                           static_cast<double>(v.syn_device_since_syn_ns) / 1000.0, v.first_packet,
+                           f.client_device,
                            v.syn_wait_to, us(v.syn_neighbour_wait_ns), v.syn_wait_from);
     out += note("lo needs no neighbour (its frames carry zero MACs and come straight back). On "
-                "veth the route says where, not to whom: the SYN waits in the new neighbour "
+                "veth the route says where, not to whom: " + v.first_packet + " waits in the new neighbour "
                 "entry's queue (INCOMPLETE) while ARP asks who has " + f.server_address +
                 ", and leaves when the reply gives the MAC; later packets find it REACHABLE. "
                 "(The capture's stamps are good to a few µs against the hops')");
@@ -197,16 +200,18 @@ std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style)
     }
     out += note("a packet's send hops fire on the sender's end, in its namespace; veth_xmit() "
                 "hands the skb to the peer end, whose netif_rx and netif_receive_skb fire in the "
-                "receiver's namespace, still on the sending task and CPU (the softirq runs when "
-                "the transmit re-enables bottom halves), as on lo");
+                "receiver's namespace, usually still on the sending task and CPU (the softirq runs when "
+                "the transmit re-enables bottom halves, unless ksoftirqd took it: each hop shows its "
+                "task), as on lo");
     // Sizes.
-    out += fmt::format("  size       MTU {} (lo {}); the SYN's MSS {}", f.client_mtu, v.lo_mtu, v.syn_mss);
-    if (v.compared) out += fmt::format(" (lo {})", v.lo_syn_mss);
+    out += fmt::format("  size       MTU {} (lo {})", f.client_mtu, v.lo_mtu);
+    if (v.syn_mss) out += fmt::format("; the SYN's MSS {}", v.syn_mss);
+    if (v.syn_mss && v.compared) out += fmt::format(" (lo {})", v.lo_syn_mss);
     out += fmt::format("; largest frame captured {} B ({} over MTU + 14), largest skb on veth {} B",
                        v.largest_frame, v.frames_over_mtu, v.largest_skb);
     if (v.compared) out += fmt::format(" (lo {} B)", v.lo_largest_skb);
     out += "\n";
-    out += note(v.frames_over_mtu
+    if (v.syn_mss) out += note(v.frames_over_mtu
                     ? "MSS 1460 = MTU 1500 - 40 B of IP and TCP headers (lo's 65495 is the most an "
                       "IPv4 packet can carry: 65535 - 40). "
                       "Frames above the MTU are GSO skbs: veth offers TSO, so TCP hands it one skb "

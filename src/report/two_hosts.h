@@ -19,7 +19,7 @@ namespace tpk::report {
 
 struct ArpLine {
     std::uint64_t t_ns = 0;
-    std::int64_t since_syn_ns = 0;   // against the SYN's first hop (its connect enter)
+    std::int64_t since_syn_ns = 0;   // against the first packet's cause (the SYN's connect enter)
     std::string text;                // tcpdump's line: "Request who-has ..."
     bool request = false;
 };
@@ -40,6 +40,7 @@ struct TwoHostsView {
     std::int64_t syn_neighbour_wait_ns = -1;
     std::int64_t syn_device_since_syn_ns = -1;
     std::string syn_wait_from, syn_wait_to;  // the two hops' names
+    std::string first_packet;         // "the SYN", "the first datagram"
     std::string route_type, route_table, route_dev;
     std::string lo_route_type, lo_route_table, lo_route_dev;  // when the loopback journey ran
     std::vector<DeviceHops> devices;  // the client's veth end, the server's
