@@ -103,14 +103,19 @@ TwoHostsView two_hosts_view(const Journey& j, const journey::TwoHostsFacts& fact
     if (syn) {
         // The SYN's first hop on the client's veth end, and the hop before
         // it (its route lookup): the neighbour's wait lies between.
-        for (std::size_t i = 1; i < syn->hops.size(); ++i) {
-            const auto& h = syn->hops[i];
-            if (h.dev != facts.client_device || h.layer != model::Layer::device) continue;
-            v.syn_neighbour_wait_ns = static_cast<std::int64_t>(h.t_ns - syn->hops[i - 1].t_ns);
-            v.syn_device_since_syn_ns = static_cast<std::int64_t>(h.t_ns - syn_start);
-            v.syn_wait_from = std::string(model::event_name(syn->hops[i - 1].event));
-            v.syn_wait_to = std::string(model::event_name(h.event));
-            break;
+        // Hops on the server's end meanwhile are the server's ARP code, not
+        // the SYN's: the wait is measured from the SYN's own last hop.
+        const journey::Hop* before = nullptr;
+        for (const auto& h : syn->hops) {
+            if (h.dev == facts.client_device && h.layer == model::Layer::device) {
+                if (!before) break;
+                v.syn_neighbour_wait_ns = static_cast<std::int64_t>(h.t_ns - before->t_ns);
+                v.syn_device_since_syn_ns = static_cast<std::int64_t>(h.t_ns - syn_start);
+                v.syn_wait_from = std::string(model::event_name(before->event));
+                v.syn_wait_to = std::string(model::event_name(h.event));
+                break;
+            }
+            if (h.dev != facts.server_device) before = &h;
         }
     }
     set_route(j, v.route_type, v.route_table, v.route_dev);
