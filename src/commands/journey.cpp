@@ -129,7 +129,7 @@ Result<int> run_two_hosts(const JourneyCliOptions& o) {
         if (!l) return wrap(l.error(), "the loopback journey");
         lo = std::move(*l);
     }
-    auto view = report::two_hosts_view(j, rec->facts, lo ? &*lo : nullptr);
+    auto view = journey::two_hosts_view(j, rec->facts, lo ? &*lo : nullptr);
     if (o.json) {
         write_journey_json(j, std::cout);
         report::write_two_hosts_json(view, std::cout);

@@ -1,60 +1,21 @@
-// What changes when the journey leaves loopback (`journey --two-hosts`):
-// from the two-hosts journey, the lab's facts (journey/two_hosts.h) and,
-// when run, the loopback journey of the same messages. Every sentence is
-// built from what this run recorded: ARP frames from the capture, the
-// route the client's namespace gave, the hops that fired on each veth end,
-// the SYN's MSS and the largest frame the capture saw.
+// What changes when the journey leaves loopback (`journey --two-hosts`), as
+// text and as one JSON Lines record: journey::two_hosts_view() computed it
+// from what this run recorded (ARP frames from the capture, the route the
+// client's namespace gave, the hops that fired on each veth end, the SYN's
+// MSS, the largest frame the capture saw); the sentences under each line say
+// why, true for veth.
 #pragma once
 
-#include <cstdint>
 #include <iosfwd>
 #include <string>
-#include <vector>
 
-#include "journey/journey.h"
 #include "journey/two_hosts.h"
 #include "report/text.h"
 
 namespace tpk::report {
 
-struct ArpLine {
-    std::uint64_t t_ns = 0;
-    std::int64_t since_syn_ns = 0;   // against the first packet's cause (the SYN's connect enter)
-    std::string text;                // tcpdump's line: "Request who-has ..."
-    bool request = false;
-};
+using journey::TwoHostsView;
 
-struct DeviceHops {
-    std::string dev;
-    std::uint64_t netns = 0;
-    std::vector<std::string> sent;      // device-layer hops that fired on it ("net_dev_queue")
-    std::vector<std::string> received;  // receive-layer hops ("netif_rx")
-};
-
-struct TwoHostsView {
-    journey::TwoHostsFacts facts;     // without the ARP frames (they are arp below)
-    std::vector<ArpLine> arp;
-    // The SYN: from the hop before its first device hop on the client's
-    // veth end (its route lookup) to that hop, the neighbour resolution
-    // included (-1 when the hops are missing); since_syn like ArpLine's.
-    std::int64_t syn_neighbour_wait_ns = -1;
-    std::int64_t syn_device_since_syn_ns = -1;
-    std::string syn_wait_from, syn_wait_to;  // the two hops' names
-    std::string first_packet;         // "the SYN", "the first datagram"
-    std::string route_type, route_table, route_dev;
-    std::string lo_route_type, lo_route_table, lo_route_dev;  // when the loopback journey ran
-    std::vector<DeviceHops> devices;  // the client's veth end, the server's
-    std::uint16_t syn_mss = 0, lo_syn_mss = 0;
-    std::uint32_t largest_frame = 0;  // wire length of the largest captured TCP/UDP frame
-    std::uint32_t frames_over_mtu = 0;  // captured frames longer than MTU + 14 (GSO skbs)
-    std::uint32_t largest_skb = 0;    // largest len on a veth device hop
-    std::uint32_t lo_largest_skb = 0;
-    int lo_mtu = 65536;               // lo's default
-    bool compared = false;            // the loopback journey ran
-};
-
-TwoHostsView two_hosts_view(const journey::Journey& veth, const journey::TwoHostsFacts& facts,
-                            const journey::Journey* loopback);
 std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style);
 // One line {"type":"two_hosts", ...} (docs/json-schema.md).
 void write_two_hosts_json(const TwoHostsView& v, std::ostream& out);

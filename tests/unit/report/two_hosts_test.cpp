@@ -66,7 +66,7 @@ protected:
 };
 
 TEST_F(TwoHostsView, ArpLinesAsTcpdumpPrintsThem) {
-    auto v = two_hosts_view(j, facts_for(j), nullptr);
+    auto v = journey::two_hosts_view(j, facts_for(j), nullptr);
     ASSERT_EQ(v.arp.size(), 2u);
     EXPECT_EQ(v.arp[0].text, "ARP, Request who-has 198.18.0.1 tell 198.18.0.2, length 28");
     EXPECT_TRUE(v.arp[0].request);
@@ -77,7 +77,7 @@ TEST_F(TwoHostsView, ArpLinesAsTcpdumpPrintsThem) {
 }
 
 TEST_F(TwoHostsView, TheSynWaitsFromItsOwnLastHop) {
-    auto v = two_hosts_view(j, facts_for(j), nullptr);
+    auto v = journey::two_hosts_view(j, facts_for(j), nullptr);
     const auto& syn = j.packets.at(0);
     ASSERT_EQ(syn.tcp_flags, 0x02);
     // The SYN's first hop on veth-client, and the last hop before it that is
@@ -101,7 +101,7 @@ TEST_F(TwoHostsView, TheSynWaitsFromItsOwnLastHop) {
 }
 
 TEST_F(TwoHostsView, EachEndSendsAndReceives) {
-    auto v = two_hosts_view(j, facts_for(j), nullptr);
+    auto v = journey::two_hosts_view(j, facts_for(j), nullptr);
     ASSERT_EQ(v.devices.size(), 2u);
     const std::vector<std::string> sent{"net_dev_queue", "net_dev_start_xmit", "net_dev_xmit"};
     const std::vector<std::string> received{"netif_rx", "netif_receive_skb"};
@@ -115,14 +115,14 @@ TEST_F(TwoHostsView, EachEndSendsAndReceives) {
 
 TEST_F(TwoHostsView, LoopbackSideBySide) {
     auto lo = testing::replay("journey-tcp.jsonl");
-    auto v = two_hosts_view(j, facts_for(j), &lo);
+    auto v = journey::two_hosts_view(j, facts_for(j), &lo);
     EXPECT_TRUE(v.compared);
     EXPECT_EQ(v.lo_syn_mss, 65495);
     // Recordings keep no rtnetlink answer: the routes are the runtime test's.
 }
 
 TEST_F(TwoHostsView, TextAndJson) {
-    auto v = two_hosts_view(j, facts_for(j), nullptr);
+    auto v = journey::two_hosts_view(j, facts_for(j), nullptr);
     TextStyle style;
     style.color = false;
     std::string text = render_two_hosts_text(v, style);
