@@ -35,9 +35,10 @@ model::Event frame_event(const RawFrame& f, int link_type, std::int64_t realtime
 }
 
 Result<std::unique_ptr<LoopbackCapture>> LoopbackCapture::start(const std::string& filter,
-                                                                bool immediate) {
+                                                                bool immediate,
+                                                                const std::string& interface) {
     LiveOptions opts;
-    opts.interface = "lo";
+    opts.interface = interface;
     opts.immediate = immediate;
     // A busy program fills a 256 KiB block (~1300 small frames) long
     // before the timeout; a quiet one wakes this thread at most 10 times
@@ -48,9 +49,10 @@ Result<std::unique_ptr<LoopbackCapture>> LoopbackCapture::start(const std::strin
     // The sent copy of each packet would be cloned, filtered and copied
     // into the ring by the sender's system call, only for libpcap to drop
     // it: the received copy is the frame the journey keeps.
-    opts.ignore_outgoing = true;
+    // Elsewhere the sent copy is the only one this end sees.
+    opts.ignore_outgoing = interface == "lo";
     auto source = Source::open_live(opts);
-    if (!source) return wrap(source.error(), "capture on lo");
+    if (!source) return wrap(source.error(), "capture on " + interface);
     if (!filter.empty())
         if (auto ok = source->set_filter(filter); !ok) return ok.error();
     auto c = std::unique_ptr<LoopbackCapture>(new LoopbackCapture(std::move(*source)));

@@ -1,4 +1,4 @@
-// A live capture on lo for the journey: libpcap in its own thread until
+// A live capture on lo (or, for the two-hosts lab, on one veth end) for the journey: libpcap in its own thread until
 // stop(), then the frames as model::Events on the kernel tracer's clock. The
 // capture thread only copies bytes (FrameStore); the Events are built once
 // the traced programs are done, so the thread that shares their CPUs stays
@@ -38,8 +38,13 @@ public:
     // hands over when full or after the block timeout: far fewer wake-ups of
     // this thread while a traced program runs, and stop() waits one timeout
     // so the last block is handed over too.
+    // interface: "lo" by default. On any other device both directions are
+    // kept (a veth end sees each packet once, sent or received); the handle
+    // is opened in the calling thread's network namespace, so a lab enters
+    // its namespace around start() and the capture thread reads it from there.
     static Result<std::unique_ptr<LoopbackCapture>> start(const std::string& filter,
-                                                          bool immediate = true);
+                                                          bool immediate = true,
+                                                          const std::string& interface = "lo");
 
     LoopbackCapture(const LoopbackCapture&) = delete;
     LoopbackCapture& operator=(const LoopbackCapture&) = delete;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "report/json_lines.h"
 #include "report/outputs.h"
 #include "report/text.h"
+#include "report/two_hosts.h"
 
 namespace tpk::commands {
 
@@ -41,10 +43,13 @@ struct JourneyCliOptions {
     std::string record_raw;   // hidden: save the recording as a fixture
     std::string replay;       // hidden: correlate a saved recording instead of running
     std::size_t ring_buffer = 0;  // hidden: ring buffer bytes (tests make it lose events)
+    bool two_hosts = false;       // across two network namespaces joined by veth
+    bool compare_loopback = false;  // --two-hosts: and the same messages on loopback
+    TwoHostsOptions lab_watch;    // hidden: commands run in the lab's namespaces (tests)
     report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
 };
 
-Result<journey::Journey> one_journey(const JourneyCliOptions& o, lab::Transport t) {
+LabJourneyOptions lab_options(const JourneyCliOptions& o, lab::Transport t) {
     LabJourneyOptions lo;
     lo.transport = t;
     lo.message = o.message;
@@ -52,7 +57,11 @@ Result<journey::Journey> one_journey(const JourneyCliOptions& o, lab::Transport 
     lo.size = o.size;
     lo.count = o.count;
     lo.ring_buffer_bytes = o.ring_buffer;
-    auto rec = record_lab_journey(lo);
+    return lo;
+}
+
+Result<journey::Journey> one_journey(const JourneyCliOptions& o, lab::Transport t) {
+    auto rec = record_lab_journey(lab_options(o, t));
     if (!rec) return rec.error();
     if (!o.record_raw.empty())
         if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
@@ -104,8 +113,59 @@ void print(const journey::Journey& j, bool json, bool brief, bool text = true) {
     }
 }
 
+// --two-hosts: the journey across the veth pair, what changed against
+// loopback, and with --compare-loopback the same messages on lo beside it.
+Result<int> run_two_hosts(const JourneyCliOptions& o) {
+    auto t = lab::parse_transport(o.transport);
+    if (!t) return wrap(t.error(), "--transport");
+    auto rec = record_two_hosts_journey(lab_options(o, *t), o.lab_watch);
+    if (!rec) return rec.error();
+    if (!o.record_raw.empty())
+        if (auto ok = write_recording(rec->recording, o.record_raw); !ok) return ok.error();
+    auto j = finish_recording(std::move(rec->recording));
+    std::optional<journey::Journey> lo;
+    if (o.compare_loopback) {
+        auto l = one_journey(o, *t);
+        if (!l) return wrap(l.error(), "the loopback journey");
+        lo = std::move(*l);
+    }
+    auto view = journey::two_hosts_view(j, rec->facts, lo ? &*lo : nullptr);
+    if (o.json) {
+        write_journey_json(j, std::cout);
+        report::write_two_hosts_json(view, std::cout);
+        if (lo) write_journey_json(*lo, std::cout);
+        std::cout.flush();
+    } else if (!o.outputs.mermaid) {
+        print(j, false, o.brief);
+        TextStyle style = terminal_style();
+        style.explain = !o.brief;
+        fmt::print("\n{}", report::render_two_hosts_text(view, style));
+        if (lo) {
+            // Labelled by path, not transport: both are the same transport.
+            journey::Journey a = *lo, b = j;
+            a.transport += " lo";
+            b.transport += " veth";
+            fmt::print("\n{}", render_compare_text({a, b}, style));
+        }
+        std::fflush(stdout);
+    }
+    std::vector<journey::Journey> all{j};
+    if (lo) all.push_back(*lo);
+    if (auto st = report::write_outputs(all, o.outputs); !st) return st.error();
+    return 0;
+}
+
 Result<int> run_journey(const JourneyCliOptions& o) {
     if (o.count == 0) return make_error("--count must be at least 1");
+    if (o.compare_loopback && !o.two_hosts) return make_error("--compare-loopback needs --two-hosts");
+    if ((!o.lab_watch.watch_client.empty() || !o.lab_watch.watch_server.empty()) && !o.two_hosts)
+        return make_error("--lab-watch-client/--lab-watch-server need --two-hosts");
+    if (o.two_hosts && !o.compare.empty())
+        return make_error("--two-hosts and --compare do not go together (--compare-loopback puts "
+                          "the loopback journey beside the two-hosts one)");
+    if (o.two_hosts && !o.replay.empty())
+        return make_error("--two-hosts and --replay do not go together (a replay is one journey)");
+    if (o.two_hosts) return run_two_hosts(o);
     if (!o.replay.empty()) {
         auto rec = read_recording(o.replay);
         if (!rec) return rec.error();
@@ -169,7 +229,21 @@ void register_journey(CLI::App& app, Runner* run) {
                     "run several transports and compare them, e.g. tcp,unix: 200 messages each "
                     "unless --count is given, one-way median and spread without the first tenth "
                     "(warm-up), beside the same transports' untraced ping-pong");
+    cmd->add_flag("--two-hosts", opts->two_hosts,
+                  "run the server and the client in two network namespaces of their own joined by "
+                  "a veth pair (198.18.0.1 and 198.18.0.2, no route out; root), and show what "
+                  "changes off loopback: ARP, the main table, veth, MTU 1500");
+    cmd->add_flag("--compare-loopback", opts->compare_loopback,
+                  "with --two-hosts: run the same messages on loopback too, and show the time per "
+                  "layer side by side");
     report::add_output_options(*cmd, opts->outputs);
+    cmd->add_option("--lab-watch-client", opts->lab_watch.watch_client,
+                    "with --two-hosts: a shell command run in the client's namespace meanwhile "
+                    "(tests: tcpdump on its veth end)")
+        ->group("");
+    cmd->add_option("--lab-watch-server", opts->lab_watch.watch_server,
+                    "the same in the server's namespace")
+        ->group("");
     cmd->add_option("--record-raw", opts->record_raw, "save the recorded events (fixtures)")
         ->group("");
     cmd->add_option("--replay", opts->replay, "correlate a saved recording")->group("");

@@ -20,8 +20,10 @@
 #include "lab/call_log.h"
 #include "lab/client.h"
 #include "lab/pair.h"
+#include "lab/ns_command.h"
 #include "lab/server.h"
 #include "lab/signals.h"
+#include "commands/two_hosts_lab.h"
 #include "netlink/route.h"
 #include "netlink/socket_events.h"
 
@@ -219,6 +221,88 @@ Status run_untraced_pair(const LabJourneyOptions& o, const lab::Address& addr, R
     return {};
 }
 
+// The tracer for a lab pair whose server has `port`, or nullopt with the
+// reason in rec.partial_reasons.
+std::optional<kernel::Tracer> start_lab_tracer(const LabJourneyOptions& o, std::uint16_t port,
+                                               Recording& rec) {
+    if (auto missing = kernel_unavailable()) {
+        rec.partial_reasons.push_back(*missing);
+        return std::nullopt;
+    }
+    kernel::TracerOptions topts;
+    topts.ring_buffer_bytes = o.ring_buffer_bytes ? o.ring_buffer_bytes : std::size_t{32} << 20;
+    if (port) {
+        std::uint8_t proto = lab::socket_type(o.transport) == SOCK_STREAM ? IPPROTO_TCP
+                                                                         : IPPROTO_UDP;
+        topts.ports.push_back({proto, port});
+    }
+    auto t = kernel::Tracer::start(topts);
+    if (!t) {
+        // What the unprivileged run shows, with the reason: never a bare error.
+        rec.partial_reasons.push_back("the kernel side could not start: " + t.error().message());
+        return std::nullopt;
+    }
+    rec.kernel = kernel_view(t->kernel_support());
+    rec.kernel_traced = true;
+    return std::optional<kernel::Tracer>(std::move(*t));
+}
+
+lab::ServerMain traced_server_main(const LabJourneyOptions& o, const lab::Address& addr) {
+    return [&o, addr](const lab::ReadyCallback& ready) -> Result<int> {
+        auto stop = lab::SignalStop::open();
+        if (!stop) return stop.error();
+        lab::ServerEvents events;
+        events.on_listening = ready;
+        auto summary = lab::run_server(server_options(o, addr), stop->fd(), events);
+        if (!summary) return summary.error();
+        return 0;
+    };
+}
+
+lab::ClientMain traced_client_main(const LabJourneyOptions& o) {
+    return [&o](const lab::Address& server) -> Result<int> {
+        auto summary = lab::run_client(client_options(o, server));
+        if (!summary) return summary.error();
+        return 0;
+    };
+}
+
+// The pair's end: the kernel's events, the capture's frames (each through
+// keep_frame, which may take it elsewhere), the exit status.
+Status collect_traced_pair(Recording& rec, const Result<int>& code,
+                           std::optional<kernel::TracerPump>& pump, kernel::Tracer& tracer,
+                           std::unique_ptr<capture::LoopbackCapture>& capture,
+                           const std::function<bool(model::Event&)>& keep_frame = {}) {
+    if (pump) {
+        rec.input.events = pump->finish();
+        if (pump->error())
+            rec.notes.push_back("reading the kernel's events stopped early, later hops are "
+                                "missing: " + pump->error()->message());
+    }
+    rec.input.lost_events = tracer.lost_events();
+    tracer.stop();
+    if (capture) {
+        if (auto ok = capture->stop(); !ok) rec.notes.push_back(ok.error().message());
+        auto frames = capture->take_frames();
+        rec.input.capture_dropped = capture->dropped();
+        for (auto& f : frames)
+            if (!keep_frame || keep_frame(f)) rec.input.events.push_back(std::move(f));
+    }
+    if (!code) return code.error();
+    rec.exit_code = *code;
+    if (*code != 0)
+        rec.notes.push_back(fmt::format("the lab ended early (exit status {}): this is the journey "
+                                        "up to that point", *code));
+    return {};
+}
+
+void add_lab_processes(Recording& rec, const lab::PairPids& pids) {
+    rec.input.processes.push_back(Process{static_cast<std::uint32_t>(pids.server),
+                                          "tracepacket", Role::server});
+    rec.input.processes.push_back(Process{static_cast<std::uint32_t>(pids.client),
+                                          "tracepacket", Role::client});
+}
+
 }  // namespace
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
@@ -231,28 +315,7 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     rec.input.server_port = port;
 
     // The kernel side, if we may.
-    std::optional<kernel::Tracer> tracer;
-    if (auto missing = kernel_unavailable()) {
-        rec.partial_reasons.push_back(*missing);
-    } else {
-        kernel::TracerOptions topts;
-        topts.ring_buffer_bytes = o.ring_buffer_bytes ? o.ring_buffer_bytes : std::size_t{32} << 20;
-        if (port) {
-            std::uint8_t proto = lab::socket_type(o.transport) == SOCK_STREAM ? IPPROTO_TCP
-                                                                             : IPPROTO_UDP;
-            topts.ports.push_back({proto, port});
-        }
-        auto t = kernel::Tracer::start(topts);
-        if (t) {
-            rec.kernel = kernel_view(t->kernel_support());
-            tracer.emplace(std::move(*t));
-            rec.kernel_traced = true;
-        } else {
-            // What the unprivileged run shows, with the reason: never a bare error.
-            rec.partial_reasons.push_back("the kernel side could not start: " +
-                                          t.error().message());
-        }
-    }
+    std::optional<kernel::Tracer> tracer = start_lab_tracer(o, port, rec);
 
     // The capture and the ring-buffer reader are threads: they start once the
     // lab's children exist (run_pair's on_started), never before a fork.
@@ -275,20 +338,6 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         return rec;
     }
 
-    auto server_main = [&](const lab::ReadyCallback& ready) -> Result<int> {
-        auto stop = lab::SignalStop::open();
-        if (!stop) return stop.error();
-        lab::ServerEvents events;
-        events.on_listening = ready;
-        auto summary = lab::run_server(server_options(o, *addr), stop->fd(), events);
-        if (!summary) return summary.error();
-        return 0;
-    };
-    auto client_main = [&](const lab::Address& server) -> Result<int> {
-        auto summary = lab::run_client(client_options(o, server));
-        if (!summary) return summary.error();
-        return 0;
-    };
     // The children wait until their pids are in the tracer's map, so their
     // first system call (socket) is already seen.
     std::optional<kernel::TracerPump> pump;
@@ -296,37 +345,160 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     hooks.on_started = [&](const lab::PairPids& pids) -> Status {
         for (int pid : {pids.server, pids.client})
             if (auto ok = tracer->add_pid(pid); !ok) return wrap(ok.error(), "follow the lab");
-        rec.input.processes.push_back(Process{static_cast<std::uint32_t>(pids.server),
-                                              "tracepacket", Role::server});
-        rec.input.processes.push_back(Process{static_cast<std::uint32_t>(pids.client),
-                                              "tracepacket", Role::client});
+        add_lab_processes(rec, pids);
         start_capture();
         pump.emplace(*tracer);
         return {};
     };
-    auto code = lab::run_pair(server_main, client_main, hooks);
-
-    if (pump) {
-        rec.input.events = pump->finish();
-        if (pump->error())
-            rec.notes.push_back("reading the kernel's events stopped early, later hops are "
-                                "missing: " + pump->error()->message());
-    }
-    rec.input.lost_events = tracer->lost_events();
-    tracer->stop();
-    if (capture) {
-        if (auto ok = capture->stop(); !ok) rec.notes.push_back(ok.error().message());
-        auto frames = capture->take_frames();
-        rec.input.capture_dropped = capture->dropped();
-        for (auto& f : frames) rec.input.events.push_back(std::move(f));
-    }
-    if (!code) return code.error();
-    rec.exit_code = *code;
-    if (*code != 0)
-        rec.notes.push_back(fmt::format("the lab ended early (exit status {}): this is the journey "
-                                        "up to that point", *code));
+    auto code = lab::run_pair(traced_server_main(o, *addr), traced_client_main(o), hooks);
+    if (auto ok = collect_traced_pair(rec, code, pump, *tracer, capture); !ok) return ok.error();
     if (!lab::is_unix(o.transport)) rec.input.routes.push_back(route_to(ip_of(*addr)));
     return rec;
+}
+
+namespace {
+
+// The server's port in its namespace, free before any lab process starts.
+Result<lab::Address> free_address_in(const lab::NetNamespace& ns, lab::Transport t,
+                                     const char* ip) {
+    Result<lab::Address> out = make_error("no address");
+    Status ok = run_inside(ns, [&]() -> Status {
+        auto any = lab::parse_address(t, fmt::format("{}:0", ip));
+        if (!any) return any.error();
+        UniqueFd fd(::socket(AF_INET, lab::socket_type(t) | SOCK_CLOEXEC, 0));
+        if (!fd) return errno_error("socket");
+        if (::bind(fd.get(), any->sa(), any->length) != 0) return errno_error("bind a free port");
+        lab::Address a;
+        a.length = sizeof a.storage;
+        if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0)
+            return errno_error("getsockname");
+        out = a;
+        return {};
+    });
+    if (!ok) return ok.error();
+    return out;
+}
+
+bool is_arp(const model::Event& frame) {
+    // Ethernet (DLT_EN10MB, as a veth end gives): EtherType 0x0806 at offset 12.
+    return frame.link_type == 1 && frame.frame.size() >= 14 && frame.frame[12] == 0x08 &&
+           frame.frame[13] == 0x06;
+}
+
+}  // namespace
+
+Result<TwoHostsRecording> record_two_hosts_journey(const LabJourneyOptions& o,
+                                                   const TwoHostsOptions& two) {
+    if (o.transport != lab::Transport::tcp && o.transport != lab::Transport::udp)
+        return make_error("--two-hosts runs tcp or udp (IPv4 across the veth pair), not " +
+                          std::string(lab::transport_name(o.transport)));
+    if (auto ok = lab::check_message_size(o.transport, o.size); !ok) return ok.error();
+    if (auto missing = kernel_unavailable())
+        return make_error("--two-hosts follows the packets across two network namespaces and "
+                          "needs the kernel side: " + *missing, EPERM);
+    auto hosts = build_two_hosts();
+    if (!hosts) return hosts.error();
+    
+
+    TwoHostsRecording out;
+    Recording& rec = out.recording;
+    TwoHostsFacts& facts = out.facts;
+    rec = new_recording();
+    rec.input.transport = std::string(lab::transport_name(o.transport));
+    facts.client_address = TwoHosts::kClientAddress;
+    facts.server_address = TwoHosts::kServerAddress;
+    facts.client_device = TwoHosts::kClientDevice;
+    facts.server_device = TwoHosts::kServerDevice;
+    facts.client_netns = hosts->client.inode();
+    facts.server_netns = hosts->server.inode();
+    (void)run_inside(hosts->client, [&]() -> Status {
+        if (auto m = link_mtu(TwoHosts::kClientDevice)) facts.client_mtu = *m;
+        return {};
+    });
+    (void)run_inside(hosts->server, [&]() -> Status {
+        if (auto m = link_mtu(TwoHosts::kServerDevice)) facts.server_mtu = *m;
+        return {};
+    });
+    auto addr = free_address_in(hosts->server, o.transport, TwoHosts::kServerAddress);
+    if (!addr) return addr.error();
+    std::uint16_t port = port_of(*addr);
+    rec.input.server_port = port;
+
+    // Forked before any thread of ours exists (lab/ns_command.h).
+    std::unique_ptr<lab::NsCommand> watch_client, watch_server;
+    for (auto [command, ns, slot] :
+         {std::tuple{&two.watch_client, &hosts->client, &watch_client},
+          std::tuple{&two.watch_server, &hosts->server, &watch_server}}) {
+        if (command->empty()) continue;
+        auto c = lab::NsCommand::start(*ns, *command, std::chrono::seconds(5));
+        if (!c) return c.error();
+        *slot = std::move(*c);
+    }
+
+    std::optional<kernel::Tracer> tracer = start_lab_tracer(o, port, rec);
+    if (!tracer) return make_error("--two-hosts: " + rec.partial_reasons.back(), EPERM);
+
+    std::unique_ptr<capture::LoopbackCapture> capture;
+    std::optional<kernel::TracerPump> pump;
+    lab::PairHooks hooks;
+    hooks.on_started = [&](const lab::PairPids& pids) -> Status {
+        // The children are still in this namespace (they enter theirs when
+        // released): the tracer learns the lab's namespaces from their first
+        // sockets (bpf/traced.bpf.h, learn_netns).
+        for (int pid : {pids.server, pids.client})
+            if (auto ok = tracer->add_pid(pid); !ok) return wrap(ok.error(), "follow the lab");
+        add_lab_processes(rec, pids);
+        facts.server_pid = static_cast<std::uint32_t>(pids.server);
+        facts.client_pid = static_cast<std::uint32_t>(pids.client);
+        if (o.capture) {
+            // libpcap's socket belongs to the namespace it was opened in:
+            // the client's, where its veth end is; the thread reads it from here.
+            Status ok = run_inside(hosts->client, [&]() -> Status {
+                auto c = capture::LoopbackCapture::start(
+                    capture_filter(o.transport, port) + " or arp", true, TwoHosts::kClientDevice);
+                if (!c) return c.error();
+                capture = std::move(*c);
+                return {};
+            });
+            if (!ok) rec.partial_reasons.push_back(ok.error().message());
+        }
+        pump.emplace(*tracer);
+        return {};
+    };
+    const lab::NetNamespace& server_ns = hosts->server;
+    const lab::NetNamespace& client_ns = hosts->client;
+    auto server_main = [&, inner = traced_server_main(o, *addr)](const lab::ReadyCallback& ready)
+        -> Result<int> {
+        // For good: this child never leaves the server's namespace.
+        auto inside = server_ns.enter();
+        if (!inside) return inside.error();
+        return inner(ready);
+    };
+    auto client_main = [&, inner = traced_client_main(o)](const lab::Address& server) -> Result<int> {
+        auto inside = client_ns.enter();
+        if (!inside) return inside.error();
+        return inner(server);
+    };
+    auto code = lab::run_pair(server_main, client_main, hooks);
+    auto keep = [&](model::Event& f) {
+        if (!is_arp(f)) return true;
+        facts.arp.push_back(std::move(f));
+        return false;
+    };
+    if (auto ok = collect_traced_pair(rec, code, pump, *tracer, capture, keep); !ok) return ok.error();
+    if (watch_client) watch_client->stop();
+    if (watch_server) watch_server->stop();
+    // The route decision as the client's host makes it.
+    (void)run_inside(hosts->client, [&]() -> Status {
+        rec.input.routes.push_back(route_to(ip_of(*addr)));
+        return {};
+    });
+    rec.notes.push_back(fmt::format(
+        "two hosts: client {} ({}, network namespace net:[{}]) and server {} ({}, net:[{}]), "
+        "joined by a veth pair; both namespaces and the link are gone when this command ends",
+        facts.client_address, facts.client_device, facts.client_netns, facts.server_address,
+        facts.server_device, facts.server_netns));
+    return out;
 }
 
 namespace {

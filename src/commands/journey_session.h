@@ -16,6 +16,7 @@
 
 #include "journey/correlator.h"
 #include "journey/recording.h"
+#include "journey/two_hosts.h"
 #include "lab/transport.h"
 #include "util/result.h"
 
@@ -60,6 +61,23 @@ journey::Journey finish_recording(Recording&& r);
 void stamp_journey(journey::Journey& j, const Recording& r);
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& options);
+
+// --two-hosts: the same lab across two network namespaces joined by a veth
+// pair (lab/two_hosts.h), and what only that path has.
+struct TwoHostsOptions {
+    std::string watch_client;   // hidden: a shell command run in the client's namespace
+    std::string watch_server;   // ... and in the server's, meanwhile (tests run tcpdump)
+};
+
+using journey::TwoHostsFacts;
+
+struct TwoHostsRecording {
+    Recording recording;
+    TwoHostsFacts facts;
+};
+
+Result<TwoHostsRecording> record_two_hosts_journey(const LabJourneyOptions& options,
+                                                   const TwoHostsOptions& two_hosts);
 Result<Recording> record_trace(const TraceTarget& target);
 
 }  // namespace tpk::commands

@@ -154,6 +154,24 @@ std::string device_text(const Hop& h) {
 
 bool on_lo(const Hop& h) { return h.dev == "lo"; }
 
+// The device the packet was sent on ("lo", "veth-client"), "" when no
+// device hop was traced.
+std::string send_device(const Packet& p) {
+    for (const auto& h : p.hops)
+        if (!h.receive_side && h.layer == model::Layer::device && !h.dev.empty()) return h.dev;
+    return "";
+}
+
+// When the packet reached its sending device (0: never seen there).
+std::uint64_t sent_at(const Packet& p) {
+    for (const auto& h : p.hops)
+        if (!h.receive_side && h.layer == model::Layer::device && !h.dev.empty()) return h.t_ns;
+    return 0;
+}
+
+// A device that is neither lo nor unknown: veth in the two-hosts lab.
+bool off_lo(const Hop& h) { return !h.dev.empty() && h.dev != "lo"; }
+
 std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, const Hop& h) {
     const bool unix_path = is_unix(j, p);
     const std::string proto = unix_path ? "UNIX" : is_udp(p) ? "UDP" : "TCP";
@@ -190,11 +208,30 @@ std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, c
         case K::sock_send_length:
             if (h.ret < 0) return fmt::format("the send failed in the socket layer ({})", h.ret);
             return fmt::format("the send returns through the socket layer: {} B accepted{}", h.ret,
-                               received_before(p, h.t_ns)
+                               !received_before(p, h.t_ns) ? ""
+                               : send_device(p) == "lo" || send_device(p).empty()
                                    ? ", after the receive path already ran inside this same "
                                      "call (loopback delivers before the send returns)"
-                                   : "");
+                                   : ", after the receive path already ran inside this same "
+                                     "call (the veth peer's receive softirq ran in the sending "
+                                     "task before the send returned)");
         case K::fib_table_lookup:
+            if (off_lo(h) && !h.receive_side && !send_device(p).empty() && send_device(p) != h.dev &&
+                h.t_ns < sent_at(p))
+                return fmt::format(
+                    "a route lookup ({}) on {}, the other host's end, while this packet had not "
+                    "left {} yet: the other host's receive path routing a frame that came in "
+                    "there (before the first packet to a neighbour, the ARP request: "
+                    "arp_process() looks its sender up)",
+                    h.detail.empty() ? "result unknown" : h.detail, h.dev, send_device(p));
+            if (off_lo(h))
+                return fmt::format(
+                    "the route lookup ({}): the kernel picks the device and source address. "
+                    "Table 254 (main) holds the connected route of {}'s network; a lookup in "
+                    "255 (local) asks whether an address is one of this host's own{}",
+                    h.detail.empty() ? "result unknown" : h.detail, h.dev,
+                    is_udp(p) ? "; an unconnected UDP socket looks its route up per datagram"
+                              : "; TCP's data segments then reuse the socket's cached route");
             return fmt::format(
                 "the route lookup ({}): the kernel picks the device and source address. Table "
                 "254 shows even for 127.0.0.1 because, without custom rules, the local and main "
@@ -211,26 +248,34 @@ std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, c
                 return fmt::format("the frame ({} B with a 14-byte Ethernet header) goes to lo; "
                                    "lo has no queue (noqueue), so it goes straight to the driver",
                                    h.len);
-            return fmt::format("the frame ({} B with the Ethernet header) is queued for {}'s "
-                               "transmit (its qdisc)",
+            return fmt::format("the frame ({} B with the Ethernet header) is given to {}'s "
+                               "transmit (a veth end has no queue either: noqueue, straight to "
+                               "its driver)",
                                h.len, device_text(h));
         case K::net_dev_start_xmit:
             if (on_lo(h))
                 return "loopback_xmit() takes the frame: there is no wire, the same skb is "
                        "handed back as received";
-            return fmt::format("{}'s driver takes the frame (ndo_start_xmit)", device_text(h));
+            return fmt::format("veth_xmit() takes the frame for {}: there is no wire either, the "
+                               "same skb is handed to the peer end (in the other host's network "
+                               "namespace) as received",
+                               device_text(h));
         case K::netif_rx:
             if (on_lo(h))
                 return "lo hands the frame straight back to the receive path of the same CPU "
                        "(loopback transmit is a receive: no wire, no driver queue); it waits in "
                        "that CPU's backlog for the receive softirq";
-            return fmt::format("{} queues the frame on this CPU's backlog for the receive "
-                               "softirq (a veth pair hands the skb to its peer this way)",
+            return fmt::format("{}, the peer end, takes the frame in (veth_forward_skb -> "
+                               "__netif_rx): it waits on this CPU's backlog for the receive "
+                               "softirq, now in the receiving host's network namespace",
                                device_text(h));
         case K::net_dev_xmit:
-            return h.ret == 0 ? "the driver reports the transmit done (NETDEV_TX_OK); on "
-                                "loopback the frame is already on the receive side"
-                              : fmt::format("the driver returned {} (not NETDEV_TX_OK)", h.ret);
+            if (h.ret != 0) return fmt::format("the driver returned {} (not NETDEV_TX_OK)", h.ret);
+            if (off_lo(h))
+                return "the driver reports the transmit done (NETDEV_TX_OK); the peer veth end "
+                       "already has the frame on its receive side";
+            return "the driver reports the transmit done (NETDEV_TX_OK); on loopback the frame "
+                   "is already on the receive side";
         case K::netif_receive_skb: {
             bool in_sender = h.tid != 0 && h.tid == sending_tid(p);
             std::string text = fmt::format(
@@ -239,6 +284,11 @@ std::string explain_hop(const Journey& j, const Waits& waits, const Packet& p, c
                 in_sender ? ": it runs in the sending task, which is why the sender's pid shows "
                             "on the receive side"
                           : "");
+            if (in_sender && off_lo(h))
+                text += fmt::format(" (on veth too: the softirq runs where the transmit raised "
+                                    "it), but in the other network namespace: {} belongs to the "
+                                    "receiving host",
+                                    h.dev);
             if (const Hop* rx = find(p, K::netif_rx); rx && rx->t_ns <= h.t_ns)
                 text += fmt::format("; it waited {} in the backlog", duration_text(static_cast<std::int64_t>(
                                                                           h.t_ns - rx->t_ns)));
