@@ -21,7 +21,7 @@ struct SessionOptions {
     std::string write_path;   // -w: write frames here (.pcapng -> pcapng, else pcap)
     std::uint64_t count = 0;  // -c: stop after this many packets (0: no limit)
     int snaplen = 262144;     // -s
-    int buffer_kib = 4096;    // -B, like tcpdump's (KiB)
+    int buffer_kib = 0;       // -B, like tcpdump's (KiB); 0: 32 MiB with -w, else 4 MiB
     std::string link_type;    // -y
     bool immediate = true;
     std::string filter;       // pcap-filter expression

@@ -1,10 +1,16 @@
 #include "capture/source.h"
 
 #include <linux/if_packet.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "util/fd.h"
 
 namespace tpk::capture {
 
@@ -41,6 +47,15 @@ void ignore_outgoing_copies(pcap_t* p) {
 
 }  // namespace
 
+bool is_loopback_interface(const std::string& name) {
+    ifreq ifr{};
+    if (name.empty() || name.size() >= sizeof ifr.ifr_name) return false;
+    std::memcpy(ifr.ifr_name, name.data(), name.size());
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) return false;
+    return (ifr.ifr_flags & IFF_LOOPBACK) != 0;
+}
+
 bool fd_readable(int fd) {
     if (fd < 0) return false;
     pollfd p{fd, POLLIN, 0};
@@ -72,7 +87,9 @@ Result<Source> Source::open_live(const LiveOptions& o) {
                               "' (try LINUX_SLL2 or LINUX_SLL on `any`, EN10MB on lo)");
     }
     if (pcap_setnonblock(p, 1, err) != 0) return make_error("set non-blocking: " + std::string(err));
-    return Source(std::move(h), o.interface, true);
+    Source source(std::move(h), o.interface, true);
+    if (!o.immediate && o.wait_for_block_on_stop) source.block_timeout_ms_ = o.timeout_ms;
+    return source;
 }
 
 Result<Source> Source::open_file(const std::string& path) {
@@ -151,27 +168,58 @@ Status Source::run_file(FrameSink& sink, std::uint64_t max_count, int stop_fd) {
     }
 }
 
+// Hands the sink everything the ring holds now; done when the count was
+// reached or the loop was broken.
+Status Source::drain(FrameSink& sink, std::uint64_t max_count, bool* done) {
+    for (;;) {
+        const int n = pcap_dispatch(handle_.get(), -1, &Source::on_packet, reinterpret_cast<u_char*>(this));
+        if (sink_error_) return *sink_error_;
+        if (n == PCAP_ERROR) return pcap_error(handle_.get(), "capture on " + name_);
+        if (n == PCAP_ERROR_BREAK || (max_count && delivered_ >= max_count)) {
+            *done = true;
+            return sink.flush();
+        }
+        if (n <= 0) return sink.flush();
+    }
+}
+
+namespace {
+
+std::int64_t monotonic_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
 Status Source::run_live(FrameSink& sink, std::uint64_t max_count, int stop_fd) {
     const int pfd = pcap_get_selectable_fd(handle_.get());
     if (pfd < 0) return make_error("interface " + name_ + " has no selectable fd");
+    // After a stop in block mode: until when to keep reading (0: not stopping).
+    std::int64_t stop_at = 0;
     for (;;) {
         pollfd fds[2] = {{pfd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-        const int ready = ::poll(fds, stop_fd >= 0 ? 2 : 1, 1000);
+        const bool watch_stop = stop_fd >= 0 && stop_at == 0;
+        int wait_ms = 1000;
+        if (stop_at) wait_ms = static_cast<int>(std::max<std::int64_t>(0, stop_at - monotonic_ms()));
+        const int ready = ::poll(fds, watch_stop ? 2 : 1, wait_ms);
         if (ready < 0) {
             if (errno == EINTR) continue;
             return errno_error("poll " + name_);
         }
         // Drain what the ring holds (also on timeout: TPACKET_V3 blocks may
         // have been retired by the kernel's block timer).
-        for (;;) {
-            const int n = pcap_dispatch(handle_.get(), -1, &Source::on_packet, reinterpret_cast<u_char*>(this));
-            if (sink_error_) return *sink_error_;
-            if (n == PCAP_ERROR) return pcap_error(handle_.get(), "capture on " + name_);
-            if (n == PCAP_ERROR_BREAK || (max_count && delivered_ >= max_count)) return {};
-            if (n <= 0) break;
+        bool done = false;
+        if (auto st = drain(sink, max_count, &done); !st || done) return st;
+        if (stop_at && monotonic_ms() >= stop_at) return {};
+        if (watch_stop && (fds[1].revents & POLLIN)) {
+            if (block_timeout_ms_ == 0) return {};
+            // The block being filled is not ours until the kernel's retire
+            // timer (tp_retire_blk_tov, jiffies: a few ticks late at most)
+            // hands it over; stopping now would lose what it holds.
+            stop_at = monotonic_ms() + block_timeout_ms_ + 50;
         }
-        if (auto fs = sink.flush(); !fs) return fs;
-        if (stop_fd >= 0 && (fds[1].revents & POLLIN)) return {};
     }
 }
 

@@ -61,7 +61,16 @@ struct LiveOptions {
     // the clone's free. On any other device it would lose every frame this
     // host sends. Kernels without the option: libpcap still drops them.
     bool ignore_outgoing = false;
+    // Without immediate mode: when the stop fd fires, keep reading until the
+    // kernel retires the block being filled (timeout_ms and a margin), so
+    // what it holds is written too. Callers that wait themselves leave it off.
+    bool wait_for_block_on_stop = false;
 };
+
+// Whether the named interface is a loopback device (IFF_LOOPBACK), where
+// ignore_outgoing loses nothing; false for `any`, other devices, or a name
+// the kernel does not know.
+bool is_loopback_interface(const std::string& name);
 
 // The three numbers tcpdump prints at exit (pcap_stats).
 struct CaptureStats {
@@ -99,6 +108,7 @@ public:
 private:
     Source(PcapHandle h, std::string name, bool live)
         : handle_(std::move(h)), name_(std::move(name)), live_(live) {}
+    Status drain(FrameSink& sink, std::uint64_t max_count, bool* done);
     Status run_file(FrameSink& sink, std::uint64_t max_count, int stop_fd);
     Status run_live(FrameSink& sink, std::uint64_t max_count, int stop_fd);
     static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes);
@@ -106,6 +116,9 @@ private:
     PcapHandle handle_;
     std::string name_;
     bool live_ = false;
+    // Live without immediate mode: a stop waits this long for the kernel to
+    // retire the block being filled, so its packets are not lost.
+    int block_timeout_ms_ = 0;
     std::uint64_t delivered_ = 0;
     std::uint64_t max_count_ = 0;
     FrameSink* sink_ = nullptr;

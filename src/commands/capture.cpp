@@ -19,6 +19,7 @@ struct CaptureFlags {
     std::vector<std::string> filter_words;
     int name_lookups = 0;  // -n/-nn: accepted for tcpdump habits; we never resolve names
     bool buffered = false;
+    bool immediate = false;
 };
 
 std::string join(const std::vector<std::string>& words) {
@@ -33,7 +34,11 @@ std::string join(const std::vector<std::string>& words) {
 Result<int> run_capture(CaptureFlags flags) {
     capture::SessionOptions& o = flags.session;
     o.filter = join(flags.filter_words);
-    o.immediate = !flags.buffered;
+    if (flags.buffered && flags.immediate)
+        return make_error("--buffered and --immediate-mode contradict each other: pick one");
+    // As tcpdump: printing wants each packet at once; -w wants throughput, so
+    // the kernel hands packets over in blocks unless --immediate-mode.
+    o.immediate = flags.immediate || (!flags.buffered && o.write_path.empty());
     if (o.snaplen <= 0) o.snaplen = 262144;  // tcpdump: -s 0 means the maximum
     auto stop = lab::SignalStop::open();
     if (!stop) return std::move(stop).take_error();
@@ -58,15 +63,17 @@ void register_capture(CLI::App& app, Runner* run) {
     auto flags = std::make_shared<CaptureFlags>();
     auto* cmd = app.add_subcommand(
         "capture",
-        "Capture packets like tcpdump (libpcap, immediate mode, nanosecond stamps) and print "
-        "them in tcpdump -nn style, or write them with -w; -r reads pcap and pcapng files.");
+        "Capture packets like tcpdump (libpcap, nanosecond stamps) and print them in tcpdump -nn "
+        "style (immediate mode), or write them with -w (kernel blocks, like tcpdump -w); -r reads "
+        "pcap and pcapng files.");
     auto& s = flags->session;
     cmd->add_option("-i,--interface", s.interface, "interface to capture on (default lo; `any` for all)");
     cmd->add_option("-c,--count", s.count, "stop after this many packets");
     cmd->add_option("-s,--snaplen", s.snaplen, "bytes to keep of each packet (default 262144)");
     cmd->add_option("-w,--write", s.write_path, "write packets to FILE (pcapng if it ends in .pcapng, else pcap)");
     cmd->add_option("-r,--read", s.read_path, "read packets from a pcap or pcapng FILE (needs no privileges)");
-    cmd->add_option("-B,--buffer-size", s.buffer_kib, "kernel capture buffer in KiB (default 4096)");
+    cmd->add_option("-B,--buffer-size", s.buffer_kib, "kernel capture buffer in KiB (default 32768 with -w, else 4096)")
+        ->check(CLI::Range(1, 2 * 1024 * 1024 - 1));
     cmd->add_option("-y,--linktype", s.link_type, "link type to capture, e.g. LINUX_SLL2 with -i any");
     cmd->add_flag("-v", s.text.verbose, "more detail: TTL, ID, lengths, checksums (-vv: more)");
     cmd->add_flag("-x", s.text.hex, "hex dump of each packet after its link header (-xx: with it)");
@@ -74,7 +81,10 @@ void register_capture(CLI::App& app, Runner* run) {
     cmd->add_flag("-S,--absolute-tcp-sequence-numbers", s.text.absolute_seq, "print raw TCP seq/ack");
     cmd->add_flag("--nano", s.text.nano, "print nanosecond timestamps");
     cmd->add_flag("--buffered", flags->buffered,
-                  "no immediate mode: the kernel hands packets over in blocks (less CPU, later delivery)");
+                  "no immediate mode: the kernel hands packets over in blocks (less CPU, later delivery; "
+                  "the default with -w)");
+    cmd->add_flag("--immediate-mode", flags->immediate,
+                  "deliver each packet as it arrives, also with -w (as tcpdump's --immediate-mode)");
     cmd->add_option("filter", flags->filter_words, "pcap-filter expression, e.g. tcp port 8080")
         ->expected(0, -1);
     cmd->callback([flags, run] { *run = [flags] { return run_capture(*flags); }; });

@@ -114,7 +114,8 @@ TEST_F(CaptureCli, BadInputIsOneClearLine) {
     for (const Case& c : {Case{"-r " + file + " tcp port", "bad filter 'tcp port'"},
                           Case{"-r " + (dir_ / "missing.pcap").string(), "missing.pcap"},
                           Case{"-r " + (kDir / "make-variants.py").string(), "make-variants.py"},
-                          Case{"-r " + file + " -w /nonexistent-dir/x.pcapng", "/nonexistent-dir/x.pcapng"}}) {
+                          Case{"-r " + file + " -w /nonexistent-dir/x.pcapng", "/nonexistent-dir/x.pcapng"},
+                          Case{"-i lo --buffered --immediate-mode -c 1", "--buffered and --immediate-mode"}}) {
         SCOPED_TRACE(c.args);
         const Outcome r = run(tpk(c.args));
         EXPECT_EQ(r.status, 1);
