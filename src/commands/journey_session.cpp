@@ -6,8 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cerrno>
 #include <fstream>
+#include <future>
 
 #include <fmt/format.h>
 
@@ -32,6 +36,7 @@ namespace {
 
 using journey::Process;
 using journey::Role;
+
 
 std::uint64_t clock_ns(clockid_t id) {
     timespec ts{};
@@ -591,8 +596,11 @@ Result<Recording> record_trace(const TraceTarget& target) {
         else rec.partial_reasons.push_back(c.error().message());
     }
 
-    // Streamed (target.on_chunk): events go to the stream, which cuts a chunk
-    // each time the traffic has been quiet for quiet_ms.
+    // Streamed (target.on_chunk): a chunk is cut each time the traffic has
+    // been quiet for quiet_ms. The cut
+    // (converting the held records, correlating, writing) runs on a thread of
+    // its own at idle priority, the only one that touches the stream, the
+    // sink and its batch meanwhile, so that the ring is read on.
     if (target.on_chunk) {
         journey::CorrelatorInput setup;
         rec.stream = std::make_shared<journey::JourneyStream>(std::move(setup));
@@ -600,6 +608,8 @@ Result<Recording> record_trace(const TraceTarget& target) {
     // Routes for every IP destination the traced programs talk to, asked
     // when the first SYN to it goes out.
     std::vector<std::string> routed;
+    std::vector<model::Event> batch;
+    std::vector<journey::Route> batch_routes;
     auto sink = [&](model::Event&& e) {
         if (e.kind == model::EventKind::inet_sock_set_state && e.new_state == 2) {
             netlink::IpAddress ip;
@@ -609,10 +619,10 @@ Result<Recording> record_trace(const TraceTarget& target) {
             if (!text.empty() && std::find(routed.begin(), routed.end(), text) == routed.end()) {
                 routed.push_back(text);
                 rec.input.routes.push_back(route_to(ip));
-                if (rec.stream) rec.stream->add_route(rec.input.routes.back());
+                if (rec.stream) batch_routes.push_back(rec.input.routes.back());
             }
         }
-        if (rec.stream) rec.stream->add(std::move(e));
+        if (rec.stream) batch.push_back(std::move(e));
         else rec.input.events.push_back(std::move(e));
     };
 
@@ -621,22 +631,44 @@ Result<Recording> record_trace(const TraceTarget& target) {
     so.pids = target.pids;
     so.ready_file = target.ready_file;
     so.linger_ms = target.linger_ms;
+    std::future<void> job;              // the cut in progress, if any
     if (rec.stream) {
         rec.traced = traced_text(target, 0, pid_names);
         so.quiet_ms = target.quiet_ms;
-        so.on_quiet = [&] {
-            tracer->deliver_held(sink);
-            if (capture)
-                for (auto& f : capture->take_frames_so_far()) rec.stream->add(std::move(f));
-            if (auto chunk = rec.stream->cut()) {
-                stamp_journey(*chunk, rec);
-                target.on_chunk(*chunk);
-            }
+        // Hands what came since the last cut to a new cut job. Nothing
+        // arrives while it is quiet: waiting for the job before costs nothing.
+        so.on_quiet = [&, &rec = rec] {
+            if (job.valid()) job.get();
+            auto held = tracer->take_held();
+            std::vector<model::Event> frames;
+            if (capture) frames = capture->take_frames_so_far();
+            job = std::async(std::launch::async, [&, held, frames = std::move(frames)]() mutable {
+                // Idle priority: the ring's reader and the traced programs
+                // come first; a chunk waits for a CPU with nothing else to do.
+                sched_param idle{};
+                pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+                tracer->deliver_records(*held, sink);
+                held.reset();
+                for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
+                for (auto& e : batch) rec.stream->add(std::move(e));
+                for (auto& f : frames) rec.stream->add(std::move(f));
+                batch.clear();
+                batch_routes.clear();
+                if (auto chunk = rec.stream->cut()) {
+                    stamp_journey(*chunk, rec);
+                    target.on_chunk(*chunk);
+                }
+            });
         };
     }
     so.detach_on_signal = true;
     so.command_stdout = target.command_stdout;
+    // The sink's batch is the job's while it runs.
+    so.before_finish = [&] {
+        if (job.valid()) job.get();
+    };
     auto result = kernel::run_session(*tracer, so, sink);
+    if (job.valid()) job.get();
     rec.input.lost_events = tracer->lost_events();
     tracer->stop();
     if (capture) {
@@ -648,6 +680,11 @@ Result<Recording> record_trace(const TraceTarget& target) {
     rec.exit_code = result->exit_code;
     rec.cut_short = result->cut_short;
     rec.traced = traced_text(target, result->command_pid, pid_names);
+    if (rec.stream) {
+        for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
+        for (auto& e : batch) rec.stream->add(std::move(e));
+        batch.clear();
+    }
     // A run that never went quiet is one journey, correlated whole.
     if (rec.stream && rec.stream->chunks() == 0) {
         rec.input.events = rec.stream->take_pending();

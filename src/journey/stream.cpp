@@ -28,10 +28,15 @@ bool is_socket_setup(const std::string& name) {
 }
 
 // Still alive at the cut: its skb neither freed nor dropped (bytes waiting
-// in a receive queue for a reader, a FIN before the reader saw EOF). Shown
-// once it ends, with its number kept from its first chunk.
-bool unfinished(const Journey& j, std::size_t i) {
+// in a receive queue for a reader, a FIN before the reader saw EOF), or seen
+// at or after busy_from (a cut while traffic flows: its next hops, its frame,
+// may not have arrived yet). Shown once it ends, with its number kept from
+// its first chunk.
+bool unfinished(const Journey& j, std::size_t i, std::uint64_t busy_from) {
     const Packet& p = j.packets[i];
+    if (busy_from && std::any_of(p.hops.begin(), p.hops.end(),
+                                 [&](const Hop& h) { return h.t_ns >= busy_from; }))
+        return true;
     if (p.dropped) {
         // What TCP does about a dropped segment (its retransmit) is part of
         // its story: it waits for it.
@@ -129,8 +134,14 @@ void JourneyStream::add_route(Route r) {
     setup_.routes.push_back(std::move(r));
 }
 
-std::optional<Journey> JourneyStream::cut(bool last) {
+std::optional<Journey> JourneyStream::cut(bool last, std::uint64_t hold_ns) {
     if (pending_.empty() && (!last || context_.empty())) return std::nullopt;
+    busy_from_ = 0;
+    if (hold_ns && !last) {
+        std::uint64_t newest = 0;
+        for (const auto& e : pending_) newest = std::max(newest, e.t_ns);
+        busy_from_ = newest > hold_ns ? newest - hold_ns : 1;
+    }
     CorrelatorInput in = setup_;
     in.events = std::move(context_);
     const std::size_t context_events = in.events.size() - context_frames_;
@@ -170,7 +181,7 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
         n.packets[i] = it->second;
         // Context was shown by an earlier chunk; an unfinished packet comes
         // again, whole, with the next one.
-        if ((last || !unfinished(j, i)) && !packets_shown_.count(key)) {
+        if ((last || !unfinished(j, i, busy_from_)) && !packets_shown_.count(key)) {
             n.packet_shown[i] = true;
             packets_shown_.insert(key);
         }
@@ -178,7 +189,7 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
     std::set<std::size_t> waiting;   // calls named by packets that wait
     if (!last)
         for (std::size_t i = 0; i < j.packets.size(); ++i)
-            if (unfinished(j, i)) calls_of(j.packets[i], [&](std::size_t c) { waiting.insert(c); });
+            if (unfinished(j, i, busy_from_)) calls_of(j.packets[i], [&](std::size_t c) { waiting.insert(c); });
     n.syscalls.resize(j.syscalls.size());
     n.syscall_shown.assign(j.syscalls.size(), false);
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
@@ -189,7 +200,8 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
             it = syscall_numbers_.emplace(key, next_syscall_++).first;
         n.syscalls[i] = it->second;
         // A call still blocked is shown once it returns (or the run ends).
-        const bool ready = last || (s.exit_ns && !waits_for_connection(s) && !waiting.count(i));
+        const bool ready = last || (s.exit_ns && !waits_for_connection(s) && !waiting.count(i) &&
+                                    (!busy_from_ || s.exit_ns < busy_from_));
         if (ready && !syscalls_shown_.count(key)) {
             n.syscall_shown[i] = true;
             syscalls_shown_.insert(key);
@@ -238,10 +250,19 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
     for (auto& p : j.packets)
         if (p.frame) frame_number(*p.frame);
     for (auto& f : j.unmatched_frames) frame_number(f);
+    held_frames_.clear();
+    if (busy_from_ && !last)
+        std::erase_if(j.unmatched_frames, [&](const Frame& f) {
+            if (f.t_ns < busy_from_) return false;
+            held_frames_.emplace(f.t_ns, f.index);
+            return true;
+        });
 
     n.state_shown.assign(j.states.size(), false);
     for (std::size_t i = 0; i < j.states.size(); ++i) {
         const auto& s = j.states[i];
+        // A busy cut's window comes again with the next chunk.
+        if (busy_from_ && !last && s.t_ns >= busy_from_) continue;
         n.state_shown[i] = states_shown_.insert({s.sk, s.t_ns, s.new_state}).second;
     }
 }
@@ -365,7 +386,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
                                 : false;
         // A connection whose packets are not all done keeps its context.
         const bool waiting = std::any_of(conn.packets.begin(), conn.packets.end(),
-                                         [&](std::size_t i) { return unfinished(j, i); });
+                                         [&](std::size_t i) { return unfinished(j, i, busy_from_); });
         if (closed && !waiting) continue;
         std::size_t data_each_way[3] = {0, 0, 0};
         for (auto it = conn.packets.rbegin(); it != conn.packets.rend(); ++it) {
@@ -390,12 +411,26 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
             if (ours && is_socket_setup(s.name)) keep_syscall(i);
         }
     }
-    // Packets still alive come again, whole (their frame too), with the next chunk.
+    // Packets still alive come again, whole (their frame too), with the next
+    // chunk; one cut off by a busy cut with the calls that ran meanwhile (a
+    // poller it wakes: explain says how long it waited).
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
-        if (!unfinished(j, i)) continue;
-        keep_packet(j.packets[i]);
+        if (!unfinished(j, i, busy_from_)) continue;
+        const Packet& p = j.packets[i];
+        keep_packet(p);
         kept_packets.insert(i);
-        if (j.packets[i].frame) kept_frames.insert(j.packets[i].frame->t_ns);
+        if (p.frame) kept_frames.insert(p.frame->t_ns);
+        // Only for a packet cut off by a busy cut: one alive since long
+        // (bytes in a receive queue) already explained its wake-ups.
+        if (p.hops.empty() || !busy_from_ || unfinished(j, i, 0)) continue;
+        auto [first, last_hop] = std::minmax_element(
+            p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) { return a.t_ns < b.t_ns; });
+        for (std::size_t c = 0; c < j.syscalls.size(); ++c) {
+            const auto& sc = j.syscalls[c];
+            if (sc.enter_ns && sc.enter_ns <= last_hop->t_ns &&
+                (!sc.exit_ns || sc.exit_ns >= first->t_ns))
+                keep_syscall(c);
+        }
     }
     // Calls still in progress, or waiting for their connection, come again,
     // whole, with the next chunk.
@@ -405,20 +440,25 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         if (!sc.exit_ns || (waits_for_connection(sc) && !closed)) keep_syscall(i);
     }
 
+    // A busy cut: what happened in the hold window comes again, all of it.
+    if (busy_from_)
+        for (std::size_t i = 0; i < j.syscalls.size(); ++i)
+            if (j.syscalls[i].exit_ns >= busy_from_) keep_syscall(i);
     context_frames_ = 0;
-    frame_numbers_.clear();
+    frame_numbers_ = held_frames_;
     for (std::size_t i : kept_packets)
         if (const auto& f = j.packets[i].frame) frame_numbers_[f->t_ns] = f->index;
+    const auto in_window = [&](const Event& e) { return busy_from_ && e.t_ns >= busy_from_; };
     for (const auto& e : events) {
         if (e.kind == EventKind::frame) {
-            if (kept_frames.count(e.t_ns)) {
+            if (kept_frames.count(e.t_ns) || in_window(e)) {
                 context_.push_back(e);
                 ++context_frames_;
             }
             continue;
         }
         if (e.kind == EventKind::lost_events) continue;
-        bool keep = keys.count({e.t_ns, e.tid, static_cast<std::uint16_t>(e.kind)}) > 0;
+        bool keep = in_window(e) || keys.count({e.t_ns, e.tid, static_cast<std::uint16_t>(e.kind)}) > 0;
         for (std::size_t w = 0; !keep && w < windows.size(); ++w)
             keep = e.tid == windows[w].tid && e.t_ns >= windows[w].from && e.t_ns <= windows[w].to;
         if (keep) context_.push_back(e);

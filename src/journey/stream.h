@@ -57,8 +57,11 @@ public:
 
     // Correlates the events added since the last cut with their context;
     // nullopt when none were added. last: the run is over (calls still
-    // blocked are shown as they are, nothing is carried).
-    std::optional<Journey> cut(bool last = false);
+    // blocked are shown as they are, nothing is carried). hold_ns: a cut
+    // while traffic still flows; packets seen within hold_ns of the newest
+    // event wait for the next cut (their later hops and frames may still be
+    // on their way), as packets still alive do.
+    std::optional<Journey> cut(bool last = false, std::uint64_t hold_ns = 0);
 
     // The whole run after the last cut, for the summary and the connection
     // and route records: connections with every packet's number, routes with
@@ -78,7 +81,9 @@ private:
     std::size_t context_frames_ = 0;      // frames among them (of unfinished packets)
     std::size_t frame_base_ = 0;          // frames of the chunks before (not carried)
     std::map<std::uint64_t, std::size_t> frame_numbers_;   // carried frames: t_ns -> number
+    std::map<std::uint64_t, std::size_t> held_frames_;     // unmatched, in a busy cut's window
     std::size_t chunks_ = 0;
+    std::uint64_t busy_from_ = 0;   // this cut's: packets seen from then on wait (cut())
 
     // Numbers over the whole run, by a key that survives being correlated
     // again: a packet's first hop, a syscall's (tid, enter), a connection's

@@ -25,6 +25,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Records one read of the ring takes before the loop looks at its pids,
+// signals and cuts again (a few ms of work).
+constexpr std::uint64_t kRecordsPerRead = 1 << 16;
+
 // Blocks SIGINT, SIGTERM and SIGCHLD for the session and reads them from a
 // signalfd; the previous mask comes back on destruction.
 class SignalGuard {
@@ -231,22 +235,26 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     Clock::time_point last_arrival = Clock::now();
     std::uint64_t arrived = tracer.records_arrived();
     bool quiet_reported = true;   // nothing to report before the first record
+    bool more_to_read = false;
     while (!done) {
         std::vector<pollfd> fds{{tracer.epoll_fd(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
         for (auto& p : pidfds) fds.push_back({p.get(), POLLIN, 0});
         // 50 ms: the kernel wakes this poll only once a quarter of the ring
         // is waiting (Tracer::poll), so the timeout is what brings a quiet
         // conversation's events in. Lingering looks more often.
-        int ready = ::poll(fds.data(), fds.size(), ended ? 10 : 50);
+        // A read that stopped at kRecordsPerRead left more: no waiting.
+        int ready = ::poll(fds.data(), fds.size(), more_to_read ? 0 : ended ? 10 : 50);
         if (ready < 0 && errno != EINTR) {
             stop_child(child, SIGTERM);
             return errno_error("poll");
         }
+        const std::uint64_t before = tracer.records_arrived();
         if (ready >= 0)
-            if (auto n = tracer.drain(counting_sink); !n) {
+            if (auto n = tracer.drain(counting_sink, kRecordsPerRead); !n) {
                 stop_child(child, SIGTERM);
                 return n.error();
             }
+        more_to_read = tracer.records_arrived() - before >= kRecordsPerRead;
         const auto now = Clock::now();
         if (tracer.records_arrived() != arrived) {
             arrived = tracer.records_arrived();
@@ -308,6 +316,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     // What the ring holds, the hops still staged per CPU and the calls the
     // traced threads are still blocked in (Ctrl-C while a server waits in
     // recv(): their enter would otherwise be missing).
+    if (options.before_finish) options.before_finish();
     if (auto n = tracer.finish(counting_sink); !n) return n.error();
     result.lost_events = tracer.lost_events();
     if (!options.command.empty()) result.exit_code = exit_code_of(child.status);

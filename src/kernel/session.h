@@ -39,6 +39,9 @@ struct SessionOptions {
     // did (a streamed trace cuts a chunk there); 0: never.
     std::uint64_t quiet_ms = 0;
     std::function<void()> on_quiet;
+    // Called once tracing is over, before the tracer's last records are
+    // read (Tracer::finish): work on other threads that uses the tracer ends.
+    std::function<void()> before_finish;
     // >= 0: the command's stdout is this fd (trace sends it to stderr while
     // its own output owns stdout).
     int command_stdout = -1;

@@ -193,15 +193,24 @@ struct Tracer::State {
 
     HeldRecords held;
 
+    // A read that takes at most read_limit records (drain's max_records):
+    // libbpf reads on while the producers keep writing.
+    static constexpr int kBatchFull = -ECANCELED;   // our own stop, not an error
+    std::uint64_t read_this_time = 0;
+    std::uint64_t read_limit = UINT64_MAX;
+
     static int on_record(void* ctx, void* data, std::size_t size) {
         auto* self = static_cast<State*>(ctx);
         ++self->arrived;
+        // The record is taken either way: libbpf moves past it before it
+        // looks at what the callback returned.
+        const bool full = ++self->read_this_time >= self->read_limit;
         if (self->options.hold_records) {
             self->held.add(data, size);
-            return 0;
+            return full ? kBatchFull : 0;
         }
         if (self->sink) self->deliver(data, size, *self->sink);
-        return 0;
+        return full ? kBatchFull : 0;
     }
 
     void deliver(const void* data, std::size_t size, const EventSink& to) {
@@ -425,24 +434,28 @@ Result<int> Tracer::poll(int timeout_ms, const EventSink& sink) {
     if (!s.rb) return make_error("poll the tracer: not loaded");
     s.sink = &sink;
     s.delivered = 0;
+    s.read_this_time = 0;
+    s.read_limit = UINT64_MAX;
     // The kernel wakes this poll only once a quarter of the ring is waiting
     // (wakeup_bytes in bpf/knobs.bpf.h): after the timeout, read what
     // has come meanwhile.
     int err = ring_buffer__poll(s.rb.get(), timeout_ms);
     if (err >= 0) err = ring_buffer__consume(s.rb.get());
     s.sink = nullptr;
-    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
+    if (err < 0 && err != -EINTR && err != State::kBatchFull) return libbpf_error(err, "read the ring buffer");
     return s.delivered;
 }
 
-Result<int> Tracer::drain(const EventSink& sink) {
+Result<int> Tracer::drain(const EventSink& sink, std::uint64_t max_records) {
     auto& s = *state_;
     if (!s.rb) return make_error("drain the tracer: not loaded");
     s.sink = &sink;
     s.delivered = 0;
+    s.read_this_time = 0;
+    s.read_limit = max_records;
     int err = ring_buffer__consume(s.rb.get());
     s.sink = nullptr;
-    if (err < 0 && err != -EINTR) return libbpf_error(err, "read the ring buffer");
+    if (err < 0 && err != -EINTR && err != State::kBatchFull) return libbpf_error(err, "read the ring buffer");
     return s.delivered;
 }
 
@@ -500,11 +513,18 @@ Result<int> Tracer::drain_staged(const EventSink& sink) {
     return delivered;
 }
 
-int Tracer::deliver_held(const EventSink& sink) {
+std::shared_ptr<HeldRecords> Tracer::take_held() {
+    return std::make_shared<HeldRecords>(std::exchange(state_->held, HeldRecords{}));
+}
+
+int Tracer::deliver_records(HeldRecords& records, const EventSink& sink) {
     auto& s = *state_;
-    s.delivered = 0;
-    s.held.take([&](const void* data, std::size_t size) { s.deliver(data, size, sink); });
-    return s.delivered;
+    int count = 0;
+    records.take([&](const void* data, std::size_t size) {
+        RawEvents raws;
+        count += s.deliver_raw(raws, expand_record(data, size, raws), sink);
+    });
+    return count;
 }
 
 Result<int> Tracer::finish(const EventSink& sink) {

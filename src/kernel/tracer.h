@@ -72,6 +72,8 @@ Status probe_features();
 
 using EventSink = std::function<void(model::Event&&)>;
 
+class HeldRecords;   // tracer.cpp: records kept as they arrive
+
 class Tracer {
 public:
     static Result<Tracer> open();
@@ -101,11 +103,17 @@ public:
     // passes each event that came meanwhile to sink. Returns how many were
     // delivered. EINTR is not an error.
     Result<int> poll(int timeout_ms, const EventSink& sink);
-    // Delivers whatever is in the ring buffer without waiting.
-    Result<int> drain(const EventSink& sink);
-    // Converts and delivers the records held so far (hold_records) while
-    // tracing goes on: a streamed trace takes them at each quiet time.
-    int deliver_held(const EventSink& sink);
+    // Delivers whatever is in the ring buffer without waiting, or at most
+    // max_records of it: under steady traffic the producers keep the ring
+    // from ever being empty, and a caller with more to do than read (the
+    // session watching its pids, cutting a stream) must get control back.
+    Result<int> drain(const EventSink& sink, std::uint64_t max_records = UINT64_MAX);
+    // The records held so far (hold_records), taken without converting them
+    // (cheap: the reading thread goes on reading), and their conversion,
+    // which may run on another thread meanwhile: it touches none of the
+    // reader's state. Not while finish() runs.
+    std::shared_ptr<HeldRecords> take_held();
+    int deliver_records(HeldRecords& records, const EventSink& sink);
     // Hops the BPF side still holds in its per-CPU packet stages (it sends a
     // packet's hops as one record at the packet's last hop; bpf/events.h,
     // struct tpk_packet_record), delivered and cleared. Only while no traced

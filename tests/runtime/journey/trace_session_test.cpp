@@ -213,7 +213,9 @@ TEST(TraceSession, FirstPacketIsOnStdoutBeforeTheCommandExits) {
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        if (tool > 0) EXPECT_EQ(wait_exit(tool), 0) << slurp(dir.path / "stderr");
+        if (tool > 0) {
+            EXPECT_EQ(wait_exit(tool), 0) << slurp(dir.path / "stderr");
+        }
         const std::string out = slurp(dir.path / "stdout");
         EXPECT_TRUE(seen) << format << ": no packet on stdout within 10 s:\n" << out
                           << slurp(dir.path / "stderr");
