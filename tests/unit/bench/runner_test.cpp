@@ -220,5 +220,19 @@ TEST(ShutdownOnPeerExit, ADeadPeerEndsABlockedDatagramRead) {
     EXPECT_TRUE(no_children_left());
 }
 
+// Only IPv4 sockets travel a NetPath (the two-hosts lab's addresses are IPv4);
+// everything else says why, and open_link refuses it before making anything.
+TEST(NetPath, OnlyIpv4SocketsCrossIt) {
+    for (const auto& t : all_transports()) {
+        const bool ipv4 = t == Transport::of(lab::Transport::tcp) || t == Transport::of(lab::Transport::udp);
+        EXPECT_EQ(net_path_refusal(t).empty(), ipv4) << transport_name(t);
+    }
+    EXPECT_THAT(net_path_refusal(Transport::of(lab::Transport::unix_stream)), HasSubstr("UNIX sockets"));
+    NetPath path{"veth", nullptr, nullptr, "198.18.0.1"};
+    auto link = open_link(Transport::pipe(), LinkOptions{.path = &path});
+    ASSERT_FALSE(link.ok());
+    EXPECT_THAT(link.error().message(), HasSubstr("pipe over veth: not an IP socket"));
+}
+
 }  // namespace
 }  // namespace tpk::bench
