@@ -70,7 +70,13 @@ std::uint32_t tcp_mss_of(lab::Transport t, int fd) {
 }
 
 Result<Link> open_socket_link(lab::Transport t, const LinkOptions& opts) {
-    auto addr = opts.path ? lab::parse_address(t, opts.path->far_address + ":0") : loopback_address(t);
+    Result<lab::Address> addr = loopback_address(t);
+    if (opts.path && lab::socket_family(t) == AF_INET6) {
+        if (opts.path->far_address6.empty()) return make_error(opts.path->name + " has no IPv6 addresses");
+        addr = lab::parse_address(t, "[" + opts.path->far_address6 + "]:0");
+    } else if (opts.path) {
+        addr = lab::parse_address(t, opts.path->far_address + ":0");
+    }
     if (!addr) return addr.error();
     auto server = open_server_on(t, *addr, opts.path);
     if (!server) return wrap(server.error(), "bench server");
@@ -133,7 +139,6 @@ std::string net_path_refusal(const Transport& t) {
     if (lab::is_unix(t.socket))
         return "UNIX sockets never reach IP or a network device, so nothing of theirs can cross "
                "the veth pair (and an abstract name is private to its network namespace)";
-    if (lab::socket_family(t.socket) != AF_INET) return "the two hosts have IPv4 addresses only";
     return {};
 }
 

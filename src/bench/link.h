@@ -37,16 +37,17 @@ struct Link {
 // Where a link's two sockets live when not both on this namespace's
 // loopback: `bench --two-hosts` puts the measuring side's socket in one
 // namespace and the peer's in another (commands/two_hosts_lab.h), so their
-// traffic crosses the veth pair between them. IPv4 transports only.
+// traffic crosses the veth pair between them. TCP and UDP only.
 struct NetPath {
     std::string name;                       // "veth": how results name the path
     const lab::NetNamespace* near_ns = nullptr;  // the measuring side (the client)
     const lab::NetNamespace* far_ns = nullptr;   // the peer (the server)
     std::string far_address;                // the server's IPv4 address in far_ns
+    std::string far_address6;               // and its IPv6 one; empty: none (tcp6/udp6 refused)
 };
 
-// Whether a transport can be measured over a NetPath, and why not: empty
-// when it can.
+// Whether a transport can be measured over a NetPath at all (TCP and UDP
+// can), and why not: empty when it can.
 std::string net_path_refusal(const Transport& t);
 
 struct LinkOptions {

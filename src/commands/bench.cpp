@@ -78,8 +78,8 @@ Result<Plan> make_plan(const BenchOptions& o) {
         std::string list;
         for (const auto& [t, why] : plan.not_over_veth)
             list += fmt::format("{}{}: {}", list.empty() ? "" : "; ", bench::transport_name(t), why);
-        return make_error("--two-hosts measures tcp and udp across the veth pair, and none of --transport "
-                          "can cross it (" + list + ")");
+        return make_error("--two-hosts measures tcp, tcp6, udp and udp6 across the veth pair, and none of "
+                          "--transport can cross it (" + list + ")");
     }
     auto sizes = bench::parse_size_list(o.sizes);
     if (!sizes) return wrap(sizes.error(), "--size");
@@ -144,7 +144,8 @@ struct TwoHostsRun {
     std::vector<netlink::LinkCounters> throughput_veth;
 
     explicit TwoHostsRun(TwoHosts h) : hosts(std::move(h)) {
-        path = {"veth", &hosts.client, &hosts.server, TwoHosts::kServerAddress};
+        path = {"veth", &hosts.client, &hosts.server, TwoHosts::kServerAddress,
+                hosts.ipv6 ? TwoHosts::kServerAddress6 : ""};
     }
     TwoHostsRun(const TwoHostsRun&) = delete;
     TwoHostsRun& operator=(const TwoHostsRun&) = delete;
@@ -296,31 +297,44 @@ std::vector<std::pair<std::string, std::string>> omitted_by_reason(const Plan& p
 
 // Printed before the run, so a reader (or a test) knows the lab at once.
 void print_two_hosts_header(const Plan& plan, const TwoHostsRun& two) {
-    fmt::print("Two hosts: the measuring side (client) in net:[{}] as {} on {}, its peer (server) in "
-               "net:[{}] as {} on {}: one veth pair, MTU {}, no route out of it.\n"
-               "Each cell runs on this host's lo (127.0.0.1, MTU {}) first, then over the veth pair; "
-               "'lo' columns are the loopback cell, 'veth/lo' the ratio.\n",
-               two.hosts.client.inode(), TwoHosts::kClientAddress, TwoHosts::kClientDevice,
-               two.hosts.server.inode(), TwoHosts::kServerAddress, TwoHosts::kServerDevice, two.veth_mtu,
-               two.lo_mtu);
+    fmt::print("Two hosts: the measuring side (client) in net:[{}] as {} and {} on {}, its peer (server) "
+               "in net:[{}] as {} and {} on {}: one veth pair, MTU {}, no route out of it.\n"
+               "Each cell runs on this host's lo (127.0.0.1 or ::1, MTU {}) first, then over the veth "
+               "pair; 'lo' columns are the loopback cell, 'veth/lo' the ratio.\n",
+               two.hosts.client.inode(), TwoHosts::kClientAddress, TwoHosts::kClientAddress6,
+               TwoHosts::kClientDevice, two.hosts.server.inode(), TwoHosts::kServerAddress,
+               TwoHosts::kServerAddress6, TwoHosts::kServerDevice, two.veth_mtu, two.lo_mtu);
     for (const auto& [names, why] : omitted_by_reason(plan))
         fmt::print("Not over the veth pair: {}: {}.\n", names, why);
     fmt::print("\n");
     std::fflush(stdout);
 }
 
-// What the MTU does to TCP: the MSS each path's connections got.
+// What the MTU does to TCP: the MSS each path's connections got, per
+// transport (IPv6's header is 20 B longer).
 void print_two_hosts_footer(const Results& veth, const TwoHostsRun& two) {
-    std::uint32_t veth_mss = 0, lo_mss = 0;
-    for (const auto& c : veth.latency) veth_mss = std::max(veth_mss, c.tcp_mss);
-    for (const auto& c : veth.throughput) veth_mss = std::max(veth_mss, c.tcp_mss);
-    for (const auto& c : two.loopback.latency) lo_mss = std::max(lo_mss, c.tcp_mss);
-    for (const auto& c : two.loopback.throughput) lo_mss = std::max(lo_mss, c.tcp_mss);
-    if (veth_mss == 0 || lo_mss == 0) return;
-    fmt::print("\nTCP segment size (TCP_MAXSEG of the bench's connections): {} B over veth (MTU {}), "
-               "{} B over lo (MTU {}).\n"
+    std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> mss;  // transport -> veth, lo
+    auto take = [&](const auto& cells, bool over_veth) {
+        for (const auto& c : cells) {
+            if (!c.tcp_mss) continue;
+            auto& slot = mss[std::string(bench::transport_name(c.transport))];
+            (over_veth ? slot.first : slot.second) = c.tcp_mss;
+        }
+    };
+    take(veth.latency, true);
+    take(veth.throughput, true);
+    take(two.loopback.latency, false);
+    take(two.loopback.throughput, false);
+    if (mss.empty()) return;
+    std::string over_veth, over_lo;
+    for (const auto& [name, pair] : mss) {
+        over_veth += fmt::format("{}{} {} B", over_veth.empty() ? "" : ", ", name, pair.first);
+        over_lo += fmt::format("{}{} {} B", over_lo.empty() ? "" : ", ", name, pair.second);
+    }
+    fmt::print("\nTCP segment size (TCP_MAXSEG of the bench's connections): {} over veth (MTU {}); "
+               "{} over lo (MTU {}).\n"
                "veth offers TSO/GRO, so one skb may still carry several segments (rx B/pkt).\n",
-               veth_mss, two.veth_mtu, lo_mss, two.lo_mtu);
+               over_veth, two.veth_mtu, over_lo, two.lo_mtu);
 }
 
 void print_table(const Plan& plan, const Results& r, const TwoHostsRun* two) {
@@ -435,17 +449,20 @@ nlohmann::ordered_json throughput_json(const Results& results, const ThroughputR
 }
 
 nlohmann::ordered_json two_hosts_json(const Plan& plan, const TwoHostsRun& two) {
-    auto host = [&](const char* address, const char* device, const lab::NetNamespace& ns) {
-        return nlohmann::ordered_json{{"address", address}, {"device", device}, {"netns", ns.inode()},
-                                      {"mtu", two.veth_mtu}};
+    auto host = [&](const char* address, const char* address6, const char* device,
+                    const lab::NetNamespace& ns) {
+        return nlohmann::ordered_json{{"address", address}, {"address6", address6}, {"device", device},
+                                      {"netns", ns.inode()}, {"mtu", two.veth_mtu}};
     };
     nlohmann::ordered_json omitted = nlohmann::ordered_json::array();
     for (const auto& [t, why] : plan.not_over_veth)
         omitted.push_back({{"transport", bench::transport_name(t)}, {"reason", why}});
     return {{"type", "bench_two_hosts"},
-            {"client", host(TwoHosts::kClientAddress, TwoHosts::kClientDevice, two.hosts.client)},
-            {"server", host(TwoHosts::kServerAddress, TwoHosts::kServerDevice, two.hosts.server)},
-            {"loopback", {{"address", "127.0.0.1"}, {"device", "lo"}, {"mtu", two.lo_mtu}}},
+            {"client", host(TwoHosts::kClientAddress, TwoHosts::kClientAddress6, TwoHosts::kClientDevice,
+                            two.hosts.client)},
+            {"server", host(TwoHosts::kServerAddress, TwoHosts::kServerAddress6, TwoHosts::kServerDevice,
+                            two.hosts.server)},
+            {"loopback", {{"address", "127.0.0.1"}, {"address6", "::1"}, {"device", "lo"}, {"mtu", two.lo_mtu}}},
             {"not_over_veth", std::move(omitted)}};
 }
 
@@ -486,7 +503,7 @@ void print_json(const Plan& plan, const Results& r, const TwoHostsRun* two) {
 // dies with the bench (bench/peer.h), so SIGINT and SIGTERM keep their
 // default action.
 Result<std::unique_ptr<TwoHostsRun>> make_two_hosts() {
-    auto hosts = build_two_hosts();
+    auto hosts = build_two_hosts(TwoHostsSetup{.ipv6 = true});
     if (!hosts) return wrap(hosts.error(), "--two-hosts");
     auto two = std::make_unique<TwoHostsRun>(std::move(*hosts));
     Status ok = run_inside(two->hosts.client, [&]() -> Status {
@@ -585,7 +602,7 @@ void register_bench(CLI::App& app, Runner* run) {
     cmd->add_option("--html", opts->html,
                     "Also write the results as bar charts in a self-contained HTML page");
     cmd->add_flag("--two-hosts", opts->two_hosts,
-                  "Run the IP transports (tcp, udp) across two network namespaces joined by a veth "
+                  "Run the IP transports (tcp, tcp6, udp, udp6) across two network namespaces joined by a veth "
                   "pair (the client, measuring, in one; the server in the other; MTU 1500; needs "
                   "root), each cell beside the same cell on loopback with the veth/lo ratio. UNIX "
                   "sockets, pipe and socketpair never cross it and are listed as such");
