@@ -191,16 +191,20 @@ void interrupt_mid_run(int sig) {
         ::signal(SIGTERM, SIG_DFL);
         std::freopen("/dev/null", "w", stdout);
         const std::string bin = binary();
-        // The lo cell runs first (at most 3 s), then the veth cell, which the signal ends.
+        // The lo cell runs first (5 s), then the veth cell (5 s at most), which the
+        // signal ends: the test needs well under a second of it.
         ::execl(bin.c_str(), bin.c_str(), "bench", "--two-hosts", "--mode", "latency", "-t", "tcp", "-s", "64",
-                "--count", "10000000", "--latency-time", "3", static_cast<char*>(nullptr));
+                "--count", "10000000", "--latency-time", "5", static_cast<char*>(nullptr));
         ::_exit(127);
     }
     const std::uint64_t host = netns_of("/proc/self");
     std::set<std::uint64_t> lab;
     std::set<pid_t> children;
+    int status = 0;
+    bool exited = false;
     eventually(
         [&] {
+            if (::waitpid(pid, &status, WNOHANG) == pid) return exited = true;
             // The measuring side enters the client's namespace for the veth
             // cell, its peer the server's.
             if (std::uint64_t ns = netns_of("/proc/" + std::to_string(pid)); ns && ns != host) lab.insert(ns);
@@ -213,6 +217,7 @@ void interrupt_mid_run(int sig) {
             return lab.size() == 2 && !children.empty();
         },
         std::chrono::seconds(20));
+    ASSERT_FALSE(exited) << "the bench ended before the signal, status " << status;
     ASSERT_EQ(lab.size(), 2u) << "the bench never ran a cell across two namespaces";
     const std::string in_client = "nsenter --net=/proc/" + std::to_string(pid) + "/ns/net ";
     auto tx_packets = [&]() -> std::uint64_t {
@@ -228,7 +233,6 @@ void interrupt_mid_run(int sig) {
         << "veth-client's counters did not grow while the veth cell ran";
 
     ::kill(pid, sig);
-    int status = 0;
     if (!eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(20))) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, &status, 0);
