@@ -105,6 +105,16 @@ Result<Peer> spawn_peer(Link& link, const std::optional<CpuPin>& pin, const NetP
     return peer;
 }
 
+// The measuring side is the client: on a NetPath it runs in the client's
+// namespace for the cell (until the guard dies), as the peer runs in the
+// server's.
+Result<std::optional<lab::EnteredNetns>> enter_client_side(const NetPath* path) {
+    if (!path) return std::optional<lab::EnteredNetns>();
+    auto inside = path->near_ns->enter();
+    if (!inside) return inside.error();
+    return std::optional<lab::EnteredNetns>(std::move(*inside));
+}
+
 }  // namespace
 
 std::string skip_reason(const Transport& t, std::size_t size, std::size_t max_message) {
@@ -138,14 +148,8 @@ Result<LatencyResult> run_latency(const Transport& t, const LatencyOptions& opts
     if (!result.skipped.empty()) return result;
 
     const bool datagram = keeps_boundaries(t);
-    // The measuring side is the client: on a NetPath it runs in the client's
-    // namespace for the cell, as the peer runs in the server's.
-    std::optional<lab::EnteredNetns> in_client_ns;
-    if (opts.path) {
-        auto inside = opts.path->near_ns->enter();
-        if (!inside) return inside.error();
-        in_client_ns.emplace(std::move(*inside));
-    }
+    auto in_client_ns = enter_client_side(opts.path);
+    if (!in_client_ns) return in_client_ns.error();
     IgnoreSigpipe no_sigpipe;
     ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));
@@ -201,14 +205,8 @@ Result<ThroughputResult> run_throughput(const Transport& t, const ThroughputOpti
     if (!result.skipped.empty()) return result;
 
     const bool datagram = keeps_boundaries(t);
-    // The measuring side is the client: on a NetPath it runs in the client's
-    // namespace for the cell, as the peer runs in the server's.
-    std::optional<lab::EnteredNetns> in_client_ns;
-    if (opts.path) {
-        auto inside = opts.path->near_ns->enter();
-        if (!inside) return inside.error();
-        in_client_ns.emplace(std::move(*inside));
-    }
+    auto in_client_ns = enter_client_side(opts.path);
+    if (!in_client_ns) return in_client_ns.error();
     IgnoreSigpipe no_sigpipe;
     ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));

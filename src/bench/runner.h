@@ -31,7 +31,7 @@ struct LatencyResult {
     std::size_t size = 0;
     LatencySummary summary;      // of one sample per round trip, in ns
     std::string skipped;         // non-empty: not measured, and why
-    std::string path;            // the NetPath's name; empty for loopback
+    std::string path;            // the NetPath's name; empty for loopback (the command may say "lo")
     std::uint32_t tcp_mss = 0;   // TCP: the connection's MSS (Link::tcp_mss)
 };
 
@@ -49,7 +49,7 @@ struct ThroughputResult {
     std::uint64_t messages = 0;  // reads for datagrams, bytes / size for streams
     std::uint64_t elapsed_ns = 0;
     std::string skipped;
-    std::string path;            // the NetPath's name; empty for loopback
+    std::string path;            // the NetPath's name; empty for loopback (the command may say "lo")
     std::uint32_t tcp_mss = 0;   // TCP: the connection's MSS (Link::tcp_mss)
 
     double seconds() const { return static_cast<double>(elapsed_ns) / 1e9; }
