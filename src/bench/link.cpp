@@ -44,12 +44,43 @@ Result<std::size_t> max_message(lab::Transport t, int fd) {
     return static_cast<std::size_t>(sndbuf > 32 ? sndbuf - 32 : 0);
 }
 
+// A socket belongs to the network namespace its socket() call ran in, for
+// its whole life: each end is made inside its namespace and then used from
+// wherever (the measuring loop, the forked peer).
+Result<lab::BoundSocket> open_server_on(lab::Transport t, const lab::Address& addr, const NetPath* path) {
+    if (!path) return lab::open_server(t, addr);
+    auto inside = path->far_ns->enter();
+    if (!inside) return inside.error();
+    return lab::open_server(t, addr);
+}
+
+Result<lab::BoundSocket> open_client_on(lab::Transport t, const lab::Address& addr, const NetPath* path) {
+    if (!path) return lab::open_client(t, addr);
+    auto inside = path->near_ns->enter();
+    if (!inside) return inside.error();
+    return lab::open_client(t, addr);
+}
+
+std::uint32_t tcp_mss_of(lab::Transport t, int fd) {
+    if (t != lab::Transport::tcp && t != lab::Transport::tcp6) return 0;
+    int mss = 0;
+    socklen_t len = sizeof mss;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &len) != 0 || mss < 0) return 0;
+    return static_cast<std::uint32_t>(mss);
+}
+
 Result<Link> open_socket_link(lab::Transport t, const LinkOptions& opts) {
-    auto addr = loopback_address(t);
+    Result<lab::Address> addr = loopback_address(t);
+    if (opts.path && lab::socket_family(t) == AF_INET6) {
+        if (opts.path->far_address6.empty()) return make_error(opts.path->name + " has no IPv6 addresses");
+        addr = lab::parse_address(t, "[" + opts.path->far_address6 + "]:0");
+    } else if (opts.path) {
+        addr = lab::parse_address(t, opts.path->far_address + ":0");
+    }
     if (!addr) return addr.error();
-    auto server = lab::open_server(t, *addr);
+    auto server = open_server_on(t, *addr, opts.path);
     if (!server) return wrap(server.error(), "bench server");
-    auto client = lab::open_client(t, server->address);
+    auto client = open_client_on(t, server->address, opts.path);
     if (!client) return wrap(client.error(), "bench client");
 
     Link link;
@@ -73,6 +104,7 @@ Result<Link> open_socket_link(lab::Transport t, const LinkOptions& opts) {
     auto max = max_message(t, link.near.in());
     if (!max) return max.error();
     link.max_message = *max;
+    link.tcp_mss = tcp_mss_of(t, link.near.in());
     return link;
 }
 
@@ -101,7 +133,19 @@ Result<Link> open_socketpair_link() {
 
 }  // namespace
 
+std::string net_path_refusal(const Transport& t) {
+    if (t.kind != Transport::Kind::socket)
+        return "not an IP socket: its bytes never reach a network device";
+    if (lab::is_unix(t.socket))
+        return "UNIX sockets never reach IP or a network device, so nothing of theirs can cross "
+               "the veth pair (and an abstract name is private to its network namespace)";
+    return {};
+}
+
 Result<Link> open_link(const Transport& t, const LinkOptions& opts) {
+    if (opts.path)
+        if (auto why = net_path_refusal(t); !why.empty())
+            return make_error(std::string(transport_name(t)) + " over " + opts.path->name + ": " + why);
     switch (t.kind) {
         case Transport::Kind::pipe: return open_pipe_link();
         case Transport::Kind::socketpair: return open_socketpair_link();

@@ -1,5 +1,6 @@
 #include "bench/runner.h"
 
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,9 @@ bool read_message(int fd, char* p, std::size_t n, bool datagram) {
     return true;
 }
 
+// The peer's exit status when it could not enter the server's namespace.
+constexpr int kPeerSetnsFailed = 125;
+
 std::optional<int> near_cpu(const std::optional<CpuPin>& pin) {
     return pin ? std::optional<int>(pin->near_cpu) : std::nullopt;
 }
@@ -86,16 +90,29 @@ int send_loop(const LinkEnd& far, std::size_t size) {
 // Forks the peer with only its own end open: the near end closed in the
 // child, the far end closed here, so either side's death is seen as EOF on
 // streams and pipes.
-Result<Peer> spawn_peer(Link& link, const std::optional<CpuPin>& pin,
+// On a NetPath the peer process also moves into the server's namespace, so
+// the server side is in its host in every respect (its /proc/PID/ns/net).
+Result<Peer> spawn_peer(Link& link, const std::optional<CpuPin>& pin, const NetPath* path,
                         const std::function<int(const LinkEnd&)>& body) {
     auto peer = Peer::spawn(
         [&] {
             link.near = LinkEnd{};
+            if (path && ::setns(path->far_ns->fd(), CLONE_NEWNET) != 0) return kPeerSetnsFailed;
             return body(link.far);
         },
         far_cpu(pin));
     link.far = LinkEnd{};
     return peer;
+}
+
+// The measuring side is the client: on a NetPath it runs in the client's
+// namespace for the cell (until the guard dies), as the peer runs in the
+// server's.
+Result<std::optional<lab::EnteredNetns>> enter_client_side(const NetPath* path) {
+    if (!path) return std::optional<lab::EnteredNetns>();
+    auto inside = path->near_ns->enter();
+    if (!inside) return inside.error();
+    return std::optional<lab::EnteredNetns>(std::move(*inside));
 }
 
 }  // namespace
@@ -120,18 +137,24 @@ double ThroughputResult::messages_per_second() const {
 }
 
 Result<LatencyResult> run_latency(const Transport& t, const LatencyOptions& opts) {
-    LatencyResult result{t, opts.size, {}, {}};
-    auto link = open_link(t, LinkOptions{.tcp_no_delay = true});
+    LatencyResult result;
+    result.transport = t;
+    result.size = opts.size;
+    if (opts.path) result.path = opts.path->name;
+    auto link = open_link(t, LinkOptions{.tcp_no_delay = true, .path = opts.path});
     if (!link) return link.error();
+    result.tcp_mss = link->tcp_mss;
     result.skipped = skip_reason(t, opts.size, link->max_message);
     if (!result.skipped.empty()) return result;
 
     const bool datagram = keeps_boundaries(t);
+    auto in_client_ns = enter_client_side(opts.path);
+    if (!in_client_ns) return in_client_ns.error();
     IgnoreSigpipe no_sigpipe;
     ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));
     if (!pinned) return pinned.error();
-    auto peer = spawn_peer(*link, opts.pin, [&](const LinkEnd& far) {
+    auto peer = spawn_peer(*link, opts.pin, opts.path, [&](const LinkEnd& far) {
         return echo_loop(far, opts.size, datagram);
     });
     if (!peer) return peer.error();
@@ -174,17 +197,21 @@ Result<ThroughputResult> run_throughput(const Transport& t, const ThroughputOpti
     ThroughputResult result;
     result.transport = t;
     result.size = opts.size;
-    auto link = open_link(t);
+    if (opts.path) result.path = opts.path->name;
+    auto link = open_link(t, LinkOptions{.path = opts.path});
     if (!link) return link.error();
+    result.tcp_mss = link->tcp_mss;
     result.skipped = skip_reason(t, opts.size, link->max_message);
     if (!result.skipped.empty()) return result;
 
     const bool datagram = keeps_boundaries(t);
+    auto in_client_ns = enter_client_side(opts.path);
+    if (!in_client_ns) return in_client_ns.error();
     IgnoreSigpipe no_sigpipe;
     ShutdownOnPeerExit unblock(link->near.in());
     auto pinned = ScopedPin::pin(near_cpu(opts.pin));
     if (!pinned) return pinned.error();
-    auto peer = spawn_peer(*link, opts.pin, [&](const LinkEnd& far) {
+    auto peer = spawn_peer(*link, opts.pin, opts.path, [&](const LinkEnd& far) {
         return send_loop(far, opts.size);
     });
     if (!peer) return peer.error();

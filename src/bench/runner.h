@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "bench/link.h"
 #include "bench/peer.h"
 #include "bench/percentile.h"
 #include "bench/transport.h"
@@ -22,6 +23,7 @@ struct LatencyOptions {
     std::uint64_t warmup = 1000;            // round trips not measured (a tenth of max_time at most)
     std::chrono::nanoseconds max_time = std::chrono::seconds(1);  // stops earlier if reached
     std::optional<CpuPin> pin;
+    const NetPath* path = nullptr;          // null: loopback of this namespace
 };
 
 struct LatencyResult {
@@ -29,12 +31,15 @@ struct LatencyResult {
     std::size_t size = 0;
     LatencySummary summary;      // of one sample per round trip, in ns
     std::string skipped;         // non-empty: not measured, and why
+    std::string path;            // the NetPath's name; empty for loopback (the command may say "lo")
+    std::uint32_t tcp_mss = 0;   // TCP: the connection's MSS (Link::tcp_mss)
 };
 
 struct ThroughputOptions {
     std::size_t size = 64;       // bytes per write (and per read)
     std::chrono::nanoseconds duration = std::chrono::milliseconds(500);
     std::optional<CpuPin> pin;
+    const NetPath* path = nullptr;  // null: loopback of this namespace
 };
 
 struct ThroughputResult {
@@ -44,6 +49,8 @@ struct ThroughputResult {
     std::uint64_t messages = 0;  // reads for datagrams, bytes / size for streams
     std::uint64_t elapsed_ns = 0;
     std::string skipped;
+    std::string path;            // the NetPath's name; empty for loopback (the command may say "lo")
+    std::uint32_t tcp_mss = 0;   // TCP: the connection's MSS (Link::tcp_mss)
 
     double seconds() const { return static_cast<double>(elapsed_ns) / 1e9; }
     double megabytes_per_second() const;  // MB = 10^6 bytes

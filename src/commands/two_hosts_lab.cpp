@@ -19,6 +19,12 @@ in_addr ipv4_of(const char* text) {
     return a;
 }
 
+in6_addr ipv6_of(const char* text) {
+    in6_addr a{};
+    inet_pton(AF_INET6, text, &a);
+    return a;
+}
+
 Status run_inside(const lab::NetNamespace& ns, const std::function<Status()>& fn) {
     auto inside = ns.enter();
     if (!inside) return std::move(inside).take_error();
@@ -35,12 +41,12 @@ Result<int> link_mtu(const std::string& device) {
     return ifr.ifr_mtu;
 }
 
-Result<TwoHosts> build_two_hosts() {
+Result<TwoHosts> build_two_hosts(const TwoHostsSetup& setup) {
     auto client = lab::NetNamespace::create();
     if (!client) return std::move(client).take_error();
     auto server = lab::NetNamespace::create();
     if (!server) return std::move(server).take_error();
-    TwoHosts hosts{std::move(*client), std::move(*server)};
+    TwoHosts hosts{std::move(*client), std::move(*server), setup.ipv6};
     Status ok = run_inside(hosts.client, [&]() -> Status {
         if (auto st = netlink::create_veth(TwoHosts::kClientDevice, TwoHosts::kServerDevice,
                                            hosts.server.fd());
@@ -50,6 +56,11 @@ Result<TwoHosts> build_two_hosts() {
                                                 ipv4_of(TwoHosts::kClientAddress), TwoHosts::kPrefix);
             !st)
             return st;
+        if (setup.ipv6)
+            if (auto st = netlink::add_ipv6_address(TwoHosts::kClientDevice, ipv6_of(TwoHosts::kClientAddress6),
+                                                    TwoHosts::kPrefix6);
+                !st)
+                return st;
         return lab::set_link_up(TwoHosts::kClientDevice);
     });
     if (!ok) return wrap(std::move(ok).take_error(), "two-hosts lab, client namespace");
@@ -58,6 +69,11 @@ Result<TwoHosts> build_two_hosts() {
                                                 ipv4_of(TwoHosts::kServerAddress), TwoHosts::kPrefix);
             !st)
             return st;
+        if (setup.ipv6)
+            if (auto st = netlink::add_ipv6_address(TwoHosts::kServerDevice, ipv6_of(TwoHosts::kServerAddress6),
+                                                    TwoHosts::kPrefix6);
+                !st)
+                return st;
         return lab::set_link_up(TwoHosts::kServerDevice);
     });
     if (!ok) return wrap(std::move(ok).take_error(), "two-hosts lab, server namespace");

@@ -6,6 +6,10 @@
 // and nothing else: no default route, so nothing leaves the pair.
 //
 //     client ns: veth-client 198.18.0.2 ==== veth-server 198.18.0.1 :server ns
+//
+// Asked for (`bench --two-hosts`), each end also gets an IPv6 address from
+// 2001:2::/48 (RFC 5180, the IPv6 benchmarking range): 2001:2::1/64 (server),
+// 2001:2::2/64 (client). The journey does not ask: its lab stays IPv4 only.
 #pragma once
 
 #include <netinet/in.h>
@@ -26,12 +30,20 @@ struct TwoHosts {
     static constexpr const char* kClientDevice = "veth-client";
     static constexpr const char* kServerDevice = "veth-server";
     static constexpr int kPrefix = 24;
+    static constexpr const char* kClientAddress6 = "2001:2::2";
+    static constexpr const char* kServerAddress6 = "2001:2::1";
+    static constexpr int kPrefix6 = 64;
+    bool ipv6 = false;  // the IPv6 addresses were added
+};
+
+struct TwoHostsSetup {
+    bool ipv6 = false;  // also the IPv6 addresses above
 };
 
 // Creates both namespaces, the veth pair (its ends up and with their
 // queueing discipline attached: netlink/link_setup.h wait_link_ready), the
 // addresses. Nothing is touched outside the two namespaces.
-Result<TwoHosts> build_two_hosts();
+Result<TwoHosts> build_two_hosts(const TwoHostsSetup& setup = {});
 
 // Runs fn with the calling thread inside ns, and brings it back.
 Status run_inside(const lab::NetNamespace& ns, const std::function<Status()>& fn);
@@ -40,5 +52,6 @@ Status run_inside(const lab::NetNamespace& ns, const std::function<Status()>& fn
 Result<int> link_mtu(const std::string& device);
 
 in_addr ipv4_of(const char* text);
+in6_addr ipv6_of(const char* text);
 
 }  // namespace tpk::commands

@@ -69,6 +69,23 @@ Status add_ipv4_address(const std::string& device, in_addr address, int prefix) 
     return send_and_ack(*socket, h, "add an address to " + device);
 }
 
+Status add_ipv6_address(const std::string& device, const in6_addr& address, int prefix) {
+    auto index = index_of(device);
+    if (!index) return std::move(index).take_error();
+    auto socket = NetlinkSocket::open(NETLINK_ROUTE);
+    if (!socket) return std::move(socket).take_error();
+    std::vector<char> buffer;
+    nlmsghdr* h = socket->start_request(buffer, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+    ifa->ifa_flags = IFA_F_NODAD;
+    ifa->ifa_index = static_cast<unsigned>(*index);
+    mnl_attr_put(h, IFA_LOCAL, sizeof address, &address);
+    mnl_attr_put(h, IFA_ADDRESS, sizeof address, &address);
+    return send_and_ack(*socket, h, "add an IPv6 address to " + device);
+}
+
 Status add_ipv4_route(in_addr destination, int prefix, in_addr gateway) {
     auto socket = NetlinkSocket::open(NETLINK_ROUTE);
     if (!socket) return std::move(socket).take_error();

@@ -19,6 +19,10 @@ namespace tpk::netlink {
 Status create_veth(const std::string& name, const std::string& peer, int peer_netns_fd);
 // RTM_NEWADDR: address/prefix on device.
 Status add_ipv4_address(const std::string& device, in_addr address, int prefix);
+// RTM_NEWADDR: an IPv6 address/prefix on device, IFA_F_NODAD: usable at once
+// (no tentative phase of duplicate address detection; the lab's link has
+// nobody else on it). The kernel adds the prefix route when the device is up.
+Status add_ipv6_address(const std::string& device, const in6_addr& address, int prefix);
 // RTM_NEWROUTE in the main table: destination/prefix via gateway.
 Status add_ipv4_route(in_addr destination, int prefix, in_addr gateway);
 

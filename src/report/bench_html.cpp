@@ -22,6 +22,14 @@ std::string bar_label(const bench::Transport& t, std::size_t size, bool several_
     return s;
 }
 
+// `bench --two-hosts` gives each cell twice, on lo and over veth.
+template <class R>
+std::string bar_label(const R& r, bool several_sizes) {
+    std::string s = bar_label(r.transport, r.size, several_sizes);
+    if (!r.path.empty()) s += " · " + r.path;
+    return s;
+}
+
 template <class R>
 bool several_sizes(const std::vector<R>& results) {
     for (const auto& r : results)
@@ -41,7 +49,7 @@ std::vector<BarChart> bench_charts(const std::vector<bench::LatencyResult>& late
         BarChart p99{"round-trip latency" + of + ", p99; shorter is better", {}};
         for (const auto& r : latency) {
             if (!r.skipped.empty()) continue;
-            const std::string label = bar_label(r.transport, r.size, sizes);
+            const std::string label = bar_label(r, sizes);
             p50.bars.push_back({label, static_cast<double>(r.summary.p50_ns),
                                 duration_text(static_cast<std::int64_t>(r.summary.p50_ns))});
             p99.bars.push_back({label, static_cast<double>(r.summary.p99_ns),
@@ -57,7 +65,7 @@ std::vector<BarChart> bench_charts(const std::vector<bench::LatencyResult>& late
         for (const auto& r : throughput) {
             if (!r.skipped.empty()) continue;
             const double v = r.megabytes_per_second();
-            mbs.bars.push_back({bar_label(r.transport, r.size, sizes), v,
+            mbs.bars.push_back({bar_label(r, sizes), v,
                                 fmt::format("{:.0f} MB/s ({:.2f} Gbit/s)", v, r.gigabits_per_second())});
         }
         charts.push_back(std::move(mbs));

@@ -220,5 +220,23 @@ TEST(ShutdownOnPeerExit, ADeadPeerEndsABlockedDatagramRead) {
     EXPECT_TRUE(no_children_left());
 }
 
+// Only TCP and UDP sockets travel a NetPath; everything else says why, and
+// open_link refuses it before making anything.
+TEST(NetPath, OnlyIpSocketsCrossIt) {
+    for (const auto& t : all_transports()) {
+        const bool ip = t.kind == Transport::Kind::socket && !lab::is_unix(t.socket);
+        EXPECT_EQ(net_path_refusal(t).empty(), ip) << transport_name(t);
+    }
+    EXPECT_THAT(net_path_refusal(Transport::of(lab::Transport::unix_stream)), HasSubstr("UNIX sockets"));
+    NetPath path{"veth", nullptr, nullptr, "198.18.0.1", ""};
+    auto link = open_link(Transport::pipe(), LinkOptions{.path = &path});
+    ASSERT_FALSE(link.ok());
+    EXPECT_THAT(link.error().message(), HasSubstr("pipe over veth: not an IP socket"));
+    // A path without IPv6 addresses cannot carry tcp6.
+    auto v6 = open_link(Transport::of(lab::Transport::tcp6), LinkOptions{.path = &path});
+    ASSERT_FALSE(v6.ok());
+    EXPECT_THAT(v6.error().message(), HasSubstr("veth has no IPv6 addresses"));
+}
+
 }  // namespace
 }  // namespace tpk::bench

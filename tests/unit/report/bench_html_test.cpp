@@ -61,5 +61,24 @@ TEST(BenchHtml, SizesInLabelsWhenTheyDiffer) {
     EXPECT_EQ(charts[0].bars[1].label, "tcp · 1 MiB");
 }
 
+// bench --two-hosts gives each cell on lo and over veth: the path ends the label.
+TEST(BenchHtml, TwoHostsBarsNameTheirPath) {
+    auto lo = latency(lab::Transport::tcp, 64, 6'500);
+    lo.path = "lo";
+    auto veth = latency(lab::Transport::tcp, 64, 6'800);
+    veth.path = "veth";
+    auto lo_t = throughput(lab::Transport::udp, 1024, 100'000'000);
+    lo_t.path = "lo";
+    auto veth_t = throughput(lab::Transport::udp, 1024, 90'000'000);
+    veth_t.path = "veth";
+    const auto charts = bench_charts({lo, veth}, {lo_t, veth_t});
+    ASSERT_EQ(charts.size(), 3u);
+    ASSERT_EQ(charts[0].bars.size(), 2u);
+    EXPECT_EQ(charts[0].bars[0].label, "tcp · lo");
+    EXPECT_EQ(charts[0].bars[1].label, "tcp · veth");
+    ASSERT_EQ(charts[2].bars.size(), 2u);
+    EXPECT_EQ(charts[2].bars[1].label, "udp · veth");
+}
+
 }  // namespace
 }  // namespace tpk::report
