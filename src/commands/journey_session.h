@@ -63,7 +63,7 @@ void stamp_journey(journey::Journey& j, const Recording& r);
 Result<Recording> record_lab_journey(const LabJourneyOptions& options);
 
 // --two-hosts: the same lab across two network namespaces joined by a veth
-// pair (lab/two_hosts.h), and what only that path has.
+// pair (commands/two_hosts_lab.h), and what only that path has.
 struct TwoHostsOptions {
     std::string watch_client;   // hidden: a shell command run in the client's namespace
     std::string watch_server;   // ... and in the server's, meanwhile (tests run tcpdump)
