@@ -37,6 +37,12 @@ namespace {
 using journey::Process;
 using journey::Role;
 
+// A streamed trace whose traffic never pauses is cut every second too, of
+// what is older than 250 ms: the newer part waits, its frames (the capture
+// hands them over every 100 ms) and its last hops may still be on their way.
+constexpr std::uint64_t kBusyCutMs = 1000;
+constexpr std::uint64_t kBusyHoldNs = 250'000'000;
+
 
 std::uint64_t clock_ns(clockid_t id) {
     timespec ts{};
@@ -597,7 +603,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     }
 
     // Streamed (target.on_chunk): a chunk is cut each time the traffic has
-    // been quiet for quiet_ms. The cut
+    // been quiet for quiet_ms, and every kBusyCutMs while it is not. The cut
     // (converting the held records, correlating, writing) runs on a thread of
     // its own at idle priority, the only one that touches the stream, the
     // sink and its batch meanwhile, so that the ring is read on.
@@ -635,14 +641,13 @@ Result<Recording> record_trace(const TraceTarget& target) {
     if (rec.stream) {
         rec.traced = traced_text(target, 0, pid_names);
         so.quiet_ms = target.quiet_ms;
-        // Hands what came since the last cut to a new cut job. Nothing
-        // arrives while it is quiet: waiting for the job before costs nothing.
-        so.on_quiet = [&, &rec = rec] {
+        // Hands what came since the last cut to a new cut job.
+        auto cut = [&, &rec = rec](std::uint64_t hold_ns) {
             if (job.valid()) job.get();
             auto held = tracer->take_held();
             std::vector<model::Event> frames;
             if (capture) frames = capture->take_frames_so_far();
-            job = std::async(std::launch::async, [&, held, frames = std::move(frames)]() mutable {
+            job = std::async(std::launch::async, [&, held, hold_ns, frames = std::move(frames)]() mutable {
                 // Idle priority: the ring's reader and the traced programs
                 // come first; a chunk waits for a CPU with nothing else to do.
                 sched_param idle{};
@@ -654,11 +659,20 @@ Result<Recording> record_trace(const TraceTarget& target) {
                 for (auto& f : frames) rec.stream->add(std::move(f));
                 batch.clear();
                 batch_routes.clear();
-                if (auto chunk = rec.stream->cut()) {
+                if (auto chunk = rec.stream->cut(false, hold_ns)) {
                     stamp_journey(*chunk, rec);
                     target.on_chunk(*chunk);
                 }
             });
+        };
+        // Nothing arrives while it is quiet: waiting for the job before costs nothing.
+        so.on_quiet = [cut] { cut(0); };
+        // While it is busy, a job still running (it has idle priority: the
+        // traffic left no CPU to it) is not waited for; its chunk grows.
+        so.busy_ms = kBusyCutMs;
+        so.on_busy = [&, cut] {
+            if (!job.valid() || job.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+                cut(kBusyHoldNs);
         };
     }
     so.detach_on_signal = true;

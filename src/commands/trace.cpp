@@ -171,8 +171,8 @@ void register_trace(CLI::App& app, Runner* run) {
         ->default_val(500);
     cmd->add_flag("--no-stream", opts->no_stream,
                   "print the whole journey once tracing ends (by default each part is printed "
-                  "as soon as its traffic has been quiet for 300 ms; --pcapng, --perfetto, --html "
-                  "and --mermaid imply this)");
+                  "as soon as its traffic has been quiet for 300 ms, or every second while it "
+                  "is not; --pcapng, --perfetto, --html and --mermaid imply this)");
     cmd->add_flag("--brief", opts->brief,
                   "text without the explanation under each packet and hop");
     report::add_output_options(*cmd, opts->outputs);

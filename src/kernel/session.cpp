@@ -235,6 +235,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     Clock::time_point last_arrival = Clock::now();
     std::uint64_t arrived = tracer.records_arrived();
     bool quiet_reported = true;   // nothing to report before the first record
+    Clock::time_point last_cut = last_arrival;   // the last on_quiet or on_busy
     bool more_to_read = false;
     while (!done) {
         std::vector<pollfd> fds{{tracer.epoll_fd(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
@@ -264,7 +265,13 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
         if (options.on_quiet && options.quiet_ms && !quiet_reported && !ended &&
             now - last_arrival >= std::chrono::milliseconds(options.quiet_ms)) {
             quiet_reported = true;
+            last_cut = now;
             options.on_quiet();
+        }
+        if (options.on_busy && options.busy_ms && !quiet_reported && !ended &&
+            now - last_cut >= std::chrono::milliseconds(options.busy_ms)) {
+            last_cut = now;
+            options.on_busy();
         }
         if (fds[1].revents) {
             signalfd_siginfo info{};

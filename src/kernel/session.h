@@ -39,6 +39,10 @@ struct SessionOptions {
     // did (a streamed trace cuts a chunk there); 0: never.
     std::uint64_t quiet_ms = 0;
     std::function<void()> on_quiet;
+    // Called every busy_ms while records keep arriving without such a quiet
+    // time (a streamed trace cuts there too); 0: never.
+    std::uint64_t busy_ms = 0;
+    std::function<void()> on_busy;
     // Called once tracing is over, before the tracer's last records are
     // read (Tracer::finish): work on other threads that uses the tracer ends.
     std::function<void()> before_finish;
