@@ -586,6 +586,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     topts.ring_buffer_bytes = std::size_t{16} << 20;
     topts.bench_floor = target.bench_floor;
     topts.hold_records = true;   // converted once tracing ends: a cheaper reader meanwhile
+    topts.max_held_records = target.max_held_records;
     auto tracer = kernel::Tracer::start(topts);
     if (!tracer) {
         std::string why = "the kernel side could not start: " + tracer.error().message();
@@ -684,6 +685,13 @@ Result<Recording> record_trace(const TraceTarget& target) {
     auto result = kernel::run_session(*tracer, so, sink);
     if (job.valid()) job.get();
     rec.input.lost_events = tracer->lost_events();
+    // Not lost_events (the kernel's, ring buffer full): tracepacket's own cap.
+    if (auto dropped = tracer->records_dropped())
+        rec.notes.push_back(fmt::format(
+            "{} kernel records were dropped: {} were already waiting to be correlated "
+            "(--max-held), the traffic leaving no CPU to correlate them as they came; packets "
+            "from then on may miss hops or be missing",
+            dropped, target.max_held_records));
     tracer->stop();
     if (capture) {
         (void)capture->stop();

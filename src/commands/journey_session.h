@@ -39,6 +39,9 @@ struct TraceTarget {
     bool capture = true;                // capture on lo meanwhile
     std::uint8_t bench_floor = 0;       // make bench only (kernel::TracerOptions)
     std::uint64_t linger_ms = 500;      // kernel::SessionOptions::linger_ms
+    // kernel::TracerOptions::max_held_records: ring records waiting to be
+    // correlated at once, ~1.5 KB each at the correlation's peak.
+    std::uint64_t max_held_records = 4'000'000;
     int command_stdout = -1;            // >= 0: the command's stdout goes there
     // Streamed: each chunk (journey/stream.h), as its traffic settles after
     // quiet_ms without records, while tracing goes on. The Recording then

@@ -40,6 +40,7 @@ struct TraceCliOptions {
     bool no_capture = false;
     std::string output;       // -o FILE: tracepacket's own output (text or JSON)
     std::uint64_t linger_ms = 500;
+    std::uint64_t max_held = 4'000'000;
     bool no_stream = false;   // the whole journey at the end
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
@@ -67,6 +68,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
         return make_error("--bench-floor '" + o.bench_floor +
                           "': expected attach, clock or decide");
     target.linger_ms = o.linger_ms;
+    target.max_held_records = o.max_held;
     // Where tracepacket's own output goes. Opened before tracing starts, so
     // a path that cannot be written fails at once, not after the run.
     std::ofstream file;
@@ -169,6 +171,13 @@ void register_trace(CLI::App& app, Runner* run) {
                     "says when this cut anything short")
         ->check(CLI::Range(0, 60000))
         ->default_val(500);
+    cmd->add_option("--max-held", opts->max_held,
+                    "at most N kernel records wait to be correlated at once (when the traffic "
+                    "leaves no CPU to correlate them as they come, or with --no-stream); beyond, "
+                    "records are dropped and the output says how many. Memory at the peak is "
+                    "about 1.5 KB per record")
+        ->check(CLI::Range(std::uint64_t{1000}, std::uint64_t{1'000'000'000}))
+        ->default_val(std::uint64_t{4'000'000});
     cmd->add_flag("--no-stream", opts->no_stream,
                   "print the whole journey once tracing ends (by default each part is printed "
                   "as soon as its traffic has been quiet for 300 ms, or every second while it "

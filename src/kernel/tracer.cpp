@@ -151,7 +151,9 @@ public:
         std::memcpy(at, &size32, sizeof(size32));
         std::memcpy(at + sizeof(size32), data, size);
         used_.back() += need;
+        ++count_;
     }
+    std::uint64_t count() const { return count_; }
 
     // Calls f(data, size) for each record in arrival order, then forgets them.
     template <class F>
@@ -168,12 +170,14 @@ public:
         }
         chunks_.clear();
         used_.clear();
+        count_ = 0;
     }
 
 private:
     static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
     std::vector<std::unique_ptr<std::byte[]>> chunks_;
     std::vector<std::size_t> used_;
+    std::uint64_t count_ = 0;
 };
 
 struct Tracer::State {
@@ -188,6 +192,7 @@ struct Tracer::State {
     const EventSink* sink = nullptr;   // set for the duration of poll()/drain()
     int delivered = 0;
     std::uint64_t arrived = 0;         // records read from the ring, ever
+    std::uint64_t dropped = 0;         // not held: max_held_records were
     bool loaded = false;
     bool attached = false;
 
@@ -206,7 +211,10 @@ struct Tracer::State {
         // looks at what the callback returned.
         const bool full = ++self->read_this_time >= self->read_limit;
         if (self->options.hold_records) {
-            self->held.add(data, size);
+            if (self->options.max_held_records && self->held.count() >= self->options.max_held_records)
+                ++self->dropped;
+            else
+                self->held.add(data, size);
             return full ? kBatchFull : 0;
         }
         if (self->sink) self->deliver(data, size, *self->sink);
@@ -593,6 +601,7 @@ int Tracer::epoll_fd() const {
 }
 
 std::uint64_t Tracer::records_arrived() const { return state_ ? state_->arrived : 0; }
+std::uint64_t Tracer::records_dropped() const { return state_ ? state_->dropped : 0; }
 
 std::uint64_t Tracer::lost_events() const {
     if (!state_ || !state_->loaded) return 0;

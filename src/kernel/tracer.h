@@ -51,6 +51,9 @@ struct TracerOptions {
     // so it keeps up with a busy program and takes less of the CPUs it
     // shares with it. poll() and drain() deliver nothing meanwhile.
     bool hold_records = false;
+    // At most this many records held at once (waiting to be converted); the
+    // ones beyond are dropped and counted (records_dropped()). 0: no cap.
+    std::uint64_t max_held_records = 0;
     // make bench only: TPK_FLOOR_ATTACH or TPK_FLOOR_DECIDE (bpf/events.h)
     // to measure what the tracer's cost is made of; no events come then.
     std::uint8_t bench_floor = 0;
@@ -142,6 +145,8 @@ public:
     // Records read from the ring so far (held or delivered): tells a session
     // whether events are still arriving.
     std::uint64_t records_arrived() const;
+    // Records dropped because max_held_records were already held.
+    std::uint64_t records_dropped() const;
     // Program ids while attached (the runtime test checks they vanish).
     std::vector<std::uint32_t> program_ids() const;
 

@@ -231,5 +231,34 @@ TEST(TraceSession, FirstPacketIsOnStdoutBeforeTheCommandExits) {
     }
 }
 
+// --max-held: records beyond the cap are dropped, and the output says how
+// many (a bounded memory, not a silent loss); a cap below 1000 is refused.
+TEST(TraceSession, MaxHeldDropsBeyondTheCapAndSaysSo) {
+    TPK_SKIP_UNLESS_ROOT();
+    const std::string pingpong =
+        "python3 -c 'import socket\n"
+        "s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen()\n"
+        "c = socket.create_connection(s.getsockname()); a, _ = s.accept()\n"
+        "for i in range(2000):\n"
+        "    c.send(b\"x\"); a.recv(1); a.send(b\"y\"); c.recv(1)\n'";
+    auto r = run_command(std::string(TPK_BINARY) + " trace --json --no-stream --max-held 1000 -- " +
+                         pingpong);
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto records = parse_lines(r.out);
+    ASSERT_FALSE(records.empty()) << r.out;
+    const json& summary = records.back();
+    std::string note;
+    for (const auto& n : summary.at("notes"))
+        if (n.get<std::string>().find("--max-held") != std::string::npos) note = n;
+    ASSERT_FALSE(note.empty()) << summary.dump();
+    EXPECT_GT(std::stoull(note), 0u) << note;   // "N kernel records were dropped: ..."
+    // Fewer packets than the 8000 the conversation had: the dropped ones.
+    EXPECT_LT(summary.at("packets").get<int>(), 8000);
+
+    auto bad = run_command(std::string(TPK_BINARY) + " trace --max-held 5 -- true");
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.err.find("--max-held"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace tpk::testing
