@@ -12,22 +12,29 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "commands/backlog_timeline.h"
 #include "commands/command.h"
+#include "journey/backlog.h"
 #include "kernel/tracer.h"
 #include "lab/backlog.h"
 #include "lab/netns.h"
 #include "lab/signals.h"
 #include "netlink/sock_diag.h"
 #include "netlink/tcp_counters.h"
+#include "report/backlog.h"
+#include "report/outputs.h"
 
 namespace tpk::commands {
 namespace {
+
+using journey::BacklogRun;
+using journey::backlog_counter_keys;
+using journey::QueueSample;
 
 struct BacklogCommandOptions {
     int backlog = 3;
@@ -36,6 +43,7 @@ struct BacklogCommandOptions {
     std::string syncookies = "keep";
     double duration_s = 15;
     bool json = false;
+    std::string html;  // --html FILE
 };
 
 constexpr int kMaxClients = 500;
@@ -231,8 +239,15 @@ Result<int> run_backlog(const BacklogCommandOptions& o) {
               [](const model::Event& a, const model::Event& b) { return a.t_ns < b.t_ns; });
     if (!failure.empty()) return make_error("backlog lab server: " + failure);
 
-    if (o.json) print_backlog_json(run);
-    else print_backlog_text(run);
+    if (o.json) {
+        report::write_backlog_json(run, std::cout);
+        std::cout.flush();
+    } else {
+        fmt::print("{}", report::render_backlog_text(run));
+        std::fflush(stdout);
+    }
+    if (!o.html.empty())
+        if (auto ok = report::write_backlog_html(run, o.html); !ok) return std::move(ok).take_error();
     return signo ? 128 + signo : 0;
 }
 
@@ -263,6 +278,9 @@ void register_backlog(CLI::App& app, Runner* run) {
                                 "ends earlier once every client is served", kMaxDuration))
         ->check(CLI::Range(0.1, kMaxDuration));
     cmd->add_flag("--json", o->json, "JSON Lines (docs/json-schema.md, \"tracepacket backlog\")");
+    report::add_html_option(*cmd, o->html,
+                            "Also write a self-contained HTML page: the two queues over time as a chart, "
+                            "each client's outcome, the counter deltas, the drops and why");
     cmd->callback([o, run] { *run = [o] { return run_backlog(*o); }; });
 }
 

@@ -374,12 +374,6 @@ std::string journey_section(const Journey& j, std::size_t ji, bool several) {
     return s + "</section>\n";
 }
 
-std::string page(const std::string& title, const std::string& body) {
-    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<title>" + html_escape(title) + "</title>\n<style>" + kStyle + "</style></head>\n<body>\n"
-           "<h1>" + html_escape(title) + "</h1>\n" + body + "</body></html>\n";
-}
 
 BarChart one_way_chart(const std::vector<Journey>& journeys) {
     BarChart c{"median one-way time of a data packet (send() enter to recv() exit)", {}};
@@ -409,6 +403,16 @@ std::string compare_layers_table(const std::vector<Journey>& journeys) {
     return s + "</table>\n";
 }
 
+
+}  // namespace
+
+std::string html_page(const std::string& title, const std::string& body, const std::string& extra_style) {
+    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<title>" + html_escape(title) + "</title>\n<style>" + kStyle + extra_style +
+           "</style></head>\n<body>\n<h1>" + html_escape(title) + "</h1>\n" + body + "</body></html>\n";
+}
+
 Status write_text_file(const std::string& flag, const std::string& path, const std::string& text) {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     if (!f) return errno_error(flag + ": write " + path);
@@ -417,8 +421,6 @@ Status write_text_file(const std::string& flag, const std::string& path, const s
     if (!f) return errno_error(flag + ": write " + path);
     return {};
 }
-
-}  // namespace
 
 std::string render_bar_chart_svg(const BarChart& chart) {
     constexpr int kLabelW = 150, kBarW = 420, kValueW = 220, kBarH = 22, kTop = 26;
@@ -459,13 +461,13 @@ std::string render_journeys_html(const std::vector<Journey>& journeys) {
     if (journeys.size() == 1 && !journeys[0].transport.empty())
         title += ": " + journeys[0].transport;
     if (several) title = "tracepacket: transports compared";
-    return page(title, body);
+    return html_page(title, body);
 }
 
 std::string render_charts_html(const std::string& title, const std::vector<BarChart>& charts) {
     std::string body;
     for (const auto& c : charts) body += "<section>" + render_bar_chart_svg(c) + "</section>\n";
-    return page(title, body);
+    return html_page(title, body);
 }
 
 Status write_html(const std::vector<Journey>& journeys, const std::string& path) {

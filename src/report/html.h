@@ -31,6 +31,13 @@ std::string render_journeys_html(const std::vector<journey::Journey>& journeys);
 // A page of charts only (bench results).
 std::string render_charts_html(const std::string& title, const std::vector<BarChart>& charts);
 
+// The page around a body: the report's style (plus extra_style), the title
+// as <h1>. The labs' pages (report/backlog, report/two_hosts) use it too.
+std::string html_page(const std::string& title, const std::string& body,
+                      const std::string& extra_style = {});
+// Writes text to path; errors name the option ("--html: write PATH: ...").
+Status write_text_file(const std::string& flag, const std::string& path, const std::string& text);
+
 Status write_html(const std::vector<journey::Journey>& journeys, const std::string& path);
 Status write_charts_html(const std::string& title, const std::vector<BarChart>& charts,
                          const std::string& path);
