@@ -49,6 +49,10 @@ svg text{font-family:system-ui,sans-serif}
 .chart-bar{fill:#4a90d9}.chart-label{font-size:12px;fill:#1d2430}.chart-value{font-size:12px;fill:#4a5568}
 )";
 
+constexpr const char* kSequenceHelp =
+    "Each arrow is one packet, drawn across the layers it was seen at; a dot marks each of them "
+    "(hover a dot for its hops and times).";
+
 std::string marker_id(std::size_t journey, std::string_view kind) {
     return fmt::format("arrow-{}-{}", journey, kind);
 }
@@ -357,14 +361,15 @@ std::string journey_summary(const Journey& j) {
     return s;
 }
 
-std::string journey_section(const Journey& j, std::size_t ji, bool several) {
+std::string journey_section(const Journey& j, std::size_t ji, bool several, bool with_sequence = true) {
     std::string s = fmt::format("<section class=\"journey\" id=\"journey-{}\">\n", ji + 1);
     if (several) s += "<h2>" + html_escape(j.transport) + "</h2>\n";
     s += journey_summary(j);
-    s += several ? "<h3>Sequence</h3>\n" : "<h2>Sequence</h2>\n";
-    s += "<p class=\"summary\">Each arrow is one packet, drawn across the layers it was seen "
-         "at; a dot marks each of them (hover a dot for its hops and times).</p>\n";
-    s += sequence_svg(j, ji);
+    if (with_sequence) {
+        s += several ? "<h3>Sequence</h3>\n" : "<h2>Sequence</h2>\n";
+        s += "<p class=\"summary\">" + std::string(kSequenceHelp) + "</p>\n";
+        s += sequence_svg(j, ji);
+    }
     s += several ? "<h3>Protocol stack</h3>\n" : "<h2>Protocol stack</h2>\n";
     s += stack_table(j);
     s += several ? "<h3>Packets</h3>\n" : "<h2>Packets</h2>\n";
@@ -420,6 +425,18 @@ Status write_text_file(const std::string& flag, const std::string& path, const s
     f.close();
     if (!f) return errno_error(flag + ": write " + path);
     return {};
+}
+
+std::string render_sequence_svg(const Journey& j, std::size_t id) { return sequence_svg(j, id); }
+
+std::string sequence_help() { return kSequenceHelp; }
+
+std::string render_compare_layers_table(const std::vector<Journey>& journeys) {
+    return compare_layers_table(journeys);
+}
+
+std::string render_journey_section(const Journey& j, std::size_t id, bool several, bool with_sequence) {
+    return journey_section(j, id, several, with_sequence);
 }
 
 std::string render_bar_chart_svg(const BarChart& chart) {
