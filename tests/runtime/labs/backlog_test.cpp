@@ -148,8 +148,16 @@ TEST(BacklogLab, SigintAndSigtermEndTheLabAndLeaveNothing) {
     REQUIRE_LAB();
     std::string netns_before = tpk::testing::run_command("ip netns list").out;
     for (const char* signal : {"INT", "TERM"}) {
+        // The page is written on a signal's way out too.
+        const std::string page = "/tmp/tpk-backlog-signal-" + std::to_string(getpid()) + ".html";
         auto run = run_json_lines(std::string("timeout --preserve-status -s ") + signal + " 1 " + binary() +
-                                  " backlog --accept-delay 10000 --duration 60 --json");
+                                  " backlog --accept-delay 10000 --duration 60 --json --html " + page);
+        std::string why;
+        nlohmann::json html = tpk::testing::read_html_page(page, &why);
+        std::filesystem::remove(page);
+        ASSERT_FALSE(html.is_discarded() || html.is_null()) << why;
+        EXPECT_TRUE(html.at("errors").empty()) << html.at("errors");
+        EXPECT_EQ(html.at("client_rows").size(), 10u);
         EXPECT_EQ(run.exit_code, std::string(signal) == "INT" ? 130 : 143) << run.raw;
         ASSERT_FALSE(run.records.empty()) << run.raw;
         EXPECT_EQ(run.summary().at("end"), std::string("SIG") + signal);

@@ -183,5 +183,25 @@ TEST(BacklogHtml, JsonLinesAndTextTellTheSameClients) {
     EXPECT_EQ(results[3].at("drops"), 1) << "client 4's ACK";
 }
 
+TEST(BacklogHtml, WithoutKernelEventsOrSamplesThePageSaysSo) {
+    BacklogRun run = small_run();
+    run.events.clear();
+    run.tracer_missing = "BPF needs CAP_BPF & <root>";
+    std::string page = render_backlog_html(run);
+    EXPECT_EQ(testing::html_balance_problem(page), "");
+    EXPECT_NE(page.find(html_escape("Kernel events unavailable: " + *run.tracer_missing)), std::string::npos);
+    EXPECT_EQ(page.find("<table class=\"drops\""), std::string::npos);
+    // Counts from kernel events are not known, not zero.
+    const std::string row = element(page, "<tr class=\"client-result", "tr");
+    EXPECT_NE(row.find("<td class=\"num\">-</td>"), std::string::npos) << row;
+
+    // A run that ended before its first sample (SIGINT at once): still a page.
+    BacklogRun empty;
+    empty.end_reason = "SIGINT";
+    page = render_backlog_html(empty);
+    EXPECT_EQ(testing::html_balance_problem(page), "");
+    EXPECT_NE(page.find("data-samples=\"0\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tpk::report
