@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "lab/backlog.h"
 #include "model/event.h"
+#include "util/result.h"
 
 namespace tpk::journey {
 
@@ -101,6 +103,15 @@ struct BacklogClientResult {
     int syns = 0, syn_retransmits = 0, synack_retransmits = 0, drops = 0;
 };
 std::vector<BacklogClientResult> backlog_client_results(const BacklogRun& run);
+
+// The run as JSON Lines (journey/backlog_recording.cpp; `backlog
+// --record-raw FILE`, `--replay FILE`, tests/fixtures/labs/): settings,
+// samples, clients, accepts, then the kernel's events. Reading never
+// throws: a bad line is an error naming its number.
+void write_backlog_recording(const BacklogRun& run, std::ostream& out);
+Result<BacklogRun> read_backlog_recording(std::istream& in);
+Status write_backlog_recording_file(const BacklogRun& run, const std::string& path);
+Result<BacklogRun> read_backlog_recording_file(const std::string& path);
 
 // The "Why" paragraphs: what the run shows and which counter to watch.
 std::vector<std::string> backlog_explanation(const BacklogRun& run, const BacklogFindings& f);
