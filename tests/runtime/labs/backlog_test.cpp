@@ -221,6 +221,21 @@ TEST(BacklogLab, HtmlPageShowsTheSameRunAsTheJson) {
         EXPECT_NE(text.find("data-counter=\"" + key + "\""), std::string::npos) << key;
 }
 
+// A recorded run (--record-raw, the fixtures' format) replays to the very
+// output the run printed, without a namespace or BPF.
+TEST(BacklogLab, ARecordedRunReplaysToTheSameOutput) {
+    REQUIRE_LAB();
+    const std::string rec = "/tmp/tpk-backlog-rec-" + std::to_string(getpid()) + ".jsonl";
+    auto live = tpk::testing::run_command(binary() + " backlog --clients 5 --accept-delay 100 --duration 3 --json "
+                                          "--record-raw " + rec);
+    ASSERT_EQ(live.status, 0) << live.err;
+    auto replay = tpk::testing::run_command(binary() + " backlog --replay " + rec + " --json");
+    std::filesystem::remove(rec);
+    ASSERT_EQ(replay.status, 0) << replay.err;
+    EXPECT_EQ(replay.out, live.out);
+    EXPECT_NE(live.out.find("\"type\":\"backlog_summary\""), std::string::npos);
+}
+
 TEST(BacklogLab, HtmlBadPathsAreRefused) {
     auto missing = tpk::testing::run_command(binary() + " backlog --html /nonexistent-tpk-dir/page.html");
     EXPECT_NE(missing.status, 0);
@@ -238,7 +253,8 @@ TEST(BacklogLab, HtmlBadPathsAreRefused) {
 
 TEST(BacklogLab, BadOptionsAreRefused) {
     for (const char* args : {"--syncookies maybe", "--clients 0", "--clients 100000", "--backlog -1",
-                             "--duration 0", "--accept-delay -5"}) {
+                             "--duration 0", "--accept-delay -5", "--replay /nonexistent-tpk/run.jsonl",
+                             "--replay /etc/hostname"}) {
         auto r = tpk::testing::run_command(binary() + " backlog " + args);
         EXPECT_NE(r.status, 0) << args;
         EXPECT_FALSE(r.err.empty()) << args;
