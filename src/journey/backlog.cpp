@@ -153,8 +153,11 @@ std::vector<const Event*> refused_syns(const BacklogRun& run) {
         for (std::size_t i = 0; i < syns.size(); ++i) {
             std::uint64_t from = syns[i]->t_ns;
             std::uint64_t until = i + 1 < syns.size() ? syns[i + 1]->t_ns : UINT64_MAX;
+            // Not syns[i] in the lambda: clang before 16 cannot capture a
+            // structured binding (the fuzz build uses clang).
+            const std::uint32_t isn = syns[i]->seq;
             bool answered = std::any_of(acks.begin(), acks.end(), [&](const Event* a) {
-                return a->t_ns >= from && a->t_ns < until && a->ack == syns[i]->seq + 1;
+                return a->t_ns >= from && a->t_ns < until && a->ack == isn + 1;
             });
             if (!answered) refused.push_back(syns[i]);
         }

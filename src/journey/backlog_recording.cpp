@@ -4,6 +4,8 @@
 // kernel's events as model/event_io writes them. Recorded runs are the
 // fixtures the writers' tests replay without privileges.
 #include <fstream>
+#include <stdexcept>
+#include <type_traits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -29,41 +31,62 @@ json run_line(const BacklogRun& r) {
     return j;
 }
 
+// A field of a line, or an exception read_backlog_recording turns into the
+// line's error. Integers must be JSON integers: nlohmann casts a float to an
+// integer type, undefined when it does not fit.
+template <class T>
+T field(const json& j, const char* key) {
+    const json& v = j.at(key);
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (!v.is_number_integer()) throw std::runtime_error(std::string(key) + ": not an integer");
+    } else if constexpr (std::is_floating_point_v<T>) {
+        if (!v.is_number()) throw std::runtime_error(std::string(key) + ": not a number");
+    }
+    return v.get<T>();
+}
+
 Status read_line(const json& j, BacklogRun& r) {
-    const std::string kind = j.at("kind");
+    const std::string kind = field<std::string>(j, "kind");
     if (kind == "backlog_run") {
-        r.options.backlog = j.at("backlog");
-        r.options.clients = j.at("clients");
-        r.options.accept_delay = std::chrono::milliseconds(j.at("accept_delay_ms").get<long>());
-        r.duration_s = j.at("duration_s");
-        r.server_port = j.at("server_port");
-        r.netns_inode = j.at("netns_inode");
-        r.syncookies = j.at("syncookies");
-        r.syncookies_set = j.at("syncookies_set");
-        r.t0_ns = j.at("t0_ns");
-        r.end_ns = j.at("end_ns");
-        r.end_reason = j.at("end_reason");
-        r.lost_events = j.at("lost_events");
-        if (j.contains("tracer_missing")) r.tracer_missing = j.at("tracer_missing").get<std::string>();
+        r.options.backlog = field<int>(j, "backlog");
+        r.options.clients = field<int>(j, "clients");
+        r.options.accept_delay = std::chrono::milliseconds(field<long>(j, "accept_delay_ms"));
+        r.duration_s = field<double>(j, "duration_s");
+        r.server_port = field<std::uint16_t>(j, "server_port");
+        r.netns_inode = field<std::uint64_t>(j, "netns_inode");
+        r.syncookies = field<std::string>(j, "syncookies");
+        r.syncookies_set = field<bool>(j, "syncookies_set");
+        r.t0_ns = field<std::uint64_t>(j, "t0_ns");
+        r.end_ns = field<std::uint64_t>(j, "end_ns");
+        r.end_reason = field<std::string>(j, "end_reason");
+        r.lost_events = field<std::uint64_t>(j, "lost_events");
+        if (j.contains("tracer_missing")) r.tracer_missing = field<std::string>(j, "tracer_missing");
     } else if (kind == "backlog_queue") {
-        r.queue.push_back({j.at("t_ns"), j.at("accept_queue"), j.at("accept_limit"), j.at("syn_queue")});
+        r.queue.push_back({field<std::uint64_t>(j, "t_ns"), field<std::uint32_t>(j, "accept_queue"),
+                           field<std::uint32_t>(j, "accept_limit"), field<std::uint32_t>(j, "syn_queue")});
     } else if (kind == "backlog_client_state") {
-        r.client_states.push_back({j.at("t_ns"), j.at("port"), j.at("state")});
+        r.client_states.push_back({field<std::uint64_t>(j, "t_ns"), field<std::uint16_t>(j, "port"), field<std::string>(j, "state")});
     } else if (kind == "backlog_counters") {
-        r.counters.push_back({j.at("t_ns"), j.at("values").get<std::map<std::string, std::int64_t>>()});
+        CounterSample c{field<std::uint64_t>(j, "t_ns"), {}};
+        for (const auto& [key, value] : j.at("values").items()) {
+            if (!value.is_number_integer()) throw std::runtime_error("values." + key + ": not an integer");
+            c.values[key] = value.get<std::int64_t>();
+        }
+        r.counters.push_back(std::move(c));
     } else if (kind == "backlog_client") {
         lab::BacklogClient c;
-        c.index = j.at("index");
-        c.port = j.at("port");
-        c.connect_start_ns = j.at("connect_start_ns");
-        c.connected_ns = j.at("connected_ns");
-        c.connect_errno = j.at("connect_errno");
-        c.sent_ns = j.at("sent_ns");
-        c.served_ns = j.at("served_ns");
-        c.recv_errno = j.at("recv_errno");
+        c.index = field<int>(j, "index");
+        c.port = field<std::uint16_t>(j, "port");
+        c.connect_start_ns = field<std::uint64_t>(j, "connect_start_ns");
+        c.connected_ns = field<std::uint64_t>(j, "connected_ns");
+        c.connect_errno = field<int>(j, "connect_errno");
+        c.sent_ns = field<std::uint64_t>(j, "sent_ns");
+        c.served_ns = field<std::uint64_t>(j, "served_ns");
+        c.recv_errno = field<int>(j, "recv_errno");
         r.clients.push_back(c);
     } else if (kind == "backlog_accept") {
-        r.accepts.push_back({j.at("t_ns"), j.at("client_port"), j.at("message_read")});
+        r.accepts.push_back({field<std::uint64_t>(j, "t_ns"), field<std::uint16_t>(j, "client_port"),
+                             field<bool>(j, "message_read")});
     } else {
         auto e = model::event_from_json_line(j.dump());
         if (!e) return std::move(e).take_error();
@@ -104,13 +127,13 @@ Result<BacklogRun> read_backlog_recording(std::istream& in) {
         ++n;
         if (line.empty()) continue;
         json j = json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("kind"))
+        if (j.is_discarded() || !j.is_object() || !j.contains("kind") || !j.at("kind").is_string())
             return make_error("line " + std::to_string(n) + ": not a backlog recording line");
-        if (n == 1 && j.value("kind", "") != "backlog_run")
+        if (n == 1 && j.at("kind") != "backlog_run")
             return make_error("line 1: a backlog recording starts with its \"backlog_run\" line");
         try {
             if (auto ok = read_line(j, r); !ok) return wrap(std::move(ok).take_error(), "line " + std::to_string(n));
-        } catch (const json::exception& e) {
+        } catch (const std::exception& e) {  // json's type and range errors, field()'s
             return make_error("line " + std::to_string(n) + ": " + e.what());
         }
         header = true;

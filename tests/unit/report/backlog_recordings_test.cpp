@@ -153,6 +153,18 @@ TEST(BacklogRecordingFile, BrokenRecordingsAreErrorsNamingTheLine) {
         ls[2] = R"({"kind":"backlog_queue","t_ns":"soon","accept_queue":1,"accept_limit":3,"syn_queue":0})";
         cases.push_back({"wrong type", join(ls), "line 3"});
     }
+    // Floats where integers go (found by fuzz/backlog_recording_fuzz: a
+    // plain cast to an integer type, undefined when it does not fit).
+    {
+        auto ls = lines;
+        ls[1] = R"({"kind":"backlog_queue","t_ns":3.1e104,"accept_queue":1,"accept_limit":3,"syn_queue":0})";
+        cases.push_back({"float time", join(ls), "line 2"});
+    }
+    {
+        auto ls = lines;
+        ls.back() = R"({"kind":"kfree_skb","t_ns":1.8e23})";
+        cases.push_back({"float event time", join(ls), "line " + std::to_string(ls.size())});
+    }
     {
         auto ls = lines;
         ls.back() = R"({"kind":"no_such_event","t_ns":1})";
