@@ -12,22 +12,29 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "commands/backlog_timeline.h"
 #include "commands/command.h"
+#include "journey/backlog.h"
 #include "kernel/tracer.h"
 #include "lab/backlog.h"
 #include "lab/netns.h"
 #include "lab/signals.h"
 #include "netlink/sock_diag.h"
 #include "netlink/tcp_counters.h"
+#include "report/backlog.h"
+#include "report/outputs.h"
 
 namespace tpk::commands {
 namespace {
+
+using journey::BacklogRun;
+using journey::backlog_counter_keys;
+using journey::QueueSample;
 
 struct BacklogCommandOptions {
     int backlog = 3;
@@ -36,6 +43,9 @@ struct BacklogCommandOptions {
     std::string syncookies = "keep";
     double duration_s = 15;
     bool json = false;
+    std::string html;        // --html FILE
+    std::string record_raw;  // hidden: save the run (fixtures)
+    std::string replay;      // hidden: write a saved run instead of running one
 };
 
 constexpr int kMaxClients = 500;
@@ -136,8 +146,26 @@ bool wanted(const model::Event& e) {
     }
 }
 
+Status write_run(const BacklogRun& run, const BacklogCommandOptions& o) {
+    if (o.json) {
+        report::write_backlog_json(run, std::cout);
+        std::cout.flush();
+    } else {
+        fmt::print("{}", report::render_backlog_text(run));
+        std::fflush(stdout);
+    }
+    if (!o.html.empty()) return report::write_backlog_html(run, o.html);
+    return {};
+}
+
 Result<int> run_backlog(const BacklogCommandOptions& o) {
     if (auto ok = check_options(o); !ok) return std::move(ok).take_error();
+    if (!o.replay.empty()) {
+        auto run = journey::read_backlog_recording_file(o.replay);
+        if (!run) return std::move(run).take_error();
+        if (auto ok = write_run(*run, o); !ok) return std::move(ok).take_error();
+        return 0;
+    }
     // Blocked before any thread starts, so every thread inherits the mask
     // and SIGINT/SIGTERM only ever reach the signalfd: the loop below ends,
     // and the destructors stop the lab, detach BPF, close the namespace.
@@ -231,8 +259,9 @@ Result<int> run_backlog(const BacklogCommandOptions& o) {
               [](const model::Event& a, const model::Event& b) { return a.t_ns < b.t_ns; });
     if (!failure.empty()) return make_error("backlog lab server: " + failure);
 
-    if (o.json) print_backlog_json(run);
-    else print_backlog_text(run);
+    if (!o.record_raw.empty())
+        if (auto ok = journey::write_backlog_recording_file(run, o.record_raw); !ok) return std::move(ok).take_error();
+    if (auto ok = write_run(run, o); !ok) return std::move(ok).take_error();
     return signo ? 128 + signo : 0;
 }
 
@@ -263,6 +292,11 @@ void register_backlog(CLI::App& app, Runner* run) {
                                 "ends earlier once every client is served", kMaxDuration))
         ->check(CLI::Range(0.1, kMaxDuration));
     cmd->add_flag("--json", o->json, "JSON Lines (docs/json-schema.md, \"tracepacket backlog\")");
+    report::add_html_option(*cmd, o->html,
+                            "Also write a self-contained HTML page: the two queues over time as a chart, "
+                            "each client's outcome, the counter deltas, the drops and why");
+    cmd->add_option("--record-raw", o->record_raw, "save the run (fixtures)")->group("");
+    cmd->add_option("--replay", o->replay, "write a saved run instead of running one")->group("");
     cmd->callback([o, run] { *run = [o] { return run_backlog(*o); }; });
 }
 

@@ -149,9 +149,17 @@ Result<int> run_two_hosts(const JourneyCliOptions& o) {
         }
         std::fflush(stdout);
     }
+    // --html is the two-hosts page (both diagrams side by side and what
+    // changed); the other files are written as for any journeys.
     std::vector<journey::Journey> all{j};
     if (lo) all.push_back(*lo);
-    if (auto st = report::write_outputs(all, o.outputs); !st) return st.error();
+    report::OutputOptions others = o.outputs;
+    others.html.clear();
+    Status html;
+    if (!o.outputs.html.empty())
+        html = report::write_two_hosts_html(j, view, lo ? &*lo : nullptr, o.outputs.html);
+    if (auto st = report::write_outputs(all, others); !st) return st.error();
+    if (!html) return html.error();
     return 0;
 }
 

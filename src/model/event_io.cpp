@@ -1,6 +1,8 @@
 #include "model/event_io.h"
 
 #include <fstream>
+#include <stdexcept>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -8,6 +10,16 @@ namespace tpk::model {
 namespace {
 
 using nlohmann::json;
+
+// An integer field: nlohmann turns a float into an integer with a plain cast,
+// undefined when it does not fit (UBSan, fuzz/backlog_recording_fuzz), so a
+// non-integer there is malformed.
+template <class T>
+T integer(const json& v, const char* key) {
+    const json& x = v.at(key);
+    if (!x.is_number_integer()) throw std::runtime_error(std::string(key) + ": not an integer");
+    return x.get<T>();
+}
 
 std::string hex(const std::uint8_t* p, std::size_t n) {
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -41,8 +53,8 @@ json endpoint_json(const Endpoint& e) {
 }
 
 void endpoint_from(const json& j, Endpoint& e) {
-    e.family = j.at("family").get<std::uint16_t>();
-    e.port = j.at("port").get<std::uint16_t>();
+    e.family = integer<std::uint16_t>(j, "family");
+    e.port = integer<std::uint16_t>(j, "port");
     std::size_t n = 0;
     if (!unhex(j.at("addr").get<std::string>(), e.addr.data(), 16, &n))
         throw std::runtime_error("bad address hex");
@@ -56,7 +68,14 @@ void put(json& j, const char* key, const T& v) {
 
 template <class T>
 void get(const json& j, const char* key, T& v) {
-    if (auto it = j.find(key); it != j.end()) v = it->get<T>();
+    auto it = j.find(key);
+    if (it == j.end()) return;
+    // nlohmann turns a float into an integer with a plain cast, undefined when
+    // it does not fit (UBSan, fuzz/backlog_recording_fuzz): recordings hold
+    // integers in integer fields, anything else is malformed.
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        if (!it->is_number_integer()) throw std::runtime_error(std::string(key) + ": not an integer");
+    v = it->get<T>();
 }
 
 }  // namespace
@@ -112,7 +131,7 @@ Result<Event> event_from_json_line(const std::string& line) {
         auto kind = event_kind_from_name(j.at("kind").get<std::string>());
         if (!kind) return make_error("unknown event kind '" + j.at("kind").get<std::string>() + "'");
         e.kind = *kind;
-        e.t_ns = j.at("t_ns").get<std::uint64_t>();
+        e.t_ns = integer<std::uint64_t>(j, "t_ns");
         get(j, "pid", e.pid);
         get(j, "tid", e.tid);
         get(j, "cpu", e.cpu);
@@ -120,11 +139,11 @@ Result<Event> event_from_json_line(const std::string& line) {
         get(j, "skb", e.skb);
         get(j, "sk", e.sk);
         if (auto it = j.find("flow"); it != j.end()) {
-            e.flow.protocol = it->at("protocol").get<std::uint8_t>();
+            e.flow.protocol = integer<std::uint8_t>(*it, "protocol");
             endpoint_from(it->at("src"), e.flow.src);
             endpoint_from(it->at("dst"), e.flow.dst);
-            e.flow.unix_inode = it->at("unix_inode").get<std::uint64_t>();
-            e.flow.unix_peer_inode = it->at("unix_peer_inode").get<std::uint64_t>();
+            e.flow.unix_inode = integer<std::uint64_t>(*it, "unix_inode");
+            e.flow.unix_peer_inode = integer<std::uint64_t>(*it, "unix_peer_inode");
         }
         get(j, "tcp_flags", e.tcp_flags);
         get(j, "seq", e.seq);

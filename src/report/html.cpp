@@ -49,6 +49,10 @@ svg text{font-family:system-ui,sans-serif}
 .chart-bar{fill:#4a90d9}.chart-label{font-size:12px;fill:#1d2430}.chart-value{font-size:12px;fill:#4a5568}
 )";
 
+constexpr const char* kSequenceHelp =
+    "Each arrow is one packet, drawn across the layers it was seen at; a dot marks each of them "
+    "(hover a dot for its hops and times).";
+
 std::string marker_id(std::size_t journey, std::string_view kind) {
     return fmt::format("arrow-{}-{}", journey, kind);
 }
@@ -357,14 +361,15 @@ std::string journey_summary(const Journey& j) {
     return s;
 }
 
-std::string journey_section(const Journey& j, std::size_t ji, bool several) {
+std::string journey_section(const Journey& j, std::size_t ji, bool several, bool with_sequence = true) {
     std::string s = fmt::format("<section class=\"journey\" id=\"journey-{}\">\n", ji + 1);
     if (several) s += "<h2>" + html_escape(j.transport) + "</h2>\n";
     s += journey_summary(j);
-    s += several ? "<h3>Sequence</h3>\n" : "<h2>Sequence</h2>\n";
-    s += "<p class=\"summary\">Each arrow is one packet, drawn across the layers it was seen "
-         "at; a dot marks each of them (hover a dot for its hops and times).</p>\n";
-    s += sequence_svg(j, ji);
+    if (with_sequence) {
+        s += several ? "<h3>Sequence</h3>\n" : "<h2>Sequence</h2>\n";
+        s += "<p class=\"summary\">" + std::string(kSequenceHelp) + "</p>\n";
+        s += sequence_svg(j, ji);
+    }
     s += several ? "<h3>Protocol stack</h3>\n" : "<h2>Protocol stack</h2>\n";
     s += stack_table(j);
     s += several ? "<h3>Packets</h3>\n" : "<h2>Packets</h2>\n";
@@ -374,12 +379,6 @@ std::string journey_section(const Journey& j, std::size_t ji, bool several) {
     return s + "</section>\n";
 }
 
-std::string page(const std::string& title, const std::string& body) {
-    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<title>" + html_escape(title) + "</title>\n<style>" + kStyle + "</style></head>\n<body>\n"
-           "<h1>" + html_escape(title) + "</h1>\n" + body + "</body></html>\n";
-}
 
 BarChart one_way_chart(const std::vector<Journey>& journeys) {
     BarChart c{"median one-way time of a data packet (send() enter to recv() exit)", {}};
@@ -409,6 +408,16 @@ std::string compare_layers_table(const std::vector<Journey>& journeys) {
     return s + "</table>\n";
 }
 
+
+}  // namespace
+
+std::string html_page(const std::string& title, const std::string& body, const std::string& extra_style) {
+    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<title>" + html_escape(title) + "</title>\n<style>" + kStyle + extra_style +
+           "</style></head>\n<body>\n<h1>" + html_escape(title) + "</h1>\n" + body + "</body></html>\n";
+}
+
 Status write_text_file(const std::string& flag, const std::string& path, const std::string& text) {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     if (!f) return errno_error(flag + ": write " + path);
@@ -418,7 +427,17 @@ Status write_text_file(const std::string& flag, const std::string& path, const s
     return {};
 }
 
-}  // namespace
+std::string render_sequence_svg(const Journey& j, std::size_t id) { return sequence_svg(j, id); }
+
+std::string sequence_help() { return kSequenceHelp; }
+
+std::string render_compare_layers_table(const std::vector<Journey>& journeys) {
+    return compare_layers_table(journeys);
+}
+
+std::string render_journey_section(const Journey& j, std::size_t id, bool several, bool with_sequence) {
+    return journey_section(j, id, several, with_sequence);
+}
 
 std::string render_bar_chart_svg(const BarChart& chart) {
     constexpr int kLabelW = 150, kBarW = 420, kValueW = 220, kBarH = 22, kTop = 26;
@@ -459,13 +478,13 @@ std::string render_journeys_html(const std::vector<Journey>& journeys) {
     if (journeys.size() == 1 && !journeys[0].transport.empty())
         title += ": " + journeys[0].transport;
     if (several) title = "tracepacket: transports compared";
-    return page(title, body);
+    return html_page(title, body);
 }
 
 std::string render_charts_html(const std::string& title, const std::vector<BarChart>& charts) {
     std::string body;
     for (const auto& c : charts) body += "<section>" + render_bar_chart_svg(c) + "</section>\n";
-    return page(title, body);
+    return html_page(title, body);
 }
 
 Status write_html(const std::vector<Journey>& journeys, const std::string& path) {

@@ -27,9 +27,25 @@ struct BarChart {
 };
 
 std::string render_bar_chart_svg(const BarChart& chart);
+// The pieces of a journey's page, for pages that arrange them otherwise
+// (report/two_hosts: two sequence diagrams side by side). id numbers a
+// journey within one page (its SVG markers' ids); several titles the
+// section with the journey's transport.
+std::string render_sequence_svg(const journey::Journey& j, std::size_t id);
+std::string sequence_help();  // the sentence under "Sequence"
+std::string render_compare_layers_table(const std::vector<journey::Journey>& journeys);
+std::string render_journey_section(const journey::Journey& j, std::size_t id, bool several,
+                                   bool with_sequence);
 std::string render_journeys_html(const std::vector<journey::Journey>& journeys);
 // A page of charts only (bench results).
 std::string render_charts_html(const std::string& title, const std::vector<BarChart>& charts);
+
+// The page around a body: the report's style (plus extra_style), the title
+// as <h1>. The labs' pages (report/backlog, report/two_hosts) use it too.
+std::string html_page(const std::string& title, const std::string& body,
+                      const std::string& extra_style = {});
+// Writes text to path; errors name the option ("--html: write PATH: ...").
+Status write_text_file(const std::string& flag, const std::string& path, const std::string& text);
 
 Status write_html(const std::vector<journey::Journey>& journeys, const std::string& path);
 Status write_charts_html(const std::string& title, const std::vector<BarChart>& charts,

@@ -45,6 +45,10 @@ void add_output_options(CLI::App& cmd, OutputOptions& o) {
     cmd.add_flag("--mermaid", o.mermaid, "Print the packets as a Mermaid sequenceDiagram");
 }
 
+void add_html_option(CLI::App& cmd, std::string& path, const std::string& description) {
+    cmd.add_option("--html", path, description)->check(writable_file());
+}
+
 Status write_outputs(const journey::Journey& j, const OutputOptions& o, std::ostream& out) {
     return write_outputs(std::vector<journey::Journey>{j}, o, out);
 }

@@ -26,6 +26,9 @@ struct OutputOptions {
 // FILE whose directory does not exist is refused while parsing.
 void add_output_options(CLI::App& cmd, OutputOptions& o);
 
+// Adds --html FILE alone (the labs' pages), refused as above.
+void add_html_option(CLI::App& cmd, std::string& path, const std::string& description);
+
 // Writes every file asked for, prints the Mermaid diagram to out when
 // asked, and saves the journey's layer times for `tracepacket stack`
 // (best effort: a cache that cannot be written never fails the run).

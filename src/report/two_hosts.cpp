@@ -38,9 +38,43 @@ std::string us(std::int64_t ns) { return fmt::format("{:.1f} µs", static_cast<d
 
 }  // namespace
 
+TwoHostsNotes two_hosts_notes(const TwoHostsView& v) {
+    const auto& f = v.facts;
+    TwoHostsNotes n;
+    n.hosts = "two network namespaces joined by a veth pair, no route out of them; gone when this command ends";
+    n.neighbour = "lo needs no neighbour (its frames carry zero MACs and come straight back). On "
+                  "veth the route says where, not to whom: " + v.first_packet + " waits in the new neighbour "
+                  "entry's queue (INCOMPLETE) while ARP asks who has " + f.server_address +
+                  ", and leaves when the reply gives the MAC; later packets find it REACHABLE. "
+                  "(The capture's stamps are good to a few µs against the hops')";
+    n.route = f.server_address + " is another host's address: the connected route of its /24 "
+              "(main table, unicast, out " + f.client_device + "); 127.0.0.1 is this host's own "
+              "(a route of type local, from the local table, out lo). Without policy rules the "
+              "kernel merges the local table into main's trie, so rtnetlink and the lookups "
+              "traced may name table main (254) for both: the type is what differs";
+    n.devices = "a packet's send hops fire on the sender's end, in its namespace; veth_xmit() "
+                "hands the skb to the peer end, whose netif_rx and netif_receive_skb fire in the "
+                "receiver's namespace, usually still on the sending task and CPU (the softirq runs when "
+                "the transmit re-enables bottom halves, unless ksoftirqd took it: each hop shows its "
+                "task), as on lo";
+    if (v.syn_mss)
+        n.size = v.frames_over_mtu
+                     ? "MSS 1460 = MTU 1500 - 40 B of IP and TCP headers (lo's 65495 is the most an "
+                       "IPv4 packet can carry: 65535 - 40). "
+                       "Frames above the MTU are GSO skbs: veth offers TSO, so TCP hands it one skb "
+                       "of several MSS-sized segments and nothing splits it on the way: the capture "
+                       "and tcpdump see it whole, as the peer's stack receives it"
+                     : "MSS 1460 = MTU 1500 - 40 B of IP and TCP headers (lo's 65495 is the most "
+                       "an IPv4 packet can carry: 65535 - 40); no frame above the MTU "
+                       "was captured in this run (larger messages: --size; veth offers TSO, so "
+                       "TCP may hand it skbs of several segments that the capture sees whole)";
+    return n;
+}
+
 std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style) {
     Paint paint{style.color};
     const auto& f = v.facts;
+    const TwoHostsNotes notes = two_hosts_notes(v);
     auto note = [&](const std::string& text) {
         return style.explain ? paint.dim(wrapped("             ", text)) : std::string();
     };
@@ -49,8 +83,7 @@ std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style)
                        "             server {} on {} (net:[{}], pid {})\n",
                        f.client_address, f.client_device, f.client_netns, f.client_pid,
                        f.server_address, f.server_device, f.server_netns, f.server_pid);
-    out += note("two network namespaces joined by a veth pair, no route out of them; gone when "
-                "this command ends");
+    out += note(notes.hosts);
     // Neighbours.
     int requests = 0, replies = 0;
     for (const auto& a : v.arp) (a.request ? requests : replies)++;
@@ -63,11 +96,7 @@ std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style)
                            static_cast<double>(v.syn_device_since_syn_ns) / 1000.0, v.first_packet,
                            f.client_device,
                            v.syn_wait_to, us(v.syn_neighbour_wait_ns), v.syn_wait_from);
-    out += note("lo needs no neighbour (its frames carry zero MACs and come straight back). On "
-                "veth the route says where, not to whom: " + v.first_packet + " waits in the new neighbour "
-                "entry's queue (INCOMPLETE) while ARP asks who has " + f.server_address +
-                ", and leaves when the reply gives the MAC; later packets find it REACHABLE. "
-                "(The capture's stamps are good to a few µs against the hops')");
+    out += note(notes.neighbour);
     // Route.
     out += fmt::format("  route      type {}, table {}, dev {}", v.route_type.empty() ? "?" : v.route_type,
                        v.route_table.empty() ? "?" : v.route_table, v.route_dev.empty() ? "?" : v.route_dev);
@@ -75,11 +104,7 @@ std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style)
         out += fmt::format("   (loopback: type {}, table {}, dev {})", v.lo_route_type,
                            v.lo_route_table, v.lo_route_dev);
     out += "\n";
-    out += note(f.server_address + " is another host's address: the connected route of its /24 "
-                "(main table, unicast, out " + f.client_device + "); 127.0.0.1 is this host's own "
-                "(a route of type local, from the local table, out lo). Without policy rules the "
-                "kernel merges the local table into main's trie, so rtnetlink and the lookups "
-                "traced may name table main (254) for both: the type is what differs");
+    out += note(notes.route);
     // Devices.
     for (const auto& d : v.devices) {
         auto list = [](const std::vector<std::string>& names) {
@@ -90,11 +115,7 @@ std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style)
         out += fmt::format("  {:<10} (net:[{}]) sends: {}; receives: {}\n", d.dev, d.netns, list(d.sent),
                            list(d.received));
     }
-    out += note("a packet's send hops fire on the sender's end, in its namespace; veth_xmit() "
-                "hands the skb to the peer end, whose netif_rx and netif_receive_skb fire in the "
-                "receiver's namespace, usually still on the sending task and CPU (the softirq runs when "
-                "the transmit re-enables bottom halves, unless ksoftirqd took it: each hop shows its "
-                "task), as on lo");
+    out += note(notes.devices);
     // Sizes.
     out += fmt::format("  size       MTU {} (lo {})", f.client_mtu, v.lo_mtu);
     if (v.syn_mss) out += fmt::format("; the SYN's MSS {}", v.syn_mss);
@@ -103,16 +124,7 @@ std::string render_two_hosts_text(const TwoHostsView& v, const TextStyle& style)
                        v.largest_frame, v.frames_over_mtu, v.largest_skb);
     if (v.compared) out += fmt::format(" (lo {} B)", v.lo_largest_skb);
     out += "\n";
-    if (v.syn_mss) out += note(v.frames_over_mtu
-                    ? "MSS 1460 = MTU 1500 - 40 B of IP and TCP headers (lo's 65495 is the most an "
-                      "IPv4 packet can carry: 65535 - 40). "
-                      "Frames above the MTU are GSO skbs: veth offers TSO, so TCP hands it one skb "
-                      "of several MSS-sized segments and nothing splits it on the way: the capture "
-                      "and tcpdump see it whole, as the peer's stack receives it"
-                    : "MSS 1460 = MTU 1500 - 40 B of IP and TCP headers (lo's 65495 is the most "
-                      "an IPv4 packet can carry: 65535 - 40); no frame above the MTU "
-                      "was captured in this run (larger messages: --size; veth offers TSO, so "
-                      "TCP may hand it skbs of several segments that the capture sees whole)");
+    if (v.syn_mss) out += note(notes.size);
     return out;
 }
 

@@ -11,6 +11,8 @@
 #include <set>
 #include <string>
 
+#include "report/labels.h"
+#include "runtime/labs/html_page.h"
 #include "support/command_run.h"
 #include "support/json_lines.h"
 
@@ -146,8 +148,16 @@ TEST(BacklogLab, SigintAndSigtermEndTheLabAndLeaveNothing) {
     REQUIRE_LAB();
     std::string netns_before = tpk::testing::run_command("ip netns list").out;
     for (const char* signal : {"INT", "TERM"}) {
+        // The page is written on a signal's way out too.
+        const std::string page = "/tmp/tpk-backlog-signal-" + std::to_string(getpid()) + ".html";
         auto run = run_json_lines(std::string("timeout --preserve-status -s ") + signal + " 1 " + binary() +
-                                  " backlog --accept-delay 10000 --duration 60 --json");
+                                  " backlog --accept-delay 10000 --duration 60 --json --html " + page);
+        std::string why;
+        nlohmann::json html = tpk::testing::read_html_page(page, &why);
+        std::filesystem::remove(page);
+        ASSERT_FALSE(html.is_discarded() || html.is_null()) << why;
+        EXPECT_TRUE(html.at("errors").empty()) << html.at("errors");
+        EXPECT_EQ(html.at("client_rows").size(), 10u);
         EXPECT_EQ(run.exit_code, std::string(signal) == "INT" ? 130 : 143) << run.raw;
         ASSERT_FALSE(run.records.empty()) << run.raw;
         EXPECT_EQ(run.summary().at("end"), std::string("SIG") + signal);
@@ -156,9 +166,95 @@ TEST(BacklogLab, SigintAndSigtermEndTheLabAndLeaveNothing) {
     }
 }
 
+// --html beside --json: the page is written, parses, and shows what the JSON
+// of the same run says: the queue chart's peak (backlog + 1) and limit, one
+// row and one bar per client with the same outcomes, every timeline record,
+// the drops with their reasons, the explanation's sentences word for word.
+TEST(BacklogLab, HtmlPageShowsTheSameRunAsTheJson) {
+    REQUIRE_LAB();
+    char dir[] = "/tmp/tpk-backlog-html-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string page = std::string(dir) + "/backlog.html";
+    auto run = run_json_lines(binary() + " backlog --backlog 3 --clients 7 --accept-delay 10000 --duration 1.5 --json "
+                              "--html " + page);
+    ASSERT_EQ(run.exit_code, 0) << run.raw;
+    std::string why;
+    nlohmann::json html = tpk::testing::read_html_page(page, &why);
+    const std::string text = tpk::testing::slurp(page);
+    std::filesystem::remove_all(dir);
+    ASSERT_FALSE(html.is_discarded() || html.is_null()) << why;
+    EXPECT_TRUE(html.at("errors").empty()) << html.at("errors");
+    EXPECT_TRUE(html.at("doctype").get<bool>());
+    EXPECT_EQ(html.at("scripts"), 0) << "readable without JavaScript";
+
+    const auto& summary = run.summary();
+    ASSERT_EQ(summary.at("type"), "backlog_summary") << run.raw;
+    ASSERT_EQ(summary.at("peak_accept_queue"), 4) << "backlog + 1 on Linux";
+    const auto& chart = html.at("queue_chart");
+    ASSERT_TRUE(chart.is_object()) << "no queue chart";
+    EXPECT_EQ(chart.at("data-peak-accept-queue"), std::to_string(summary.at("peak_accept_queue").get<int>()));
+    EXPECT_EQ(chart.at("data-accept-limit"), std::to_string(summary.at("accept_limit").get<int>()));
+    EXPECT_EQ(chart.at("data-peak-syn-queue"), std::to_string(summary.at("peak_syn_queue").get<int>()));
+    EXPECT_EQ(html.at("accept_queue_title"), "accept queue, peak 4");
+    int highest = 0;
+    for (const auto& q : run.of("backlog_queue")) highest = std::max(highest, q.at("accept_queue").get<int>());
+    EXPECT_EQ(highest, 4);
+    EXPECT_EQ(chart.at("data-samples"), std::to_string(run.of("backlog_queue").size()));
+
+    auto results = run.of("backlog_client_result");
+    ASSERT_EQ(results.size(), 7u);
+    ASSERT_EQ(html.at("client_rows").size(), 7u);
+    EXPECT_EQ(html.at("client_chart_rows"), 7);
+    for (std::size_t i = 0; i < results.size(); ++i) EXPECT_EQ(html.at("client_rows")[i], results[i].at("outcome"));
+
+    for (const char* type : {"backlog_client", "backlog_accept", "backlog_queue", "backlog_client_state",
+                             "backlog_counters", "backlog_drop", "backlog_retransmit"})
+        EXPECT_EQ(html.at("timeline_types").value(type, 0), static_cast<int>(run.of(type).size())) << type;
+    auto drops = run.of("backlog_drop");
+    ASSERT_EQ(html.at("drops").size(), drops.size());
+    for (std::size_t i = 0; i < drops.size(); ++i) EXPECT_EQ(html.at("drops")[i], drops[i].at("reason"));
+    EXPECT_FALSE(drops.empty()) << "three clients found the accept queue full";
+
+    for (const auto& sentence : summary.at("explanation"))
+        EXPECT_NE(text.find(tpk::report::html_escape(sentence.get<std::string>())), std::string::npos) << sentence;
+    for (const auto& [key, value] : summary.at("counter_deltas").items())
+        EXPECT_NE(text.find("data-counter=\"" + key + "\""), std::string::npos) << key;
+}
+
+// A recorded run (--record-raw, the fixtures' format) replays to the very
+// output the run printed, without a namespace or BPF.
+TEST(BacklogLab, ARecordedRunReplaysToTheSameOutput) {
+    REQUIRE_LAB();
+    const std::string rec = "/tmp/tpk-backlog-rec-" + std::to_string(getpid()) + ".jsonl";
+    auto live = tpk::testing::run_command(binary() + " backlog --clients 5 --accept-delay 100 --duration 3 --json "
+                                          "--record-raw " + rec);
+    ASSERT_EQ(live.status, 0) << live.err;
+    auto replay = tpk::testing::run_command(binary() + " backlog --replay " + rec + " --json");
+    std::filesystem::remove(rec);
+    ASSERT_EQ(replay.status, 0) << replay.err;
+    EXPECT_EQ(replay.out, live.out);
+    EXPECT_NE(live.out.find("\"type\":\"backlog_summary\""), std::string::npos);
+}
+
+TEST(BacklogLab, HtmlBadPathsAreRefused) {
+    auto missing = tpk::testing::run_command(binary() + " backlog --html /nonexistent-tpk-dir/page.html");
+    EXPECT_NE(missing.status, 0);
+    EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+    auto dir = tpk::testing::run_command(binary() + " backlog --html /tmp");
+    EXPECT_NE(dir.status, 0);
+    EXPECT_NE(dir.err.find("is a directory"), std::string::npos) << dir.err;
+    REQUIRE_LAB();
+    // A file that cannot take the page: the run's output is printed, then the error.
+    auto full = tpk::testing::run_command(binary() + " backlog --clients 2 --accept-delay 0 --duration 0.5 --json "
+                                          "--html /dev/full");
+    EXPECT_NE(full.status, 0);
+    EXPECT_NE(full.err.find("--html: write /dev/full"), std::string::npos) << full.err;
+}
+
 TEST(BacklogLab, BadOptionsAreRefused) {
     for (const char* args : {"--syncookies maybe", "--clients 0", "--clients 100000", "--backlog -1",
-                             "--duration 0", "--accept-delay -5"}) {
+                             "--duration 0", "--accept-delay -5", "--replay /nonexistent-tpk/run.jsonl",
+                             "--replay /etc/hostname"}) {
         auto r = tpk::testing::run_command(binary() + " backlog " + args);
         EXPECT_NE(r.status, 0) << args;
         EXPECT_FALSE(r.err.empty()) << args;

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/labs/html_page.h"
 #include "support/command_run.h"
 #include "support/json_lines.h"
 
@@ -193,6 +194,53 @@ TEST(TwoHosts, CompareLoopbackRunsBoth) {
     EXPECT_NE(text.out.find("tcp lo"), std::string::npos) << text.out;
 }
 
+// --html beside --json: the page parses, and holds one sequence diagram per
+// journey, side by side, each with as many packets as that journey's JSON
+// summary counts; the facts against loopback; without --compare-loopback,
+// the two-hosts diagram alone.
+TEST(TwoHosts, HtmlPageHasBothDiagramsWithTheirPackets) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, veth, BPF); run as root";
+    TempDir dir;
+    for (bool compare : {true, false}) {
+        SCOPED_TRACE(compare ? "--compare-loopback" : "two hosts alone");
+        const std::string page = (dir.path / (compare ? "both.html" : "veth.html")).string();
+        auto run = run_json_lines(binary() + " journey --two-hosts --count 2 --json --html " + page +
+                                  (compare ? " --compare-loopback" : ""));
+        ASSERT_EQ(run.exit_code, 0) << run.raw;
+        auto summaries = run.of("summary");
+        ASSERT_EQ(summaries.size(), compare ? 2u : 1u) << run.raw;
+        std::string why;
+        nlohmann::json html = tpk::testing::read_html_page(page, &why);
+        ASSERT_FALSE(html.is_discarded() || html.is_null()) << why;
+        EXPECT_TRUE(html.at("errors").empty()) << html.at("errors");
+        EXPECT_EQ(html.at("scripts"), 0) << "readable without JavaScript";
+        const auto& paths = html.at("paths");
+        ASSERT_EQ(paths.size(), summaries.size()) << paths;
+        const char* names[] = {"veth", "loopback"};
+        for (std::size_t k = 0; k < paths.size(); ++k) {
+            const int packets = summaries[k].at("packets").get<int>();
+            EXPECT_GT(packets, 0);
+            EXPECT_EQ(paths[k].at("path"), names[k]);
+            EXPECT_EQ(paths[k].at("sequence_svgs"), 1) << paths[k];
+            EXPECT_EQ(paths[k].at("data_packets"), packets) << paths[k];
+            EXPECT_EQ(paths[k].at("packet_groups"), packets) << "arrows drawn in the " << names[k] << " diagram";
+        }
+        int sequences = 0;
+        for (const auto& svg : html.at("svgs")) sequences += svg.value("class", "") == "sequence";
+        EXPECT_EQ(sequences, static_cast<int>(summaries.size())) << "one diagram per journey, not repeated below";
+        std::set<std::string> facts;
+        for (const auto& f : html.at("facts")) facts.insert(f.get<std::string>());
+        for (const char* f : {"neighbour", "route", "veth hops", "MTU", "the SYN's MSS", "median one-way time"})
+            EXPECT_EQ(facts.count(f), 1u) << f;
+        const std::string text = tpk::testing::slurp(page);
+        EXPECT_EQ(text.find("not run (--compare-loopback)") == std::string::npos, compare);
+        EXPECT_NE(text.find("type unicast, table main, dev veth-client"), std::string::npos);
+        if (compare) {
+            EXPECT_NE(text.find("type local"), std::string::npos);
+        }
+    }
+}
+
 // Starts tracepacket in the background, waits until its lab's children have
 // entered their namespaces, sends sig, and checks nothing is left.
 void interrupt_mid_run(int sig) {
@@ -256,7 +304,8 @@ TEST(TwoHosts, SigtermMidRunLeavesNothing) {
 TEST(TwoHosts, BadOptionsAreRefused) {
     for (const char* args : {"--compare-loopback", "--two-hosts --transport unix",
                              "--two-hosts --transport tcp6", "--two-hosts --compare tcp,udp",
-                             "--lab-watch-client true"}) {
+                             "--lab-watch-client true", "--two-hosts --html /nonexistent-tpk-dir/p.html",
+                             "--two-hosts --html /tmp"}) {
         auto r = run_command(binary() + " journey " + args);
         EXPECT_NE(r.status, 0) << args;
         EXPECT_FALSE(r.err.empty()) << args;

@@ -1,20 +1,26 @@
-// What `tracepacket backlog` saw, and how it is told: the samples of the
+// What `tracepacket backlog` saw, and what it means: the samples of the
 // listener's queues and the clients' sockets (sock_diag), the namespace's
 // counters, the kernel's packet events (the tracer) and the lab's own record
-// of each client, joined into one timeline, a summary and the explanation.
-// backlog.cpp gathers a BacklogRun; this file only reads it.
+// of each client (a BacklogRun, gathered by commands/backlog.cpp), joined
+// here into one timeline, each client's outcome, the findings and the
+// explanation. The writers (report/backlog.h: text, JSON Lines, HTML) only
+// read these, so every format tells the same story in the same sentences.
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lab/backlog.h"
 #include "model/event.h"
+#include "util/result.h"
 
-namespace tpk::commands {
+namespace tpk::journey {
 
 struct QueueSample {
     std::uint64_t t_ns = 0;
@@ -70,10 +76,44 @@ struct BacklogFindings {
 
 BacklogFindings find(const BacklogRun& run);
 
-void print_backlog_text(const BacklogRun& run);
-void print_backlog_json(const BacklogRun& run);
-
-// The counters the lab reports, in order.
+// The counters the lab reports, in order; "TcpExt.ListenDrops" -> "ListenDrops".
 const std::vector<std::string>& backlog_counter_keys();
+std::string backlog_counter_short(const std::string& key);
 
-}  // namespace tpk::commands
+// Milliseconds since the run's time 0 (the first connect()); negative before it.
+double backlog_ms(const BacklogRun& run, std::uint64_t t_ns);
+
+// One line of the timeline: the sentence the text prints and the record
+// JSON Lines writes (docs/json-schema.md, "tracepacket backlog"), in time order.
+struct BacklogLine {
+    std::uint64_t t_ns = 0;
+    std::string text;
+    nlohmann::json json;
+};
+std::vector<BacklogLine> backlog_timeline(const BacklogRun& run);
+
+// What one client experienced, in the order of run.clients.
+struct BacklogClientResult {
+    lab::BacklogClient client;
+    std::string outcome;            // served, not_accepted, half_open, connect_timeout, connect_failed, reset
+    std::string detail;             // the sentence that says it
+    std::optional<double> connect_ms;  // connect() took (it returned)
+    std::optional<double> served_ms;   // answered at, since time 0
+    // From the kernel's events (0 without them: run.tracer_missing).
+    int syns = 0, syn_retransmits = 0, synack_retransmits = 0, drops = 0;
+};
+std::vector<BacklogClientResult> backlog_client_results(const BacklogRun& run);
+
+// The run as JSON Lines (journey/backlog_recording.cpp; `backlog
+// --record-raw FILE`, `--replay FILE`, tests/fixtures/labs/): settings,
+// samples, clients, accepts, then the kernel's events. Reading never
+// throws: a bad line is an error naming its number.
+void write_backlog_recording(const BacklogRun& run, std::ostream& out);
+Result<BacklogRun> read_backlog_recording(std::istream& in);
+Status write_backlog_recording_file(const BacklogRun& run, const std::string& path);
+Result<BacklogRun> read_backlog_recording_file(const std::string& path);
+
+// The "Why" paragraphs: what the run shows and which counter to watch.
+std::vector<std::string> backlog_explanation(const BacklogRun& run, const BacklogFindings& f);
+
+}  // namespace tpk::journey

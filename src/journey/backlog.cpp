@@ -1,4 +1,4 @@
-#include "commands/backlog_timeline.h"
+#include "journey/backlog.h"
 
 #include <fmt/core.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-namespace tpk::commands {
+namespace tpk::journey {
 
 namespace {
 
@@ -153,8 +153,11 @@ std::vector<const Event*> refused_syns(const BacklogRun& run) {
         for (std::size_t i = 0; i < syns.size(); ++i) {
             std::uint64_t from = syns[i]->t_ns;
             std::uint64_t until = i + 1 < syns.size() ? syns[i + 1]->t_ns : UINT64_MAX;
+            // Not syns[i] in the lambda: clang before 16 cannot capture a
+            // structured binding (the fuzz build uses clang).
+            const std::uint32_t isn = syns[i]->seq;
             bool answered = std::any_of(acks.begin(), acks.end(), [&](const Event* a) {
-                return a->t_ns >= from && a->t_ns < until && a->ack == syns[i]->seq + 1;
+                return a->t_ns >= from && a->t_ns < until && a->ack == isn + 1;
             });
             if (!answered) refused.push_back(syns[i]);
         }
@@ -162,10 +165,6 @@ std::vector<const Event*> refused_syns(const BacklogRun& run) {
     return refused;
 }
 
-std::string counter_short(const std::string& key) {
-    auto dot = key.find('.');
-    return dot == std::string::npos ? key : key.substr(dot + 1);
-}
 
 // half_open: the client's side completed (connect() returned) but a drop
 // after that left the server holding only a request socket.
@@ -223,7 +222,7 @@ std::map<std::uint16_t, ClientCounts> per_client(const BacklogRun& run) {
     return out;
 }
 
-std::vector<Line> timeline(const BacklogRun& run) {
+std::vector<Line> timeline_lines(const BacklogRun& run) {
     Story story(run);
     for (const auto& c : run.clients) {
         if (c.connect_start_ns)
@@ -269,7 +268,7 @@ std::vector<Line> timeline(const BacklogRun& run) {
             auto before = run.counters[i - 1].values.find(key);
             std::int64_t d = value - (before == run.counters[i - 1].values.end() ? 0 : before->second);
             if (!d) continue;
-            text += fmt::format("{}{} {:+}", text.empty() ? "" : ", ", counter_short(key), d);
+            text += fmt::format("{}{} {:+}", text.empty() ? "" : ", ", backlog_counter_short(key), d);
             deltas[key] = d;
         }
         story.add(run.counters[i].t_ns, 10, "counters: " + text,
@@ -378,7 +377,9 @@ BacklogFindings find(const BacklogRun& run) {
 
 namespace {
 
-std::vector<std::string> explanation(const BacklogRun& run, const BacklogFindings& f) {
+}  // namespace
+
+std::vector<std::string> backlog_explanation(const BacklogRun& run, const BacklogFindings& f) {
     std::vector<std::string> why;
     why.push_back(fmt::format(
         "Why the accept queue stops at {}: listen({}) sets the listener's limit (sk_max_ack_backlog), and "
@@ -419,130 +420,41 @@ std::vector<std::string> explanation(const BacklogRun& run, const BacklogFinding
     return why;
 }
 
-nlohmann::json client_json(const lab::BacklogClient& c, const ClientCounts& counts, const Story& story,
-                           const BacklogRun& run) {
-    bool half_open = c.connected_ns && counts.last_drop_ns > c.connected_ns;
-    nlohmann::json j = {{"type", "backlog_client_result"}, {"client", c.index}, {"port", c.port},
-                        {"outcome", outcome_word(c, half_open)},
-                        {"detail", outcome_text(c, story, static_cast<double>(run.end_ns - run.t0_ns) / 1e9, half_open)}};
-    j["connect_ms"] = c.connected_ns ? nlohmann::json(story.ms(c.connected_ns) - story.ms(c.connect_start_ns))
-                                     : nlohmann::json(nullptr);
-    j["served_ms"] = c.served_ns ? nlohmann::json(story.ms(c.served_ns)) : nlohmann::json(nullptr);
-    if (!run.tracer_missing) {
-        j["syns_sent"] = counts.syns;
-        j["syn_retransmits"] = counts.syn_retransmits;
-        j["synack_retransmits"] = counts.synack_retransmits;
-        j["drops"] = counts.drops;
-    }
-    return j;
+
+double backlog_ms(const BacklogRun& run, std::uint64_t t) { return Story(run).ms(t); }
+
+std::string backlog_counter_short(const std::string& key) {
+    auto dot = key.find('.');
+    return dot == std::string::npos ? key : key.substr(dot + 1);
 }
 
-}  // namespace
-
-void print_backlog_json(const BacklogRun& run) {
-    BacklogFindings f = find(run);
-    nlohmann::json start = {
-        {"type", "backlog_lab"},
-        {"server", fmt::format("127.0.0.1:{}", run.server_port)},
-        {"backlog", run.options.backlog},
-        {"clients", run.options.clients},
-        {"accept_delay_ms", run.options.accept_delay.count()},
-        {"duration_s", run.duration_s},
-        {"netns_inode", run.netns_inode},
-        {"isolation", "a network namespace of its own (its lo only): the host's sockets, counters and sysctls are not touched"},
-        {"syncookies", run.syncookies},
-        {"syncookies_set", run.syncookies_set},
-        {"kernel_events", !run.tracer_missing.has_value()},
-    };
-    if (run.tracer_missing) start["kernel_events_missing"] = *run.tracer_missing;
-    fmt::print("{}\n", start.dump());
-    for (const auto& line : timeline(run)) fmt::print("{}\n", line.json.dump());
-    Story story(run);
-    auto counts = per_client(run);
-    for (const auto& c : run.clients) fmt::print("{}\n", client_json(c, counts[c.port], story, run).dump());
-    nlohmann::json deltas = nlohmann::json::object();
-    for (const auto& [k, v] : f.counter_deltas) deltas[k] = v;
-    nlohmann::json summary = {
-        {"type", "backlog_summary"},
-        {"end", run.end_reason},
-        {"run_ms", story.ms(run.end_ns)},
-        {"peak_accept_queue", f.peak_accept_queue},
-        {"accept_limit", f.accept_limit},
-        {"peak_syn_queue", f.peak_syn_queue},
-        {"counter_deltas", deltas},
-        {"accepted", run.accepts.size()},
-        {"lost_events", run.lost_events},
-    };
-    if (!run.tracer_missing) {
-        summary["syns_refused"] = f.syns_refused;
-        summary["acks_dropped"] = f.acks_dropped;
-        summary["other_drops"] = f.other_drops;
-        summary["cookie_acks_dropped"] = f.cookie_acks_dropped;
-        summary["listener_drops_seen"] = f.syns_refused + f.acks_dropped + f.cookie_acks_dropped;
-        summary["syn_retransmits"] = f.syn_retransmits;
-        summary["synack_retransmits"] = f.synack_retransmits;
-    }
-    std::map<std::string, int> outcomes;
-    for (const auto& c : run.clients)
-        ++outcomes[outcome_word(c, c.connected_ns && counts[c.port].last_drop_ns > c.connected_ns)];
-    summary["outcomes"] = outcomes;
-    summary["explanation"] = explanation(run, f);
-    fmt::print("{}\n", summary.dump());
+std::vector<BacklogLine> backlog_timeline(const BacklogRun& run) {
+    std::vector<BacklogLine> out;
+    for (auto& l : timeline_lines(run)) out.push_back({l.t_ns, std::move(l.text), std::move(l.json)});
+    return out;
 }
 
-void print_backlog_text(const BacklogRun& run) {
-    BacklogFindings f = find(run);
+std::vector<BacklogClientResult> backlog_client_results(const BacklogRun& run) {
     Story story(run);
-    fmt::print("backlog lab: a server on 127.0.0.1:{} listens with backlog {} and accept()s one "
-               "connection every {} ms; {} clients connect at once and send one message each.\n",
-               run.server_port, run.options.backlog, run.options.accept_delay.count(), run.options.clients);
-    fmt::print("Isolated: a network namespace of its own (net:[{}], only its lo), made for this run and "
-               "gone with it; the host's sockets, counters and sysctls are not touched.\n",
-               run.netns_inode);
-    fmt::print("net.ipv4.tcp_syncookies = {} in the lab's namespace ({}).\n", run.syncookies,
-               run.syncookies_set ? "set by --syncookies" : "the namespace's default");
-    if (run.tracer_missing)
-        fmt::print("Kernel events (drops, retransmits): unavailable: {}. Queues, states and counters "
-                   "still shown.\n", *run.tracer_missing);
-    fmt::print("\n     t (ms)  what happened\n");
-    for (const auto& line : timeline(run)) fmt::print("  {:>9.3f}  {}\n", story.ms(line.t_ns), line.text);
-
-    fmt::print("\nSummary (the lab ended: {}, after {:.0f} ms):\n", run.end_reason, story.ms(run.end_ns));
-    fmt::print("  accept queue: peak {} with backlog {}{}; SYN queue: peak {}; accept()ed: {}\n",
-               f.peak_accept_queue, f.accept_limit,
-               f.peak_accept_queue == f.accept_limit + 1 ? " (= backlog + 1, the kernel's limit)" : "",
-               f.peak_syn_queue, run.accepts.size());
-    std::string counters;
-    for (const auto& key : backlog_counter_keys()) {
-        auto it = f.counter_deltas.find(key);
-        if (it != f.counter_deltas.end()) counters += fmt::format("{}{} {:+}", counters.empty() ? "" : ", ", counter_short(key), it->second);
-    }
-    fmt::print("  counters of the namespace (/proc/net/netstat, snmp): {}\n", counters);
-    if (!run.tracer_missing) {
-        int seen = f.syns_refused + f.acks_dropped + f.cookie_acks_dropped;
-        std::int64_t listen_drops = delta(f, "TcpExt.ListenDrops");
-        fmt::print("  listener drops seen: {} ({} SYNs refused, {} handshake ACKs dropped TCP_LISTEN_OVERFLOW, "
-                   "{} syncookie ACKs dropped NO_SOCKET){}\n", seen, f.syns_refused, f.acks_dropped,
-                   f.cookie_acks_dropped,
-                   seen == listen_drops ? " = ListenDrops" : fmt::format(" vs ListenDrops {:+}", listen_drops));
-        if (f.other_drops)
-            fmt::print("  other drops of the lab's segments (not the listener's; see the timeline): {}\n",
-                       f.other_drops);
-        fmt::print("  retransmits: {} SYNs, {} SYN-ACKs{}\n", f.syn_retransmits, f.synack_retransmits,
-                   run.lost_events ? fmt::format(" ({} kernel events lost)", run.lost_events) : "");
-    }
-    fmt::print("\n  client  port   connect()      SYNs  outcome\n");
     auto counts = per_client(run);
     double run_s = static_cast<double>(run.end_ns - run.t0_ns) / 1e9;
+    std::vector<BacklogClientResult> out;
     for (const auto& c : run.clients) {
-        std::string latency = c.connected_ns ? fmt::format("{:.1f} ms", story.ms(c.connected_ns) - story.ms(c.connect_start_ns)) : "-";
-        std::string syns = run.tracer_missing ? "-" : std::to_string(counts[c.port].syns);
-        bool half_open = c.connected_ns && counts[c.port].last_drop_ns > c.connected_ns;
-        fmt::print("  {:>6}  {:>5}  {:>11}  {:>4}  {}\n", c.index, c.port, latency, syns,
-                   outcome_text(c, story, run_s, half_open));
+        const ClientCounts& n = counts[c.port];
+        bool half_open = c.connected_ns && n.last_drop_ns > c.connected_ns;
+        BacklogClientResult r;
+        r.client = c;
+        r.outcome = outcome_word(c, half_open);
+        r.detail = outcome_text(c, story, run_s, half_open);
+        if (c.connected_ns) r.connect_ms = story.ms(c.connected_ns) - story.ms(c.connect_start_ns);
+        if (c.served_ns) r.served_ms = story.ms(c.served_ns);
+        r.syns = n.syns;
+        r.syn_retransmits = n.syn_retransmits;
+        r.synack_retransmits = n.synack_retransmits;
+        r.drops = n.drops;
+        out.push_back(std::move(r));
     }
-    fmt::print("\nWhy:\n");
-    for (const auto& paragraph : explanation(run, f)) fmt::print("  - {}\n", paragraph);
+    return out;
 }
 
-}  // namespace tpk::commands
+}  // namespace tpk::journey
