@@ -4,10 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
-
-#include <pthread.h>
-#include <sched.h>
 
 #include <cerrno>
 #include <fstream>
@@ -606,7 +604,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     // Streamed (target.on_chunk): a chunk is cut each time the traffic has
     // been quiet for quiet_ms, and every kBusyCutMs while it is not. The cut
     // (converting the held records, correlating, writing) runs on a thread of
-    // its own at idle priority, the only one that touches the stream, the
+    // its own at the lowest priority, the only one that touches the stream, the
     // sink and its batch meanwhile, so that the ring is read on.
     if (target.on_chunk) {
         journey::CorrelatorInput setup;
@@ -649,10 +647,10 @@ Result<Recording> record_trace(const TraceTarget& target) {
             std::vector<model::Event> frames;
             if (capture) frames = capture->take_frames_so_far();
             job = std::async(std::launch::async, [&, held, hold_ns, frames = std::move(frames)]() mutable {
-                // Idle priority: the ring's reader and the traced programs
-                // come first; a chunk waits for a CPU with nothing else to do.
-                sched_param idle{};
-                pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+                // Lowest priority (nice 19, this thread only): the ring's
+                // reader and the traced programs come first, yet a busy
+                // machine still leaves it a share (SCHED_IDLE would leave none).
+                setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
                 tracer->deliver_records(*held, sink);
                 held.reset();
                 for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
@@ -668,7 +666,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
         };
         // Nothing arrives while it is quiet: waiting for the job before costs nothing.
         so.on_quiet = [cut] { cut(0); };
-        // While it is busy, a job still running (it has idle priority: the
+        // While it is busy, a job still running (it has the lowest priority: the
         // traffic left no CPU to it) is not waited for; its chunk grows.
         so.busy_ms = kBusyCutMs;
         so.on_busy = [&, cut] {

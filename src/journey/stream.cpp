@@ -85,6 +85,29 @@ void calls_of(const Packet& p, F&& f) {
         if (i != kNone) f(i);
 }
 
+// A closed time range [from, to].
+struct Span {
+    std::uint64_t from, to;
+};
+
+// Sorted by start, overlapping ones joined: their ends are sorted too.
+std::vector<Span> merged(std::vector<Span> spans) {
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.from < b.from; });
+    std::vector<Span> out;
+    for (const auto& s : spans) {
+        if (!out.empty() && s.from <= out.back().to) out.back().to = std::max(out.back().to, s.to);
+        else out.push_back(s);
+    }
+    return out;
+}
+
+// Whether [from, to] meets one of the merged spans.
+bool overlaps(const std::vector<Span>& spans, std::uint64_t from, std::uint64_t to) {
+    auto it = std::lower_bound(spans.begin(), spans.end(), from,
+                               [](const Span& s, std::uint64_t t) { return s.to < t; });
+    return it != spans.end() && it->from <= to;
+}
+
 bool is_data(const Packet& p) {
     return p.kind == PacketKind::data || p.kind == PacketKind::datagram ||
            p.kind == PacketKind::message;
@@ -347,11 +370,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     }
 
     std::set<EventKey> keys;
-    struct Window {
-        std::uint32_t tid;
-        std::uint64_t from, to;
-    };
-    std::vector<Window> windows;
+    std::unordered_map<std::uint32_t, std::vector<Span>> windows;   // by thread
     std::set<std::size_t> named_syscalls;   // their numbers are asked for again
     auto keep_call_ends = [&](std::size_t i) {
         if (i == kNone || i >= j.syscalls.size()) return;
@@ -375,7 +394,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     auto keep_syscall = [&](std::size_t i) {
         const auto& s = j.syscalls[i];
         kept_syscalls.insert(i);
-        windows.push_back({s.tid, s.enter_ns, s.exit_ns ? s.exit_ns : UINT64_MAX});
+        windows[s.tid].push_back({s.enter_ns, s.exit_ns ? s.exit_ns : UINT64_MAX});
     };
 
     for (std::size_t c = 0; c < j.connections.size(); ++c) {
@@ -414,6 +433,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     // Packets still alive come again, whole (their frame too), with the next
     // chunk; one cut off by a busy cut with the calls that ran meanwhile (a
     // poller it wakes: explain says how long it waited).
+    std::vector<Span> cut_off;   // from first to last hop of those cut off
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
         if (!unfinished(j, i, busy_from_)) continue;
         const Packet& p = j.packets[i];
@@ -425,10 +445,13 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         if (p.hops.empty() || !busy_from_ || unfinished(j, i, 0)) continue;
         auto [first, last_hop] = std::minmax_element(
             p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) { return a.t_ns < b.t_ns; });
+        cut_off.push_back({first->t_ns, last_hop->t_ns});
+    }
+    if (!cut_off.empty()) {
+        const auto spans = merged(std::move(cut_off));
         for (std::size_t c = 0; c < j.syscalls.size(); ++c) {
             const auto& sc = j.syscalls[c];
-            if (sc.enter_ns && sc.enter_ns <= last_hop->t_ns &&
-                (!sc.exit_ns || sc.exit_ns >= first->t_ns))
+            if (sc.enter_ns && overlaps(spans, sc.enter_ns, sc.exit_ns ? sc.exit_ns : UINT64_MAX))
                 keep_syscall(c);
         }
     }
@@ -444,6 +467,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     if (busy_from_)
         for (std::size_t i = 0; i < j.syscalls.size(); ++i)
             if (j.syscalls[i].exit_ns >= busy_from_) keep_syscall(i);
+    for (auto& [tid, spans] : windows) spans = merged(std::move(spans));
     context_frames_ = 0;
     frame_numbers_ = held_frames_;
     for (std::size_t i : kept_packets)
@@ -459,8 +483,9 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         }
         if (e.kind == EventKind::lost_events) continue;
         bool keep = in_window(e) || keys.count({e.t_ns, e.tid, static_cast<std::uint16_t>(e.kind)}) > 0;
-        for (std::size_t w = 0; !keep && w < windows.size(); ++w)
-            keep = e.tid == windows[w].tid && e.t_ns >= windows[w].from && e.t_ns <= windows[w].to;
+        if (!keep)
+            if (auto w = windows.find(e.tid); w != windows.end())
+                keep = overlaps(w->second, e.t_ns, e.t_ns);
         if (keep) context_.push_back(e);
     }
 
