@@ -640,7 +640,8 @@ Result<Recording> record_trace(const TraceTarget& target) {
     if (rec.stream) {
         rec.traced = traced_text(target, 0, pid_names);
         so.quiet_ms = target.quiet_ms;
-        // Hands what came since the last cut to a new cut job.
+        // Hands what came since the last cut to a new cut job, once the one
+        // before has ended.
         auto cut = [&, &rec = rec](std::uint64_t hold_ns) {
             if (job.valid()) job.get();
             auto held = tracer->take_held();
@@ -687,8 +688,8 @@ Result<Recording> record_trace(const TraceTarget& target) {
     if (auto dropped = tracer->records_dropped())
         rec.notes.push_back(fmt::format(
             "{} kernel records were dropped: {} were already waiting to be correlated "
-            "(--max-held), the traffic leaving no CPU to correlate them as they came; packets "
-            "from then on may miss hops or be missing",
+            "(--max-held; raise it, or let the traffic pause); packets from then on may miss "
+            "hops or be missing",
             dropped, target.max_held_records));
     tracer->stop();
     if (capture) {

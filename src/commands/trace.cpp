@@ -175,7 +175,7 @@ void register_trace(CLI::App& app, Runner* run) {
                     "at most N kernel records wait to be correlated at once (when the traffic "
                     "leaves no CPU to correlate them as they come, or with --no-stream); beyond, "
                     "records are dropped and the output says how many. Memory at the peak is "
-                    "about 1.5 KB per record")
+                    "about 2 KB per record")
         ->check(CLI::Range(std::uint64_t{1000}, std::uint64_t{1'000'000'000}))
         ->default_val(std::uint64_t{4'000'000});
     cmd->add_flag("--no-stream", opts->no_stream,
