@@ -231,8 +231,11 @@ void classify(std::vector<PacketState>& packets, const std::vector<Connection>& 
         if (p.hops.empty()) continue;
         p.sent_by = sent_by(p, syscalls, probes[&ps - packets.data()]);
         p.cause_ns = p.hops.front().t_ns;
-        if (p.cause == Cause::syscall) p.cause_ns = syscalls[p.send_syscall].enter_ns;
-        if (p.cause == Cause::reply) p.cause_ns = packets[p.reply_to].rx_ns;
+        // A cause without its call or packet (not seen) keeps the first hop.
+        if (p.cause == Cause::syscall && p.send_syscall < syscalls.size())
+            p.cause_ns = syscalls[p.send_syscall].enter_ns;
+        if (p.cause == Cause::reply && p.reply_to < packets.size())
+            p.cause_ns = packets[p.reply_to].rx_ns;
         for (auto& h : p.hops) h.since_cause_ns = static_cast<std::int64_t>(h.t_ns - p.cause_ns);
     }
 }

@@ -80,7 +80,11 @@ TEST_P(TracerouteLab, TwoHopsTheSameAsDebiansTraceroute) {
     std::vector<std::string> ours = {hops[0].at("address"), hops[1].at("address")};
     EXPECT_EQ(traceroute_hops(exec[0].at("output")), ours) << exec[0].at("output").get<std::string>();
 
-    for (std::uint64_t inode : run.of("traceroute_lab").at(0).at("netns_inodes"))
+    // Held by name: a range-for over a member of the temporary vector would
+    // read it after its end (the temporary dies before the loop runs).
+    const auto lab = run.of("traceroute_lab");
+    ASSERT_FALSE(lab.empty()) << run.raw;
+    for (std::uint64_t inode : lab.at(0).at("netns_inodes"))
         EXPECT_FALSE(namespace_in_use(inode)) << "net:[" << inode << "] outlived the run";
     EXPECT_EQ(tpk::testing::run_command("ip netns list").out, netns_before);
 }
