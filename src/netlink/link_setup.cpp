@@ -53,7 +53,12 @@ Status create_veth(const std::string& name, const std::string& peer, int peer_ne
     return send_and_ack(*socket, h, "create veth " + name + " (peer " + peer + ")");
 }
 
-Status add_ipv4_address(const std::string& device, in_addr address, int prefix) {
+namespace {
+
+// RTM_NEWADDR: address/prefix on device (IFA_LOCAL and IFA_ADDRESS alike, a
+// point-to-point peer being none).
+Status add_address(const std::string& device, unsigned char family, const void* address,
+                   std::size_t size, int prefix, unsigned char flags, const std::string& what) {
     auto index = index_of(device);
     if (!index) return std::move(index).take_error();
     auto socket = NetlinkSocket::open(NETLINK_ROUTE);
@@ -61,29 +66,25 @@ Status add_ipv4_address(const std::string& device, in_addr address, int prefix) 
     std::vector<char> buffer;
     nlmsghdr* h = socket->start_request(buffer, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
     auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifaddrmsg)));
-    ifa->ifa_family = AF_INET;
+    ifa->ifa_family = family;
     ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+    ifa->ifa_flags = flags;
     ifa->ifa_index = static_cast<unsigned>(*index);
-    mnl_attr_put(h, IFA_LOCAL, sizeof address, &address);
-    mnl_attr_put(h, IFA_ADDRESS, sizeof address, &address);
-    return send_and_ack(*socket, h, "add an address to " + device);
+    mnl_attr_put(h, IFA_LOCAL, size, address);
+    mnl_attr_put(h, IFA_ADDRESS, size, address);
+    return send_and_ack(*socket, h, what + " to " + device);
 }
 
+}  // namespace
+
+Status add_ipv4_address(const std::string& device, in_addr address, int prefix) {
+    return add_address(device, AF_INET, &address, sizeof address, prefix, 0, "add an address");
+}
+
+// IFA_F_NODAD: usable at once, without duplicate address detection's wait.
 Status add_ipv6_address(const std::string& device, const in6_addr& address, int prefix) {
-    auto index = index_of(device);
-    if (!index) return std::move(index).take_error();
-    auto socket = NetlinkSocket::open(NETLINK_ROUTE);
-    if (!socket) return std::move(socket).take_error();
-    std::vector<char> buffer;
-    nlmsghdr* h = socket->start_request(buffer, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
-    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifaddrmsg)));
-    ifa->ifa_family = AF_INET6;
-    ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
-    ifa->ifa_flags = IFA_F_NODAD;
-    ifa->ifa_index = static_cast<unsigned>(*index);
-    mnl_attr_put(h, IFA_LOCAL, sizeof address, &address);
-    mnl_attr_put(h, IFA_ADDRESS, sizeof address, &address);
-    return send_and_ack(*socket, h, "add an IPv6 address to " + device);
+    return add_address(device, AF_INET6, &address, sizeof address, prefix, IFA_F_NODAD,
+                       "add an IPv6 address");
 }
 
 Status add_ipv4_route(in_addr destination, int prefix, in_addr gateway) {

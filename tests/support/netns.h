@@ -2,10 +2,15 @@
 // (also when an assertion ends the test early). Needs root and iproute2.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
+
+#include "support/command_run.h"
 
 namespace tpk::testing {
 
@@ -31,5 +36,26 @@ private:
     std::string name_;
     bool ok_ = false;
 };
+
+// The inode of a process's network namespace (proc_dir: "/proc/PID",
+// "/proc/self"); 0 when it is gone.
+inline std::uint64_t netns_of(const std::string& proc_dir) {
+    struct stat st {};
+    if (stat((proc_dir + "/ns/net").c_str(), &st) != 0) return 0;
+    return st.st_ino;
+}
+
+// Whether any process still holds the namespace with this inode.
+inline bool namespace_in_use(std::uint64_t inode) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc"))
+        if (netns_of(entry.path().string()) == inode) return true;
+    return false;
+}
+
+// The host's view a lab must leave as it found it: named namespaces and link names.
+inline std::string host_view() {
+    return run_command("ip netns list").out + "\n" +
+           run_command("ip -o link show | awk -F': ' '{print $2}' | sort").out;
+}
 
 }  // namespace tpk::testing

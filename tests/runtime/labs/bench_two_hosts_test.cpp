@@ -25,6 +25,7 @@
 
 #include "support/command_run.h"
 #include "support/json_lines.h"
+#include "support/netns.h"
 
 namespace {
 
@@ -36,23 +37,9 @@ using tpk::testing::run_json_lines;
 
 std::string binary() { return TPK_BINARY; }
 
-std::uint64_t netns_of(const std::string& proc_dir) {
-    struct stat st {};
-    if (stat((proc_dir + "/ns/net").c_str(), &st) != 0) return 0;
-    return st.st_ino;
-}
-
-bool namespace_in_use(std::uint64_t inode) {
-    for (const auto& entry : fs::directory_iterator("/proc"))
-        if (netns_of(entry.path().string()) == inode) return true;
-    return false;
-}
-
-// The host's view that must not change: named namespaces and link names.
-std::string host_view() {
-    return run_command("ip netns list").out + "\n" +
-           run_command("ip -o link show | awk -F': ' '{print $2}' | sort").out;
-}
+using tpk::testing::host_view;
+using tpk::testing::namespace_in_use;
+using tpk::testing::netns_of;
 
 // Gone, or a zombie waiting for its new parent: either way it runs no more
 // and holds no namespace (exit_task_namespaces() ran).

@@ -1,6 +1,7 @@
 // lab::NetNamespace: a namespace of the lab's own, entered by one thread and
 // left again, with its own lo and sysctls, gone once its owner is.
 #include <gtest/gtest.h>
+#include "support/netns.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,13 +12,7 @@
 
 namespace {
 
-bool namespace_in_use(std::uint64_t inode) {
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        struct stat st {};
-        if (stat((entry.path() / "ns/net").c_str(), &st) == 0 && st.st_ino == inode) return true;
-    }
-    return false;
-}
+using tpk::testing::namespace_in_use;
 
 TEST(NetNamespace, EnterLeaveAndItsOwnSysctls) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN to create a network namespace); run as root";

@@ -15,6 +15,7 @@
 
 #include "support/command_run.h"
 #include "support/json_lines.h"
+#include "support/netns.h"
 
 namespace {
 
@@ -22,13 +23,7 @@ using tpk::testing::run_json_lines;
 
 std::string binary() { return TPK_BINARY; }
 
-bool namespace_in_use(std::uint64_t inode) {
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        struct stat st {};
-        if (stat((entry.path() / "ns/net").c_str(), &st) == 0 && st.st_ino == inode) return true;
-    }
-    return false;
-}
+using tpk::testing::namespace_in_use;
 
 // The hop addresses of traceroute -n output: " 1  198.18.1.1  0.02 ms ...".
 std::vector<std::string> traceroute_hops(const std::string& output) {
