@@ -96,9 +96,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
     std::uint64_t t0 = 0;
     auto write_chunk = [&](journey::Journey& chunk) {
         if (o.json) {
-            std::string buf;
-            report::write_chunk_json(chunk, buf);
-            out << buf;
+            report::write_chunk_json(chunk, out);
         } else {
             if (first_chunk) {
                 out << report::render_stream_head_text(chunk, style);

@@ -338,14 +338,50 @@ void write_summary_json(const Journey& j, std::string& out) {
     out += '\n';
 }
 
-void write_chunk_json(const Journey& j, std::string& out) {
+namespace {
+
+// Records written to a stream in batches: one string reused, a write per
+// ~64 KiB (a busy second is tens of megabytes of records).
+class Batches {
+public:
+    explicit Batches(std::ostream& out) : out_(out) { buf_.reserve(kBatch * 2); }
+    ~Batches() { flush(); }
+    std::string& buf() { return buf_; }
+    void record_done() {
+        if (buf_.size() >= kBatch) flush();
+    }
+    void flush() {
+        out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+        buf_.clear();
+    }
+
+private:
+    static constexpr std::size_t kBatch = 1 << 16;
+    std::ostream& out_;
+    std::string buf_;
+};
+
+// A chunk's records in order; after each one, done().
+template <typename Done>
+void chunk_records(const Journey& j, std::string& out, Done done) {
     for (std::size_t i = 0; i < j.syscalls.size(); ++i)
-        if (j.shows_syscall(i)) write_syscall_json(j, i, out);
+        if (j.shows_syscall(i)) write_syscall_json(j, i, out), done();
     for (std::size_t i = 0; i < j.states.size(); ++i)
-        if (j.shows_state(i)) write_state_json(j, j.states[i], out);
+        if (j.shows_state(i)) write_state_json(j, j.states[i], out), done();
     for (std::size_t i = 0; i < j.packets.size(); ++i)
-        if (j.shows_packet(i)) write_packet_json(j, i, out);
-    for (const auto& f : j.unmatched_frames) write_unmatched_frame_json(f, out);
+        if (j.shows_packet(i)) write_packet_json(j, i, out), done();
+    for (const auto& f : j.unmatched_frames) write_unmatched_frame_json(f, out), done();
+}
+
+}  // namespace
+
+void write_chunk_json(const Journey& j, std::string& out) {
+    chunk_records(j, out, [] {});
+}
+
+void write_chunk_json(const Journey& j, std::ostream& out) {
+    Batches batches(out);
+    chunk_records(j, batches.buf(), [&] { batches.record_done(); });
 }
 
 void write_totals_json(const Journey& j, std::string& out) {
@@ -355,31 +391,17 @@ void write_totals_json(const Journey& j, std::string& out) {
 }
 
 void write_journey_json(const Journey& j, std::ostream& out) {
-    // Records go out in batches: one string reused, a write per ~64 KiB.
-    std::string buf;
-    buf.reserve(1 << 17);
-    auto flush = [&](bool force) {
-        if (force || buf.size() >= (1u << 16)) {
-            out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-            buf.clear();
-        }
-    };
-    for (std::size_t i = 0; i < j.connections.size(); ++i) write_connection_json(j, i, buf);
-    flush(false);
-    for (const auto& rt : j.routes) write_route_json(j, rt, buf);
-    for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
-        write_syscall_json(j, i, buf);
-        flush(false);
-    }
-    for (const auto& s : j.states) write_state_json(j, s, buf), flush(false);
-    for (const auto& v : j.sockets) write_socket_json(v, buf), flush(false);
-    for (std::size_t i = 0; i < j.packets.size(); ++i) {
-        write_packet_json(j, i, buf);
-        flush(false);
-    }
-    for (const auto& f : j.unmatched_frames) write_unmatched_frame_json(f, buf), flush(false);
+    Batches batches(out);
+    std::string& buf = batches.buf();
+    auto done = [&] { batches.record_done(); };
+    for (std::size_t i = 0; i < j.connections.size(); ++i) write_connection_json(j, i, buf), done();
+    for (const auto& rt : j.routes) write_route_json(j, rt, buf), done();
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i) write_syscall_json(j, i, buf), done();
+    for (const auto& s : j.states) write_state_json(j, s, buf), done();
+    for (const auto& v : j.sockets) write_socket_json(v, buf), done();
+    for (std::size_t i = 0; i < j.packets.size(); ++i) write_packet_json(j, i, buf), done();
+    for (const auto& f : j.unmatched_frames) write_unmatched_frame_json(f, buf), done();
     write_summary_json(j, buf);
-    flush(true);
 }
 
 }  // namespace tpk::report

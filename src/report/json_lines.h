@@ -31,6 +31,7 @@ void write_summary_json(const journey::Journey& j, std::string& out);
 // whole run's connection and route records and its summary (from
 // JourneyStream::totals).
 void write_chunk_json(const journey::Journey& chunk, std::string& out);
+void write_chunk_json(const journey::Journey& chunk, std::ostream& out);   // in batches
 void write_totals_json(const journey::Journey& totals, std::string& out);
 
 }  // namespace tpk::report

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <charconv>
+
 namespace tpk::report {
 
 namespace {
@@ -26,6 +29,23 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     return 0;
 }
 
+// Bytes that a JSON string cannot hold as they are: control bytes, '"', '\',
+// and every byte from 0x80 up (UTF-8, checked by utf8_sequence).
+constexpr auto kSpecial = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[c] = true;
+    t['"'] = t['\\'] = true;
+    for (int c = 0x80; c < 0x100; ++c) t[c] = true;
+    return t;
+}();
+
+template <typename Int>
+void append_int(std::string& out, Int n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, end);
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -34,11 +54,7 @@ void append_json_string(std::string& out, std::string_view s) {
     while (i < s.size()) {
         // Runs of plain bytes are copied at once.
         std::size_t run = i;
-        while (run < s.size()) {
-            const auto c = static_cast<unsigned char>(s[run]);
-            if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-            ++run;
-        }
+        while (run < s.size() && !kSpecial[static_cast<unsigned char>(s[run])]) ++run;
         out.append(s.data() + i, run - i);
         i = run;
         if (i == s.size()) break;
@@ -74,41 +90,48 @@ void JsonWriter::separate() {
         after_key_ = false;
         return;
     }
-    if (first_.empty()) return;
-    if (first_.back()) first_.back() = false;
+    if (depth_ == 0) return;
+    const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+    if (first_ & bit) first_ &= ~bit;
     else out_ += ',';
 }
 
-JsonWriter& JsonWriter::begin_object() {
+void JsonWriter::open(char bracket) {
     separate();
-    out_ += '{';
-    first_.push_back(true);
+    out_ += bracket;
+    first_ |= std::uint64_t{1} << depth_++;
+}
+
+void JsonWriter::close(char bracket) {
+    out_ += bracket;
+    --depth_;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+    open('{');
     return *this;
 }
 
 JsonWriter& JsonWriter::end_object() {
-    out_ += '}';
-    first_.pop_back();
+    close('}');
     return *this;
 }
 
 JsonWriter& JsonWriter::begin_array() {
-    separate();
-    out_ += '[';
-    first_.push_back(true);
+    open('[');
     return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-    out_ += ']';
-    first_.pop_back();
+    close(']');
     return *this;
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
     separate();
-    append_json_string(out_, k);
-    out_ += ':';
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
     after_key_ = true;
     return *this;
 }
@@ -127,13 +150,13 @@ JsonWriter& JsonWriter::value(bool b) {
 
 JsonWriter& JsonWriter::value(std::uint64_t n) {
     separate();
-    fmt::format_to(std::back_inserter(out_), "{}", n);
+    append_int(out_, n);
     return *this;
 }
 
 JsonWriter& JsonWriter::value(std::int64_t n) {
     separate();
-    fmt::format_to(std::back_inserter(out_), "{}", n);
+    append_int(out_, n);
     return *this;
 }
 
@@ -145,7 +168,11 @@ JsonWriter& JsonWriter::null() {
 
 JsonWriter& JsonWriter::hex(std::uint64_t n) {
     separate();
-    fmt::format_to(std::back_inserter(out_), "\"{:#x}\"", n);
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n, 16);
+    out_ += "\"0x";
+    out_.append(buf, end);
+    out_ += '"';
     return *this;
 }
 

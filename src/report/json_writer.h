@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace tpk::report {
 
@@ -28,7 +27,8 @@ public:
     JsonWriter& end_object();
     JsonWriter& begin_array();
     JsonWriter& end_array();
-    // The next value's key (inside an object).
+    // The next value's key (inside an object): one of the schema's names,
+    // plain ASCII that needs no escaping, so it is copied as it is.
     JsonWriter& key(std::string_view k);
 
     JsonWriter& value(std::string_view s);
@@ -58,9 +58,15 @@ public:
 
 private:
     void separate();  // the comma before a value or key that is not first
+    void open(char bracket);
+    void close(char bracket);
 
     std::string& out_;
-    std::vector<bool> first_;  // per open object/array: nothing written in it yet
+    // Bit d: the object/array open at depth d has nothing written in it yet.
+    // The nesting is the writers' code, not their input: the records nest at
+    // most five levels deep.
+    std::uint64_t first_ = 0;
+    int depth_ = 0;
     bool after_key_ = false;
 };
 

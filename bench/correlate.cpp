@@ -1,0 +1,102 @@
+// bench_correlate: how fast tracepacket turns a recorded trace into JSON
+// Lines, without the kernel (issue #14). The recording is read once (reading
+// JSON is not what is measured); each iteration then does what `trace --json`
+// does once tracing ends: the events handed to the correlator (copied, as the
+// ring's records are converted), correlated, explained and written.
+//
+//   bench_correlate RECORDING [--benchmark_* flags]
+//   RECORDING: `tracepacket trace --record-raw FILE -- COMMAND` (bench/journey-scale.sh
+//   records one from bench_pingpong)
+//
+// Whole: one journey of the whole run (`trace --no-stream`, and a run that
+// never went quiet). Streamed: cut every second of event time with the busy
+// cut's 250 ms hold, as a trace under steady traffic is.
+#include <benchmark/benchmark.h>
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "journey/explain.h"
+#include "journey/recording.h"
+#include "journey/stream.h"
+#include "report/json_lines.h"
+
+namespace {
+
+tpk::journey::CorrelatorInput recorded;
+
+std::size_t packets_of(const tpk::journey::CorrelatorInput& in) {
+    std::size_t n = 0;
+    for (const auto& e : in.events) n += e.kind == tpk::model::EventKind::frame;
+    return n;
+}
+
+// Where the JSON goes: /dev/null, written as to a file (the batches' write()s
+// are measured, the file system is not).
+std::ofstream null_file() { return std::ofstream("/dev/null", std::ios::binary); }
+
+void Whole(benchmark::State& state) {
+    auto out = null_file();
+    for (auto _ : state) {
+        tpk::journey::CorrelatorInput input = recorded;
+        auto j = tpk::journey::correlate(input);
+        tpk::journey::explain(j);
+        tpk::report::write_journey_json(j, out);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
+}
+
+void Streamed(benchmark::State& state) {
+    constexpr std::uint64_t kCutNs = 1'000'000'000, kHoldNs = 250'000'000;
+    auto out = null_file();
+    for (auto _ : state) {
+        tpk::journey::CorrelatorInput setup = recorded;
+        auto events = std::move(setup.events);
+        setup.events.clear();
+        tpk::journey::JourneyStream stream(std::move(setup));
+        auto write = [&](std::optional<tpk::journey::Journey> chunk) {
+            if (chunk) tpk::report::write_chunk_json(*chunk, out);
+        };
+        std::uint64_t next_cut = events.empty() ? 0 : events.front().t_ns + kCutNs;
+        for (auto& e : events) {
+            if (e.t_ns >= next_cut) {
+                write(stream.cut(false, kHoldNs));
+                next_cut = e.t_ns + kCutNs;
+            }
+            stream.add(std::move(e));
+        }
+        write(stream.cut(true));
+        std::string tail;
+        tpk::report::write_totals_json(stream.totals(0, 0), tail);
+        out << tail;
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
+}
+
+BENCHMARK(Whole)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Streamed)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    if (argc != 2) {
+        fmt::print(stderr,
+                   "usage: bench_correlate RECORDING [--benchmark_* flags]\n"
+                   "RECORDING: tracepacket trace --record-raw FILE -- COMMAND\n");
+        return 2;
+    }
+    auto rec = tpk::journey::read_recording(argv[1]);
+    if (!rec) {
+        fmt::print(stderr, "bench_correlate: {}\n", rec.error().message());
+        return 1;
+    }
+    recorded = std::move(rec->input);
+    fmt::print(stderr, "{}: {} events, {} frames\n", argv[1], recorded.events.size(),
+               packets_of(recorded));
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
