@@ -68,10 +68,12 @@ Result<std::unique_ptr<LoopbackCapture>> LoopbackCapture::start(const std::strin
 
 LoopbackCapture::~LoopbackCapture() { (void)stop(); }
 
-Status LoopbackCapture::stop() {
+Status LoopbackCapture::stop(std::optional<std::chrono::steady_clock::time_point> traffic_end) {
     if (!thread_.joinable()) return status_;
     // The block timer is jiffies-based: it may fire a few ticks late.
-    if (!immediate_) std::this_thread::sleep_for(std::chrono::milliseconds(kBlockTimeoutMs + 150));
+    if (!immediate_)
+        std::this_thread::sleep_until(traffic_end.value_or(std::chrono::steady_clock::now()) +
+                                      std::chrono::milliseconds(kBlockTimeoutMs + 150));
     std::uint64_t one = 1;
     (void)!::write(stop_.get(), &one, sizeof one);
     thread_.join();

@@ -5,8 +5,10 @@
 // cheap.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,8 +53,10 @@ public:
     ~LoopbackCapture();
 
     // Drains what the ring holds, then ends the thread; the capture's error,
-    // if it stopped on one.
-    Status stop();
+    // if it stopped on one. Without immediate mode a frame waits in its block
+    // until the block timer retires it: stop() first waits for the frames of
+    // traffic that ended at traffic_end (now, when not given).
+    Status stop(std::optional<std::chrono::steady_clock::time_point> traffic_end = {});
 
     // The frames as model::Events, built only now; the store is emptied.
     std::vector<model::Event> take_frames();

@@ -693,7 +693,9 @@ Result<Recording> record_trace(const TraceTarget& target) {
             dropped, target.max_held_records));
     tracer->stop();
     if (capture) {
-        (void)capture->stop();
+        // Finishing the tracer took time since the traffic ended: the wait for
+        // the capture's last block is what is left of it.
+        (void)capture->stop(result ? std::optional(result->last_record) : std::nullopt);
         rec.input.capture_dropped = capture->dropped();
         for (auto& f : capture->take_frames()) sink(std::move(f));
     }

@@ -325,6 +325,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     // recv(): their enter would otherwise be missing).
     if (options.before_finish) options.before_finish();
     if (auto n = tracer.finish(counting_sink); !n) return n.error();
+    result.last_record = last_arrival;
     result.lost_events = tracer.lost_events();
     if (!options.command.empty()) result.exit_code = exit_code_of(child.status);
     if (result.interrupted_by) result.exit_code = 128 + result.interrupted_by;

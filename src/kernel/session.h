@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -61,6 +62,10 @@ struct SessionResult {
     // arriving, or was interrupted: what was cut and why, as one sentence.
     std::string cut_short;
     bool detached = false;      // the command was left running (detach_on_signal)
+    // When the last kernel record came (steady_clock): the traced traffic
+    // ended no later. A capture's last frames are in the ring by then plus its
+    // block timeout (capture::LoopbackCapture::stop).
+    std::chrono::steady_clock::time_point last_record{};
 };
 
 // Blocks SIGINT, SIGTERM and SIGCHLD in the calling thread, and so in every

@@ -380,7 +380,7 @@ std::string journey_section(const Journey& j, std::size_t ji, bool several, bool
 }
 
 
-BarChart one_way_chart(const std::vector<Journey>& journeys) {
+BarChart one_way_chart(std::span<const Journey> journeys) {
     BarChart c{"median one-way time of a data packet (send() enter to recv() exit)", {}};
     for (const auto& j : journeys)
         c.bars.push_back({j.transport, static_cast<double>(j.stats.median_one_way_ns),
@@ -390,7 +390,7 @@ BarChart one_way_chart(const std::vector<Journey>& journeys) {
     return c;
 }
 
-std::string compare_layers_table(const std::vector<Journey>& journeys) {
+std::string compare_layers_table(std::span<const Journey> journeys) {
     std::string s = "<table class=\"compare\"><tr><th>layer</th>";
     for (const auto& j : journeys) s += "<th>" + html_escape(j.transport) + " send</th><th>" +
                                         html_escape(j.transport) + " receive</th>";
@@ -431,7 +431,7 @@ std::string render_sequence_svg(const Journey& j, std::size_t id) { return seque
 
 std::string sequence_help() { return kSequenceHelp; }
 
-std::string render_compare_layers_table(const std::vector<Journey>& journeys) {
+std::string render_compare_layers_table(std::span<const Journey> journeys) {
     return compare_layers_table(journeys);
 }
 
@@ -464,7 +464,7 @@ std::string render_bar_chart_svg(const BarChart& chart) {
     return s + "</svg>\n";
 }
 
-std::string render_journeys_html(const std::vector<Journey>& journeys) {
+std::string render_journeys_html(std::span<const Journey> journeys) {
     const bool several = journeys.size() > 1;
     std::string body;
     if (several) {
@@ -487,7 +487,7 @@ std::string render_charts_html(const std::string& title, const std::vector<BarCh
     return html_page(title, body);
 }
 
-Status write_html(const std::vector<Journey>& journeys, const std::string& path) {
+Status write_html(std::span<const Journey> journeys, const std::string& path) {
     return write_text_file("--html", path, render_journeys_html(journeys));
 }
 

@@ -6,6 +6,7 @@
 // (--compare) a bar chart of their one-way times comes first.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,10 +34,10 @@ std::string render_bar_chart_svg(const BarChart& chart);
 // section with the journey's transport.
 std::string render_sequence_svg(const journey::Journey& j, std::size_t id);
 std::string sequence_help();  // the sentence under "Sequence"
-std::string render_compare_layers_table(const std::vector<journey::Journey>& journeys);
+std::string render_compare_layers_table(std::span<const journey::Journey> journeys);
 std::string render_journey_section(const journey::Journey& j, std::size_t id, bool several,
                                    bool with_sequence);
-std::string render_journeys_html(const std::vector<journey::Journey>& journeys);
+std::string render_journeys_html(std::span<const journey::Journey> journeys);
 // A page of charts only (bench results).
 std::string render_charts_html(const std::string& title, const std::vector<BarChart>& charts);
 
@@ -47,7 +48,7 @@ std::string html_page(const std::string& title, const std::string& body,
 // Writes text to path; errors name the option ("--html: write PATH: ...").
 Status write_text_file(const std::string& flag, const std::string& path, const std::string& text);
 
-Status write_html(const std::vector<journey::Journey>& journeys, const std::string& path);
+Status write_html(std::span<const journey::Journey> journeys, const std::string& path);
 Status write_charts_html(const std::string& title, const std::vector<BarChart>& charts,
                          const std::string& path);
 

@@ -50,10 +50,11 @@ void add_html_option(CLI::App& cmd, std::string& path, const std::string& descri
 }
 
 Status write_outputs(const journey::Journey& j, const OutputOptions& o, std::ostream& out) {
-    return write_outputs(std::vector<journey::Journey>{j}, o, out);
+    // A view, not a copy: a long trace's journey is hundreds of megabytes.
+    return write_outputs(std::span<const journey::Journey>(&j, 1), o, out);
 }
 
-Status write_outputs(const std::vector<journey::Journey>& journeys, const OutputOptions& o,
+Status write_outputs(std::span<const journey::Journey> journeys, const OutputOptions& o,
                      std::ostream& out) {
     if (journeys.empty()) return {};
     (void)save_last_journey(journeys.back());  // best effort, see outputs.h

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,7 @@ void add_html_option(CLI::App& cmd, std::string& path, const std::string& descri
 // (best effort: a cache that cannot be written never fails the run).
 Status write_outputs(const journey::Journey& j, const OutputOptions& o, std::ostream& out = std::cout);
 // --compare: all journeys in one file of each format; the last one is saved.
-Status write_outputs(const std::vector<journey::Journey>& journeys, const OutputOptions& o,
+Status write_outputs(std::span<const journey::Journey> journeys, const OutputOptions& o,
                      std::ostream& out = std::cout);
 
 }  // namespace tpk::report

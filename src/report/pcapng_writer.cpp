@@ -38,7 +38,7 @@ void collect(const journey::Journey& j, std::size_t journey_index, const std::st
         out.push_back({&f, f.t_ns, j.realtime_offset_ns, journey_index, prefix + unmatched_comment()});
 }
 
-Error no_frames_error(const std::vector<journey::Journey>& journeys, const std::string& path) {
+Error no_frames_error(std::span<const journey::Journey> journeys, const std::string& path) {
     bool all_unix = !journeys.empty();
     for (const auto& j : journeys) all_unix = all_unix && transport_label(j) == "UNIX";
     if (all_unix)
@@ -70,10 +70,10 @@ std::string packet_comment(const journey::Journey& j, std::size_t packet) {
 }
 
 Status write_pcapng(const journey::Journey& j, const std::string& path) {
-    return write_pcapng(std::vector<journey::Journey>{j}, path);
+    return write_pcapng(std::span<const journey::Journey>(&j, 1), path);
 }
 
-Status write_pcapng(const std::vector<journey::Journey>& journeys, const std::string& path) {
+Status write_pcapng(std::span<const journey::Journey> journeys, const std::string& path) {
     std::vector<OutFrame> frames;
     for (std::size_t k = 0; k < journeys.size(); ++k) {
         const std::string prefix =

@@ -6,6 +6,7 @@
 // goes in them.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,6 @@ std::string packet_comment(const journey::Journey& j, std::size_t packet);
 // a sentence when there are no frames (UNIX sockets never reach a device)
 // or the journeys mix link types.
 Status write_pcapng(const journey::Journey& j, const std::string& path);
-Status write_pcapng(const std::vector<journey::Journey>& journeys, const std::string& path);
+Status write_pcapng(std::span<const journey::Journey> journeys, const std::string& path);
 
 }  // namespace tpk::report

@@ -295,7 +295,7 @@ bool event_before(const Json& a, const Json& b) {
 
 }  // namespace
 
-std::string render_perfetto(const std::vector<journey::Journey>& journeys) {
+std::string render_perfetto(std::span<const journey::Journey> journeys) {
     std::vector<Json> meta, timed;
     std::uint64_t next_flow_id = 1;
     for (std::size_t k = 0; k < journeys.size(); ++k)
@@ -316,7 +316,7 @@ std::string render_perfetto(const std::vector<journey::Journey>& journeys) {
     return out;
 }
 
-Status write_perfetto(const std::vector<journey::Journey>& journeys, const std::string& path) {
+Status write_perfetto(std::span<const journey::Journey> journeys, const std::string& path) {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     if (!f) return errno_error("--perfetto: write " + path);
     f << render_perfetto(journeys);

@@ -5,6 +5,7 @@
 // Times are relative to the journey's first event; displayTimeUnit is ns.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,8 @@ namespace tpk::report {
 
 // The whole file. Several journeys (--compare) each get their own kernel
 // process, all starting at time 0 so they line up.
-std::string render_perfetto(const std::vector<journey::Journey>& journeys);
+std::string render_perfetto(std::span<const journey::Journey> journeys);
 
-Status write_perfetto(const std::vector<journey::Journey>& journeys, const std::string& path);
+Status write_perfetto(std::span<const journey::Journey> journeys, const std::string& path);
 
 }  // namespace tpk::report

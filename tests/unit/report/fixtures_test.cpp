@@ -66,7 +66,7 @@ TEST_P(RecordedJourney, EveryFormatKeepsItsShape) {
     ASSERT_FALSE(j.packets.empty()) << "the correlator found no packets in " << GetParam();
 
     // Perfetto: well formed, a flow per packet of two hops or more.
-    const auto trace = nlohmann::json::parse(render_perfetto({j}));
+    const auto trace = nlohmann::json::parse(render_perfetto(std::vector<tpk::journey::Journey>{j}));
     const auto problems = testing::trace_problems(trace);
     EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems);
     std::size_t multi_hop = 0, begun = 0;
@@ -75,7 +75,7 @@ TEST_P(RecordedJourney, EveryFormatKeepsItsShape) {
     EXPECT_EQ(begun, multi_hop);
 
     // HTML: one arrow and one table row per packet.
-    const std::string html = render_journeys_html({j});
+    const std::string html = render_journeys_html(std::vector<tpk::journey::Journey>{j});
     EXPECT_EQ(count(html, "class=\"packet-arrow"), j.packets.size());
     EXPECT_EQ(count(html, "<tr class=\"packet-row"), j.packets.size());
     EXPECT_EQ(html.find("<script"), std::string::npos);
@@ -126,7 +126,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, RecordedJourney,
                          });
 
 TEST(RecordedJourney, TcpHasHandshakeAndTeardownShaded) {
-    const std::string html = render_journeys_html({replay("journey-tcp.jsonl")});
+    const std::string html = render_journeys_html(std::vector<tpk::journey::Journey>{replay("journey-tcp.jsonl")});
     EXPECT_GE(count(html, "class=\"phase phase-handshake\""), 1u);
     EXPECT_GE(count(html, "class=\"phase phase-teardown\""), 1u);
 }

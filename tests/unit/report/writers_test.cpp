@@ -171,7 +171,7 @@ TEST(Pcapng, NoFramesIsOneClearError) {
 
 TEST(Perfetto, GoldenAndWellFormed) {
     const auto j = sample_tcp_journey();
-    const std::string text = render_perfetto({j});
+    const std::string text = render_perfetto(std::vector<tpk::journey::Journey>{j});
     expect_golden("journey.perfetto.json", text);
     const auto trace = nlohmann::json::parse(text);
     const auto problems = testing::trace_problems(trace);
@@ -193,7 +193,7 @@ TEST(Perfetto, GoldenAndWellFormed) {
 }
 
 TEST(Perfetto, TracksNamedPerProcessAndLayer) {
-    const auto trace = nlohmann::json::parse(render_perfetto({sample_tcp_journey()}));
+    const auto trace = nlohmann::json::parse(render_perfetto(std::vector<tpk::journey::Journey>{sample_tcp_journey()}));
     std::set<std::string> names;
     for (const auto& e : trace["traceEvents"])
         if (e["ph"] == "M" && (e["name"] == "process_name" || e["name"] == "thread_name"))
@@ -208,7 +208,7 @@ TEST(Perfetto, CompareKeepsJourneysApart) {
     auto a = sample_tcp_journey();
     auto b = sample_tcp_journey();
     b.transport = "tcp6";
-    const auto trace = nlohmann::json::parse(render_perfetto({a, b}));
+    const auto trace = nlohmann::json::parse(render_perfetto(std::vector<tpk::journey::Journey>{a, b}));
     EXPECT_TRUE(testing::trace_problems(trace).empty());
     std::set<long long> pids;
     for (const auto& e : trace["traceEvents"]) pids.insert(e["pid"].get<long long>());
@@ -217,7 +217,7 @@ TEST(Perfetto, CompareKeepsJourneysApart) {
 
 TEST(Html, GoldenOneArrowPerPacketNothingFetched) {
     const auto j = sample_tcp_journey();
-    const std::string html = render_journeys_html({j});
+    const std::string html = render_journeys_html(std::vector<tpk::journey::Journey>{j});
     expect_golden("journey.html", html);
     EXPECT_EQ(count(html, "class=\"packet-arrow"), j.packets.size());
     EXPECT_EQ(count(html, "class=\"phase phase-handshake\""), 1u);
@@ -237,7 +237,7 @@ TEST(Html, CompareDrawsABarPerJourney) {
     auto b = sample_tcp_journey();
     b.transport = "unix";
     b.stats.median_one_way_ns = 9'000;
-    const std::string html = render_journeys_html({a, b});
+    const std::string html = render_journeys_html(std::vector<tpk::journey::Journey>{a, b});
     EXPECT_EQ(count(html, "class=\"chart-bar\""), 2u);
     EXPECT_EQ(count(html, "<svg class=\"sequence\""), 2u);
     EXPECT_NE(html.find("9.00 µs"), std::string::npos);
@@ -251,7 +251,7 @@ TEST(Html, CompareDrawsABarPerJourney) {
 TEST(Html, EscapesWhatTheJourneyHolds) {
     auto j = sample_tcp_journey();
     j.notes.push_back("<script>alert(1)</script>");
-    const std::string html = render_journeys_html({j});
+    const std::string html = render_journeys_html(std::vector<tpk::journey::Journey>{j});
     EXPECT_EQ(html.find("<script"), std::string::npos);
     EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
 }
