@@ -655,9 +655,8 @@ Result<Recording> record_trace(const TraceTarget& target) {
                 tracer->deliver_records(*held, sink);
                 held.reset();
                 for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
-                for (auto& e : batch) rec.stream->add(std::move(e));
-                for (auto& f : frames) rec.stream->add(std::move(f));
-                batch.clear();
+                rec.stream->add(std::move(batch));
+                rec.stream->add(std::move(frames));
                 batch_routes.clear();
                 if (auto chunk = rec.stream->cut(false, hold_ns)) {
                     stamp_journey(*chunk, rec);
@@ -680,6 +679,9 @@ Result<Recording> record_trace(const TraceTarget& target) {
     // The sink's batch is the job's while it runs.
     so.before_finish = [&] {
         if (job.valid()) job.get();
+        // finish() delivers every record still held: room for them at once.
+        if (rec.stream) batch.reserve(batch.size() + tracer->records_held());
+        else rec.input.events.reserve(rec.input.events.size() + tracer->records_held());
     };
     auto result = kernel::run_session(*tracer, so, sink);
     if (job.valid()) job.get();
@@ -705,8 +707,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     rec.traced = traced_text(target, result->command_pid, pid_names);
     if (rec.stream) {
         for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
-        for (auto& e : batch) rec.stream->add(std::move(e));
-        batch.clear();
+        rec.stream->add(std::move(batch));
     }
     // A run that never went quiet is one journey, correlated whole.
     if (rec.stream && rec.stream->chunks() == 0) {

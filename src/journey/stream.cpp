@@ -1,6 +1,7 @@
 #include "journey/stream.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
@@ -136,15 +137,37 @@ JourneyStream::JourneyStream(CorrelatorInput setup) : setup_(std::move(setup)) {
     setup_.capture_dropped = 0;
 }
 
-void JourneyStream::add(model::Event e) {
-    // The free of a packet already shown, held in a CPU's packet stage across
-    // the quiet time (bpf/packet_stage.bpf.h flushes at the next hop there).
+// The free of a packet already shown, held in a CPU's packet stage across
+// the quiet time (bpf/packet_stage.bpf.h flushes at the next hop there).
+bool JourneyStream::late_free(const model::Event& e) const {
     const bool free = e.kind == EventKind::consume_skb || e.kind == EventKind::kfree_skb;
-    if (free && e.t_ns <= last_cut_ns_ && shown_skbs_.count(e.skb)) {
+    return free && e.t_ns <= last_cut_ns_ && shown_skbs_.count(e.skb);
+}
+
+void JourneyStream::add(model::Event e) {
+    if (late_free(e)) {
         ++late_hops_;
         return;
     }
     pending_.push_back(std::move(e));
+}
+
+void JourneyStream::add(std::vector<model::Event>&& events) {
+    // Hundreds of thousands at the end of a busy run: the vector is taken
+    // over rather than its events moved one by one.
+    const auto from = static_cast<std::ptrdiff_t>(pending_.size());
+    if (pending_.empty()) {
+        pending_ = std::move(events);
+    } else {
+        pending_.reserve(pending_.size() + events.size());
+        std::move(events.begin(), events.end(), std::back_inserter(pending_));
+    }
+    events.clear();
+    if (shown_skbs_.empty()) return;
+    auto late = std::remove_if(pending_.begin() + from, pending_.end(),
+                               [&](const model::Event& e) { return late_free(e); });
+    late_hops_ += static_cast<std::uint64_t>(pending_.end() - late);
+    pending_.erase(late, pending_.end());
 }
 
 void JourneyStream::add_route(Route r) {

@@ -46,6 +46,7 @@ public:
     explicit JourneyStream(CorrelatorInput setup);
 
     void add(model::Event e);
+    void add(std::vector<model::Event>&& events);   // the same, for each in order
     // Every event added since the last cut, handed back (a run that never
     // cut is correlated whole instead).
     std::vector<model::Event> take_pending() { return std::move(pending_); }
@@ -71,6 +72,7 @@ public:
 
 private:
     using EventKey = std::tuple<std::uint64_t, std::uint32_t, std::uint16_t>;  // t_ns, tid, kind
+    bool late_free(const model::Event& e) const;
     void number_chunk(Journey& j, bool last);
     void carry_context(const Journey& j, const std::vector<model::Event>& events, bool last);
     void add_totals(const Journey& j);

@@ -602,6 +602,7 @@ int Tracer::epoll_fd() const {
 
 std::uint64_t Tracer::records_arrived() const { return state_ ? state_->arrived : 0; }
 std::uint64_t Tracer::records_dropped() const { return state_ ? state_->dropped : 0; }
+std::uint64_t Tracer::records_held() const { return state_ ? state_->held.count() : 0; }
 
 std::uint64_t Tracer::lost_events() const {
     if (!state_ || !state_->loaded) return 0;

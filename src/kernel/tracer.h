@@ -147,6 +147,8 @@ public:
     std::uint64_t records_arrived() const;
     // Records dropped because max_held_records were already held.
     std::uint64_t records_dropped() const;
+    // Records held now (hold_records), each an event or more once delivered.
+    std::uint64_t records_held() const;
     // Program ids while attached (the runtime test checks they vanish).
     std::vector<std::uint32_t> program_ids() const;
 
