@@ -47,7 +47,7 @@ test:
 bench:
 	@scripts/install-deps bench
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j $(JOBS) --target tracepacket bench_pingpong
+	cmake --build $(BUILD) -j $(JOBS) --target tracepacket bench_pingpong bench_correlate
 	BUILD=$(BUILD) bench/run-all
 
 fuzz:

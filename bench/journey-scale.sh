@@ -9,6 +9,7 @@
 #
 #   bench/journey-scale.sh     (env: SIZES="10000 100000" BUILD=build BASELINE=)
 #   SIZES="10000 100000 1000000" bench/journey-scale.sh    (1M: ~2 min a run)
+# Then bench_correlate (when built) on a recorded 10k run: the same work offline.
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
@@ -23,28 +24,34 @@ BASELINE=${BASELINE:-}
 work=$(mktemp -d /tmp/tpk-journey-scale.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# One run: prints "<packets> <s after the command> <packets/s> <peak RSS MB>".
+# One run: prints "<packets> <s after the command> <packets/s> <peak RSS MB>
+# <events lost>" (lost: the kernel's ring was full, or --max-held was reached:
+# the summary's lost_events and its notes say so; such a run wrote fewer packets).
 # The traced shell stamps the command's end; tracepacket's end is stamped
 # here once it has written its last line (to a file: a pipe's reader would
 # be timed too).
 once() {   # BINARY N
-    local bin=$1 n=$2 end_cmd end_tpk packets rss
+    local bin=$1 n=$2 end_cmd end_tpk packets lost rss
     /usr/bin/time -f '%M' -o "$work/rss" "$bin" trace --json -- /bin/sh -c \
         "'$PINGPONG' tcp 64 $n 100 >/dev/null; date +%s%N > '$work/cmd_end'" \
         > "$work/out.jsonl" 2> "$work/err" || { cat "$work/err" >&2; return 1; }
     end_tpk=$(date +%s%N)
     end_cmd=$(cat "$work/cmd_end")
-    packets=$(tail -1 "$work/out.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["packets"])')
+    read -r packets lost < <(tail -1 "$work/out.jsonl" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for n in s["notes"]: print("note:", n, file=sys.stderr)
+print(s["packets"], s["lost_events"])')
     rss=$(tail -1 "$work/rss")
-    python3 - "$packets" "$end_cmd" "$end_tpk" "$rss" <<'EOF'
+    python3 - "$packets" "$end_cmd" "$end_tpk" "$rss" "$lost" <<'EOF'
 import sys
-packets, end_cmd, end_tpk, rss = (int(x) for x in sys.argv[1:])
+packets, end_cmd, end_tpk, rss, lost = (int(x) for x in sys.argv[1:])
 after = max(end_tpk - end_cmd, 1) / 1e9
-print(f"{packets} {after:.2f} {packets / after:.0f} {rss / 1024:.0f}")
+print(f"{packets} {after:.2f} {packets / after:.0f} {rss / 1024:.0f} {lost}")
 EOF
 }
 
-printf '%-10s %-10s %9s %12s %12s %10s\n' build "round trips" packets "s after cmd" "packets/s" "peak MB"
+printf '%-10s %-10s %9s %12s %12s %10s %8s\n' build "round trips" packets "s after cmd" "packets/s" "peak MB" lost
 declare -A rate
 for n in $SIZES; do
     for name in tracepacket baseline; do
@@ -53,8 +60,8 @@ for n in $SIZES; do
             [ -n "$BASELINE" ] || continue
             bin=$BASELINE
         fi
-        read -r packets after pps mb < <(once "$bin" "$n")
-        printf '%-10s %-10s %9s %12s %12s %10s\n' "$name" "$n" "$packets" "$after" "$pps" "$mb"
+        read -r packets after pps mb lost < <(once "$bin" "$n")
+        printf '%-10s %-10s %9s %12s %12s %10s %8s\n' "$name" "$n" "$packets" "$after" "$pps" "$mb" "$lost"
         rate[$name.$n]=$pps
     done
     if [ -n "$BASELINE" ]; then
@@ -65,3 +72,18 @@ for n in $SIZES; do
     if [ "$pps" -ge 200000 ]; then echo "figure: $n round trips: $pps packets/s >= 200000: holds"
     else echo "figure: $n round trips: $pps packets/s >= 200000: DOES NOT HOLD"; fi
 done
+
+# Offline: the correlator and the JSON writer alone, on a recorded
+# 10k-round-trip trace (bench_correlate, Google Benchmark): what they do
+# without the ring, the capture and the file system around them. Whole is
+# `--no-stream`; Streamed cuts every second of event time as a busy trace does.
+CORRELATE=$BUILD_DIR/bench_correlate
+if [ -x "$CORRELATE" ]; then
+    "$TPK" trace --record-raw "$work/rec.jsonl" -o /dev/null -- "$PINGPONG" tcp 64 10000 100 \
+        >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    echo "offline (bench_correlate, median of 3; items = packets):"
+    "$CORRELATE" "$work/rec.jsonl" --benchmark_repetitions=3 \
+        --benchmark_report_aggregates_only=true 2>&1 | grep -E '_median|events,'
+else
+    echo "offline: $CORRELATE is not built (Google Benchmark missing: scripts/install-deps bench)"
+fi
