@@ -200,7 +200,10 @@ std::vector<PacketState> merge_gso_segments(std::vector<PacketState> packets) {
         if (!ps.p.sender_sk) ps.p.sender_sk = parent.p.sender_sk;
         gone[it->second] = true;
     }
+    // Most runs have no GSO original: the packets stay where they are.
+    if (std::find(gone.begin(), gone.end(), true) == gone.end()) return packets;
     std::vector<PacketState> kept;
+    kept.reserve(packets.size());
     for (std::size_t i = 0; i < packets.size(); ++i)
         if (!gone[i]) kept.push_back(std::move(packets[i]));
     return kept;

@@ -91,6 +91,7 @@ std::vector<Packet> order_packets(std::vector<PacketState> packets,
     // by the first hop would not do: when both ends close at once, the FIN
     // whose close() started first can reach the wire second.
     std::vector<std::size_t> order = wire_order(packets);
+    out.reserve(order.size());
     std::vector<std::size_t> where(packets.size());
     for (std::size_t k = 0; k < order.size(); ++k) where[order[k]] = k;
     auto remap = [&](std::size_t i) { return i == kNone ? kNone : where[i]; };
