@@ -22,6 +22,7 @@
 #include "report/json_lines.h"
 #include "report/outputs.h"
 #include "report/text.h"
+#include "util/keep_until_exit.h"
 
 namespace tpk::commands {
 
@@ -120,6 +121,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
         if (auto last = rec->stream->cut(/*last=*/true)) {
             stamp_journey(*last, *rec);
             write_chunk(*last);
+            util::keep_until_exit(std::move(*last));
         }
         auto totals = rec->stream->totals(rec->input.lost_events, rec->input.capture_dropped);
         stamp_journey(totals, *rec);
@@ -134,6 +136,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
         if (!out)
             return errno_error("write the journey" + (o.output.empty() ? "" : " to " + o.output));
         if (auto st = report::write_outputs(totals, o.outputs); !st) return st.error();
+        util::keep_until_exit(std::move(*rec));
         return code;
     }
     auto j = finish_recording(std::move(*rec));
@@ -145,6 +148,8 @@ Result<int> run_trace(const TraceCliOptions& o) {
     out.flush();
     if (!out) return errno_error("write the journey" + (o.output.empty() ? "" : " to " + o.output));
     if (auto st = report::write_outputs(j, o.outputs); !st) return st.error();
+    util::keep_until_exit(std::move(j));
+    util::keep_until_exit(std::move(*rec));
     return code;
 }
 
