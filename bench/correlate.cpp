@@ -22,6 +22,7 @@
 #include "journey/recording.h"
 #include "journey/stream.h"
 #include "report/json_lines.h"
+#include "report/text.h"
 
 namespace {
 
@@ -44,6 +45,19 @@ void Whole(benchmark::State& state) {
         auto j = tpk::journey::correlate(input);
         tpk::journey::explain(j);
         tpk::report::write_journey_json(j, out);
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
+}
+
+// The same as text (trace's default), with the explanations, uncoloured as
+// written to a file.
+void WholeText(benchmark::State& state) {
+    auto out = null_file();
+    for (auto _ : state) {
+        tpk::journey::CorrelatorInput input = recorded;
+        auto j = tpk::journey::correlate(input);
+        tpk::journey::explain(j);
+        out << tpk::report::render_journey_text(j, {});
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
 }
@@ -77,6 +91,7 @@ void Streamed(benchmark::State& state) {
 
 BENCHMARK(Whole)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Streamed)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(WholeText)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -45,31 +45,44 @@ std::string fit(std::string s, std::size_t width) {
     return s.substr(0, width - 3) + "...";
 }
 
-// Breaks text into lines of at most width, each after the first indented.
-std::string wrap_text(const std::string& prefix, const std::string& text,
-                      std::size_t width = 100) {
-    std::vector<std::string> words;
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-        std::size_t space = std::min(text.find(' ', pos), text.size());
-        if (space > pos) words.push_back(text.substr(pos, space - pos));
+// fit(), appended to out.
+void append_fit(std::string& out, std::string_view s, std::size_t width) {
+    if (s.size() <= width) out += s;
+    else if (width < 4) out += s.substr(0, width);
+    else out.append(s.substr(0, width - 3)).append("...");
+}
+
+// Breaks text into lines of at most width, each after the first indented,
+// and appends them to out (the packets' explanations are most of a long
+// trace's text: no string per word or line).
+void append_wrapped(std::string& out, std::string_view prefix, std::string_view text,
+                    std::size_t width = 100) {
+    std::size_t line_start = out.size();
+    out += prefix;
+    bool empty = true;
+    for (std::size_t pos = 0; pos <= text.size();) {
+        const std::size_t space = std::min(text.find(' ', pos), text.size());
+        if (space > pos) {
+            const std::string_view w = text.substr(pos, space - pos);
+            if (!empty && out.size() - line_start + 1 + w.size() > width) {
+                out += '\n';
+                line_start = out.size();
+                out.append(prefix.size(), ' ');
+                empty = true;
+            }
+            if (!empty) out += ' ';
+            append_fit(out, w, w.size() + prefix.size() > width ? width - prefix.size() : w.size());
+            empty = false;
+        }
         pos = space + 1;
     }
-    std::string out, line = prefix;
-    bool empty = true;
-    for (const auto& w : words) {
-        if (!empty && line.size() + 1 + w.size() > width) {
-            out += line;
-            out += '\n';
-            line.assign(prefix.size(), ' ');
-            empty = true;
-        }
-        if (!empty) line += ' ';
-        line += w.size() + prefix.size() > width ? fit(w, width - prefix.size()) : w;
-        empty = false;
-    }
-    out += line;
     out += '\n';
+}
+
+std::string wrap_text(const std::string& prefix, const std::string& text,
+                      std::size_t width = 100) {
+    std::string out;
+    append_wrapped(out, prefix, text, width);
     return out;
 }
 
@@ -279,32 +292,41 @@ void render_packets(const Journey& j, const Paint& paint, bool explain, std::str
         Role sender = p.direction == journey::Direction::client_to_server   ? Role::client
                       : p.direction == journey::Direction::server_to_client ? Role::server
                                                                             : Role::unknown;
-        out += "\n" + role_paint(paint, sender, fit(packet_title(j, p, i), 100)) + "\n";
-        out += wrap_text("     sent by: ", p.sent_by);
-        if (explain && !p.explain.empty()) out += wrap_text("     what:    ", p.explain);
+        out += '\n';
+        out += role_paint(paint, sender, fit(packet_title(j, p, i), 100));
+        out += '\n';
+        append_wrapped(out, "     sent by: ", p.sent_by);
+        if (explain && !p.explain.empty()) append_wrapped(out, "     what:    ", p.explain);
         if (p.recv_syscall != kNone) {
             const auto& r = j.syscalls[p.recv_syscall];
             out += fit(fmt::format("     read by: {} ({})", r.name, journey::caller_text(r)), 100) +
                    "\n";
         }
         if (p.frame)
-            out += wrap_text("     wire:    ", p.frame->summary);
+            append_wrapped(out, "     wire:    ", p.frame->summary);
         else if (p.flow.protocol)
             out += paint.warn("     wire:    no captured frame matched") + "\n";
         render_packet_trouble(p, paint, out);
         out += paint.dim(fmt::format("     {:>12}  {:<8} {:<12} {:<24} {}", "+µs", "side", "layer",
                                      "event", "detail / task")) + "\n";
+        fmt::memory_buffer line;   // one hop's line, before fit()
         for (const Hop& h : p.hops) {
-            std::string task = h.comm.empty() ? "" : fmt::format("[{} {}]", h.comm, h.tid);
-            std::string detail = h.detail.empty() ? task : h.detail + " " + task;
-            if (!h.dev.empty()) detail = h.dev + " " + detail;
-            out += fit(fmt::format("     {:>12}  {:<8} {:<12} {:<24} {}", us(h.since_cause_ns),
-                                   h.receive_side ? "receive" : "send",
-                                   model::layer_name(h.layer), model::event_name(h.event), detail),
-                       100) + "\n";
+            // "+µs side layer event [dev] [detail] [comm tid]"
+            line.clear();
+            fmt::format_to(std::back_inserter(line), "     {:>12.1f}  {:<8} {:<12} {:<24} ",
+                           static_cast<double>(h.since_cause_ns) / 1000.0,
+                           h.receive_side ? "receive" : "send", model::layer_name(h.layer),
+                           model::event_name(h.event));
+            if (!h.dev.empty()) fmt::format_to(std::back_inserter(line), "{} ", h.dev);
+            if (!h.detail.empty()) fmt::format_to(std::back_inserter(line), "{} ", h.detail);
+            if (!h.comm.empty()) fmt::format_to(std::back_inserter(line), "[{} {}]", h.comm, h.tid);
+            append_fit(out, std::string_view(line.data(), line.size()), 100);
+            out += '\n';
             // Under the hop, from the side column on: what the kernel did there.
-            if (explain && !h.explain.empty())
-                out += paint.dim(wrap_text(std::string(19, ' '), h.explain));
+            if (explain && !h.explain.empty()) {
+                if (paint.on) out += paint.dim(wrap_text(std::string(19, ' '), h.explain));
+                else append_wrapped(out, "                   ", h.explain);
+            }
         }
         if (auto l = layers_line(j, p); !l.empty()) out += wrap_text("     ", l);
     }
