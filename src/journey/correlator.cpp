@@ -57,7 +57,9 @@ Journey correlate(const CorrelatorInput& input) {
     j.stats.frames = matched.frames;
     j.stats.frames_matched = matched.matched;
     j.stats.frames_other = matched.other;
-    j.states = build_states(events.side, j.connections, sockets, input.server_port, j.syscalls, at);
+    j.states = build_states(events.side, j.connections,
+                            connection_starts(packets, j.connections.size()), sockets,
+                            input.server_port, j.syscalls, at);
     j.routes = build_routes(input.routes, events.side, j.syscalls, lookup_packets, at,
                             !packets.empty() || !events.side.empty());
 

@@ -182,14 +182,110 @@ std::vector<std::size_t> wire_order(const std::vector<PacketState>& ps) {
     return order;
 }
 
-std::size_t connection_of(const Flow& f, const std::vector<Connection>& connections) {
+namespace {
+
+bool endpoint_less(const model::Endpoint& x, const model::Endpoint& y) {
+    return std::tie(x.family, x.port, x.addr) < std::tie(y.family, y.port, y.addr);
+}
+
+// FNV-1a over an endpoint's fields.
+std::size_t hash_endpoint(const model::Endpoint& e, std::size_t h) {
+    auto mix = [&h](std::uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
+    mix(static_cast<std::uint8_t>(e.family));
+    mix(static_cast<std::uint8_t>(e.family >> 8));
+    mix(static_cast<std::uint8_t>(e.port));
+    mix(static_cast<std::uint8_t>(e.port >> 8));
+    for (auto byte : e.addr) mix(byte);
+    return h;
+}
+
+constexpr std::size_t kFnvBasis = 1469598103934665603ull;
+
+template <typename Map, typename Key>
+std::size_t find_or_none(const Map& m, const Key& k) {
+    auto it = m.find(k);
+    return it == m.end() ? kNone : it->second;
+}
+
+}  // namespace
+
+ConversationKey::ConversationKey(const Flow& f) : protocol(f.protocol), a(f.src), b(f.dst) {
+    if (endpoint_less(b, a)) std::swap(a, b);
+}
+
+std::size_t ConversationKeyHash::operator()(const ConversationKey& k) const {
+    return hash_endpoint(k.b, hash_endpoint(k.a, (kFnvBasis ^ k.protocol) * 1099511628211ull));
+}
+
+std::size_t ConnectionIndex::EndKeyHash::operator()(const EndKey& k) const {
+    return hash_endpoint(k.e, (kFnvBasis ^ k.protocol) * 1099511628211ull);
+}
+
+ConnectionIndex::ConnectionIndex(const std::vector<Connection>& connections,
+                                 const std::vector<std::uint64_t>& starts)
+    : starts_(starts) {
     for (std::size_t i = 0; i < connections.size(); ++i) {
         const auto& c = connections[i];
-        if (c.client_to_server.protocol != f.protocol) continue;
-        if (f.protocol == 0) continue;
-        if (same_conversation(c.client_to_server, f)) return i;
+        const Flow& f = c.client_to_server;
+        // emplace keeps the first, assignment the last.
+        if (f.protocol) conversation_[ConversationKey(f)].push_back(i);
+        for (auto sk : {c.client_sk, c.server_sk, c.listen_sk})
+            if (sk) last_socket_[sk] = i;
+        if (c.client_sk) socket_role_.emplace(c.client_sk, Role::client);
+        if (c.server_sk) socket_role_.emplace(c.server_sk, Role::server);
+        if (c.listen_sk) socket_role_.emplace(c.listen_sk, Role::server);
+        last_serving_[port_key(f.protocol, f.dst.port)] = i;
+        first_serving_.emplace(port_key(f.protocol, f.dst.port), i);
+        first_client_.emplace(EndKey{f.protocol, f.src}, i);
+        first_server_.emplace(EndKey{f.protocol, f.dst}, i);
     }
-    return kNone;
+}
+
+std::size_t ConnectionIndex::of_flow(const Flow& f, std::uint64_t t_ns) const {
+    if (f.protocol == 0) return kNone;
+    auto it = conversation_.find(ConversationKey(f));
+    if (it == conversation_.end()) return kNone;
+    std::size_t found = it->second.front();
+    if (t_ns)
+        for (auto c : it->second)
+            if (c < starts_.size() && starts_[c] <= t_ns) found = c;
+    return found;
+}
+
+std::vector<std::uint64_t> connection_starts(const std::vector<PacketState>& packets,
+                                             std::size_t connections) {
+    std::vector<std::uint64_t> starts(connections, UINT64_MAX);
+    for (const auto& ps : packets)
+        if (ps.p.connection < connections && !ps.p.hops.empty())
+            starts[ps.p.connection] = std::min(starts[ps.p.connection], ps.p.hops.front().t_ns);
+    return starts;
+}
+
+std::size_t ConnectionIndex::last_with_socket(std::uint64_t sk) const {
+    return find_or_none(last_socket_, sk);
+}
+
+std::size_t ConnectionIndex::last_serving(std::uint8_t protocol, std::uint16_t port) const {
+    return find_or_none(last_serving_, port_key(protocol, port));
+}
+
+std::size_t ConnectionIndex::first_client_end(std::uint8_t protocol,
+                                              const model::Endpoint& e) const {
+    return find_or_none(first_client_, EndKey{protocol, e});
+}
+
+std::size_t ConnectionIndex::first_server_end(std::uint8_t protocol,
+                                              const model::Endpoint& e) const {
+    return find_or_none(first_server_, EndKey{protocol, e});
+}
+
+std::size_t ConnectionIndex::first_serving(std::uint8_t protocol, std::uint16_t port) const {
+    return find_or_none(first_serving_, port_key(protocol, port));
+}
+
+Role ConnectionIndex::socket_role(std::uint64_t sk) const {
+    auto it = socket_role_.find(sk);
+    return it == socket_role_.end() ? Role::unknown : it->second;
 }
 
 Role role_of_pid(std::uint32_t pid, const std::vector<Process>& processes) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "journey/journey.h"
@@ -72,8 +73,69 @@ const Hop* untraced_sender(const Packet& p, const std::vector<Syscall>& syscalls
 std::uint64_t wire_time(const Packet& p);
 std::vector<std::size_t> wire_order(const std::vector<PacketState>& ps);
 
-// The connection a TCP/UDP flow belongs to (either direction), or kNone.
-std::size_t connection_of(const Flow& f, const std::vector<Connection>& connections);
+// A TCP/UDP conversation whichever way a flow goes: its protocol and its
+// two endpoints, the smaller first. Equal keys: same_conversation().
+struct ConversationKey {
+    std::uint8_t protocol = 0;
+    model::Endpoint a, b;
+    explicit ConversationKey(const Flow& f);
+    bool operator==(const ConversationKey&) const = default;
+};
+struct ConversationKeyHash {
+    std::size_t operator()(const ConversationKey& k) const;
+};
+
+// The connections looked up by flow, socket and port, built once per stage
+// that asks per packet, frame, state or call: a trace of a busy server has
+// tens of thousands of connections, and a scan of them for each would be
+// quadratic. Each lookup answers what a scan in the connections' order would.
+class ConnectionIndex {
+public:
+    // starts: when each connection's first packet was seen, when known; a
+    // conversation then belongs to its connections in turn (a port pair the
+    // kernel reused for a new connection).
+    explicit ConnectionIndex(const std::vector<Connection>& connections,
+                             const std::vector<std::uint64_t>& starts = {});
+    // The connection of f's TCP/UDP conversation (either direction) at t_ns:
+    // the last one started by then, else its first; kNone when none.
+    std::size_t of_flow(const Flow& f, std::uint64_t t_ns = 0) const;
+    // The last connection whose client, server or listening socket is sk, or kNone.
+    std::size_t last_with_socket(std::uint64_t sk) const;
+    // The last connection of this protocol whose server port is port, or kNone.
+    std::size_t last_serving(std::uint8_t protocol, std::uint16_t port) const;
+    // The first connection whose client end is (protocol, e), its server end, or
+    // whose server port is e's port: kNone when none is.
+    std::size_t first_client_end(std::uint8_t protocol, const model::Endpoint& e) const;
+    std::size_t first_server_end(std::uint8_t protocol, const model::Endpoint& e) const;
+    std::size_t first_serving(std::uint8_t protocol, std::uint16_t port) const;
+    // The first connection that names sk as its client socket (client) or its
+    // server or listening one (server); unknown when none does.
+    Role socket_role(std::uint64_t sk) const;
+
+private:
+    struct EndKey {
+        std::uint8_t protocol = 0;
+        model::Endpoint e;
+        bool operator==(const EndKey&) const = default;
+    };
+    struct EndKeyHash {
+        std::size_t operator()(const EndKey& k) const;
+    };
+    static std::uint32_t port_key(std::uint8_t protocol, std::uint16_t port) {
+        return std::uint32_t{protocol} << 16 | port;
+    }
+    // Per conversation, its connections in order.
+    std::unordered_map<ConversationKey, std::vector<std::size_t>, ConversationKeyHash> conversation_;
+    std::vector<std::uint64_t> starts_;
+    std::unordered_map<std::uint64_t, std::size_t> last_socket_;
+    std::unordered_map<std::uint64_t, Role> socket_role_;
+    std::unordered_map<std::uint32_t, std::size_t> last_serving_, first_serving_;
+    std::unordered_map<EndKey, std::size_t, EndKeyHash> first_client_, first_server_;
+};
+// When each connection's first packet was seen (its first hop), by connection.
+std::vector<std::uint64_t> connection_starts(const std::vector<PacketState>& packets,
+                                             std::size_t connections);
+
 // The role the caller gave a process, or unknown.
 Role role_of_pid(std::uint32_t pid, const std::vector<Process>& processes);
 

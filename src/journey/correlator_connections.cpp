@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <optional>
 #include <set>
 
 namespace tpk::journey::stages {
@@ -122,24 +123,21 @@ SocketMap learn_sockets(const EventStreams& events, std::vector<PacketState>& pa
     return sockets;
 }
 
-Role role_of_sk(std::uint64_t sk, const std::vector<Connection>& connections,
-                const SocketMap& sockets, std::uint16_t server_port) {
-    const auto& sk_flow = sockets.flow;
+Role role_of_sk(std::uint64_t sk, const ConnectionIndex& connections, const SocketMap& sockets,
+                std::uint16_t server_port) {
     if (!sk) return Role::unknown;
-    for (const auto& c : connections) {
-        if (sk == c.client_sk) return Role::client;
-        if (sk == c.server_sk || sk == c.listen_sk) return Role::server;
-    }
-    auto it = sk_flow.find(sk);
-    if (it != sk_flow.end()) {
-        for (const auto& c : connections) {
-            if (c.client_to_server.protocol != it->second.protocol) continue;
-            if (it->second.src == c.client_to_server.src) return Role::client;
-            if (it->second.src == c.client_to_server.dst) return Role::server;
-            if (it->second.src.port == c.client_to_server.dst.port && it->second.dst.port == 0)
-                return Role::server;
-        }
-        if (server_port && it->second.src.port == server_port) return Role::server;
+    if (auto role = connections.socket_role(sk); role != Role::unknown) return role;
+    auto it = sockets.flow.find(sk);
+    if (it != sockets.flow.end()) {
+        // The first connection with the socket's local end as its client end
+        // (client), as its server end or, for a listener, its server port (server).
+        const Flow& f = it->second;
+        const std::size_t client = connections.first_client_end(f.protocol, f.src);
+        const std::size_t server =
+            std::min(connections.first_server_end(f.protocol, f.src),
+                     f.dst.port == 0 ? connections.first_serving(f.protocol, f.src.port) : kNone);
+        if (client != kNone || server != kNone) return client <= server ? Role::client : Role::server;
+        if (server_port && f.src.port == server_port) return Role::server;
     }
     return Role::unknown;
 }
@@ -167,21 +165,52 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
                                           const SocketMap& sockets, std::uint16_t server_port) {
     std::vector<Connection> connections;
     const auto& sk_flow = sockets.flow;
+    // Per connection, in order of first packet: a conversation's packets,
+    // until a SYN that opens it again. On lo the kernel reuses a port pair
+    // still in TIME-WAIT at once (tcp_tw_reuse): a new SYN with another
+    // initial sequence number is another connection.
     std::vector<std::vector<std::size_t>> groups;
-    std::vector<Flow> keys;
+    struct Current {
+        std::size_t group;
+        std::optional<std::uint32_t> syn_seq;   // its client's SYN
+    };
+    std::unordered_map<ConversationKey, Current, ConversationKeyHash> group_of;
+    auto opening_syn = [](const Packet& p) {
+        return p.flow.protocol == IPPROTO_TCP && (p.tcp_flags & model::kSyn) &&
+               !(p.tcp_flags & model::kAck);
+    };
     for (std::size_t i = 0; i < packets.size(); ++i) {
-        const auto& f = packets[i].p.flow;
-        if (f.protocol == 0) continue;
-        std::size_t g = kNone;
-        for (std::size_t k = 0; k < keys.size(); ++k)
-            if (same_conversation(keys[k], f)) g = k;
-        if (g == kNone) {
-            g = keys.size();
-            keys.push_back(f);
-            groups.emplace_back();
-        }
-        groups[g].push_back(i);
+        const auto& p = packets[i].p;
+        if (p.flow.protocol == 0) continue;
+        auto [it, fresh] = group_of.emplace(ConversationKey(p.flow), Current{groups.size(), {}});
+        const bool syn = opening_syn(p);
+        if (!fresh && syn && it->second.syn_seq && *it->second.syn_seq != p.seq)
+            it->second = Current{groups.size(), {}};
+        if (it->second.group == groups.size()) groups.emplace_back();
+        if (syn && !it->second.syn_seq) it->second.syn_seq = p.seq;
+        groups[it->second.group].push_back(i);
     }
+    // The known sockets by their ends, in sk_flow's order: listeners (no
+    // remote end) by their local end, the others by both ends.
+    struct Ends {
+        std::uint8_t protocol;
+        model::Endpoint local, remote;
+        bool operator==(const Ends&) const = default;
+    };
+    struct EndsHash {
+        std::size_t operator()(const Ends& e) const {
+            return ConversationKeyHash{}(ConversationKey(Flow{e.protocol, e.local, e.remote, 0, 0}));
+        }
+    };
+    std::unordered_map<Ends, std::vector<std::uint64_t>, EndsHash> listeners, by_ends;
+    for (const auto& [sk, f] : sk_flow) {
+        if (f.dst.port == 0) listeners[{f.protocol, f.src, {}}].push_back(sk);
+        by_ends[{f.protocol, f.src, f.dst}].push_back(sk);
+    }
+    auto sockets_at = [](const auto& map, const Ends& e) -> const std::vector<std::uint64_t>* {
+        auto it = map.find(e);
+        return it == map.end() ? nullptr : &it->second;
+    };
     for (std::size_t g = 0; g < groups.size(); ++g) {
         Connection c;
         c.client_to_server = client_direction(packets, groups[g], server_port);
@@ -215,26 +244,26 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
         c.client_sk = most(client_votes);
         c.server_sk = most(server_votes);
         // Sockets whose local end is the server's but are not connected to
-        // the client: the listener.
-        for (const auto& [sk, f] : sk_flow) {
-            if (f.protocol != c.client_to_server.protocol) continue;
-            if (f.src == c.client_to_server.dst && !sk_flow.empty() && sk != c.server_sk &&
-                f.dst.port == 0)
-                c.listen_sk = sk;
-            if (!c.client_sk && f.src == c.client_to_server.src && f.dst == c.client_to_server.dst)
-                c.client_sk = sk;
-            if (!c.server_sk && f.src == c.client_to_server.dst && f.dst == c.client_to_server.src)
-                c.server_sk = sk;
-        }
+        // the client: the listener (the last one known). Ends the votes left
+        // without a socket: the first one known with both its endpoints.
+        const Flow& cs = c.client_to_server;
+        if (auto* l = sockets_at(listeners, {cs.protocol, cs.dst, {}}))
+            for (auto sk : *l)
+                if (sk != c.server_sk) c.listen_sk = sk;
+        if (!c.client_sk)
+            if (auto* s = sockets_at(by_ends, {cs.protocol, cs.src, cs.dst})) c.client_sk = s->front();
+        if (!c.server_sk)
+            if (auto* s = sockets_at(by_ends, {cs.protocol, cs.dst, cs.src})) c.server_sk = s->front();
         connections.push_back(std::move(c));
     }
     // Roles of syscalls whose process the caller did not name (trace): by
     // the socket they used, then the role most of the process's other calls
     // have (a forked client first closes the listener it inherited).
+    const ConnectionIndex index(connections);
     std::map<std::uint32_t, std::pair<std::size_t, std::size_t>> votes;  // client, server
     for (auto& s : syscalls) {
         if (s.role == Role::unknown)
-            s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk, connections, sockets, server_port);
+            s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk, index, sockets, server_port);
         if (s.role == Role::client) ++votes[s.pid].first;
         if (s.role == Role::server) ++votes[s.pid].second;
     }
@@ -243,13 +272,15 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
         if (s.role != Role::unknown || it == votes.end()) continue;
         s.role = it->second.first > it->second.second ? Role::client : Role::server;
     }
-    for (std::size_t i = 0; i < packets.size(); ++i) {
-        auto& p = packets[i].p;
-        p.connection = connection_of(p.flow, connections);
-        if (p.connection == kNone) continue;
-        const auto& c = connections[p.connection];
-        p.direction = p.flow.src == c.client_to_server.src ? Direction::client_to_server
-                                                           : Direction::server_to_client;
+    // Connection g is group g.
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        const auto& c = connections[g];
+        for (std::size_t i : groups[g]) {
+            auto& p = packets[i].p;
+            p.connection = g;
+            p.direction = p.flow.src == c.client_to_server.src ? Direction::client_to_server
+                                                               : Direction::server_to_client;
+        }
     }
     return connections;
 }

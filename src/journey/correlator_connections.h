@@ -38,9 +38,9 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
                                           std::vector<Syscall>& syscalls,
                                           const SocketMap& sockets, std::uint16_t server_port);
 
-// Which end a socket is, from the connections, else its endpoints.
-Role role_of_sk(std::uint64_t sk, const std::vector<Connection>& connections,
-                const SocketMap& sockets, std::uint16_t server_port);
+// Which end a socket is, from the connections (index), else its endpoints.
+Role role_of_sk(std::uint64_t sk, const ConnectionIndex& connections, const SocketMap& sockets,
+                std::uint16_t server_port);
 
 // "tcp", "tcp6", "udp", "udp6" or "unix".
 std::string transport_of(const Flow& f);

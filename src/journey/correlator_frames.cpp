@@ -113,10 +113,11 @@ FrameMatch match_frames(std::vector<Frame> frames, std::vector<PacketState>& pac
     // some programs) are counted, not shown.
     std::vector<Frame> rest;
     std::uint64_t other = 0;
+    const ConnectionIndex index(connections);
     for (std::size_t f = 0; f < used.size(); ++f) {
         if (used[f]) continue;
         // Without kernel packets (no privileges) every frame is the run's.
-        if (!packets.empty() && connection_of(frames[f].flow, connections) == kNone) ++other;
+        if (!packets.empty() && index.of_flow(frames[f].flow) == kNone) ++other;
         else rest.push_back(std::move(frames[f]));
     }
     FrameMatch out;

@@ -23,9 +23,11 @@ std::size_t own_syscall(const Event& e, const std::vector<Syscall>& syscalls, co
 
 std::vector<StateChange> build_states(const std::vector<const Event*>& side,
                                       const std::vector<Connection>& connections,
+                                      const std::vector<std::uint64_t>& connection_starts,
                                       const SocketMap& sockets, std::uint16_t server_port,
                                       const std::vector<Syscall>& syscalls, const Timeline& at) {
     std::vector<StateChange> states;
+    const ConnectionIndex index(connections, connection_starts);
     for (const Event* e : side) {
         if (e->kind != K::inet_sock_set_state) continue;
         StateChange s;
@@ -34,18 +36,11 @@ std::vector<StateChange> build_states(const std::vector<const Event*>& side,
         s.flow = e->flow;
         s.old_state = e->old_state;
         s.new_state = e->new_state;
-        s.connection = connection_of(e->flow, connections);
-        if (s.connection == kNone) {
-            // The listener: its remote end is empty; it belongs to the
-            // connection whose server end it is.
-            for (std::size_t c = 0; c < connections.size(); ++c) {
-                const auto& con = connections[c];
-                if (con.client_to_server.protocol == e->flow.protocol &&
-                    con.client_to_server.dst.port == e->flow.src.port)
-                    s.connection = c;
-            }
-        }
-        s.role = role_of_sk(e->sk, connections, sockets, server_port);
+        s.connection = index.of_flow(e->flow, e->t_ns);
+        // The listener: its remote end is empty; it belongs to the (last)
+        // connection whose server end it is.
+        if (s.connection == kNone) s.connection = index.last_serving(e->flow.protocol, e->flow.src.port);
+        s.role = role_of_sk(e->sk, index, sockets, server_port);
         if (s.role == Role::unknown && s.connection != kNone) {
             const auto& con = connections[s.connection];
             s.role = e->flow.src == con.client_to_server.src ? Role::client : Role::server;

@@ -164,17 +164,17 @@ void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
 
     // Syscalls: socket, role, connection, stream ranges.
     std::map<std::uint64_t, std::uint64_t> sent, received;
+    const ConnectionIndex index(j.connections);
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
         auto& s = j.syscalls[i];
         if (s.role == Role::unknown)
-            s.role = role_of_sk(s.sk, j.connections, sockets, in.server_port);
-        for (std::size_t c = 0; c < j.connections.size(); ++c) {
-            const auto& con = j.connections[c];
-            if (s.sk && (s.sk == con.client_sk || s.sk == con.server_sk || s.sk == con.listen_sk))
-                s.connection = c;
-        }
-        if (s.connection == kNone && !s.packets.empty())
+            s.role = role_of_sk(s.sk, index, sockets, in.server_port);
+        // The connection of the packets it sent or read, else of its socket
+        // (the kernel reuses a closed socket's address: its last connection).
+        if (!s.packets.empty() && j.packets[s.packets.front()].connection != kNone)
             s.connection = j.packets[s.packets.front()].connection;
+        else if (std::size_t c = s.sk ? index.last_with_socket(s.sk) : kNone; c != kNone)
+            s.connection = c;
         if (s.connection != kNone) j.connections[s.connection].syscalls.push_back(i);
         if (s.ret > 0 && s.sk) {
             auto& counter = is_send_syscall(s.name) ? sent : is_recv_syscall(s.name) ? received

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "journey/correlator_states.h"
+#include "journey/correlator_common.h"
+#include "journey/correlator_events.h"
 #include "journey/explain.h"
 
 namespace tpk::journey {
@@ -20,7 +22,8 @@ constexpr std::int32_t kTcpClose = 7;
 // Data packets each way a connection keeps in the context: a retransmit
 // after the cut repeats one of the latest.
 constexpr std::size_t kDataContext = 2;
-constexpr std::uint64_t kTimeWaitNs = 60'000'000'000;
+// How long a connection in TIME-WAIT keeps its context (see carry_context).
+constexpr std::uint64_t kTimeWaitContextNs = 2'000'000'000;
 
 
 bool is_socket_setup(const std::string& name) {
@@ -115,9 +118,13 @@ bool is_data(const Packet& p) {
 }
 
 // What identifies a packet when its events are correlated again: its first
-// hop and its first skb.
+// hop of its own skb (the calls, route lookups and socket events around it
+// are attached from what else a chunk holds, and one chunk may lack the
+// call that an earlier one had), and its first skb.
 auto packet_key(const Packet& p) {
-    const Hop* h = p.hops.empty() ? nullptr : &p.hops.front();
+    auto own = std::find_if(p.hops.begin(), p.hops.end(),
+                            [](const Hop& h) { return stages::is_skb_hop(h.event); });
+    const Hop* h = own != p.hops.end() ? &*own : p.hops.empty() ? nullptr : &p.hops.front();
     return std::make_tuple(h ? h->t_ns : 0, h ? h->tid : 0u,
                            static_cast<std::uint16_t>(h ? h->event : EventKind::frame),
                            p.skbs.empty() ? 0 : p.skbs.front());
@@ -258,24 +265,43 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
         const auto& conn = j.connections[c];
         // The same connection in an earlier chunk: a socket in common (the
         // server's may be unknown before its SYN-ACK).
+        // The first one (lowest number) of the same transport, the same
+        // conversation and the same SYN: the kernel hands a freed socket's
+        // address to a later connection, which a busy server's thousands of
+        // connections a second soon show.
         std::size_t number = kNone;
-        for (std::size_t k = 0; k < connections_.size() && number == kNone; ++k) {
-            const auto& seen = connections_[k];
-            if (seen.transport != conn.transport) continue;
-            auto shared = [](std::uint64_t a, std::uint64_t b) { return a && a == b; };
-            if (shared(seen.client_sk, conn.client_sk) || shared(seen.server_sk, conn.server_sk))
-                number = k;
-        }
+        const stages::ConversationKey conversation(conn.client_to_server);
+        auto earliest = [&](const auto& by_sk, std::uint64_t sk) {
+            if (!sk) return;
+            auto it = by_sk.find(sk);
+            if (it == by_sk.end()) return;
+            for (auto k : it->second) {
+                const auto& seen = connections_[k];
+                // On lo the kernel reuses a TIME-WAIT port pair at once
+                // (tcp_tw_reuse): a new SYN, a new initial sequence number.
+                const bool new_syn = seen.client_isn && conn.client_isn &&
+                                     seen.client_isn != conn.client_isn;
+                if (k < number && seen.transport == conn.transport && !new_syn &&
+                    stages::ConversationKey(seen.client_to_server) == conversation)
+                    number = k;
+            }
+        };
+        earliest(connections_by_client_sk_, conn.client_sk);
+        earliest(connections_by_server_sk_, conn.server_sk);
         if (number == kNone) {
             number = connections_.size();
             Connection kept = conn;
             kept.packets.clear();
             kept.states.clear();
             kept.syscalls.clear();
+            if (kept.client_sk) connections_by_client_sk_[kept.client_sk].push_back(number);
+            if (kept.server_sk) connections_by_server_sk_[kept.server_sk].push_back(number);
             connections_.push_back(std::move(kept));
         } else {
             // What a later chunk learned (the server's socket, its ISN).
             auto& seen = connections_[number];
+            if (!seen.server_sk && conn.server_sk)
+                connections_by_server_sk_[conn.server_sk].push_back(number);
             if (!seen.server_sk) seen.server_sk = conn.server_sk;
             if (!seen.listen_sk) seen.listen_sk = conn.listen_sk;
             if (!seen.server_isn) seen.server_isn = conn.server_isn;
@@ -349,13 +375,17 @@ void JourneyStream::add_totals(const Journey& j) {
             route_order_.push_back(r.destination);
         }
         Route& kept = it->second;
+        auto& seen = lookups_seen_[r.destination];
         for (FibLookup f : r.lookups) {
-            // A lookup inside a context call was counted by its first chunk.
-            const bool seen = std::any_of(kept.lookups.begin(), kept.lookups.end(),
-                                          [&](const FibLookup& k) {
-                                              return k.t_ns == f.t_ns && k.pid == f.pid;
-                                          });
-            if (seen) continue;
+            // A lookup inside a context call was counted by its first chunk;
+            // the packet it routed may be known only now (it waited then).
+            auto [at, fresh] = seen.emplace(std::make_pair(f.t_ns, f.pid), kept.lookups.size());
+            if (!fresh) {
+                auto& counted = kept.lookups[at->second];
+                if (counted.packet == kNone && f.packet != kNone && j.shows_packet(f.packet))
+                    counted.packet = j.packet_number(f.packet);
+                continue;
+            }
             f.packet = j.packet_number(f.packet);
             f.during_syscall = j.syscall_number(f.during_syscall);
             kept.lookups.push_back(std::move(f));
@@ -373,8 +403,13 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         return;
     }
     // Sockets whose TCP life ended: their connection needs no context.
-    // TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN): a late segment meanwhile
-    // still belongs to its connection, so its context stays that long.
+    // TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN), but what still comes then on
+    // one machine is a FIN sent again because the last ACK was lost, after
+    // the peer's RTO (200 ms at least, doubling: three of them within
+    // 1.4 s). The context stays 2 s: a busy server closes thousands of
+    // connections a second, and carrying each for 60 s made every chunk
+    // correlate the last minute's handshakes again. A segment later than
+    // that shows without its handshake (sequence numbers from its own).
     std::uint64_t now = 0;
     for (const auto& e : events) now = std::max(now, e.t_ns);
     for (const auto& s : j.states) {
@@ -384,7 +419,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         if (s.new_state == kTcpClose && !time_wait_since_.count(s.sk)) closed_sockets_.insert(s.sk);
     }
     for (auto it = time_wait_since_.begin(); it != time_wait_since_.end();) {
-        if (now > it->second + kTimeWaitNs) {
+        if (now > it->second + kTimeWaitContextNs) {
             closed_sockets_.insert(it->first);
             it = time_wait_since_.erase(it);
         } else {
@@ -420,6 +455,10 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         windows[s.tid].push_back({s.enter_ns, s.exit_ns ? s.exit_ns : UINT64_MAX});
     };
 
+    // Connections that keep their context, and their sockets: the calls
+    // that set those sockets up come again too.
+    std::set<std::size_t> open_connections;
+    std::set<std::uint64_t> open_sockets;
     for (std::size_t c = 0; c < j.connections.size(); ++c) {
         const auto& conn = j.connections[c];
         const bool tcp = conn.transport.rfind("tcp", 0) == 0;
@@ -442,16 +481,16 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
                 kept_packets.insert(*it);
             }
         }
-        for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
-            const auto& s = j.syscalls[i];
-            const bool ours = s.connection == c || (s.sk && (s.sk == conn.client_sk ||
-                                                             s.sk == conn.server_sk ||
-                                                             s.sk == conn.listen_sk)) ||
-                              (s.new_sk && (s.new_sk == conn.client_sk ||
-                                            s.new_sk == conn.server_sk ||
-                                            s.new_sk == conn.listen_sk));
-            if (ours && is_socket_setup(s.name)) keep_syscall(i);
-        }
+        open_connections.insert(c);
+        for (auto sk : {conn.client_sk, conn.server_sk, conn.listen_sk})
+            if (sk) open_sockets.insert(sk);
+    }
+    for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
+        const auto& s = j.syscalls[i];
+        const bool ours = open_connections.count(s.connection) ||
+                          (s.sk && open_sockets.count(s.sk)) ||
+                          (s.new_sk && open_sockets.count(s.new_sk));
+        if (ours && is_socket_setup(s.name)) keep_syscall(i);
     }
     // Packets still alive come again, whole (their frame too), with the next
     // chunk; one cut off by a busy cut with the calls that ran meanwhile (a
@@ -496,20 +535,51 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     for (std::size_t i : kept_packets)
         if (const auto& f = j.packets[i].frame) frame_numbers_[f->t_ns] = f->index;
     const auto in_window = [&](const Event& e) { return busy_from_ && e.t_ns >= busy_from_; };
-    for (const auto& e : events) {
-        if (e.kind == EventKind::frame) {
-            if (kept_frames.count(e.t_ns) || in_window(e)) {
-                context_.push_back(e);
-                ++context_frames_;
+    const auto event_key = [](const Event& e) {
+        return EventKey{e.t_ns, e.tid, static_cast<std::uint16_t>(e.kind)};
+    };
+    const auto hop_key = [](const Hop& h) {
+        return EventKey{h.t_ns, h.tid, static_cast<std::uint16_t>(h.event)};
+    };
+    // The events that come again. A packet some of whose hops come again
+    // (inside the window of a call that does: a connect() waiting for its
+    // connection, a read still blocked) comes again whole, and keeps its
+    // number; so do the calls it names, whose ends may be the first hops of
+    // more packets: until nothing is added (two rounds, as a rule).
+    std::set<EventKey> carried;
+    for (bool added = true; added;) {
+        context_.clear();
+        context_frames_ = 0;
+        carried.clear();
+        for (const auto& e : events) {
+            if (e.kind == EventKind::frame) {
+                if (kept_frames.count(e.t_ns) || in_window(e)) {
+                    context_.push_back(e);
+                    ++context_frames_;
+                }
+                continue;
             }
-            continue;
+            if (e.kind == EventKind::lost_events) continue;
+            bool keep = in_window(e) || keys.count(event_key(e)) > 0;
+            if (!keep)
+                if (auto w = windows.find(e.tid); w != windows.end())
+                    keep = overlaps(w->second, e.t_ns, e.t_ns);
+            if (keep) {
+                context_.push_back(e);
+                carried.insert(event_key(e));
+            }
         }
-        if (e.kind == EventKind::lost_events) continue;
-        bool keep = in_window(e) || keys.count({e.t_ns, e.tid, static_cast<std::uint16_t>(e.kind)}) > 0;
-        if (!keep)
-            if (auto w = windows.find(e.tid); w != windows.end())
-                keep = overlaps(w->second, e.t_ns, e.t_ns);
-        if (keep) context_.push_back(e);
+        added = false;
+        for (std::size_t i = 0; i < j.packets.size(); ++i) {
+            if (kept_packets.count(i)) continue;
+            const auto& hops = j.packets[i].hops;
+            if (std::none_of(hops.begin(), hops.end(),
+                             [&](const Hop& h) { return carried.count(hop_key(h)) > 0; }))
+                continue;
+            keep_packet(j.packets[i]);
+            kept_packets.insert(i);
+            added = true;
+        }
     }
 
     // Forget the numbers nothing carried can ask for again.

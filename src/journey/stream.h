@@ -107,7 +107,13 @@ private:
 
     // Totals.
     std::vector<Connection> connections_;  // by number
+    // Their numbers by client and server socket (an address the kernel may
+    // reuse for a later connection: each list in the order they were seen).
+    std::unordered_map<std::uint64_t, std::vector<std::size_t>> connections_by_client_sk_,
+        connections_by_server_sk_;
     std::map<std::string, Route> routes_;  // by destination, lookups renumbered
+    // Per destination, the lookups counted so far: (t_ns, pid) -> position.
+    std::map<std::string, std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t>> lookups_seen_;
     std::vector<std::string> route_order_;
     stages::LayerSamples samples_;
     Stats stats_;

@@ -162,7 +162,10 @@ INSTANTIATE_TEST_SUITE_P(
                       "trace-tcp-late-data-time-wait.jsonl", "trace-tcp-late-data.jsonl",
                       "trace-tcp-merged-read.jsonl", "trace-tcp-output-drop.jsonl",
                       "trace-tcp-refused.jsonl", "trace-tcp-retransmit.jsonl",
-                      "trace-tcp-syn-retransmit.jsonl"),
+                      "trace-tcp-syn-retransmit.jsonl",
+                      // 30 short connections: the kernel hands a closed
+                      // connection's socket addresses to later ones.
+                      "trace-tcp-30-connections.jsonl"),
     [](const auto& info) {
         std::string n = info.param.substr(0, info.param.find('.'));
         std::replace(n.begin(), n.end(), '-', '_');
