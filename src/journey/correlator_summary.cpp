@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -165,6 +166,23 @@ void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
     // Syscalls: socket, role, connection, stream ranges.
     std::map<std::uint64_t, std::uint64_t> sent, received;
     const ConnectionIndex index(j.connections);
+    // accept(): the connection it returned, by the accepted socket. The
+    // kernel reuses socket addresses: of the connections with that server
+    // socket, the last one whose first packet came before the call returned.
+    std::vector<std::uint64_t> starts(j.connections.size(), UINT64_MAX);
+    for (const auto& p : j.packets)
+        if (p.connection < starts.size() && !p.hops.empty())
+            starts[p.connection] = std::min(starts[p.connection], p.hops.front().t_ns);
+    std::unordered_map<std::uint64_t, std::vector<std::size_t>> by_server_sk;
+    for (std::size_t c = 0; c < j.connections.size(); ++c)
+        if (j.connections[c].server_sk) by_server_sk[j.connections[c].server_sk].push_back(c);
+    auto accepted = [&](const Syscall& s) {
+        std::size_t found = kNone;
+        if (auto it = by_server_sk.find(s.new_sk); s.new_sk && it != by_server_sk.end())
+            for (auto c : it->second)
+                if (found == kNone || starts[c] <= (s.exit_ns ? s.exit_ns : UINT64_MAX)) found = c;
+        return found;
+    };
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
         auto& s = j.syscalls[i];
         if (s.role == Role::unknown)
@@ -173,6 +191,8 @@ void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
         // (the kernel reuses a closed socket's address: its last connection).
         if (!s.packets.empty() && j.packets[s.packets.front()].connection != kNone)
             s.connection = j.packets[s.packets.front()].connection;
+        else if (std::size_t c = accepted(s); c != kNone)
+            s.connection = c;
         else if (std::size_t c = s.sk ? index.last_with_socket(s.sk) : kNone; c != kNone)
             s.connection = c;
         if (s.connection != kNone) j.connections[s.connection].syscalls.push_back(i);
