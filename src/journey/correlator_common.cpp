@@ -228,7 +228,7 @@ ConnectionIndex::ConnectionIndex(const std::vector<Connection>& connections,
         const auto& c = connections[i];
         const Flow& f = c.client_to_server;
         // emplace keeps the first, assignment the last.
-        if (f.protocol) conversation_[ConversationKey(f)].push_back(i);
+        if (f.protocol) conversation_[ConversationKey(f)].push_back(i);   // all, in order
         for (auto sk : {c.client_sk, c.server_sk, c.listen_sk})
             if (sk) last_socket_[sk] = i;
         if (c.client_sk) socket_role_.emplace(c.client_sk, Role::client);
@@ -250,15 +250,6 @@ std::size_t ConnectionIndex::of_flow(const Flow& f, std::uint64_t t_ns) const {
         for (auto c : it->second)
             if (c < starts_.size() && starts_[c] <= t_ns) found = c;
     return found;
-}
-
-std::vector<std::uint64_t> connection_starts(const std::vector<PacketState>& packets,
-                                             std::size_t connections) {
-    std::vector<std::uint64_t> starts(connections, UINT64_MAX);
-    for (const auto& ps : packets)
-        if (ps.p.connection < connections && !ps.p.hops.empty())
-            starts[ps.p.connection] = std::min(starts[ps.p.connection], ps.p.hops.front().t_ns);
-    return starts;
 }
 
 std::size_t ConnectionIndex::last_with_socket(std::uint64_t sk) const {
@@ -286,6 +277,15 @@ std::size_t ConnectionIndex::first_serving(std::uint8_t protocol, std::uint16_t 
 Role ConnectionIndex::socket_role(std::uint64_t sk) const {
     auto it = socket_role_.find(sk);
     return it == socket_role_.end() ? Role::unknown : it->second;
+}
+
+std::vector<std::uint64_t> connection_starts(const std::vector<PacketState>& packets,
+                                             std::size_t connections) {
+    std::vector<std::uint64_t> starts(connections, UINT64_MAX);
+    for (const auto& ps : packets)
+        if (ps.p.connection < connections && !ps.p.hops.empty())
+            starts[ps.p.connection] = std::min(starts[ps.p.connection], ps.p.hops.front().t_ns);
+    return starts;
 }
 
 Role role_of_pid(std::uint32_t pid, const std::vector<Process>& processes) {

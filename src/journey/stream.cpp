@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "journey/correlator_states.h"
 #include "journey/correlator_common.h"
 #include "journey/correlator_events.h"
+#include "journey/correlator_states.h"
 #include "journey/explain.h"
 
 namespace tpk::journey {
@@ -264,11 +264,10 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
     for (std::size_t c = 0; c < j.connections.size(); ++c) {
         const auto& conn = j.connections[c];
         // The same connection in an earlier chunk: a socket in common (the
-        // server's may be unknown before its SYN-ACK).
-        // The first one (lowest number) of the same transport, the same
-        // conversation and the same SYN: the kernel hands a freed socket's
-        // address to a later connection, which a busy server's thousands of
-        // connections a second soon show.
+        // server's may be unknown before its SYN-ACK), and the same
+        // transport, conversation and SYN, since the kernel hands a freed
+        // socket's address to a later connection (a busy server's thousands
+        // of connections a second soon show it); the first such.
         std::size_t number = kNone;
         const stages::ConversationKey conversation(conn.client_to_server);
         auto earliest = [&](const auto& by_sk, std::uint64_t sk) {
