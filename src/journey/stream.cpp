@@ -416,6 +416,9 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         // the timewait sock that stands in for it is what keeps the port.
         if (s.new_state == kTcpTimeWait) time_wait_since_.emplace(s.sk, s.t_ns);
         if (s.new_state == kTcpClose && !time_wait_since_.count(s.sk)) closed_sockets_.insert(s.sk);
+        // Any other change: a socket lives at that address (again: the
+        // kernel reuses a freed socket's memory for the next one).
+        else if (s.new_state != kTcpTimeWait) closed_sockets_.erase(s.sk);
     }
     for (auto it = time_wait_since_.begin(); it != time_wait_since_.end();) {
         if (now > it->second + kTimeWaitContextNs) {
@@ -461,9 +464,15 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     for (std::size_t c = 0; c < j.connections.size(); ++c) {
         const auto& conn = j.connections[c];
         const bool tcp = conn.transport.rfind("tcp", 0) == 0;
-        const bool closed = tcp ? (closed_sockets_.count(conn.client_sk) || !conn.client_sk) &&
-                                      (closed_sockets_.count(conn.server_sk) || !conn.server_sk)
-                                : false;
+        // Closed once both its sockets were. Remembered by its number: a
+        // connection carried as context may come again with only its
+        // handshake, which names the listener as the server's socket.
+        const std::size_t number = j.connection_number(c);
+        const bool closed =
+            tcp && (closed_connections_.count(number) ||
+                    ((closed_sockets_.count(conn.client_sk) || !conn.client_sk) &&
+                     (closed_sockets_.count(conn.server_sk) || !conn.server_sk)));
+        if (closed) closed_connections_.insert(number);
         // A connection whose packets are not all done keeps its context.
         const bool waiting = std::any_of(conn.packets.begin(), conn.packets.end(),
                                          [&](std::size_t i) { return unfinished(j, i, busy_from_); });
@@ -486,8 +495,12 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     }
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
         const auto& s = j.syscalls[i];
+        // An accept() is its connection's by the socket it returned, not by
+        // the listener every accept() names: else a server's every accept()
+        // so far would come again while any of its connections is open.
+        const bool accept = s.name == "accept" || s.name == "accept4";
         const bool ours = open_connections.count(s.connection) ||
-                          (s.sk && open_sockets.count(s.sk)) ||
+                          (s.sk && !accept && open_sockets.count(s.sk)) ||
                           (s.new_sk && open_sockets.count(s.new_sk));
         if (ours && is_socket_setup(s.name)) keep_syscall(i);
     }
@@ -520,7 +533,8 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     // whole, with the next chunk.
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
         const auto& sc = j.syscalls[i];
-        const bool closed = closed_sockets_.count(sc.sk) > 0;
+        // socket() names its socket as the one it returned.
+        const bool closed = closed_sockets_.count(sc.sk ? sc.sk : sc.new_sk) > 0;
         if (!sc.exit_ns || (waits_for_connection(sc) && !closed)) keep_syscall(i);
     }
 

@@ -98,6 +98,7 @@ private:
     std::set<std::tuple<std::uint64_t, std::uint64_t, std::int32_t>> states_shown_;
     std::size_t next_packet_ = 0, next_syscall_ = 0;
     std::set<std::uint64_t> closed_sockets_;   // TCP sockets whose life ended
+    std::set<std::size_t> closed_connections_;   // by number
     std::map<std::uint64_t, std::uint64_t> time_wait_since_;   // sk -> t_ns it entered TIME-WAIT
 
     // Frees that come after their packet was shown (see add()).
