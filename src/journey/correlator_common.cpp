@@ -279,13 +279,31 @@ Role ConnectionIndex::socket_role(std::uint64_t sk) const {
     return it == socket_role_.end() ? Role::unknown : it->second;
 }
 
+namespace {
+
+template <typename Packets, typename PacketOf>
+std::vector<std::uint64_t> starts_of(const Packets& packets, std::size_t connections,
+                                     PacketOf packet_of) {
+    std::vector<std::uint64_t> starts(connections, UINT64_MAX);
+    for (const auto& item : packets) {
+        const Packet& p = packet_of(item);
+        if (p.connection < connections && !p.hops.empty())
+            starts[p.connection] = std::min(starts[p.connection], p.hops.front().t_ns);
+    }
+    return starts;
+}
+
+}  // namespace
+
+std::vector<std::uint64_t> connection_starts(const std::vector<Packet>& packets,
+                                             std::size_t connections) {
+    return starts_of(packets, connections, [](const Packet& p) -> const Packet& { return p; });
+}
+
 std::vector<std::uint64_t> connection_starts(const std::vector<PacketState>& packets,
                                              std::size_t connections) {
-    std::vector<std::uint64_t> starts(connections, UINT64_MAX);
-    for (const auto& ps : packets)
-        if (ps.p.connection < connections && !ps.p.hops.empty())
-            starts[ps.p.connection] = std::min(starts[ps.p.connection], ps.p.hops.front().t_ns);
-    return starts;
+    return starts_of(packets, connections,
+                     [](const PacketState& ps) -> const Packet& { return ps.p; });
 }
 
 Role role_of_pid(std::uint32_t pid, const std::vector<Process>& processes) {

@@ -125,15 +125,19 @@ private:
         return std::uint32_t{protocol} << 16 | port;
     }
     // Per conversation, its connections in order.
-    std::unordered_map<ConversationKey, std::vector<std::size_t>, ConversationKeyHash> conversation_;
+    std::unordered_map<ConversationKey, std::vector<std::size_t>, ConversationKeyHash>
+        conversation_;
     std::vector<std::uint64_t> starts_;
     std::unordered_map<std::uint64_t, std::size_t> last_socket_;
     std::unordered_map<std::uint64_t, Role> socket_role_;
     std::unordered_map<std::uint32_t, std::size_t> last_serving_, first_serving_;
     std::unordered_map<EndKey, std::size_t, EndKeyHash> first_client_, first_server_;
 };
-// When each connection's first packet was seen (its first hop), by connection.
+// When each connection's first packet was seen (its first hop), by
+// connection; UINT64_MAX for one without packets.
 std::vector<std::uint64_t> connection_starts(const std::vector<PacketState>& packets,
+                                             std::size_t connections);
+std::vector<std::uint64_t> connection_starts(const std::vector<Packet>& packets,
                                              std::size_t connections);
 
 // The role the caller gave a process, or unknown.

@@ -136,7 +136,8 @@ Role role_of_sk(std::uint64_t sk, const ConnectionIndex& connections, const Sock
         const std::size_t server =
             std::min(connections.first_server_end(f.protocol, f.src),
                      f.dst.port == 0 ? connections.first_serving(f.protocol, f.src.port) : kNone);
-        if (client != kNone || server != kNone) return client <= server ? Role::client : Role::server;
+        if (client != kNone || server != kNone)
+            return client <= server ? Role::client : Role::server;
         if (server_port && f.src.port == server_port) return Role::server;
     }
     return Role::unknown;
@@ -199,7 +200,8 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
     };
     struct EndsHash {
         std::size_t operator()(const Ends& e) const {
-            return ConversationKeyHash{}(ConversationKey(Flow{e.protocol, e.local, e.remote, 0, 0}));
+            return ConversationKeyHash{}(
+                ConversationKey(Flow{e.protocol, e.local, e.remote, 0, 0}));
         }
     };
     std::unordered_map<Ends, std::vector<std::uint64_t>, EndsHash> listeners, by_ends;
@@ -251,9 +253,11 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
             for (auto sk : *l)
                 if (sk != c.server_sk) c.listen_sk = sk;
         if (!c.client_sk)
-            if (auto* s = sockets_at(by_ends, {cs.protocol, cs.src, cs.dst})) c.client_sk = s->front();
+            if (auto* s = sockets_at(by_ends, {cs.protocol, cs.src, cs.dst}))
+                c.client_sk = s->front();
         if (!c.server_sk)
-            if (auto* s = sockets_at(by_ends, {cs.protocol, cs.dst, cs.src})) c.server_sk = s->front();
+            if (auto* s = sockets_at(by_ends, {cs.protocol, cs.dst, cs.src}))
+                c.server_sk = s->front();
         connections.push_back(std::move(c));
     }
     // Roles of syscalls whose process the caller did not name (trace): by

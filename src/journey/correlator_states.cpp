@@ -39,7 +39,8 @@ std::vector<StateChange> build_states(const std::vector<const Event*>& side,
         s.connection = index.of_flow(e->flow, e->t_ns);
         // The listener: its remote end is empty; it belongs to the (last)
         // connection whose server end it is.
-        if (s.connection == kNone) s.connection = index.last_serving(e->flow.protocol, e->flow.src.port);
+        if (s.connection == kNone)
+            s.connection = index.last_serving(e->flow.protocol, e->flow.src.port);
         s.role = role_of_sk(e->sk, index, sockets, server_port);
         if (s.role == Role::unknown && s.connection != kNone) {
             const auto& con = connections[s.connection];

@@ -169,10 +169,7 @@ void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
     // accept(): the connection it returned, by the accepted socket. The
     // kernel reuses socket addresses: of the connections with that server
     // socket, the last one whose first packet came before the call returned.
-    std::vector<std::uint64_t> starts(j.connections.size(), UINT64_MAX);
-    for (const auto& p : j.packets)
-        if (p.connection < starts.size() && !p.hops.empty())
-            starts[p.connection] = std::min(starts[p.connection], p.hops.front().t_ns);
+    const std::vector<std::uint64_t> starts = connection_starts(j.packets, j.connections.size());
     std::unordered_map<std::uint64_t, std::vector<std::size_t>> by_server_sk;
     for (std::size_t c = 0; c < j.connections.size(); ++c)
         if (j.connections[c].server_sk) by_server_sk[j.connections[c].server_sk].push_back(c);

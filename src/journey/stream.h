@@ -114,7 +114,8 @@ private:
         connections_by_server_sk_;
     std::map<std::string, Route> routes_;  // by destination, lookups renumbered
     // Per destination, the lookups counted so far: (t_ns, pid) -> position.
-    std::map<std::string, std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t>> lookups_seen_;
+    std::map<std::string, std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t>>
+        lookups_seen_;
     std::vector<std::string> route_order_;
     stages::LayerSamples samples_;
     Stats stats_;
