@@ -26,10 +26,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
 need_tool tcpdump
-if [ "$(id -u)" -ne 0 ]; then
-    echo "capture-live: skipped: capturing on lo needs CAP_NET_RAW; run make bench as root"
-    exit 0
-fi
+skip_unless_root "capturing on lo needs CAP_NET_RAW"
 
 ROUNDS=${ROUNDS:-5}
 SECONDS_EACH=${SECONDS_EACH:-3}

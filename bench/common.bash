@@ -14,6 +14,15 @@ need_file() {
     fi
 }
 
+# Scripts that need root (WHY: what for, "BPF") say so without it and end
+# with success, so that make bench goes on.
+skip_unless_root() {   # WHY
+    if [ "$(id -u)" != 0 ]; then
+        echo "$(basename "$0"): needs root ($1); skipped" >&2
+        exit 0
+    fi
+}
+
 need_tool() {
     if ! command -v "$1" >/dev/null; then
         echo "$(basename "$0"): $1 is not installed: run scripts/install-deps as root" >&2

@@ -38,28 +38,38 @@ std::size_t packets_of(const tpk::journey::CorrelatorInput& in) {
 // are measured, the file system is not).
 std::ofstream null_file() { return std::ofstream("/dev/null", std::ios::binary); }
 
-void Whole(benchmark::State& state) {
+// Items are the recording's packets (its frames: one per packet on lo).
+void count_packets(benchmark::State& state) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
+}
+
+// The whole run at once, as `trace --no-stream` does it: the events copied
+// (as the ring's records are converted), correlated, explained, and written
+// by write(journey, out).
+template <typename Write>
+void whole(benchmark::State& state, Write write) {
     auto out = null_file();
     for (auto _ : state) {
         tpk::journey::CorrelatorInput input = recorded;
         auto j = tpk::journey::correlate(input);
         tpk::journey::explain(j);
-        tpk::report::write_journey_json(j, out);
+        write(j, out);
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
+    count_packets(state);
+}
+
+void Whole(benchmark::State& state) {
+    whole(state, [](const tpk::journey::Journey& j, std::ostream& out) {
+        tpk::report::write_journey_json(j, out);
+    });
 }
 
 // The same as text (trace's default), with the explanations, uncoloured as
 // written to a file.
 void WholeText(benchmark::State& state) {
-    auto out = null_file();
-    for (auto _ : state) {
-        tpk::journey::CorrelatorInput input = recorded;
-        auto j = tpk::journey::correlate(input);
-        tpk::journey::explain(j);
+    whole(state, [](const tpk::journey::Journey& j, std::ostream& out) {
         out << tpk::report::render_journey_text(j, {});
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
+    });
 }
 
 void Streamed(benchmark::State& state) {
@@ -86,7 +96,7 @@ void Streamed(benchmark::State& state) {
         tpk::report::write_totals_json(stream.totals(0, 0), tail);
         out << tail;
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * packets_of(recorded)));
+    count_packets(state);
 }
 
 BENCHMARK(Whole)->Unit(benchmark::kMillisecond)->UseRealTime();

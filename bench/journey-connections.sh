@@ -11,10 +11,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
-if [ "$(id -u)" != 0 ]; then
-    echo "$(basename "$0"): needs root (BPF); skipped" >&2
-    exit 0
-fi
+skip_unless_root "BPF"
 N=${N:-20000}
 GAP=${GAP:-0.0002}
 BASELINE=${BASELINE:-}

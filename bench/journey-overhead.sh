@@ -22,10 +22,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
 need_file "$PINGPONG"
-if [ "$(id -u)" != 0 ]; then
-    echo "$(basename "$0"): needs root (BPF, capture on lo, strace -f); skipped" >&2
-    exit 0
-fi
+skip_unless_root "BPF, capture on lo, strace -f"
 
 ROUNDS=${ROUNDS:-3}
 COUNT=${COUNT:-5000}

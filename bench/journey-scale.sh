@@ -8,18 +8,22 @@
 # than a second after the command ends. Needs root (BPF).
 #
 #   bench/journey-scale.sh     (env: SIZES="10000 100000" BUILD=build BASELINE=)
+#   FORMAT=text bench/journey-scale.sh    (the default text instead of --json)
 #   SIZES="10000 100000 1000000" bench/journey-scale.sh    (1M: ~2 min a run)
 # Then bench_correlate (when built) on a recorded 10k run: the same work offline.
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
 need_file "$PINGPONG"
-if [ "$(id -u)" != 0 ]; then
-    echo "$(basename "$0"): needs root (BPF); skipped" >&2
-    exit 0
-fi
+skip_unless_root "BPF"
 SIZES=${SIZES:-"10000 100000"}
 BASELINE=${BASELINE:-}
+FORMAT=${FORMAT:-json}
+case $FORMAT in
+json) format_flag=--json ;;
+text) format_flag= ;;
+*) echo "$(basename "$0"): FORMAT=$FORMAT: expected json or text" >&2; exit 2 ;;
+esac
 
 work=$(mktemp -d /tmp/tpk-journey-scale.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -32,16 +36,24 @@ trap 'rm -rf "$work"' EXIT
 # be timed too).
 once() {   # BINARY N
     local bin=$1 n=$2 end_cmd end_tpk packets lost rss
-    /usr/bin/time -f '%M' -o "$work/rss" "$bin" trace --json -- /bin/sh -c \
+    # shellcheck disable=SC2086  # no flag for text
+    /usr/bin/time -f '%M' -o "$work/rss" "$bin" trace $format_flag -- /bin/sh -c \
         "'$PINGPONG' tcp 64 $n 100 >/dev/null; date +%s%N > '$work/cmd_end'" \
-        > "$work/out.jsonl" 2> "$work/err" || { cat "$work/err" >&2; return 1; }
+        > "$work/out" 2> "$work/err" || { cat "$work/err" >&2; return 1; }
     end_tpk=$(date +%s%N)
     end_cmd=$(cat "$work/cmd_end")
-    read -r packets lost < <(tail -1 "$work/out.jsonl" | python3 -c '
+    if [ "$FORMAT" = json ]; then
+        read -r packets lost < <(tail -1 "$work/out" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 for n in s["notes"]: print("note:", n, file=sys.stderr)
 print(s["packets"], s["lost_events"])')
+    else
+        # Each packet's title line starts "#N"; the summary says "lost events: N".
+        packets=$(grep -c '^#[0-9]' "$work/out" || true)
+        lost=$(sed -n 's/^lost events: \([0-9]*\).*/\1/p' "$work/out" | tail -1)
+        lost=${lost:-0}
+    fi
     rss=$(tail -1 "$work/rss")
     python3 - "$packets" "$end_cmd" "$end_tpk" "$rss" "$lost" <<'EOF'
 import sys

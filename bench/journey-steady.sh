@@ -14,10 +14,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 need_file "$TPK"
-if [ "$(id -u)" != 0 ]; then
-    echo "$(basename "$0"): needs root (BPF); skipped" >&2
-    exit 0
-fi
+skip_unless_root "BPF"
 DURATION=${DURATION:-60}
 INTERVAL=${INTERVAL:-0.002}
 

@@ -20,10 +20,7 @@ source "$(dirname "$0")/common.bash"
 need_file "$TPK"
 need_file "$PINGPONG"
 need_tool strace
-if [ "$(id -u)" != 0 ]; then
-    echo "$(basename "$0"): needs root (BPF); skipped" >&2
-    exit 0
-fi
+skip_unless_root "BPF"
 
 ROUNDS=${ROUNDS:-3}
 COUNT=${COUNT:-5000}

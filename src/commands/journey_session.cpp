@@ -679,7 +679,9 @@ Result<Recording> record_trace(const TraceTarget& target) {
     // The sink's batch is the job's while it runs.
     so.before_finish = [&] {
         if (job.valid()) job.get();
-        // finish() delivers every record still held: room for them at once.
+        // finish() delivers every record still held, each one event or (a
+        // packet's or a call's record) several: room for one per record
+        // first, so that the vector's doubling starts from there.
         if (rec.stream) batch.reserve(batch.size() + tracer->records_held());
         else rec.input.events.reserve(rec.input.events.size() + tracer->records_held());
     };

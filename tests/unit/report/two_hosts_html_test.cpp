@@ -13,6 +13,7 @@
 #include "report/labels.h"
 #include "report/two_hosts.h"
 #include "support/recordings.h"
+#include "support/two_hosts.h"
 #include "unit/report/html_checks.h"
 
 namespace tpk::report {
@@ -20,16 +21,6 @@ namespace {
 
 using tpk::testing::count_of;
 using tpk::testing::element;
-
-journey::TwoHostsFacts lab_facts() {
-    journey::TwoHostsFacts f;
-    f.client_address = "198.18.0.2";
-    f.server_address = "198.18.0.1";
-    f.client_device = "veth-client";
-    f.server_device = "veth-server";
-    f.client_mtu = f.server_mtu = 1500;
-    return f;
-}
 
 class TwoHostsHtml : public ::testing::Test {
 protected:
@@ -40,7 +31,7 @@ protected:
 TEST_F(TwoHostsHtml, BothDiagramsSideBySideWithEachJourneysPackets) {
     ASSERT_FALSE(veth.packets.empty());
     ASSERT_FALSE(lo.packets.empty());
-    auto v = journey::two_hosts_view(veth, lab_facts(), &lo);
+    auto v = journey::two_hosts_view(veth, testing::two_hosts_lab_facts(), &lo);
     const std::string page = render_two_hosts_html(veth, v, &lo);
     EXPECT_EQ(testing::html_balance_problem(page), "");
     EXPECT_EQ(page.find("<script"), std::string::npos);
@@ -67,7 +58,7 @@ TEST_F(TwoHostsHtml, BothDiagramsSideBySideWithEachJourneysPackets) {
 }
 
 TEST_F(TwoHostsHtml, WhatChangedSaysTheTextsSentences) {
-    auto v = journey::two_hosts_view(veth, lab_facts(), &lo);
+    auto v = journey::two_hosts_view(veth, testing::two_hosts_lab_facts(), &lo);
     const std::string page = render_two_hosts_html(veth, v, &lo);
     const TwoHostsNotes notes = two_hosts_notes(v);
     for (const auto* sentence : {&notes.hosts, &notes.neighbour, &notes.route, &notes.devices, &notes.size}) {
@@ -96,7 +87,7 @@ TEST_F(TwoHostsHtml, WhatChangedSaysTheTextsSentences) {
 }
 
 TEST_F(TwoHostsHtml, WithoutLoopbackTheTwoHostsJourneyAlone) {
-    auto v = journey::two_hosts_view(veth, lab_facts(), nullptr);
+    auto v = journey::two_hosts_view(veth, testing::two_hosts_lab_facts(), nullptr);
     const std::string page = render_two_hosts_html(veth, v, nullptr);
     EXPECT_EQ(testing::html_balance_problem(page), "");
     EXPECT_EQ(count_of(page, "<svg class=\"sequence\""), 1u);

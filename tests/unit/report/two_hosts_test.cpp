@@ -16,6 +16,7 @@
 
 #include "report/two_hosts.h"
 #include "support/recordings.h"
+#include "support/two_hosts.h"
 
 namespace tpk::report {
 namespace {
@@ -48,12 +49,7 @@ model::Event arp_frame(bool request, std::uint64_t t_ns) {
 }
 
 journey::TwoHostsFacts facts_for(const journey::Journey& j) {
-    journey::TwoHostsFacts f;
-    f.client_address = "198.18.0.2";
-    f.server_address = "198.18.0.1";
-    f.client_device = "veth-client";
-    f.server_device = "veth-server";
-    f.client_mtu = f.server_mtu = 1500;
+    journey::TwoHostsFacts f = testing::two_hosts_lab_facts();
     const std::uint64_t syn = j.packets.at(0).cause_ns;
     f.arp.push_back(arp_frame(true, syn + 30'000));
     f.arp.push_back(arp_frame(false, syn + 50'000));
