@@ -99,9 +99,31 @@ void Streamed(benchmark::State& state) {
     count_packets(state);
 }
 
+// After a busy run: every event still waiting when tracing ends (the
+// correlating thread got no CPU meanwhile), handed over by
+// JourneyStream::finish in cuts of state.range(0) events.
+void Finish(benchmark::State& state) {
+    auto out = null_file();
+    for (auto _ : state) {
+        tpk::journey::CorrelatorInput setup = recorded;
+        auto events = std::move(setup.events);
+        setup.events.clear();
+        tpk::journey::JourneyStream stream(std::move(setup));
+        stream.add(std::move(events));
+        stream.finish([&](tpk::journey::Journey&& chunk) {  // on a thread of its own
+            tpk::report::write_chunk_json(chunk, out);
+        }, static_cast<std::size_t>(state.range(0)));
+        std::string tail;
+        tpk::report::write_totals_json(stream.totals(0, 0), tail);
+        out << tail;
+    }
+    count_packets(state);
+}
+
 BENCHMARK(Whole)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Streamed)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(WholeText)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Finish)->Arg(20'000)->Arg(50'000)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

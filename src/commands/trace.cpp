@@ -116,13 +116,14 @@ Result<int> run_trace(const TraceCliOptions& o) {
         if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
     int code = rec->exit_code;
     if (rec->stream) {
-        // Chunks went out while tracing: the last one, then the whole run's
-        // connections, routes and summary.
-        if (auto last = rec->stream->cut(/*last=*/true)) {
-            stamp_journey(*last, *rec);
-            write_chunk(*last);
-            util::keep_until_exit(std::move(*last));
-        }
+        // Chunks went out while tracing; the rest (after a busy run, most of
+        // it: the correlating thread yields to the traffic) is written while
+        // it is correlated. Then the whole run's connections, routes and
+        // summary.
+        rec->stream->finish([&](journey::Journey&& chunk) {
+            stamp_journey(chunk, *rec);
+            write_chunk(chunk);
+        });
         auto totals = rec->stream->totals(rec->input.lost_events, rec->input.capture_dropped);
         stamp_journey(totals, *rec);
         if (o.json) {

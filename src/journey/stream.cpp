@@ -1,7 +1,9 @@
 #include "journey/stream.h"
 
 #include <algorithm>
+#include <future>
 #include <iterator>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -163,7 +165,7 @@ void JourneyStream::add(std::vector<model::Event>&& events) {
     // Hundreds of thousands at the end of a busy run: the vector is taken
     // over rather than its events moved one by one.
     const auto from = static_cast<std::ptrdiff_t>(pending_.size());
-    if (pending_.empty()) {
+    if (pending_.empty() && pending_.capacity() < events.size()) {
         pending_ = std::move(events);
     } else {
         pending_.reserve(pending_.size() + events.size());
@@ -188,21 +190,26 @@ void JourneyStream::add_route(Route r) {
 }
 
 std::optional<Journey> JourneyStream::cut(bool last, std::uint64_t hold_ns) {
-    if (pending_.empty() && (!last || context_.empty())) return std::nullopt;
+    auto j = correlate_cut(last, hold_ns);
+    if (j) explain(*j);
+    return j;
+}
+
+std::optional<Journey> JourneyStream::correlate_cut(bool last, std::uint64_t hold_ns) {
+    if (pending_.size() == context_size_ && (!last || context_size_ == 0)) return std::nullopt;
     busy_from_ = 0;
     if (hold_ns && !last) {
         std::uint64_t newest = 0;
-        for (const auto& e : pending_) newest = std::max(newest, e.t_ns);
+        for (auto e = pending_.begin() + static_cast<std::ptrdiff_t>(context_size_);
+             e != pending_.end(); ++e)
+            newest = std::max(newest, e->t_ns);
         busy_from_ = newest > hold_ns ? newest - hold_ns : 1;
     }
     CorrelatorInput in = setup_;
-    in.events = std::move(context_);
-    const std::size_t context_events = in.events.size() - context_frames_;
-    const std::size_t context_frames = context_frames_;
-    in.events.reserve(in.events.size() + pending_.size());
-    for (auto& e : pending_) in.events.push_back(std::move(e));
+    in.events = std::move(pending_);   // the context first, then what came since
     pending_.clear();
-    context_.clear();
+    const std::size_t context_events = context_size_ - context_frames_;
+    const std::size_t context_frames = context_frames_;
 
     std::size_t chunk_frames = 0;
     for (const auto& e : in.events) chunk_frames += e.kind == model::EventKind::frame;
@@ -214,13 +221,54 @@ std::optional<Journey> JourneyStream::cut(bool last, std::uint64_t hold_ns) {
         if (j.shows_packet(i))
             for (auto skb : j.packets[i].skbs) shown_skbs_.insert(skb);
     frame_base_ += chunk_frames - context_frames;
-    explain(j);
     add_totals(j);
     stats_.frames -= std::min<std::uint64_t>(stats_.frames, context_frames);
     stats_.events += j.stats.events - std::min<std::uint64_t>(j.stats.events, context_events);
     carry_context(j, in.events, last);
+    // The next cut's events go where these were, the context first: a busy
+    // run's chunk is hundreds of MB, and fresh memory for each one cost a
+    // page fault per 4 KiB.
+    in.events.clear();
+    pending_ = std::move(in.events);
+    std::move(context_.begin(), context_.end(), std::back_inserter(pending_));
+    context_size_ = context_.size();
+    context_.clear();
     ++chunks_;
     return j;
+}
+
+void JourneyStream::finish(const std::function<void(Journey&&)>& on_chunk, std::size_t every) {
+    // What came since the last cut, after the context at the front.
+    std::vector<model::Event> rest = std::move(pending_);
+    pending_.clear();
+    pending_.reserve(context_size_ + std::min(rest.size(), every));
+    const auto context_end = rest.begin() + static_cast<std::ptrdiff_t>(context_size_);
+    std::move(rest.begin(), context_end, std::back_inserter(pending_));
+    // Time order, as a live trace adds them: the ring's records come nearly
+    // so, the capture's frames at the end. (time, position) pairs sort as a
+    // stable sort of the events would, without moving an event per swap.
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
+    order.reserve(rest.size() - context_size_);
+    for (std::size_t i = context_size_; i < rest.size(); ++i)
+        order.emplace_back(rest[i].t_ns, static_cast<std::uint32_t>(i));
+    std::sort(order.begin(), order.end());
+
+    std::future<void> handing;   // the chunk before, explained and handed over
+    auto hand = [&](std::optional<Journey> chunk) {
+        if (handing.valid()) handing.get();
+        if (!chunk) return;
+        handing = std::async(std::launch::async, [&on_chunk, c = std::move(*chunk)]() mutable {
+            Journey j = std::move(c);
+            explain(j);
+            on_chunk(std::move(j));
+        });
+    };
+    for (auto [t, i] : order) {
+        if (pending_events() >= every) hand(correlate_cut(false, kFinishHoldNs));
+        add(std::move(rest[i]));
+    }
+    hand(correlate_cut(true, 0));
+    if (handing.valid()) handing.get();
 }
 
 void JourneyStream::number_chunk(Journey& j, bool last) {
@@ -392,9 +440,10 @@ void JourneyStream::add_totals(const Journey& j) {
     }
 }
 
-void JourneyStream::carry_context(const Journey& j, const std::vector<model::Event>& events,
+void JourneyStream::carry_context(const Journey& j, std::vector<model::Event>& events,
                                   bool last) {
     if (last) {
+        context_frames_ = 0;
         packet_numbers_.clear();
         packets_shown_.clear();
         syscall_numbers_.clear();
@@ -429,7 +478,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         }
     }
 
-    std::set<EventKey> keys;
+    std::unordered_set<EventKey, EventKeyHash> keys;
     std::unordered_map<std::uint32_t, std::vector<Span>> windows;   // by thread
     std::set<std::size_t> named_syscalls;   // their numbers are asked for again
     auto keep_call_ends = [&](std::size_t i) {
@@ -450,7 +499,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
         keep_call_ends(p.error_syscall);
     };
     std::set<std::size_t> kept_packets, kept_syscalls;
-    std::set<std::uint64_t> kept_frames;   // t_ns of the frames of unfinished packets
+    std::unordered_set<std::uint64_t> kept_frames;   // t_ns of the frames of unfinished packets
     auto keep_syscall = [&](std::size_t i) {
         const auto& s = j.syscalls[i];
         kept_syscalls.insert(i);
@@ -559,15 +608,17 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
     // connection, a read still blocked) comes again whole, and keeps its
     // number; so do the calls it names, whose ends may be the first hops of
     // more packets: until nothing is added (two rounds, as a rule).
-    std::set<EventKey> carried;
+    std::unordered_set<EventKey, EventKeyHash> carried;
+    std::vector<std::size_t> carried_events;   // positions in events
     for (bool added = true; added;) {
-        context_.clear();
+        carried_events.clear();
         context_frames_ = 0;
         carried.clear();
-        for (const auto& e : events) {
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const Event& e = events[i];
             if (e.kind == EventKind::frame) {
                 if (kept_frames.count(e.t_ns) || in_window(e)) {
-                    context_.push_back(e);
+                    carried_events.push_back(i);
                     ++context_frames_;
                 }
                 continue;
@@ -578,7 +629,7 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
                 if (auto w = windows.find(e.tid); w != windows.end())
                     keep = overlaps(w->second, e.t_ns, e.t_ns);
             if (keep) {
-                context_.push_back(e);
+                carried_events.push_back(i);
                 carried.insert(event_key(e));
             }
         }
@@ -594,6 +645,10 @@ void JourneyStream::carry_context(const Journey& j, const std::vector<model::Eve
             added = true;
         }
     }
+    // The chunk's events are not needed after this: moved, not copied.
+    context_.clear();
+    context_.reserve(carried_events.size());
+    for (auto i : carried_events) context_.push_back(std::move(events[i]));
 
     // Forget the numbers nothing carried can ask for again.
     decltype(packet_numbers_) packets;

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -49,11 +50,11 @@ public:
     void add(std::vector<model::Event>&& events);   // the same, for each in order
     // Every event added since the last cut, handed back (a run that never
     // cut is correlated whole instead).
-    std::vector<model::Event> take_pending() { return std::move(pending_); }
+    std::vector<model::Event> take_pending() { return std::move(pending_); }   // before any cut
     // The route to a destination the traced programs talked to (rtnetlink's
     // answer): every later chunk attaches its kernel lookups to it.
     void add_route(Route r);
-    std::size_t pending_events() const { return pending_.size(); }
+    std::size_t pending_events() const { return pending_.size() - context_size_; }
     std::size_t chunks() const { return chunks_; }
 
     // Correlates the events added since the last cut with their context;
@@ -64,6 +65,20 @@ public:
     // on their way), as packets still alive do.
     std::optional<Journey> cut(bool last = false, std::uint64_t hold_ns = 0);
 
+    // The rest of the run, once tracing has ended: what was added since the
+    // last cut, in time order, cut every `every` events as a busy trace is
+    // (cut(false, kFinishHoldNs)), then the last cut. After a busy run
+    // hundreds of thousands of packets wait here; one cut of them all would
+    // hold every one in memory at once and write nothing until the end.
+    // Each chunk is explained and handed to on_chunk on a thread of its own
+    // while the next one is correlated (two CPUs at work once the traced
+    // programs have ended), one call at a time and in order; it is freed
+    // there too. Returns once the last on_chunk has returned.
+    static constexpr std::size_t kFinishEvery = 250'000;
+    static constexpr std::uint64_t kFinishHoldNs = 20'000'000;
+    void finish(const std::function<void(Journey&&)>& on_chunk,
+                std::size_t every = kFinishEvery);
+
     // The whole run after the last cut, for the summary and the connection
     // and route records: connections with every packet's number, routes with
     // every lookup, the stats, the layer medians, the notes. Its packets and
@@ -72,15 +87,28 @@ public:
 
 private:
     using EventKey = std::tuple<std::uint64_t, std::uint32_t, std::uint16_t>;  // t_ns, tid, kind
+    struct EventKeyHash {
+        std::size_t operator()(const EventKey& k) const {
+            return std::hash<std::uint64_t>{}(std::get<0>(k) * 0x9E3779B97F4A7C15ull ^
+                                              (std::uint64_t{std::get<1>(k)} << 16 | std::get<2>(k)));
+        }
+    };
     bool late_free(const model::Event& e) const;
+    std::optional<Journey> correlate_cut(bool last, std::uint64_t hold_ns);   // cut(), unexplained
     void number_chunk(Journey& j, bool last);
-    void carry_context(const Journey& j, const std::vector<model::Event>& events, bool last);
+    // Moves what the next cut needs again out of events (the chunk's own,
+    // not needed afterwards) into context_.
+    void carry_context(const Journey& j, std::vector<model::Event>& events, bool last);
     void add_totals(const Journey& j);
 
     CorrelatorInput setup_;
-    std::vector<model::Event> pending_;   // since the last cut
-    std::vector<model::Event> context_;   // carried from the last cut
-    std::size_t context_frames_ = 0;      // frames among them (of unfinished packets)
+    // The events of the next cut: those carried from the last cut (its
+    // context, context_size_ of them, context_frames_ of those frames of
+    // unfinished packets), then those added since.
+    std::vector<model::Event> pending_;
+    std::size_t context_size_ = 0;
+    std::size_t context_frames_ = 0;
+    std::vector<model::Event> context_;   // carry_context() gathers it here
     std::size_t frame_base_ = 0;          // frames of the chunks before (not carried)
     std::map<std::uint64_t, std::size_t> frame_numbers_;   // carried frames: t_ns -> number
     std::map<std::uint64_t, std::size_t> held_frames_;     // unmatched, in a busy cut's window
