@@ -615,6 +615,33 @@ Result<Recording> record_trace(const TraceTarget& target) {
     std::vector<std::string> routed;
     std::vector<model::Event> batch;
     std::vector<journey::Route> batch_routes;
+
+    // Once the traced programs have ended, the records still held (after a
+    // busy run, most of them: the cut job yields to the traffic) are
+    // converted by tracer->finish() through the sink, and correlated in
+    // slices as they come, each with the capture's frames up to its newest
+    // event, while the one before is written: memory stays that of a slice
+    // and the raw records, not of every event at once.
+    bool finishing = false;
+    std::vector<model::Event> frames_left;   // the capture's, in time order, from frames_from
+    std::size_t frames_from = 0;
+    auto finish_slice = [&] {
+        std::uint64_t newest = 0;
+        for (const auto& e : batch) newest = std::max(newest, e.t_ns);
+        if (capture)
+            for (auto& f : capture->take_frames_so_far()) frames_left.push_back(std::move(f));
+        for (; frames_from < frames_left.size() && frames_left[frames_from].t_ns <= newest; ++frames_from)
+            batch.push_back(std::move(frames_left[frames_from]));
+        for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
+        batch_routes.clear();
+        rec.stream->add(std::move(batch));
+        batch.clear();
+        rec.stream->cut_and_hand(false, journey::JourneyStream::kFinishHoldNs,
+                                 [&](journey::Journey&& chunk) {
+                                     stamp_journey(chunk, rec);
+                                     target.on_chunk(chunk);
+                                 });
+    };
     auto sink = [&](model::Event&& e) {
         if (e.kind == model::EventKind::inet_sock_set_state && e.new_state == 2) {
             netlink::IpAddress ip;
@@ -627,8 +654,12 @@ Result<Recording> record_trace(const TraceTarget& target) {
                 if (rec.stream) batch_routes.push_back(rec.input.routes.back());
             }
         }
-        if (rec.stream) batch.push_back(std::move(e));
-        else rec.input.events.push_back(std::move(e));
+        if (!rec.stream) {
+            rec.input.events.push_back(std::move(e));
+            return;
+        }
+        batch.push_back(std::move(e));
+        if (finishing && batch.size() >= target.finish_slice_events) finish_slice();
     };
 
     kernel::SessionOptions so;
@@ -681,12 +712,21 @@ Result<Recording> record_trace(const TraceTarget& target) {
         if (job.valid()) job.get();
         // finish() delivers every record still held, each one event or (a
         // packet's or a call's record) several: room for one per record
-        // first, so that the vector's doubling starts from there.
-        if (rec.stream) batch.reserve(batch.size() + tracer->records_held());
-        else rec.input.events.reserve(rec.input.events.size() + tracer->records_held());
+        // (streamed: up to a slice) first, so that the vector's doubling
+        // starts from there.
+        if (rec.stream) {
+            const auto held = tracer->records_held();
+            batch.reserve(batch.size() + std::min(target.finish_slice_events, held));
+            finishing = true;
+        } else {
+            rec.input.events.reserve(rec.input.events.size() + tracer->records_held());
+        }
     };
     auto result = kernel::run_session(*tracer, so, sink);
+    finishing = false;
     if (job.valid()) job.get();
+    // The last slice's chunk is stamped from rec, which changes from here on.
+    if (rec.stream) rec.stream->wait_handed();
     rec.input.lost_events = tracer->lost_events();
     // Not lost_events (the kernel's, ring buffer full): tracepacket's own cap.
     if (auto dropped = tracer->records_dropped())
@@ -709,6 +749,8 @@ Result<Recording> record_trace(const TraceTarget& target) {
     rec.traced = traced_text(target, result->command_pid, pid_names);
     if (rec.stream) {
         for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
+        for (; frames_from < frames_left.size(); ++frames_from)
+            batch.push_back(std::move(frames_left[frames_from]));
         rec.stream->add(std::move(batch));
     }
     // A run that never went quiet is one journey, correlated whole.

@@ -49,6 +49,10 @@ struct TraceTarget {
     // holds the events, as unstreamed).
     std::function<void(journey::Journey&)> on_chunk;
     std::uint64_t quiet_ms = 300;
+    // Streamed: once tracing has ended, the records still held are
+    // correlated in slices of this many events (~200 MB of events); a run
+    // with fewer that never cut is correlated whole, as a short trace is.
+    std::size_t finish_slice_events = 500'000;
 };
 
 // What one run recorded, and its file (--record-raw, --replay): the commands

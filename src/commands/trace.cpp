@@ -46,6 +46,7 @@ struct TraceCliOptions {
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
     std::string bench_floor;  // hidden: make bench's cost breakdown (attach, decide)
+    std::size_t finish_slice = 0;   // hidden: TraceTarget::finish_slice_events (tests)
     report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
 };
 
@@ -70,6 +71,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
                           "': expected attach, clock or decide");
     target.linger_ms = o.linger_ms;
     target.max_held_records = o.max_held;
+    if (o.finish_slice) target.finish_slice_events = o.finish_slice;
     // Where tracepacket's own output goes. Opened before tracing starts, so
     // a path that cannot be written fails at once, not after the run.
     std::ofstream file;
@@ -196,6 +198,10 @@ void register_trace(CLI::App& app, Runner* run) {
     cmd->add_option("--bench-floor", opts->bench_floor,
                     "make bench: programs attached doing nothing (attach), reading the clock "
                     "once (clock), or deciding but recording nothing (decide)")
+        ->group("");
+    cmd->add_option("--finish-slice", opts->finish_slice,
+                    "events per slice correlated once tracing has ended")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
         ->group("");
     cmd->add_option("command", opts->command, "the command to run and trace (after --)");
     cmd->callback([opts, run] { *run = [opts] { return run_trace(*opts); }; });

@@ -1,7 +1,6 @@
 #include "journey/stream.h"
 
 #include <algorithm>
-#include <future>
 #include <iterator>
 #include <unordered_set>
 #include <utility>
@@ -237,7 +236,23 @@ std::optional<Journey> JourneyStream::correlate_cut(bool last, std::uint64_t hol
     return j;
 }
 
-void JourneyStream::finish(const std::function<void(Journey&&)>& on_chunk, std::size_t every) {
+void JourneyStream::cut_and_hand(bool last, std::uint64_t hold_ns, ChunkHandler on_chunk) {
+    auto chunk = correlate_cut(last, hold_ns);
+    wait_handed();
+    if (!chunk) return;
+    handing_ = std::async(std::launch::async,
+                          [on_chunk = std::move(on_chunk), c = std::move(*chunk)]() mutable {
+                              Journey j = std::move(c);
+                              explain(j);
+                              on_chunk(std::move(j));
+                          });
+}
+
+void JourneyStream::wait_handed() {
+    if (handing_.valid()) handing_.get();
+}
+
+void JourneyStream::finish(const ChunkHandler& on_chunk, std::size_t every) {
     // What came since the last cut, after the context at the front.
     std::vector<model::Event> rest = std::move(pending_);
     pending_.clear();
@@ -252,23 +267,12 @@ void JourneyStream::finish(const std::function<void(Journey&&)>& on_chunk, std::
     for (std::size_t i = context_size_; i < rest.size(); ++i)
         order.emplace_back(rest[i].t_ns, static_cast<std::uint32_t>(i));
     std::sort(order.begin(), order.end());
-
-    std::future<void> handing;   // the chunk before, explained and handed over
-    auto hand = [&](std::optional<Journey> chunk) {
-        if (handing.valid()) handing.get();
-        if (!chunk) return;
-        handing = std::async(std::launch::async, [&on_chunk, c = std::move(*chunk)]() mutable {
-            Journey j = std::move(c);
-            explain(j);
-            on_chunk(std::move(j));
-        });
-    };
     for (auto [t, i] : order) {
-        if (pending_events() >= every) hand(correlate_cut(false, kFinishHoldNs));
+        if (pending_events() >= every) cut_and_hand(false, kFinishHoldNs, on_chunk);
         add(std::move(rest[i]));
     }
-    hand(correlate_cut(true, 0));
-    if (handing.valid()) handing.get();
+    cut_and_hand(true, 0, on_chunk);
+    wait_handed();
 }
 
 void JourneyStream::number_chunk(Journey& j, bool last) {

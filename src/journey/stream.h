@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -65,19 +66,27 @@ public:
     // on their way), as packets still alive do.
     std::optional<Journey> cut(bool last = false, std::uint64_t hold_ns = 0);
 
+    // cut(), with the chunk explained and handed to on_chunk on a thread of
+    // its own while the caller goes on (correlating the next one): one
+    // hand-off at a time, in order, the chunk freed there. Once tracing has
+    // ended this keeps both CPUs at work. wait_handed() returns once the
+    // last on_chunk has returned.
+    using ChunkHandler = std::function<void(Journey&&)>;
+    void cut_and_hand(bool last, std::uint64_t hold_ns, ChunkHandler on_chunk);
+    void wait_handed();
+
     // The rest of the run, once tracing has ended: what was added since the
     // last cut, in time order, cut every `every` events as a busy trace is
-    // (cut(false, kFinishHoldNs)), then the last cut. After a busy run
-    // hundreds of thousands of packets wait here; one cut of them all would
-    // hold every one in memory at once and write nothing until the end.
-    // Each chunk is explained and handed to on_chunk on a thread of its own
-    // while the next one is correlated (two CPUs at work once the traced
-    // programs have ended), one call at a time and in order; it is freed
-    // there too. Returns once the last on_chunk has returned.
+    // (kFinishHoldNs), then the last cut, each through cut_and_hand(). After
+    // a busy run hundreds of thousands of packets wait here; one cut of them
+    // all would hold every one in memory at once and write nothing until the
+    // end. Returns once the last on_chunk has returned.
     static constexpr std::size_t kFinishEvery = 250'000;
+    // The hold of those cuts: every event is there by now, in time order, so
+    // the hold need not wait for late ones as a live cut's does; the
+    // recordings' tests cut so (tests/unit/report/stream_test.cpp).
     static constexpr std::uint64_t kFinishHoldNs = 20'000'000;
-    void finish(const std::function<void(Journey&&)>& on_chunk,
-                std::size_t every = kFinishEvery);
+    void finish(const ChunkHandler& on_chunk, std::size_t every = kFinishEvery);
 
     // The whole run after the last cut, for the summary and the connection
     // and route records: connections with every packet's number, routes with
@@ -109,6 +118,7 @@ private:
     std::size_t context_size_ = 0;
     std::size_t context_frames_ = 0;
     std::vector<model::Event> context_;   // carry_context() gathers it here
+    std::future<void> handing_;           // cut_and_hand()'s last hand-off
     std::size_t frame_base_ = 0;          // frames of the chunks before (not carried)
     std::map<std::uint64_t, std::size_t> frame_numbers_;   // carried frames: t_ns -> number
     std::map<std::uint64_t, std::size_t> held_frames_;     // unmatched, in a busy cut's window
