@@ -10,6 +10,10 @@
 #   bench/journey-scale.sh     (env: SIZES="10000 100000" BUILD=build BASELINE=)
 #   FORMAT=text bench/journey-scale.sh    (the default text instead of --json)
 #   SIZES="10000 100000 1000000" bench/journey-scale.sh    (1M: ~2 min a run)
+# Every run gets --max-held $MAX_HELD (20,000,000 records, ~7 GB at most),
+# so that none is dropped: 1M round trips hold ~9 million (~3.3 GB). A
+# BASELINE older than the slices correlates them all at once (~2 KB a
+# record): do not give it 1M.
 # Then bench_correlate (when built) on a recorded 10k run: the same work offline.
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
@@ -19,6 +23,7 @@ skip_unless_root "BPF"
 SIZES=${SIZES:-"10000 100000"}
 BASELINE=${BASELINE:-}
 FORMAT=${FORMAT:-json}
+MAX_HELD=${MAX_HELD:-20000000}
 case $FORMAT in
 json) format_flag=--json ;;
 text) format_flag= ;;
@@ -37,7 +42,7 @@ trap 'rm -rf "$work"' EXIT
 once() {   # BINARY N
     local bin=$1 n=$2 end_cmd end_tpk packets lost rss
     # shellcheck disable=SC2086  # no flag for text
-    /usr/bin/time -f '%M' -o "$work/rss" "$bin" trace $format_flag -- /bin/sh -c \
+    /usr/bin/time -f '%M' -o "$work/rss" "$bin" trace $format_flag --max-held "$MAX_HELD" -- /bin/sh -c \
         "'$PINGPONG' tcp 64 $n 100 >/dev/null; date +%s%N > '$work/cmd_end'" \
         > "$work/out" 2> "$work/err" || { cat "$work/err" >&2; return 1; }
     end_tpk=$(date +%s%N)

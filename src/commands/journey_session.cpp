@@ -616,31 +616,40 @@ Result<Recording> record_trace(const TraceTarget& target) {
     std::vector<model::Event> batch;
     std::vector<journey::Route> batch_routes;
 
-    // Once the traced programs have ended, the records still held (after a
-    // busy run, most of them: the cut job yields to the traffic) are
-    // converted by tracer->finish() through the sink, and correlated in
-    // slices as they come, each with the capture's frames up to its newest
-    // event, while the one before is written: memory stays that of a slice
-    // and the raw records, not of every event at once.
-    bool finishing = false;
+    // Held records are converted into the sink's batch by a cut job
+    // (Tracer::deliver_records) and, once the traced programs have ended, by
+    // Tracer::finish(); after a busy time that is millions of events. They
+    // are correlated in slices as they come (`slice`, set meanwhile), each
+    // with the capture's frames up to its newest event: memory stays that of
+    // a slice and the raw records, not of every event at once.
+    std::function<void()> slice;
     std::vector<model::Event> frames_left;   // the capture's, in time order, from frames_from
     std::size_t frames_from = 0;
-    auto finish_slice = [&] {
+    // The batch, the frames up to its newest event (or all) and the routes,
+    // into the stream.
+    auto add_batch = [&](bool all_frames) {
         std::uint64_t newest = 0;
         for (const auto& e : batch) newest = std::max(newest, e.t_ns);
-        if (capture)
-            for (auto& f : capture->take_frames_so_far()) frames_left.push_back(std::move(f));
-        for (; frames_from < frames_left.size() && frames_left[frames_from].t_ns <= newest; ++frames_from)
+        for (; frames_from < frames_left.size() &&
+               (all_frames || frames_left[frames_from].t_ns <= newest);
+             ++frames_from)
             batch.push_back(std::move(frames_left[frames_from]));
+        if (frames_from == frames_left.size()) {
+            frames_left.clear();
+            frames_from = 0;
+        }
         for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
         batch_routes.clear();
         rec.stream->add(std::move(batch));
         batch.clear();
-        rec.stream->cut_and_hand(false, journey::JourneyStream::kFinishHoldNs,
-                                 [&](journey::Journey&& chunk) {
-                                     stamp_journey(chunk, rec);
-                                     target.on_chunk(chunk);
-                                 });
+    };
+    auto take_frames = [&] {
+        if (capture)
+            for (auto& f : capture->take_frames_so_far()) frames_left.push_back(std::move(f));
+    };
+    auto write_chunk = [&](journey::Journey& chunk) {
+        stamp_journey(chunk, rec);
+        target.on_chunk(chunk);
     };
     auto sink = [&](model::Event&& e) {
         if (e.kind == model::EventKind::inet_sock_set_state && e.new_state == 2) {
@@ -659,7 +668,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
             return;
         }
         batch.push_back(std::move(e));
-        if (finishing && batch.size() >= target.finish_slice_events) finish_slice();
+        if (slice && batch.size() >= target.finish_slice_events) slice();
     };
 
     kernel::SessionOptions so;
@@ -673,26 +682,27 @@ Result<Recording> record_trace(const TraceTarget& target) {
         so.quiet_ms = target.quiet_ms;
         // Hands what came since the last cut to a new cut job, once the one
         // before has ended.
-        auto cut = [&, &rec = rec](std::uint64_t hold_ns) {
+        auto cut = [&](std::uint64_t hold_ns) {
             if (job.valid()) job.get();
             auto held = tracer->take_held();
-            std::vector<model::Event> frames;
-            if (capture) frames = capture->take_frames_so_far();
-            job = std::async(std::launch::async, [&, held, hold_ns, frames = std::move(frames)]() mutable {
+            take_frames();
+            job = std::async(std::launch::async, [&, held, hold_ns]() mutable {
                 // Lowest priority (nice 19, this thread only): the ring's
                 // reader and the traced programs come first, yet a busy
                 // machine still leaves it a share (SCHED_IDLE would leave none).
                 setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+                // What comes after a slice is here already: only its last
+                // 20 ms wait, not the live cut's hold.
+                slice = [&] {
+                    add_batch(false);
+                    if (auto chunk = rec.stream->cut(false, journey::JourneyStream::kFinishHoldNs))
+                        write_chunk(*chunk);
+                };
                 tracer->deliver_records(*held, sink);
+                slice = nullptr;
                 held.reset();
-                for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
-                rec.stream->add(std::move(batch));
-                rec.stream->add(std::move(frames));
-                batch_routes.clear();
-                if (auto chunk = rec.stream->cut(false, hold_ns)) {
-                    stamp_journey(*chunk, rec);
-                    target.on_chunk(*chunk);
-                }
+                add_batch(true);
+                if (auto chunk = rec.stream->cut(false, hold_ns)) write_chunk(*chunk);
             });
         };
         // Nothing arrives while it is quiet: waiting for the job before costs nothing.
@@ -717,13 +727,19 @@ Result<Recording> record_trace(const TraceTarget& target) {
         if (rec.stream) {
             const auto held = tracer->records_held();
             batch.reserve(batch.size() + std::min(target.finish_slice_events, held));
-            finishing = true;
+            // Each slice written while the next is correlated: the traffic is over.
+            slice = [&] {
+                take_frames();
+                add_batch(false);
+                rec.stream->cut_and_hand(false, journey::JourneyStream::kFinishHoldNs,
+                                         [&](journey::Journey&& chunk) { write_chunk(chunk); });
+            };
         } else {
             rec.input.events.reserve(rec.input.events.size() + tracer->records_held());
         }
     };
     auto result = kernel::run_session(*tracer, so, sink);
-    finishing = false;
+    slice = nullptr;
     if (job.valid()) job.get();
     // The last slice's chunk is stamped from rec, which changes from here on.
     if (rec.stream) rec.stream->wait_handed();
@@ -747,12 +763,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     rec.exit_code = result->exit_code;
     rec.cut_short = result->cut_short;
     rec.traced = traced_text(target, result->command_pid, pid_names);
-    if (rec.stream) {
-        for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
-        for (; frames_from < frames_left.size(); ++frames_from)
-            batch.push_back(std::move(frames_left[frames_from]));
-        rec.stream->add(std::move(batch));
-    }
+    if (rec.stream) add_batch(/*all_frames=*/true);
     // A run that never went quiet is one journey, correlated whole.
     if (rec.stream && rec.stream->chunks() == 0) {
         rec.input.events = rec.stream->take_pending();

@@ -40,7 +40,8 @@ struct TraceTarget {
     std::uint8_t bench_floor = 0;       // make bench only (kernel::TracerOptions)
     std::uint64_t linger_ms = 500;      // kernel::SessionOptions::linger_ms
     // kernel::TracerOptions::max_held_records: ring records waiting to be
-    // correlated at once, ~2 KB each at the correlation's peak (1.8 KB per event measured).
+    // correlated, ~370 bytes each as they wait; ~2 KB each at the peak when
+    // correlated all at once (1.8 KB per event measured).
     std::uint64_t max_held_records = 4'000'000;
     int command_stdout = -1;            // >= 0: the command's stdout goes there
     // Streamed: each chunk (journey/stream.h), as its traffic settles after

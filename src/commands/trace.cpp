@@ -41,7 +41,7 @@ struct TraceCliOptions {
     bool no_capture = false;
     std::string output;       // -o FILE: tracepacket's own output (text or JSON)
     std::uint64_t linger_ms = 500;
-    std::uint64_t max_held = 4'000'000;
+    std::uint64_t max_held = 0;   // 0: kMaxHeldStreamed or kMaxHeldWhole
     bool no_stream = false;   // the whole journey at the end
     std::string ready_file;   // hidden: written once tracing runs (tests)
     std::string record_raw;   // hidden: save the recording
@@ -49,6 +49,18 @@ struct TraceCliOptions {
     std::size_t finish_slice = 0;   // hidden: TraceTarget::finish_slice_events (tests)
     report::OutputOptions outputs;  // --pcapng, --perfetto, --html, --mermaid
 };
+
+// --max-held's defaults: ~3 GB of records waiting either way (streamed, they
+// are correlated a slice at a time; whole, every event at once).
+constexpr std::uint64_t kMaxHeldStreamed = 8'000'000;
+constexpr std::uint64_t kMaxHeldWhole = 4'000'000;
+
+// Streamed unless something needs the whole run at once: the report files,
+// --mermaid, the raw recording.
+bool wants_whole(const TraceCliOptions& o) {
+    return o.no_stream || !o.record_raw.empty() || o.outputs.mermaid ||
+           !o.outputs.pcapng.empty() || !o.outputs.perfetto.empty() || !o.outputs.html.empty();
+}
 
 Result<int> run_trace(const TraceCliOptions& o) {
     TraceTarget target;
@@ -70,7 +82,8 @@ Result<int> run_trace(const TraceCliOptions& o) {
         return make_error("--bench-floor '" + o.bench_floor +
                           "': expected attach, clock or decide");
     target.linger_ms = o.linger_ms;
-    target.max_held_records = o.max_held;
+    const bool whole = wants_whole(o);
+    target.max_held_records = o.max_held ? o.max_held : whole ? kMaxHeldWhole : kMaxHeldStreamed;
     if (o.finish_slice) target.finish_slice_events = o.finish_slice;
     // Where tracepacket's own output goes. Opened before tracing starts, so
     // a path that cannot be written fails at once, not after the run.
@@ -90,11 +103,6 @@ Result<int> run_trace(const TraceCliOptions& o) {
     TextStyle style = o.output.empty() ? terminal_style() : TextStyle{};
     style.explain = !o.brief;
 
-    // Streamed unless something needs the whole run at once: the report files,
-    // --mermaid, the raw recording.
-    const bool whole = o.no_stream || !o.record_raw.empty() || o.outputs.mermaid ||
-                       !o.outputs.pcapng.empty() || !o.outputs.perfetto.empty() ||
-                       !o.outputs.html.empty();
     bool first_chunk = true;
     std::uint64_t t0 = 0;
     auto write_chunk = [&](journey::Journey& chunk) {
@@ -180,10 +188,12 @@ void register_trace(CLI::App& app, Runner* run) {
     cmd->add_option("--max-held", opts->max_held,
                     "at most N kernel records wait to be correlated at once (when the traffic "
                     "leaves no CPU to correlate them as they come, or with --no-stream); beyond, "
-                    "records are dropped and the output says how many. Memory at the peak is "
-                    "about 2 KB per record")
+                    "records are dropped and the output says how many. Memory: ~370 bytes per "
+                    "record waiting, plus ~1 GB while they are correlated in slices; with "
+                    "--no-stream ~2 KB per record, all correlated at once")
         ->check(CLI::Range(std::uint64_t{1000}, std::uint64_t{1'000'000'000}))
-        ->default_val(std::uint64_t{4'000'000});
+        ->default_str(fmt::format("{} streamed, {} with --no-stream", kMaxHeldStreamed,
+                                  kMaxHeldWhole));
     cmd->add_flag("--no-stream", opts->no_stream,
                   "print the whole journey once tracing ends (by default each part is printed "
                   "as soon as its traffic has been quiet for 300 ms, or every second while it "
