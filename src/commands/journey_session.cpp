@@ -685,12 +685,15 @@ Result<Recording> record_trace(const TraceTarget& target) {
         auto cut = [&](std::uint64_t hold_ns) {
             if (job.valid()) job.get();
             auto held = tracer->take_held();
-            take_frames();
             job = std::async(std::launch::async, [&, held, hold_ns]() mutable {
                 // Lowest priority (nice 19, this thread only): the ring's
                 // reader and the traced programs come first, yet a busy
                 // machine still leaves it a share (SCHED_IDLE would leave none).
                 setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+                // Here, not on the ring's reader: a busy second's frames take
+                // a third of a second to convert, and a reader away that long
+                // let the ring overflow.
+                take_frames();
                 // What comes after a slice is here already: only its last
                 // 20 ms wait, not the live cut's hold.
                 slice = [&] {
@@ -701,7 +704,9 @@ Result<Recording> record_trace(const TraceTarget& target) {
                 tracer->deliver_records(*held, sink);
                 slice = nullptr;
                 held.reset();
-                add_batch(true);
+                // Frames after the newest event wait for the next cut, with
+                // the hops they belong to.
+                add_batch(false);
                 if (auto chunk = rec.stream->cut(false, hold_ns)) write_chunk(*chunk);
             });
         };
