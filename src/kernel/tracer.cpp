@@ -25,6 +25,7 @@
 #include "kernel/convert.h"
 #include "kernel/kernel_support.h"
 #include "kernel/log.h"
+#include "kernel/prefaulted_chunks.h"
 #include "kernel/proc_ports.h"
 #include "kernel/syscalls.h"
 #include "tracepacket.skel.h"
@@ -140,10 +141,11 @@ std::size_t ring_buffer_size(std::size_t bytes) {
 // per record and nothing moves as it grows.
 class HeldRecords {
 public:
-    void add(const void* data, std::size_t size) {
+    void add(const void* data, std::size_t size, PrefaultedChunks& memory) {
         std::size_t need = sizeof(std::uint32_t) + size;
         if (chunks_.empty() || used_.back() + need > kChunkBytes) {
-            chunks_.push_back(std::make_unique<std::byte[]>(std::max(kChunkBytes, need)));
+            chunks_.push_back(need <= kChunkBytes ? memory.take()
+                                                  : std::make_unique<std::byte[]>(need));
             used_.push_back(0);
         }
         std::byte* at = chunks_.back().get() + used_.back();
@@ -174,7 +176,7 @@ public:
     }
 
 private:
-    static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+    static constexpr std::size_t kChunkBytes = PrefaultedChunks::kChunkBytes;
     std::vector<std::unique_ptr<std::byte[]>> chunks_;
     std::vector<std::size_t> used_;
     std::uint64_t count_ = 0;
@@ -197,6 +199,7 @@ struct Tracer::State {
     bool attached = false;
 
     HeldRecords held;
+    PrefaultedChunks held_memory;   // for held: the reader never waits for a page fault
 
     // A read that takes at most read_limit records (drain's max_records):
     // libbpf reads on while the producers keep writing.
@@ -214,7 +217,7 @@ struct Tracer::State {
             if (self->options.max_held_records && self->held.count() >= self->options.max_held_records)
                 ++self->dropped;
             else
-                self->held.add(data, size);
+                self->held.add(data, size, self->held_memory);
             return full ? kBatchFull : 0;
         }
         if (self->sink) self->deliver(data, size, *self->sink);
