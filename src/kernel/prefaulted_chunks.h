@@ -7,6 +7,7 @@
 // "Journey scale").
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -37,6 +38,7 @@ public:
     std::unique_ptr<std::byte[]> take() {
         std::unique_lock lock(mutex_);
         if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+        ++taken_;
         if (ready_.empty()) {
             lock.unlock();
             wake_.notify_one();
@@ -50,13 +52,15 @@ public:
     }
 
 private:
-    static constexpr std::size_t kAhead = 128;   // 128 MiB: ~0.5 s of a saturating run
+    // As many chunks ahead as were taken so far, at most 128 MiB (~0.5 s of
+    // a saturating run): a short trace's few chunks cost no more than that.
+    static constexpr std::size_t kMaxAhead = 128;
     static constexpr std::size_t kPage = 4096;
 
     void run() {
         std::unique_lock lock(mutex_);
         for (;;) {
-            wake_.wait(lock, [&] { return stop_ || ready_.size() < kAhead; });
+            wake_.wait(lock, [&] { return stop_ || ready_.size() < std::min(taken_, kMaxAhead); });
             if (stop_) return;
             lock.unlock();
             std::unique_ptr<std::byte[]> chunk(new std::byte[kChunkBytes]);
@@ -69,6 +73,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<std::unique_ptr<std::byte[]>> ready_;
+    std::size_t taken_ = 0;
     bool stop_ = false;
     std::thread thread_;
 };
