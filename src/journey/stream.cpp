@@ -162,7 +162,8 @@ void JourneyStream::add(model::Event e) {
 
 void JourneyStream::add(std::vector<model::Event>&& events) {
     // Hundreds of thousands at the end of a busy run: the vector is taken
-    // over rather than its events moved one by one.
+    // over rather than its events moved one by one, unless the buffer the
+    // last cut left (correlate_cut) is large enough already.
     const auto from = static_cast<std::ptrdiff_t>(pending_.size());
     if (pending_.empty() && pending_.capacity() < events.size()) {
         pending_ = std::move(events);

@@ -51,7 +51,7 @@ public:
     void add(std::vector<model::Event>&& events);   // the same, for each in order
     // Every event added since the last cut, handed back (a run that never
     // cut is correlated whole instead).
-    std::vector<model::Event> take_pending() { return std::move(pending_); }   // before any cut
+    std::vector<model::Event> take_pending() { return std::move(pending_); }
     // The route to a destination the traced programs talked to (rtnetlink's
     // answer): every later chunk attaches its kernel lookups to it.
     void add_route(Route r);
@@ -98,8 +98,8 @@ private:
     using EventKey = std::tuple<std::uint64_t, std::uint32_t, std::uint16_t>;  // t_ns, tid, kind
     struct EventKeyHash {
         std::size_t operator()(const EventKey& k) const {
-            return std::hash<std::uint64_t>{}(std::get<0>(k) * 0x9E3779B97F4A7C15ull ^
-                                              (std::uint64_t{std::get<1>(k)} << 16 | std::get<2>(k)));
+            const std::uint64_t tid_kind = std::uint64_t{std::get<1>(k)} << 16 | std::get<2>(k);
+            return std::hash<std::uint64_t>{}(std::get<0>(k) * 0x9E3779B97F4A7C15ull ^ tid_kind);
         }
     };
     bool late_free(const model::Event& e) const;

@@ -90,8 +90,9 @@ Streamed stream(CorrelatorInput input, std::uint64_t gap_ns, std::size_t every =
         s.add(std::move(e));
     }
     if (finish_every) {
+        const auto first_live = events.rend() - static_cast<std::ptrdiff_t>(live);
         std::vector<model::Event> rest(std::make_move_iterator(events.rbegin()),
-                                       std::make_move_iterator(events.rend() - static_cast<std::ptrdiff_t>(live)));
+                                       std::make_move_iterator(first_live));
         s.add(std::move(rest));
         s.finish([&](Journey&& chunk) { take(chunk); }, finish_every);
     } else if (auto chunk = s.cut(true)) {
