@@ -10,13 +10,17 @@
 //
 // Whole: one journey of the whole run (`trace --no-stream`, and a run that
 // never went quiet). Streamed: cut every second of event time with the busy
-// cut's 250 ms hold, as a trace under steady traffic is.
+// cut's 250 ms hold, as a trace under steady traffic is. Finish/N: every
+// event still held when tracing ends, through JourneyStream::finish in cuts
+// of N events, each written on a second thread while the next is correlated.
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "journey/explain.h"
 #include "journey/recording.h"
@@ -72,14 +76,28 @@ void WholeText(benchmark::State& state) {
     });
 }
 
-void Streamed(benchmark::State& state) {
-    constexpr std::uint64_t kCutNs = 1'000'000'000, kHoldNs = 250'000'000;
+// The recording through a JourneyStream: feed(stream, events, out) adds
+// the events and cuts, writing each chunk; then the totals.
+template <typename Feed>
+void streamed(benchmark::State& state, Feed feed) {
     auto out = null_file();
     for (auto _ : state) {
         tpk::journey::CorrelatorInput setup = recorded;
         auto events = std::move(setup.events);
         setup.events.clear();
         tpk::journey::JourneyStream stream(std::move(setup));
+        feed(stream, events, out);
+        std::string tail;
+        tpk::report::write_totals_json(stream.totals(0, 0), tail);
+        out << tail;
+    }
+    count_packets(state);
+}
+
+void Streamed(benchmark::State& state) {
+    constexpr std::uint64_t kCutNs = 1'000'000'000, kHoldNs = 250'000'000;
+    streamed(state, [](tpk::journey::JourneyStream& stream, std::vector<tpk::model::Event>& events,
+                       std::ostream& out) {
         auto write = [&](std::optional<tpk::journey::Journey> chunk) {
             if (chunk) tpk::report::write_chunk_json(*chunk, out);
         };
@@ -92,38 +110,33 @@ void Streamed(benchmark::State& state) {
             stream.add(std::move(e));
         }
         write(stream.cut(true));
-        std::string tail;
-        tpk::report::write_totals_json(stream.totals(0, 0), tail);
-        out << tail;
-    }
-    count_packets(state);
+    });
 }
 
 // After a busy run: every event still waiting when tracing ends (the
 // correlating thread got no CPU meanwhile), handed over by
 // JourneyStream::finish in cuts of state.range(0) events.
 void Finish(benchmark::State& state) {
-    auto out = null_file();
-    for (auto _ : state) {
-        tpk::journey::CorrelatorInput setup = recorded;
-        auto events = std::move(setup.events);
-        setup.events.clear();
-        tpk::journey::JourneyStream stream(std::move(setup));
+    const auto every = static_cast<std::size_t>(state.range(0));
+    streamed(state, [every](tpk::journey::JourneyStream& stream,
+                            std::vector<tpk::model::Event>& events, std::ostream& out) {
         stream.add(std::move(events));
         stream.finish([&](tpk::journey::Journey&& chunk) {  // on a thread of its own
             tpk::report::write_chunk_json(chunk, out);
-        }, static_cast<std::size_t>(state.range(0)));
-        std::string tail;
-        tpk::report::write_totals_json(stream.totals(0, 0), tail);
-        out << tail;
-    }
-    count_packets(state);
+        }, every);
+    });
 }
 
 BENCHMARK(Whole)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Streamed)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(WholeText)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(Finish)->Arg(20'000)->Arg(50'000)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Finish)
+    ->Arg(20'000)
+    ->Arg(50'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 
