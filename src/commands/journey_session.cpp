@@ -677,6 +677,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     so.ready_file = target.ready_file;
     so.linger_ms = target.linger_ms;
     std::future<void> job;              // the cut in progress, if any
+    std::future<void> correlating;      // once tracing has ended: the slice being correlated
     if (rec.stream) {
         rec.traced = traced_text(target, 0, pid_names);
         so.quiet_ms = target.quiet_ms;
@@ -732,12 +733,18 @@ Result<Recording> record_trace(const TraceTarget& target) {
         if (rec.stream) {
             const auto held = tracer->records_held();
             batch.reserve(batch.size() + std::min(target.finish_slice_events, held));
-            // Each slice written while the next is correlated: the traffic is over.
+            // The traffic is over: three stages on the two CPUs. This thread
+            // converts the next slice while the one before is correlated on
+            // a thread of its own, and the one before that explained and
+            // written on another (cut_and_hand).
             slice = [&] {
                 take_frames();
+                if (correlating.valid()) correlating.get();
                 add_batch(false);
-                rec.stream->cut_and_hand(false, journey::JourneyStream::kFinishHoldNs,
-                                         [&](journey::Journey&& chunk) { write_chunk(chunk); });
+                correlating = std::async(std::launch::async, [&] {
+                    rec.stream->cut_and_hand(false, journey::JourneyStream::kFinishHoldNs,
+                                             [&](journey::Journey&& chunk) { write_chunk(chunk); });
+                });
             };
         } else {
             rec.input.events.reserve(rec.input.events.size() + tracer->records_held());
@@ -745,6 +752,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     };
     auto result = kernel::run_session(*tracer, so, sink);
     slice = nullptr;
+    if (correlating.valid()) correlating.get();
     if (job.valid()) job.get();
     // The last slice's chunk is stamped from rec, which changes from here on.
     if (rec.stream) rec.stream->wait_handed();
