@@ -9,10 +9,11 @@
 //   records one from bench_pingpong)
 //
 // Whole: one journey of the whole run (`trace --no-stream`, and a run that
-// never went quiet). Streamed: cut every second of event time with the busy
-// cut's 250 ms hold, as a trace under steady traffic is. Finish/N: every
-// event still held when tracing ends, through JourneyStream::finish in cuts
-// of N events, each written on a second thread while the next is correlated.
+// never went quiet). Correlate: its correlation alone. Streamed: cut every
+// second of event time with the busy cut's 250 ms hold, as a trace under
+// steady traffic is. Finish/N: every event still held when tracing ends,
+// through JourneyStream::finish in cuts of N events, each written on a
+// second thread while the next is correlated.
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
 
@@ -66,6 +67,24 @@ void Whole(benchmark::State& state) {
     whole(state, [](const tpk::journey::Journey& j, std::ostream& out) {
         tpk::report::write_journey_json(j, out);
     });
+}
+
+// The correlator alone, the stage that bounds `trace` after a busy run (the
+// writer runs on a thread of its own): the input's copy and the journey's
+// destruction are not timed.
+void Correlate(benchmark::State& state) {
+    for (auto _ : state) {
+        state.PauseTiming();
+        std::optional<tpk::journey::CorrelatorInput> input = recorded;
+        state.ResumeTiming();
+        std::optional<tpk::journey::Journey> j = tpk::journey::correlate(*input);
+        state.PauseTiming();
+        benchmark::DoNotOptimize(j->packets.size());
+        j.reset();
+        input.reset();
+        state.ResumeTiming();
+    }
+    count_packets(state);
 }
 
 // The same as text (trace's default), with the explanations, uncoloured as
@@ -128,6 +147,7 @@ void Finish(benchmark::State& state) {
 }
 
 BENCHMARK(Whole)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(Correlate)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Streamed)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(WholeText)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Finish)

@@ -92,8 +92,7 @@ void attach_causes(std::vector<PacketState>& packets, const std::vector<Syscall>
         auto& ps = packets[i];
         auto& p = ps.p;
         if (ps.unix_like || p.hops.empty()) continue;
-        std::sort(p.hops.begin(), p.hops.end(),
-                  [](const Hop& a, const Hop& b) { return a.t_ns < b.t_ns; });
+        sort_hops_by_time(p.hops);
         const Hop& first = p.hops.front();
         bool carries = p.payload_len > 0 || (p.tcp_flags & (model::kSyn | model::kFin)) ||
                        p.flow.protocol == IPPROTO_UDP;

@@ -225,9 +225,7 @@ void classify(std::vector<PacketState>& packets, const std::vector<Connection>& 
     keep_answered_segments(packets, probes);
     for (auto& ps : packets) {
         auto& p = ps.p;
-        std::sort(p.hops.begin(), p.hops.end(), [](const Hop& a, const Hop& b) {
-            return a.t_ns < b.t_ns;
-        });
+        sort_hops_by_time(p.hops);
         if (p.hops.empty()) continue;
         p.sent_by = sent_by(p, syscalls, probes[&ps - packets.data()]);
         p.cause_ns = p.hops.front().t_ns;

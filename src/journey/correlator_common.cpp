@@ -75,6 +75,12 @@ bool is_recv_syscall(const std::string& n) {
            n == "recvmmsg";
 }
 
+void sort_hops_by_time(std::vector<Hop>& hops) {
+    auto by_time = [](const Hop& a, const Hop& b) { return a.t_ns < b.t_ns; };
+    if (!std::is_sorted(hops.begin(), hops.end(), by_time))
+        std::sort(hops.begin(), hops.end(), by_time);
+}
+
 Hop hop_from(const Event& e) {
     Hop h;
     h.event = e.kind;
@@ -174,11 +180,13 @@ std::uint64_t wire_time(const Packet& p) {
 }
 
 std::vector<std::size_t> wire_order(const std::vector<PacketState>& ps) {
+    // (wire time, index): each packet's hops are scanned once, and equal
+    // times keep their index order, as a stable sort by wire time would.
+    std::vector<std::pair<std::uint64_t, std::size_t>> keyed(ps.size());
+    for (std::size_t i = 0; i < ps.size(); ++i) keyed[i] = {wire_time(ps[i].p), i};
+    if (!std::is_sorted(keyed.begin(), keyed.end())) std::sort(keyed.begin(), keyed.end());
     std::vector<std::size_t> order(ps.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return wire_time(ps[a].p) < wire_time(ps[b].p);
-    });
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = keyed[i].second;
     return order;
 }
 

@@ -121,8 +121,10 @@ std::vector<Syscall> pair_syscalls(const std::vector<const Event*>& all,
             }
         }
     }
-    std::stable_sort(syscalls.begin(), syscalls.end(),
-                     [](const Syscall& a, const Syscall& b) { return a.enter_ns < b.enter_ns; });
+    // In enter order already unless an exit came without its enter.
+    auto by_enter = [](const Syscall& a, const Syscall& b) { return a.enter_ns < b.enter_ns; };
+    if (!std::is_sorted(syscalls.begin(), syscalls.end(), by_enter))
+        std::stable_sort(syscalls.begin(), syscalls.end(), by_enter);
     for (std::size_t i = 0; i < syscalls.size(); ++i) {
         auto& s = syscalls[i];
         if (auto r = role_of_pid(s.pid, processes); r != Role::unknown) s.role = r;

@@ -92,6 +92,9 @@ std::vector<PacketState> skb_lifetimes(const std::vector<const Event*>& skb_hops
             if (e->kind == K::consume_skb) continue;
             idx = packets.size();
             packets.emplace_back();
+            // A TCP packet on lo gathers 9-16 hops; growing to them moved
+            // every Hop (four strings each) four times.
+            packets.back().p.hops.reserve(16);
             packets.back().p.skbs.push_back(e->skb);
             live_skb[e->skb] = idx;
         } else {

@@ -1,7 +1,9 @@
 #include "journey/correlator_summary.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -51,14 +53,15 @@ int stage_of(const Hop& h, Layer* layer, bool* receive_side) {
 
 std::uint64_t median(std::vector<std::uint64_t> v) {
     if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+    auto middle = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), middle, v.end());
+    return *middle;
 }
 
 }  // namespace
 
 std::vector<LayerSpan> layer_spans(const Packet& p) {
-    std::map<int, LayerSpan> starts;
+    std::array<std::optional<LayerSpan>, 10> starts;  // by stage_of()
     std::uint64_t end = 0;
     const Hop* device = first_send_device_hop(p);
     for (const Hop& h : p.hops) {
@@ -72,12 +75,12 @@ std::vector<LayerSpan> layer_spans(const Packet& p) {
         int stage = stage_of(h, &layer, &rx);
         if (stage < 0) continue;
         end = std::max(end, h.t_ns);
-        auto it = starts.find(stage);
-        if (it == starts.end() || h.t_ns < it->second.start_ns)
-            starts[stage] = LayerSpan{layer, rx, h.t_ns, 0};
+        auto& start = starts[static_cast<std::size_t>(stage)];
+        if (!start || h.t_ns < start->start_ns) start = LayerSpan{layer, rx, h.t_ns, 0};
     }
     std::vector<LayerSpan> spans;
-    for (auto& [stage, span] : starts) spans.push_back(span);
+    for (const auto& span : starts)
+        if (span) spans.push_back(*span);
     for (std::size_t i = 0; i < spans.size(); ++i) {
         std::uint64_t next = i + 1 < spans.size() ? spans[i + 1].start_ns : end;
         spans[i].duration_ns = next > spans[i].start_ns ? next - spans[i].start_ns : 0;
