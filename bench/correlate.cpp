@@ -9,11 +9,11 @@
 //   records one from bench_pingpong)
 //
 // Whole: one journey of the whole run (`trace --no-stream`, and a run that
-// never went quiet). Correlate: its correlation alone. Streamed: cut every
-// second of event time with the busy cut's 250 ms hold, as a trace under
-// steady traffic is. Finish/N: every event still held when tracing ends,
-// through JourneyStream::finish in cuts of N events, each written on a
-// second thread while the next is correlated.
+// never went quiet). Correlate: its correlation alone; WriteJson: its JSON
+// Lines alone. Streamed: cut every second of event time with the busy cut's
+// 250 ms hold, as a trace under steady traffic is. Finish/N: every event
+// still held when tracing ends, through JourneyStream::finish in cuts of N
+// events, each written on a second thread while the next is correlated.
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
 
@@ -87,6 +87,15 @@ void Correlate(benchmark::State& state) {
     count_packets(state);
 }
 
+// The JSON writer alone, on the journey correlated and explained once.
+void WriteJson(benchmark::State& state) {
+    auto j = tpk::journey::correlate(recorded);
+    tpk::journey::explain(j);
+    auto out = null_file();
+    for (auto _ : state) tpk::report::write_journey_json(j, out);
+    count_packets(state);
+}
+
 // The same as text (trace's default), with the explanations, uncoloured as
 // written to a file.
 void WholeText(benchmark::State& state) {
@@ -148,6 +157,7 @@ void Finish(benchmark::State& state) {
 
 BENCHMARK(Whole)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Correlate)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(WriteJson)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Streamed)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(WholeText)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(Finish)

@@ -603,9 +603,10 @@ Result<Recording> record_trace(const TraceTarget& target) {
 
     // Streamed (target.on_chunk): a chunk is cut each time the traffic has
     // been quiet for quiet_ms, and every kBusyCutMs while it is not. The cut
-    // (converting the held records, correlating, writing) runs on a thread of
-    // its own at the lowest priority, the only one that touches the stream, the
-    // sink and its batch meanwhile, so that the ring is read on.
+    // (converting the held records, correlating) runs on a thread of its own
+    // at the lowest priority, the only one that touches the stream, the sink
+    // and its batch meanwhile, so that the ring is read on; it hands each
+    // chunk to one more (explained and written: cut_and_hand).
     if (target.on_chunk) {
         journey::CorrelatorInput setup;
         rec.stream = std::make_shared<journey::JourneyStream>(std::move(setup));
@@ -650,6 +651,12 @@ Result<Recording> record_trace(const TraceTarget& target) {
     auto write_chunk = [&](journey::Journey& chunk) {
         stamp_journey(chunk, rec);
         target.on_chunk(chunk);
+    };
+    // Correlates what the stream holds; the chunk is explained and written
+    // on a thread of its own while the caller goes on (cut_and_hand).
+    auto cut_and_write = [&](std::uint64_t hold_ns) {
+        rec.stream->cut_and_hand(false, hold_ns,
+                                 [&](journey::Journey&& chunk) { write_chunk(chunk); });
     };
     auto sink = [&](model::Event&& e) {
         if (e.kind == model::EventKind::inet_sock_set_state && e.new_state == 2) {
@@ -696,11 +703,12 @@ Result<Recording> record_trace(const TraceTarget& target) {
                 // let the ring overflow.
                 take_frames();
                 // What comes after a slice is here already: only its last
-                // 20 ms wait, not the live cut's hold.
+                // 20 ms wait, not the live cut's hold. A slice is written
+                // while the next is converted and correlated: when the
+                // traffic ends, the job still running has both CPUs.
                 slice = [&] {
                     add_batch(false);
-                    if (auto chunk = rec.stream->cut(false, journey::JourneyStream::kFinishHoldNs))
-                        write_chunk(*chunk);
+                    cut_and_write(journey::JourneyStream::kFinishHoldNs);
                 };
                 tracer->deliver_records(*held, sink);
                 slice = nullptr;
@@ -708,7 +716,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
                 // Frames after the newest event wait for the next cut, with
                 // the hops they belong to.
                 add_batch(false);
-                if (auto chunk = rec.stream->cut(false, hold_ns)) write_chunk(*chunk);
+                cut_and_write(hold_ns);
             });
         };
         // Nothing arrives while it is quiet: waiting for the job before costs nothing.
@@ -742,8 +750,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
                 if (correlating.valid()) correlating.get();
                 add_batch(false);
                 correlating = std::async(std::launch::async, [&] {
-                    rec.stream->cut_and_hand(false, journey::JourneyStream::kFinishHoldNs,
-                                             [&](journey::Journey&& chunk) { write_chunk(chunk); });
+                    cut_and_write(journey::JourneyStream::kFinishHoldNs);
                 });
             };
         } else {
