@@ -648,15 +648,19 @@ Result<Recording> record_trace(const TraceTarget& target) {
         if (capture)
             for (auto& f : capture->take_frames_so_far()) frames_left.push_back(std::move(f));
     };
-    auto write_chunk = [&](journey::Journey& chunk) {
-        stamp_journey(chunk, rec);
-        target.on_chunk(chunk);
-    };
     // Correlates what the stream holds; the chunk is explained and written
-    // on a thread of its own while the caller goes on (cut_and_hand).
+    // on a thread of its own while the caller goes on (cut_and_hand). The
+    // last one may still be written once this function has returned, while
+    // the caller correlates the rest: it takes rec's stamp as it is now and
+    // the caller's on_chunk, nothing of this frame. (The stream's
+    // destructor waits for it, should the caller return early.)
     auto cut_and_write = [&](std::uint64_t hold_ns) {
-        rec.stream->cut_and_hand(false, hold_ns,
-                                 [&](journey::Journey&& chunk) { write_chunk(chunk); });
+        rec.stream->cut_and_hand(
+            false, hold_ns,
+            [stamp = stamp_of(rec), &on_chunk = target.on_chunk](journey::Journey&& chunk) {
+                stamp_journey(chunk, stamp);
+                on_chunk(chunk);
+            });
     };
     auto sink = [&](model::Event&& e) {
         if (e.kind == model::EventKind::inet_sock_set_state && e.new_state == 2) {
@@ -761,8 +765,6 @@ Result<Recording> record_trace(const TraceTarget& target) {
     slice = nullptr;
     if (correlating.valid()) correlating.get();
     if (job.valid()) job.get();
-    // The last slice's chunk is stamped from rec, which changes from here on.
-    if (rec.stream) rec.stream->wait_handed();
     rec.input.lost_events = tracer->lost_events();
     // Not lost_events (the kernel's, ring buffer full): tracepacket's own cap.
     if (auto dropped = tracer->records_dropped())
@@ -790,6 +792,18 @@ Result<Recording> record_trace(const TraceTarget& target) {
         rec.stream.reset();
     }
     return rec;
+}
+
+Recording stamp_of(const Recording& r) {
+    Recording s;
+    s.traced = r.traced;
+    s.cut_short = r.cut_short;
+    s.kernel_traced = r.kernel_traced;
+    s.partial_reasons = r.partial_reasons;
+    s.notes = r.notes;
+    s.kernel = r.kernel;
+    s.realtime_offset_ns = r.realtime_offset_ns;
+    return s;
 }
 
 void stamp_journey(journey::Journey& j, const Recording& r) {

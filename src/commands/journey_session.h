@@ -67,6 +67,9 @@ journey::Journey finish_recording(Recording&& r);
 // What a recording says of its run onto a journey (or a streamed chunk):
 // the command and what it traced, partial, notes, the kernel view.
 void stamp_journey(journey::Journey& j, const Recording& r);
+// Only what stamp_journey reads of r: a chunk written on another thread
+// stamps from this copy while r changes.
+Recording stamp_of(const Recording& r);
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& options);
 

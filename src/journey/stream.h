@@ -118,7 +118,9 @@ private:
     std::size_t context_size_ = 0;
     std::size_t context_frames_ = 0;
     std::vector<model::Event> context_;   // carry_context() gathers it here
-    std::future<void> handing_;           // cut_and_hand()'s last hand-off
+    // cut_and_hand()'s last hand-off; a future of std::async, so the
+    // stream's destruction waits for it.
+    std::future<void> handing_;
     std::size_t frame_base_ = 0;          // frames of the chunks before (not carried)
     std::map<std::uint64_t, std::size_t> frame_numbers_;   // carried frames: t_ns -> number
     std::map<std::uint64_t, std::size_t> held_frames_;     // unmatched, in a busy cut's window
