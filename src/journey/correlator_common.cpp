@@ -77,8 +77,20 @@ bool is_recv_syscall(const std::string& n) {
 
 void sort_hops_by_time(std::vector<Hop>& hops) {
     auto by_time = [](const Hop& a, const Hop& b) { return a.t_ns < b.t_ns; };
-    if (!std::is_sorted(hops.begin(), hops.end(), by_time))
-        std::sort(hops.begin(), hops.end(), by_time);
+    if (hops.size() > 16) {   // as ever: equal times keep std::sort's order
+        if (!std::is_sorted(hops.begin(), hops.end(), by_time))
+            std::sort(hops.begin(), hops.end(), by_time);
+        return;
+    }
+    // Up to 16, std::sort is an insertion sort (stable); this one leaves
+    // a hop in its place alone, where std::sort moves each out and back.
+    for (auto i = hops.begin() + (hops.empty() ? 0 : 1); i < hops.end(); ++i) {
+        if (!by_time(*i, *(i - 1))) continue;
+        Hop moving = std::move(*i);
+        auto j = i;
+        for (; j != hops.begin() && by_time(moving, *(j - 1)); --j) *j = std::move(*(j - 1));
+        *j = std::move(moving);
+    }
 }
 
 Hop hop_from(const Event& e) {

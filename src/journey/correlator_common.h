@@ -55,8 +55,8 @@ Hop hop_from(const Event& e);
 // The enter or exit of a syscall as a hop of a packet.
 Hop syscall_hop(const Syscall& s, std::size_t index, bool enter, bool receive_side);
 
-// Hops by time. Mostly in order already: then nothing moves (std::sort's
-// insertion pass moves every Hop out and back, four strings each).
+// Hops by time, equal times in std::sort's order. Mostly in order already:
+// a hop in its place is not moved (a Hop holds four strings).
 void sort_hops_by_time(std::vector<Hop>& hops);
 
 // The first hop of a packet on its way down to a device, or null.

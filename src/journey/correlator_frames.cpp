@@ -5,9 +5,8 @@
 
 #include <array>
 #include <cstring>
-#include <map>
 #include <span>
-#include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -64,6 +63,46 @@ bool frame_matches(const Frame& f, const Packet& p) {
     return true;
 }
 
+// What a frame and its packet share: the flow and, for TCP, flags, seq and ack;
+// and the payload length.
+struct FrameKey {
+    std::uint8_t protocol = 0, tcp_flags = 0;
+    std::uint16_t sport = 0, dport = 0;
+    std::array<std::uint8_t, 16> saddr{}, daddr{};
+    std::uint32_t seq = 0, ack = 0, len = 0;
+    bool operator==(const FrameKey&) const = default;
+};
+
+FrameKey frame_key(const Flow& f, std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
+                   std::uint32_t len) {
+    FrameKey k;
+    k.protocol = f.protocol;
+    k.sport = f.src.port;
+    k.dport = f.dst.port;
+    k.saddr = f.src.addr;
+    k.daddr = f.dst.addr;
+    k.len = len;
+    if (f.protocol == IPPROTO_TCP) {
+        k.tcp_flags = flags;
+        k.seq = seq;
+        k.ack = ack;
+    }
+    return k;
+}
+
+struct FrameKeyHash {
+    std::size_t operator()(const FrameKey& k) const {
+        std::uint64_t words[4];
+        std::memcpy(words, k.saddr.data(), 16);
+        std::memcpy(words + 2, k.daddr.data(), 16);
+        std::uint64_t h = (std::uint64_t{k.seq} << 32 | k.ack) * 0x9E3779B97F4A7C15ull;
+        h ^= (std::uint64_t{k.sport} << 48 | std::uint64_t{k.dport} << 32 | k.len) +
+             (std::uint64_t{k.protocol} << 8 | k.tcp_flags);
+        for (auto w : words) h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+        return h ^ (h >> 31);
+    }
+};
+
 }  // namespace
 
 std::vector<Frame> decode_frames(const std::vector<const Event*>& frames) {
@@ -76,22 +115,19 @@ std::vector<Frame> decode_frames(const std::vector<const Event*>& frames) {
 FrameMatch match_frames(std::vector<Frame> frames, std::vector<PacketState>& packets,
                         const std::vector<Connection>& connections) {
     // Frames by their header key, each key's frames in capture order; the
-    // n-th packet with a key takes the n-th frame with it.
-    using Key = std::tuple<std::uint8_t, std::uint16_t, std::uint16_t, std::array<std::uint8_t, 16>,
-                           std::array<std::uint8_t, 16>, std::uint8_t, std::uint32_t, std::uint32_t,
-                           std::uint32_t>;
-    auto key = [](const Flow& f, std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
-                  std::uint32_t len) {
-        bool tcp = f.protocol == IPPROTO_TCP;
-        return Key{f.protocol, f.src.port, f.dst.port, f.src.addr, f.dst.addr,
-                   tcp ? flags : std::uint8_t{0}, tcp ? seq : 0u, tcp ? ack : 0u, len};
+    // n-th packet with a key takes the n-th frame with it (next). Hashed: a
+    // busy run has a key per frame, and ordered keys of two 16-byte
+    // addresses cost a memcmp per step.
+    struct Frames {
+        std::vector<std::size_t> in_order;
+        std::size_t next = 0;
     };
-    std::map<Key, std::vector<std::size_t>> by_key;
+    std::unordered_map<FrameKey, Frames, FrameKeyHash> by_key;
+    by_key.reserve(frames.size());
     for (std::size_t f = 0; f < frames.size(); ++f) {
         const auto& fr = frames[f];
-        by_key[key(fr.flow, fr.tcp_flags, fr.seq, fr.ack, fr.payload_len)].push_back(f);
+        by_key[frame_key(fr.flow, fr.tcp_flags, fr.seq, fr.ack, fr.payload_len)].in_order.push_back(f);
     }
-    std::map<Key, std::size_t> next;
     std::vector<bool> used(frames.size(), false);
     for (auto& ps : packets) {
         auto& p = ps.p;
@@ -99,15 +135,14 @@ FrameMatch match_frames(std::vector<Frame> frames, std::vector<PacketState>& pac
         // Dropped before any device: no capture can have seen it (a
         // retransmit with the same headers takes the frame).
         if (p.dropped && !ps.has_device) continue;
-        Key k = key(p.flow, p.tcp_flags, p.seq, p.ack, p.payload_len);
-        auto it = by_key.find(k);
+        auto it = by_key.find(frame_key(p.flow, p.tcp_flags, p.seq, p.ack, p.payload_len));
         if (it == by_key.end()) continue;
-        std::size_t& n = next[k];
-        if (n >= it->second.size()) continue;
-        std::size_t f = it->second[n++];
+        Frames& with_key = it->second;
+        if (with_key.next >= with_key.in_order.size()) continue;
+        std::size_t f = with_key.in_order[with_key.next++];
         if (!frame_matches(frames[f], p)) continue;
         used[f] = true;
-        p.frame = frames[f];
+        p.frame = std::move(frames[f]);   // only frames not used are read again
     }
     // Frames of other conversations (a capture of all of lo while tracing
     // some programs) are counted, not shown.
