@@ -85,17 +85,6 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
-void JsonWriter::separate() {
-    if (after_key_) {
-        after_key_ = false;
-        return;
-    }
-    if (depth_ == 0) return;
-    const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
-    if (first_ & bit) first_ &= ~bit;
-    else out_ += ',';
-}
-
 void JsonWriter::open(char bracket) {
     separate();
     out_ += bracket;
@@ -124,15 +113,6 @@ JsonWriter& JsonWriter::begin_array() {
 
 JsonWriter& JsonWriter::end_array() {
     close(']');
-    return *this;
-}
-
-JsonWriter& JsonWriter::key(std::string_view k) {
-    separate();
-    out_ += '"';
-    out_ += k;
-    out_ += "\":";
-    after_key_ = true;
     return *this;
 }
 

@@ -29,7 +29,24 @@ public:
     JsonWriter& end_array();
     // The next value's key (inside an object): one of the schema's names,
     // plain ASCII that needs no escaping, so it is copied as it is.
-    JsonWriter& key(std::string_view k);
+    JsonWriter& key(std::string_view k) {
+        separate();
+        // One append: the key is a literal, so its length is known here.
+        char quoted[64];
+        if (k.size() + 3 > sizeof quoted) {
+            out_ += '"';
+            out_ += k;
+            out_ += "\":";
+        } else {
+            quoted[0] = '"';
+            k.copy(quoted + 1, k.size());
+            quoted[k.size() + 1] = '"';
+            quoted[k.size() + 2] = ':';
+            out_.append(quoted, k.size() + 3);
+        }
+        after_key_ = true;
+        return *this;
+    }
 
     JsonWriter& value(std::string_view s);
     JsonWriter& value(const char* s) { return value(std::string_view(s)); }
@@ -57,7 +74,18 @@ public:
     }
 
 private:
-    void separate();  // the comma before a value or key that is not first
+    // The comma before a value or key that is not first. Inline with key():
+    // a record is dozens of them.
+    void separate() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        if (depth_ == 0) return;
+        const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+        if (first_ & bit) first_ &= ~bit;
+        else out_ += ',';
+    }
     void open(char bracket);
     void close(char bracket);
 

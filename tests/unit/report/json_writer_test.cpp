@@ -57,5 +57,16 @@ TEST(JsonWriter, NestedValuesMatchTheSameTreeDumped) {
     EXPECT_EQ(out, expected.dump());
 }
 
+TEST(JsonWriter, KeysOfAnyLengthAreWrittenWhole) {
+    // key() quotes a key in a 64-byte buffer, and appends a longer one in parts.
+    for (std::size_t n : {0, 1, 60, 61, 62, 200}) {
+        const std::string k(n, 'k');
+        std::string out;
+        JsonWriter w(out);
+        w.begin_object().field(k, std::uint64_t{7}).field("z", false).end_object();
+        EXPECT_EQ(out, nlohmann::json({{k, 7}, {"z", false}}).dump()) << n;
+    }
+}
+
 }  // namespace
 }  // namespace tpk::report
