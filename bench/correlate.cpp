@@ -100,7 +100,7 @@ void WriteJson(benchmark::State& state) {
 // written to a file.
 void WholeText(benchmark::State& state) {
     whole(state, [](const tpk::journey::Journey& j, std::ostream& out) {
-        out << tpk::report::render_journey_text(j, {});
+        tpk::report::write_journey_text(j, {}, out);
     });
 }
 

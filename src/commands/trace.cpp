@@ -27,7 +27,6 @@
 namespace tpk::commands {
 
 using report::render_compare_text;
-using report::render_journey_text;
 using report::terminal_style;
 using report::TextStyle;
 using report::write_journey_json;
@@ -113,7 +112,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
                 out << report::render_stream_head_text(chunk, style);
                 t0 = report::text_start_ns(chunk);
             }
-            out << report::render_stream_chunk_text(chunk, t0, style);
+            report::write_stream_chunk_text(chunk, t0, style, out);
         }
         first_chunk = false;
         out.flush();
@@ -154,7 +153,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
     if (o.json) {
         write_journey_json(j, out);
     } else if (!o.outputs.mermaid) {  // --mermaid replaces the text, as in journey
-        out << render_journey_text(j, style);
+        report::write_journey_text(j, style, out);
     }
     out.flush();
     if (!out) return errno_error("write the journey" + (o.output.empty() ? "" : " to " + o.output));

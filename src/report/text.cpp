@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <ostream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -34,6 +35,16 @@ using journey::Role;
 using model::EventKind;
 using model::Layer;
 
+// Text on its way to a stream: written every ~64 KiB as the records are
+// rendered (a busy trace's chunk is hundreds of MB of text; built whole, the
+// string's growth cost a page fault per 4 KiB and a copy per doubling), or
+// kept whole when to is null (render_*_text()).
+void flush_some(std::string& out, std::ostream* to) {
+    if (!to || out.size() < (std::size_t{1} << 16)) return;
+    to->write(out.data(), static_cast<std::streamsize>(out.size()));
+    out.clear();
+}
+
 // The client's lines in cyan, the server's in magenta.
 std::string role_paint(const Paint& paint, Role r, const std::string& s) {
     return paint.wrap(r == Role::client ? "36" : r == Role::server ? "35" : "0", s);
@@ -50,6 +61,15 @@ void append_fit(std::string& out, std::string_view s, std::size_t width) {
     if (s.size() <= width) out += s;
     else if (width < 4) out += s.substr(0, width);
     else out.append(s.substr(0, width - 3)).append("...");
+}
+
+// s and a space, padded with spaces to width + 1: fmt's "{:<width} " for
+// ASCII names, without fmt measuring each one's display width (a trace's
+// hop lines are hundreds of thousands).
+void append_padded(fmt::memory_buffer& out, std::string_view s, std::size_t width) {
+    out.append(s);
+    for (std::size_t n = s.size(); n < width; ++n) out.push_back(' ');
+    out.push_back(' ');
 }
 
 // Breaks text into lines of at most width, each after the first indented,
@@ -118,7 +138,8 @@ std::string connection_title(const Journey& j) {
                        endpoint_text(c.client_to_server.src), endpoint_text(c.client_to_server.dst));
 }
 
-void render_syscalls(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out) {
+void render_syscalls(const Journey& j, std::uint64_t t0, const Paint& paint, std::string& out,
+                     std::ostream* flush_to = nullptr) {
     out += paint.head("SYSTEM CALLS") + "\n";
     if (j.syscalls.empty()) out += "  none traced\n";
     for (const auto& proc : j.processes) {
@@ -143,6 +164,7 @@ void render_syscalls(const Journey& j, std::uint64_t t0, const Paint& paint, std
             }
             out += fit(fmt::format("    {:>12}  {:>10}  {}{}", rel(s.enter_ns, t0), took,
                                    syscall_text(s), pk), 100) + "\n";
+            flush_some(out, flush_to);
         }
     }
     out += "\n";
@@ -275,7 +297,8 @@ void render_packet_trouble(const Packet& p, const Paint& paint, std::string& out
     else if (!t.reset_received.empty()) out += wrap_text("     received: ", t.reset_received);
 }
 
-void render_packets(const Journey& j, const Paint& paint, bool explain, std::string& out) {
+void render_packets(const Journey& j, const Paint& paint, bool explain, std::string& out,
+                    std::ostream* flush_to = nullptr) {
     out += paint.head(fmt::format("PACKETS ({} followed in the kernel, {} frames captured, {} matched)",
                                   j.packets.size(), j.stats.frames, j.stats.frames_matched)) + "\n";
     if (j.partial)
@@ -313,10 +336,11 @@ void render_packets(const Journey& j, const Paint& paint, bool explain, std::str
         for (const Hop& h : p.hops) {
             // "+µs side layer event [dev] [detail] [comm tid]"
             line.clear();
-            fmt::format_to(std::back_inserter(line), "     {:>12.1f}  {:<8} {:<12} {:<24} ",
-                           static_cast<double>(h.since_cause_ns) / 1000.0,
-                           h.receive_side ? "receive" : "send", model::layer_name(h.layer),
-                           model::event_name(h.event));
+            fmt::format_to(std::back_inserter(line), "     {:>12.1f}  ",
+                           static_cast<double>(h.since_cause_ns) / 1000.0);
+            append_padded(line, h.receive_side ? "receive" : "send", 8);
+            append_padded(line, model::layer_name(h.layer), 12);
+            append_padded(line, model::event_name(h.event), 24);
             if (!h.dev.empty()) fmt::format_to(std::back_inserter(line), "{} ", h.dev);
             if (!h.detail.empty()) fmt::format_to(std::back_inserter(line), "{} ", h.detail);
             if (!h.comm.empty()) fmt::format_to(std::back_inserter(line), "[{} {}]", h.comm, h.tid);
@@ -329,6 +353,7 @@ void render_packets(const Journey& j, const Paint& paint, bool explain, std::str
             }
         }
         if (auto l = layers_line(j, p); !l.empty()) out += wrap_text("     ", l);
+        flush_some(out, flush_to);
     }
     if (!j.unmatched_frames.empty()) {
         out += "\n" + paint.warn(fmt::format("{} captured frame(s) matched no traced packet:",
@@ -390,9 +415,12 @@ TextStyle terminal_style() {
     return s;
 }
 
-std::string render_journey_text(const Journey& j, const TextStyle& style) {
+namespace {
+
+// The whole journey's text into out, written to flush_to as it grows if given.
+void journey_text(const Journey& j, const TextStyle& style, std::string& out,
+                  std::ostream* flush_to) {
     Paint paint{style.color};
-    std::string out;
     std::uint64_t t0 = journey_start(j);
     out += paint.head("tracepacket " + j.command) + " - " +
            fit(j.traced.empty() ? connection_title(j) : j.traced, 78) + "\n";
@@ -404,12 +432,25 @@ std::string render_journey_text(const Journey& j, const TextStyle& style) {
         out += j.stats.frames ? ", the captured frames).\n" : ").\n";
     }
     out += paint.dim("times in µs from the first traced event; hops in µs since the packet's cause") + "\n\n";
-    render_syscalls(j, t0, paint, out);
+    render_syscalls(j, t0, paint, out, flush_to);
     render_route(j, t0, paint, out);
     render_states(j, t0, paint, out);
-    render_packets(j, paint, style.explain, out);
+    render_packets(j, paint, style.explain, out, flush_to);
     render_summary(j, paint, out);
+}
+
+}  // namespace
+
+std::string render_journey_text(const Journey& j, const TextStyle& style) {
+    std::string out;
+    journey_text(j, style, out, nullptr);
     return out;
+}
+
+void write_journey_text(const Journey& j, const TextStyle& style, std::ostream& to) {
+    std::string out;
+    journey_text(j, style, out, &to);
+    to.write(out.data(), static_cast<std::streamsize>(out.size()));
 }
 
 std::string render_stream_head_text(const Journey& first, const TextStyle& style) {
@@ -423,14 +464,15 @@ std::string render_stream_head_text(const Journey& first, const TextStyle& style
     return out;
 }
 
-std::string render_stream_chunk_text(const Journey& chunk, std::uint64_t t0,
-                                     const TextStyle& style) {
+void write_stream_chunk_text(const Journey& chunk, std::uint64_t t0, const TextStyle& style,
+                             std::ostream& to) {
     Paint paint{style.color};
     std::string out;
-    render_syscalls(chunk, t0, paint, out);
+    render_syscalls(chunk, t0, paint, out, &to);
     render_states(chunk, t0, paint, out);
-    render_packets(chunk, paint, style.explain, out);
-    return out + "\n";
+    render_packets(chunk, paint, style.explain, out, &to);
+    out += "\n";
+    to.write(out.data(), static_cast<std::streamsize>(out.size()));
 }
 
 std::string render_stream_tail_text(const Journey& totals, std::uint64_t t0,

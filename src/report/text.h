@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -25,14 +26,17 @@ TextStyle terminal_style();
 // state changes, every packet with its hops, the per-layer summary, and lost
 // events whenever non-zero.
 std::string render_journey_text(const journey::Journey& j, const TextStyle& style);
+// The same, written to `to` as it is rendered (a busy trace's text is
+// hundreds of MB: not built whole first).
+void write_journey_text(const journey::Journey& j, const TextStyle& style, std::ostream& to);
 
 // A streamed trace (journey/stream.h) as text: the header once, then each
 // chunk's system calls, state changes and packets as their traffic settles
 // (numbered over the whole run, times from t0: text_start_ns of the first
 // chunk), then the route and the summary of the whole run.
 std::string render_stream_head_text(const journey::Journey& first_chunk, const TextStyle& style);
-std::string render_stream_chunk_text(const journey::Journey& chunk, std::uint64_t t0,
-                                     const TextStyle& style);
+void write_stream_chunk_text(const journey::Journey& chunk, std::uint64_t t0,
+                             const TextStyle& style, std::ostream& to);
 std::string render_stream_tail_text(const journey::Journey& totals, std::uint64_t t0,
                                     const TextStyle& style);
 std::uint64_t text_start_ns(const journey::Journey& j);

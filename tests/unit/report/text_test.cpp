@@ -80,6 +80,21 @@ INSTANTIATE_TEST_SUITE_P(Recordings, JourneyOutput,
                                            "journey-udp.jsonl", "journey-unix.jsonl",
                                            "journey-unix-dgram.jsonl", "journey-tcp-lost.jsonl"));
 
+TEST(JourneyOutputText, WrittenToAStreamAsItIsRenderedTheSameBytes) {
+    // write_journey_text() hands the text over every ~64 KiB, between calls
+    // and between packets: the pieces must join into what render gives.
+    for (const char* name : {"journey-tcp-200k.jsonl", "trace-tcp-30-connections.jsonl"}) {
+        auto j = replay(name);
+        for (bool color : {false, true}) {
+            const std::string whole = render_journey_text(j, TextStyle{color, 100, true});
+            std::ostringstream os;
+            write_journey_text(j, TextStyle{color, 100, true}, os);
+            EXPECT_GT(whole.size(), std::size_t{1} << 17) << name << ": too short to be flushed";
+            EXPECT_EQ(os.str(), whole) << name << (color ? " in colour" : "");
+        }
+    }
+}
+
 TEST(JourneyOutputText, UnixSaysWhatItSkips) {
     auto text = render_journey_text(replay("journey-unix.jsonl"), TextStyle{});
     EXPECT_NE(text.find("no IP, no device"), std::string::npos);
