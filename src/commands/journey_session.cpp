@@ -624,6 +624,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     // with the capture's frames up to its newest event: memory stays that of
     // a slice and the raw records, not of every event at once.
     std::function<void()> slice;
+    std::size_t slice_events = target.finish_slice_events;   // the batch's size for slice()
     std::vector<model::Event> frames_left;   // the capture's, in time order, from frames_from
     std::size_t frames_from = 0;
     // The batch, the frames up to its newest event (or all) and the routes,
@@ -679,7 +680,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
             return;
         }
         batch.push_back(std::move(e));
-        if (slice && batch.size() >= target.finish_slice_events) slice();
+        if (slice && batch.size() >= slice_events) slice();
     };
 
     kernel::SessionOptions so;
@@ -748,8 +749,11 @@ Result<Recording> record_trace(const TraceTarget& target) {
             // The traffic is over: three stages on the two CPUs. This thread
             // converts the next slice while the one before is correlated on
             // a thread of its own, and the one before that explained and
-            // written on another (cut_and_hand).
+            // written on another (cut_and_hand). The first slice is a fifth
+            // of the others: nothing else runs while it is converted.
+            slice_events = std::max<std::size_t>(1, target.finish_slice_events / 5);
             slice = [&] {
+                slice_events = target.finish_slice_events;
                 take_frames();
                 if (correlating.valid()) correlating.get();
                 add_batch(false);
