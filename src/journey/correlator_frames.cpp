@@ -126,7 +126,8 @@ FrameMatch match_frames(std::vector<Frame> frames, std::vector<PacketState>& pac
     by_key.reserve(frames.size());
     for (std::size_t f = 0; f < frames.size(); ++f) {
         const auto& fr = frames[f];
-        by_key[frame_key(fr.flow, fr.tcp_flags, fr.seq, fr.ack, fr.payload_len)].in_order.push_back(f);
+        auto& with_key = by_key[frame_key(fr.flow, fr.tcp_flags, fr.seq, fr.ack, fr.payload_len)];
+        with_key.in_order.push_back(f);
     }
     std::vector<bool> used(frames.size(), false);
     for (auto& ps : packets) {
