@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench/runner.h"
+#include "commands/chunk_printer.h"
 #include "commands/command.h"
 #include "commands/journey_session.h"
 #include "journey/correlator.h"
@@ -20,6 +21,7 @@
 #include "report/outputs.h"
 #include "report/text.h"
 #include "report/two_hosts.h"
+#include "util/keep_until_exit.h"
 
 namespace tpk::commands {
 
@@ -39,10 +41,12 @@ struct JourneyCliOptions {
     bool count_given = false;   // --count on the command line (--compare's default differs)
     bool json = false;
     bool brief = false;       // no explanation lines in the text
+    bool no_stream = false;   // the whole journey at the end
     std::string compare;
     std::string record_raw;   // hidden: save the recording as a fixture
     std::string replay;       // hidden: correlate a saved recording instead of running
     std::size_t ring_buffer = 0;  // hidden: ring buffer bytes (tests make it lose events)
+    std::size_t finish_slice = 0; // hidden: LabJourneyOptions::finish_slice_events (tests)
     bool two_hosts = false;       // across two network namespaces joined by veth
     bool compare_loopback = false;  // --two-hosts: and the same messages on loopback
     TwoHostsOptions lab_watch;    // hidden: commands run in the lab's namespaces (tests)
@@ -57,6 +61,7 @@ LabJourneyOptions lab_options(const JourneyCliOptions& o, lab::Transport t) {
     lo.size = o.size;
     lo.count = o.count;
     lo.ring_buffer_bytes = o.ring_buffer;
+    if (o.finish_slice) lo.finish_slice_events = o.finish_slice;
     return lo;
 }
 
@@ -98,6 +103,12 @@ std::uint64_t untraced_one_way_ns(lab::Transport t, const JourneyCliOptions& o) 
     auto r = bench::run_latency(*bt, lo);
     if (!r || !r->skipped.empty()) return 0;
     return r->summary.p50_ns / 2;
+}
+
+// Streamed unless something needs the whole run at once: the report files,
+// --mermaid, the raw recording.
+bool wants_whole(const JourneyCliOptions& o) {
+    return o.no_stream || !o.record_raw.empty() || o.outputs.need_whole_journey();
 }
 
 // text = false: --mermaid replaces the text, so the diagram can be piped alone.
@@ -205,10 +216,31 @@ Result<int> run_journey(const JourneyCliOptions& o) {
     }
     auto t = lab::parse_transport(o.transport);
     if (!t) return wrap(t.error(), "--transport");
-    auto j = one_journey(o, *t);
-    if (!j) return j.error();
-    print(*j, o.json, o.brief, !o.outputs.mermaid);
-    if (auto st = report::write_outputs(*j, o.outputs); !st) return st.error();
+    if (wants_whole(o)) {
+        auto j = one_journey(o, *t);
+        if (!j) return j.error();
+        print(*j, o.json, o.brief, !o.outputs.mermaid);
+        if (auto st = report::write_outputs(*j, o.outputs); !st) return st.error();
+        return 0;
+    }
+    // Streamed, as trace is: a long --count run is printed in parts while
+    // it runs, in bounded memory; a short one (no part cut) is one journey.
+    TextStyle style = terminal_style();
+    style.explain = !o.brief;
+    ChunkPrinter printer(o.json, style, std::cout);
+    auto lo = lab_options(o, *t);
+    lo.on_chunk = [&](journey::Journey& chunk) { printer.print(chunk); };
+    auto rec = record_lab_journey(lo);
+    if (!rec) return rec.error();
+    if (rec->stream) {
+        printer.finish(*rec);
+        util::keep_until_exit(std::move(*rec));
+    } else {
+        auto j = finish_recording(std::move(*rec));
+        print(j, o.json, o.brief);
+        util::keep_until_exit(std::move(j));
+    }
+    if (!std::cout) return errno_error("write the journey");
     return 0;
 }
 
@@ -233,6 +265,10 @@ void register_journey(CLI::App& app, Runner* run) {
     cmd->add_flag("--json", opts->json, "JSON Lines (docs/json-schema.md) instead of text");
     cmd->add_flag("--brief", opts->brief,
                   "text without the explanation under each packet and hop");
+    cmd->add_flag("--no-stream", opts->no_stream,
+                  "print the whole journey once the lab ends (by default a long --count run is "
+                  "printed in parts while it runs, every second; --pcapng, --perfetto, --html and "
+                  "--mermaid imply this)");
     cmd->add_option("--compare", opts->compare,
                     "run several transports and compare them, e.g. tcp,unix: 200 messages each "
                     "unless --count is given, one-way median and spread without the first tenth "
@@ -256,6 +292,10 @@ void register_journey(CLI::App& app, Runner* run) {
         ->group("");
     cmd->add_option("--replay", opts->replay, "correlate a saved recording")->group("");
     cmd->add_option("--ring-buffer", opts->ring_buffer, "ring buffer bytes")->group("");
+    cmd->add_option("--finish-slice", opts->finish_slice,
+                    "events per slice correlated once the lab has ended")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+        ->group("");
     cmd->callback([opts, run, count] {
         opts->count_given = count->count() > 0;
         *run = [opts] { return run_journey(*opts); };

@@ -25,6 +25,7 @@
 #include "lab/ns_command.h"
 #include "lab/server.h"
 #include "lab/signals.h"
+#include "commands/stream_feeder.h"
 #include "commands/two_hosts_lab.h"
 #include "netlink/route.h"
 #include "netlink/socket_events.h"
@@ -34,13 +35,6 @@ namespace {
 
 using journey::Process;
 using journey::Role;
-
-// A streamed trace whose traffic never pauses is cut every second too, of
-// what is older than 250 ms: the newer part waits, its frames (the capture
-// hands them over every 100 ms) and its last hops may still be on their way.
-constexpr std::uint64_t kBusyCutMs = 1000;
-constexpr std::uint64_t kBusyHoldNs = 250'000'000;
-
 
 std::uint64_t clock_ns(clockid_t id) {
     timespec ts{};
@@ -82,27 +76,6 @@ netlink::IpAddress ip_of(const lab::Address& a) {
             AF_INET, &reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr);
     return netlink::IpAddress::from_bytes(
         AF_INET6, &reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr);
-}
-
-// The route decision, as `ip route get` would show it.
-journey::Route route_to(const netlink::IpAddress& destination) {
-    journey::Route r;
-    r.destination = destination.to_string();
-    netlink::RouteQuery q;
-    q.destination = destination;
-    auto d = netlink::get_route(q);
-    if (!d) {
-        r.notes.push_back("rtnetlink route get failed: " + d.error().message());
-        return r;
-    }
-    r.has_answer = true;
-    r.type = netlink::route_type_name(d->type);
-    r.table = netlink::table_name(d->table);
-    r.dev = d->device;
-    if (d->source) r.source = d->source->to_string();
-    if (d->gateway) r.gateway = d->gateway->to_string();
-    r.notes.push_back(netlink::explain_route(*d));
-    return r;
 }
 
 // A recording stamped with this boot's clock offset (the pcapng's wall-clock
@@ -240,6 +213,10 @@ std::optional<kernel::Tracer> start_lab_tracer(const LabJourneyOptions& o, std::
     }
     kernel::TracerOptions topts;
     topts.ring_buffer_bytes = o.ring_buffer_bytes ? o.ring_buffer_bytes : std::size_t{32} << 20;
+    // The reader only copies records while the lab runs; converting each as
+    // it came lost 40% of a 20,000-message run's events to a full ring.
+    topts.hold_records = true;
+    topts.max_held_records = o.max_held_records;
     if (port) {
         std::uint8_t proto = lab::socket_type(o.transport) == SOCK_STREAM ? IPPROTO_TCP
                                                                          : IPPROTO_UDP;
@@ -276,6 +253,16 @@ lab::ClientMain traced_client_main(const LabJourneyOptions& o) {
     };
 }
 
+// The lab pair's exit status, or its error.
+Status lab_exit(Recording& rec, const Result<int>& code) {
+    if (!code) return code.error();
+    rec.exit_code = *code;
+    if (*code != 0)
+        rec.notes.push_back(fmt::format("the lab ended early (exit status {}): this is the journey "
+                                        "up to that point", *code));
+    return {};
+}
+
 // The pair's end: the kernel's events, the capture's frames (each through
 // keep_frame, which may take it elsewhere), the exit status.
 Status collect_traced_pair(Recording& rec, const Result<int>& code,
@@ -297,12 +284,7 @@ Status collect_traced_pair(Recording& rec, const Result<int>& code,
         for (auto& f : frames)
             if (!keep_frame || keep_frame(f)) rec.input.events.push_back(std::move(f));
     }
-    if (!code) return code.error();
-    rec.exit_code = *code;
-    if (*code != 0)
-        rec.notes.push_back(fmt::format("the lab ended early (exit status {}): this is the journey "
-                                        "up to that point", *code));
-    return {};
+    return lab_exit(rec, code);
 }
 
 void add_lab_processes(Recording& rec, const lab::PairPids& pids) {
@@ -313,6 +295,31 @@ void add_lab_processes(Recording& rec, const lab::PairPids& pids) {
 }
 
 }  // namespace
+
+journey::Route route_to(const netlink::IpAddress& destination) {
+    journey::Route r;
+    r.destination = destination.to_string();
+    netlink::RouteQuery q;
+    q.destination = destination;
+    auto d = netlink::get_route(q);
+    if (!d) {
+        r.notes.push_back("rtnetlink route get failed: " + d.error().message());
+        return r;
+    }
+    r.has_answer = true;
+    r.type = netlink::route_type_name(d->type);
+    r.table = netlink::table_name(d->table);
+    r.dev = d->device;
+    if (d->source) r.source = d->source->to_string();
+    if (d->gateway) r.gateway = d->gateway->to_string();
+    r.notes.push_back(netlink::explain_route(*d));
+    return r;
+}
+
+// Up to this many messages a lab run is short: one journey at the end,
+// never cut, and the capture hands each frame over at once (nothing to wait
+// for at the end).
+constexpr std::uint64_t kShortRunCount = 1000;
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     if (auto ok = lab::check_message_size(o.transport, o.size); !ok) return ok.error();
@@ -327,11 +334,14 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
     std::optional<kernel::Tracer> tracer = start_lab_tracer(o, port, rec);
 
     // The capture and the ring-buffer reader are threads: they start once the
-    // lab's children exist (run_pair's on_started), never before a fork.
+    // lab's children exist (run_pair's on_started), never before a fork. A
+    // long run's frames wait in the kernel's blocks (a wake-up per frame
+    // dropped frames at 20,000 messages).
     std::unique_ptr<capture::LoopbackCapture> capture;
     auto start_capture = [&] {
         if (!o.capture || lab::is_unix(o.transport)) return;
-        auto c = capture::LoopbackCapture::start(capture_filter(o.transport, port));
+        auto c = capture::LoopbackCapture::start(capture_filter(o.transport, port),
+                                                 /*immediate=*/o.count <= kShortRunCount);
         if (c) capture = std::move(*c);
         else rec.partial_reasons.push_back(c.error().message());
     };
@@ -347,8 +357,12 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         return rec;
     }
 
+    // The route first: a streamed journey's chunks attach their lookups to it.
+    if (!lab::is_unix(o.transport)) rec.input.routes.push_back(route_to(ip_of(*addr)));
     // The children wait until their pids are in the tracer's map, so their
-    // first system call (socket) is already seen.
+    // first system call (socket) is already seen. The pump reads the ring
+    // meanwhile, and cuts a streamed journey as trace's session does.
+    std::optional<StreamFeeder> feeder;
     std::optional<kernel::TracerPump> pump;
     lab::PairHooks hooks;
     hooks.on_started = [&](const lab::PairPids& pids) -> Status {
@@ -356,12 +370,35 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
             if (auto ok = tracer->add_pid(pid); !ok) return wrap(ok.error(), "follow the lab");
         add_lab_processes(rec, pids);
         start_capture();
-        pump.emplace(*tracer);
+        // The lab's traffic pauses only when it ends: a long run is cut
+        // every second, never on quiet.
+        StreamFeeder::Options fo;
+        if (o.count > kShortRunCount) fo.on_chunk = o.on_chunk;
+        fo.quiet_ms = 0;
+        fo.finish_slice_events = o.finish_slice_events;
+        feeder.emplace(rec, *tracer, capture.get(), fo);
+        pump.emplace(*tracer, feeder->sink(), feeder->pacing(), [&] { feeder->before_finish(); });
         return {};
     };
     auto code = lab::run_pair(traced_server_main(o, *addr), traced_client_main(o), hooks);
-    if (auto ok = collect_traced_pair(rec, code, pump, *tracer, capture); !ok) return ok.error();
-    if (!lab::is_unix(o.transport)) rec.input.routes.push_back(route_to(ip_of(*addr)));
+    std::optional<std::chrono::steady_clock::time_point> last_record;
+    if (pump) {
+        (void)pump->finish();
+        last_record = pump->last_record();
+        if (pump->error())
+            rec.notes.push_back("reading the kernel's events stopped early, later hops are "
+                                "missing: " + pump->error()->message());
+    }
+    rec.input.lost_events = tracer->lost_events();
+    if (auto dropped = tracer->records_dropped())
+        rec.notes.push_back(fmt::format(
+            "{} kernel records were dropped: {} were already waiting to be correlated; packets "
+            "from then on may miss hops or be missing",
+            dropped, o.max_held_records));
+    if (feeder) feeder->end(last_record);
+    else if (capture) (void)capture->stop();
+    tracer->stop();
+    if (auto ok = lab_exit(rec, code); !ok) return ok.error();
     return rec;
 }
 
@@ -601,174 +638,27 @@ Result<Recording> record_trace(const TraceTarget& target) {
         else rec.partial_reasons.push_back(c.error().message());
     }
 
-    // Streamed (target.on_chunk): a chunk is cut each time the traffic has
-    // been quiet for quiet_ms, and every kBusyCutMs while it is not. The cut
-    // (converting the held records, correlating) runs on a thread of its own
-    // at the lowest priority, the only one that touches the stream, the sink
-    // and its batch meanwhile, so that the ring is read on; it hands each
-    // chunk to one more (explained and written: cut_and_hand).
-    if (target.on_chunk) {
-        journey::CorrelatorInput setup;
-        rec.stream = std::make_shared<journey::JourneyStream>(std::move(setup));
-    }
-    // Routes for every IP destination the traced programs talk to, asked
-    // when the first SYN to it goes out.
-    std::vector<std::string> routed;
-    std::vector<model::Event> batch;
-    std::vector<journey::Route> batch_routes;
-
-    // Held records are converted into the sink's batch by a cut job
-    // (Tracer::deliver_records) and, once the traced programs have ended, by
-    // Tracer::finish(); after a busy time that is millions of events. They
-    // are correlated in slices as they come (`slice`, set meanwhile), each
-    // with the capture's frames up to its newest event: memory stays that of
-    // a slice and the raw records, not of every event at once.
-    std::function<void()> slice;
-    std::size_t slice_events = target.finish_slice_events;   // the batch's size for slice()
-    std::vector<model::Event> frames_left;   // the capture's, in time order, from frames_from
-    std::size_t frames_from = 0;
-    // The batch, the frames up to its newest event (or all) and the routes,
-    // into the stream.
-    auto add_batch = [&](bool all_frames) {
-        std::uint64_t newest = 0;
-        for (const auto& e : batch) newest = std::max(newest, e.t_ns);
-        for (; frames_from < frames_left.size() &&
-               (all_frames || frames_left[frames_from].t_ns <= newest);
-             ++frames_from)
-            batch.push_back(std::move(frames_left[frames_from]));
-        if (frames_from == frames_left.size()) {
-            frames_left.clear();
-            frames_from = 0;
-        }
-        for (auto& r : batch_routes) rec.stream->add_route(std::move(r));
-        batch_routes.clear();
-        rec.stream->add(std::move(batch));
-        batch.clear();
-    };
-    auto take_frames = [&] {
-        if (capture)
-            for (auto& f : capture->take_frames_so_far()) frames_left.push_back(std::move(f));
-    };
-    // Correlates what the stream holds; the chunk is explained and written
-    // on a thread of its own while the caller goes on (cut_and_hand). The
-    // last one may still be written once this function has returned, while
-    // the caller correlates the rest: it takes rec's stamp as it is now and
-    // the caller's on_chunk, nothing of this frame. (The stream's
-    // destructor waits for it, should the caller return early.)
-    auto cut_and_write = [&](std::uint64_t hold_ns) {
-        rec.stream->cut_and_hand(
-            false, hold_ns,
-            [stamp = stamp_of(rec), &on_chunk = target.on_chunk](journey::Journey&& chunk) {
-                stamp_journey(chunk, stamp);
-                on_chunk(chunk);
-            });
-    };
-    auto sink = [&](model::Event&& e) {
-        if (e.kind == model::EventKind::inet_sock_set_state && e.new_state == 2) {
-            netlink::IpAddress ip;
-            ip.family = e.flow.dst.family;
-            std::copy(e.flow.dst.addr.begin(), e.flow.dst.addr.end(), ip.bytes.begin());
-            std::string text = ip.to_string();
-            if (!text.empty() && std::find(routed.begin(), routed.end(), text) == routed.end()) {
-                routed.push_back(text);
-                rec.input.routes.push_back(route_to(ip));
-                if (rec.stream) batch_routes.push_back(rec.input.routes.back());
-            }
-        }
-        if (!rec.stream) {
-            rec.input.events.push_back(std::move(e));
-            return;
-        }
-        batch.push_back(std::move(e));
-        if (slice && batch.size() >= slice_events) slice();
-    };
+    // Streamed (target.on_chunk): chunks are cut and written while tracing
+    // goes on (commands/stream_feeder.h); routes for every IP destination
+    // the traced programs talk to are asked when the first SYN to it goes out.
+    StreamFeeder::Options fo;
+    fo.on_chunk = target.on_chunk;
+    fo.quiet_ms = target.quiet_ms;
+    fo.finish_slice_events = target.finish_slice_events;
+    fo.learn_routes = true;
+    StreamFeeder feeder(rec, *tracer, capture.get(), fo);
 
     kernel::SessionOptions so;
     so.command = target.command;
     so.pids = target.pids;
     so.ready_file = target.ready_file;
     so.linger_ms = target.linger_ms;
-    std::future<void> job;              // the cut in progress, if any
-    std::future<void> correlating;      // once tracing has ended: the slice being correlated
-    if (rec.stream) {
-        rec.traced = traced_text(target, 0, pid_names);
-        so.quiet_ms = target.quiet_ms;
-        // Hands what came since the last cut to a new cut job, once the one
-        // before has ended.
-        auto cut = [&](std::uint64_t hold_ns) {
-            if (job.valid()) job.get();
-            auto held = tracer->take_held();
-            job = std::async(std::launch::async, [&, held, hold_ns]() mutable {
-                // Lowest priority (nice 19, this thread only): the ring's
-                // reader and the traced programs come first, yet a busy
-                // machine still leaves it a share (SCHED_IDLE would leave none).
-                setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
-                // Here, not on the ring's reader: a busy second's frames take
-                // a third of a second to convert, and a reader away that long
-                // let the ring overflow.
-                take_frames();
-                // What comes after a slice is here already: only its last
-                // 20 ms wait, not the live cut's hold. A slice is written
-                // while the next is converted and correlated: when the
-                // traffic ends, the job still running has both CPUs.
-                slice = [&] {
-                    add_batch(false);
-                    cut_and_write(journey::JourneyStream::kFinishHoldNs);
-                };
-                tracer->deliver_records(*held, sink);
-                slice = nullptr;
-                held.reset();
-                // Frames after the newest event wait for the next cut, with
-                // the hops they belong to.
-                add_batch(false);
-                cut_and_write(hold_ns);
-            });
-        };
-        // Nothing arrives while it is quiet: waiting for the job before costs nothing.
-        so.on_quiet = [cut] { cut(0); };
-        // While it is busy, a job still running (it has the lowest priority: the
-        // traffic left no CPU to it) is not waited for; its chunk grows.
-        so.busy_ms = kBusyCutMs;
-        so.on_busy = [&, cut] {
-            if (!job.valid() || job.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
-                cut(kBusyHoldNs);
-        };
-    }
+    so.pacing = feeder.pacing();
+    if (rec.stream) rec.traced = traced_text(target, 0, pid_names);
     so.detach_on_signal = true;
     so.command_stdout = target.command_stdout;
-    // The sink's batch is the job's while it runs.
-    so.before_finish = [&] {
-        if (job.valid()) job.get();
-        // finish() delivers every record still held, each one event or (a
-        // packet's or a call's record) several: room for one per record
-        // (streamed: up to a slice) first, so that the vector's doubling
-        // starts from there.
-        if (rec.stream) {
-            const auto held = tracer->records_held();
-            batch.reserve(batch.size() + std::min(target.finish_slice_events, held));
-            // The traffic is over: three stages on the two CPUs. This thread
-            // converts the next slice while the one before is correlated on
-            // a thread of its own, and the one before that explained and
-            // written on another (cut_and_hand). The first slice is a fifth
-            // of the others: nothing else runs while it is converted.
-            slice_events = std::max<std::size_t>(1, target.finish_slice_events / 5);
-            slice = [&] {
-                slice_events = target.finish_slice_events;
-                take_frames();
-                if (correlating.valid()) correlating.get();
-                add_batch(false);
-                correlating = std::async(std::launch::async, [&] {
-                    cut_and_write(journey::JourneyStream::kFinishHoldNs);
-                });
-            };
-        } else {
-            rec.input.events.reserve(rec.input.events.size() + tracer->records_held());
-        }
-    };
-    auto result = kernel::run_session(*tracer, so, sink);
-    slice = nullptr;
-    if (correlating.valid()) correlating.get();
-    if (job.valid()) job.get();
+    so.before_finish = [&] { feeder.before_finish(); };
+    auto result = kernel::run_session(*tracer, so, feeder.sink());
     rec.input.lost_events = tracer->lost_events();
     // Not lost_events (the kernel's, ring buffer full): tracepacket's own cap.
     if (auto dropped = tracer->records_dropped())
@@ -777,24 +667,12 @@ Result<Recording> record_trace(const TraceTarget& target) {
             "(--max-held; raise it, or let the traffic pause); packets from then on may miss "
             "hops or be missing",
             dropped, target.max_held_records));
+    feeder.end(result ? std::optional(result->last_record) : std::nullopt);
     tracer->stop();
-    if (capture) {
-        // Finishing the tracer took time since the traffic ended: the wait for
-        // the capture's last block is what is left of it.
-        (void)capture->stop(result ? std::optional(result->last_record) : std::nullopt);
-        rec.input.capture_dropped = capture->dropped();
-        for (auto& f : capture->take_frames()) sink(std::move(f));
-    }
     if (!result) return result.error();
     rec.exit_code = result->exit_code;
     rec.cut_short = result->cut_short;
     rec.traced = traced_text(target, result->command_pid, pid_names);
-    if (rec.stream) add_batch(/*all_frames=*/true);
-    // A run that never went quiet is one journey, correlated whole.
-    if (rec.stream && rec.stream->chunks() == 0) {
-        rec.input.events = rec.stream->take_pending();
-        rec.stream.reset();
-    }
     return rec;
 }
 

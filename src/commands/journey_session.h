@@ -18,6 +18,7 @@
 #include "journey/recording.h"
 #include "journey/two_hosts.h"
 #include "lab/transport.h"
+#include "netlink/ip_address.h"
 #include "util/result.h"
 
 namespace tpk::commands {
@@ -30,6 +31,12 @@ struct LabJourneyOptions {
     std::uint64_t count = 1;   // messages (each answered)
     bool capture = true;       // capture on lo (inet transports)
     std::size_t ring_buffer_bytes = 0;  // 0: the tracer's default; tiny sizes lose events
+    // Streamed, as trace is (TraceTarget::on_chunk): each chunk while the lab
+    // runs, cut every second. A short run (1,000 messages or fewer) is never
+    // cut, nor is any that ended first: one journey, as unstreamed.
+    std::function<void(journey::Journey&)> on_chunk;
+    std::size_t finish_slice_events = 500'000;   // TraceTarget::finish_slice_events
+    std::uint64_t max_held_records = 8'000'000;  // TraceTarget::max_held_records
 };
 
 struct TraceTarget {
@@ -72,6 +79,10 @@ void stamp_journey(journey::Journey& j, const Recording& r);
 Recording stamp_of(const Recording& r);
 
 Result<Recording> record_lab_journey(const LabJourneyOptions& options);
+
+// The route decision, as `ip route get` would show it; rtnetlink's failure
+// is a note on it.
+journey::Route route_to(const netlink::IpAddress& destination);
 
 // --two-hosts: the same lab across two network namespaces joined by a veth
 // pair (commands/two_hosts_lab.h), and what only that path has.

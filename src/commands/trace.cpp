@@ -14,6 +14,7 @@
 
 #include <linux/types.h>
 
+#include "commands/chunk_printer.h"
 #include "commands/command.h"
 #include "commands/journey_session.h"
 #include "events.h"
@@ -57,8 +58,7 @@ constexpr std::uint64_t kMaxHeldWhole = 4'000'000;
 // Streamed unless something needs the whole run at once: the report files,
 // --mermaid, the raw recording.
 bool wants_whole(const TraceCliOptions& o) {
-    return o.no_stream || !o.record_raw.empty() || o.outputs.mermaid ||
-           !o.outputs.pcapng.empty() || !o.outputs.perfetto.empty() || !o.outputs.html.empty();
+    return o.no_stream || !o.record_raw.empty() || o.outputs.need_whole_journey();
 }
 
 Result<int> run_trace(const TraceCliOptions& o) {
@@ -102,22 +102,8 @@ Result<int> run_trace(const TraceCliOptions& o) {
     TextStyle style = o.output.empty() ? terminal_style() : TextStyle{};
     style.explain = !o.brief;
 
-    bool first_chunk = true;
-    std::uint64_t t0 = 0;
-    auto write_chunk = [&](journey::Journey& chunk) {
-        if (o.json) {
-            report::write_chunk_json(chunk, out);
-        } else {
-            if (first_chunk) {
-                out << report::render_stream_head_text(chunk, style);
-                t0 = report::text_start_ns(chunk);
-            }
-            report::write_stream_chunk_text(chunk, t0, style, out);
-        }
-        first_chunk = false;
-        out.flush();
-    };
-    if (!whole) target.on_chunk = write_chunk;
+    ChunkPrinter printer(o.json, style, out);
+    if (!whole) target.on_chunk = [&](journey::Journey& chunk) { printer.print(chunk); };
 
     auto rec = record_trace(target);
     if (!rec) return rec.error();
@@ -125,24 +111,7 @@ Result<int> run_trace(const TraceCliOptions& o) {
         if (auto ok = write_recording(*rec, o.record_raw); !ok) return ok.error();
     int code = rec->exit_code;
     if (rec->stream) {
-        // Chunks went out while tracing; the rest (after a busy run, most of
-        // it: the correlating thread yields to the traffic) is written while
-        // it is correlated. Then the whole run's connections, routes and
-        // summary.
-        rec->stream->finish([&](journey::Journey&& chunk) {
-            stamp_journey(chunk, *rec);
-            write_chunk(chunk);
-        });
-        auto totals = rec->stream->totals(rec->input.lost_events, rec->input.capture_dropped);
-        stamp_journey(totals, *rec);
-        if (o.json) {
-            std::string buf;
-            report::write_totals_json(totals, buf);
-            out << buf;
-        } else {
-            out << report::render_stream_tail_text(totals, t0, style);
-        }
-        out.flush();
+        auto totals = printer.finish(*rec);
         if (!out)
             return errno_error("write the journey" + (o.output.empty() ? "" : " to " + o.output));
         if (auto st = report::write_outputs(totals, o.outputs); !st) return st.error();

@@ -194,6 +194,29 @@ Result<std::vector<pid_t>> parse_pid_list(const std::string& text) {
     return pids;
 }
 
+CutPacer::CutPacer(const CutPacing& pacing, std::uint64_t records_arrived)
+    : pacing_(pacing), arrived_(records_arrived) {}
+
+void CutPacer::saw(std::uint64_t records_arrived, bool ended) {
+    const auto now = Clock::now();
+    if (records_arrived != arrived_) {
+        arrived_ = records_arrived;
+        last_arrival_ = now;
+        quiet_reported_ = false;
+    }
+    if (quiet_reported_ || ended) return;
+    if (pacing_.on_quiet && pacing_.quiet_ms &&
+        now - last_arrival_ >= std::chrono::milliseconds(pacing_.quiet_ms)) {
+        quiet_reported_ = true;
+        last_cut_ = now;
+        pacing_.on_quiet();
+    } else if (pacing_.on_busy && pacing_.busy_ms &&
+               now - last_cut_ >= std::chrono::milliseconds(pacing_.busy_ms)) {
+        last_cut_ = now;
+        pacing_.on_busy();
+    }
+}
+
 Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
                                   const EventSink& sink) {
     if (options.command.empty() && options.pids.empty())
@@ -232,10 +255,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     // Set once the command or the last pid has ended: tracing lingers from
     // then until the records settle.
     std::optional<Clock::time_point> ended;
-    Clock::time_point last_arrival = Clock::now();
-    std::uint64_t arrived = tracer.records_arrived();
-    bool quiet_reported = true;   // nothing to report before the first record
-    Clock::time_point last_cut = last_arrival;   // the last on_quiet or on_busy
+    CutPacer pacer(options.pacing, tracer.records_arrived());
     bool more_to_read = false;
     while (!done) {
         std::vector<pollfd> fds{{tracer.epoll_fd(), POLLIN, 0}, {signals->fd(), POLLIN, 0}};
@@ -256,23 +276,9 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
                 return n.error();
             }
         more_to_read = tracer.records_arrived() - before >= kRecordsPerRead;
+        pacer.saw(tracer.records_arrived(), ended.has_value());
         const auto now = Clock::now();
-        if (tracer.records_arrived() != arrived) {
-            arrived = tracer.records_arrived();
-            last_arrival = now;
-            quiet_reported = false;
-        }
-        if (options.on_quiet && options.quiet_ms && !quiet_reported && !ended &&
-            now - last_arrival >= std::chrono::milliseconds(options.quiet_ms)) {
-            quiet_reported = true;
-            last_cut = now;
-            options.on_quiet();
-        }
-        if (options.on_busy && options.busy_ms && !quiet_reported && !ended &&
-            now - last_cut >= std::chrono::milliseconds(options.busy_ms)) {
-            last_cut = now;
-            options.on_busy();
-        }
+        const auto last_arrival = pacer.last_arrival();
         if (fds[1].revents) {
             signalfd_siginfo info{};
             int signo = 0;
@@ -325,7 +331,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     // recv(): their enter would otherwise be missing).
     if (options.before_finish) options.before_finish();
     if (auto n = tracer.finish(counting_sink); !n) return n.error();
-    result.last_record = last_arrival;
+    result.last_record = pacer.last_arrival();
     result.lost_events = tracer.lost_events();
     if (!options.command.empty()) result.exit_code = exit_code_of(child.status);
     if (result.interrupted_by) result.exit_code = 128 + result.interrupted_by;

@@ -20,6 +20,37 @@
 
 namespace tpk::kernel {
 
+// When a streamed trace cuts a chunk (journey/stream.h) while tracing goes on.
+struct CutPacing {
+    // Called once each time no record has arrived for quiet_ms after some
+    // did; 0: never.
+    std::uint64_t quiet_ms = 0;
+    std::function<void()> on_quiet;
+    // Called every busy_ms while records keep arriving without such a quiet
+    // time; 0: never.
+    std::uint64_t busy_ms = 0;
+    std::function<void()> on_busy;
+};
+
+// Calls a CutPacing's callbacks from a loop that reads the ring: tell it
+// after each look what Tracer::records_arrived() says (run_session, TracerPump).
+class CutPacer {
+public:
+    using Clock = std::chrono::steady_clock;
+    CutPacer(const CutPacing& pacing, std::uint64_t records_arrived);
+    // ended: the traced programs are gone; no cut is made from then on.
+    void saw(std::uint64_t records_arrived, bool ended = false);
+    // When the last record came (steady_clock).
+    Clock::time_point last_arrival() const { return last_arrival_; }
+
+private:
+    const CutPacing& pacing_;
+    std::uint64_t arrived_;
+    Clock::time_point last_arrival_ = Clock::now();
+    bool quiet_reported_ = true;   // nothing to report before the first record
+    Clock::time_point last_cut_ = last_arrival_;   // the last on_quiet or on_busy
+};
+
 struct SessionOptions {
     std::vector<std::string> command;  // run this (argv), or
     std::vector<pid_t> pids;           // follow these running processes
@@ -36,14 +67,8 @@ struct SessionOptions {
     // strace does when it detaches (trace); false passes the signal on and
     // waits for the command (record-events).
     bool detach_on_signal = false;
-    // Called once each time no record has arrived for quiet_ms after some
-    // did (a streamed trace cuts a chunk there); 0: never.
-    std::uint64_t quiet_ms = 0;
-    std::function<void()> on_quiet;
-    // Called every busy_ms while records keep arriving without such a quiet
-    // time (a streamed trace cuts there too); 0: never.
-    std::uint64_t busy_ms = 0;
-    std::function<void()> on_busy;
+    // When a streamed trace cuts a chunk while tracing goes on.
+    CutPacing pacing;
     // Called once tracing is over, before the tracer's last records are
     // read (Tracer::finish): work on other threads that uses the tracer ends.
     std::function<void()> before_finish;

@@ -2,17 +2,26 @@
 
 namespace tpk::kernel {
 
-TracerPump::TracerPump(Tracer& tracer) : tracer_(tracer) {
+TracerPump::TracerPump(Tracer& tracer, EventSink sink, CutPacing pacing,
+                       std::function<void()> before_finish)
+    : tracer_(tracer),
+      sink_(std::move(sink)),
+      pacing_(std::move(pacing)),
+      before_finish_(std::move(before_finish)) {
+    if (!sink_) sink_ = [this](model::Event&& e) { events_.push_back(std::move(e)); };
     thread_ = std::thread([this] {
-        auto sink = [this](model::Event&& e) { events_.push_back(std::move(e)); };
+        CutPacer pacer(pacing_, tracer_.records_arrived());
         while (!stop_.load()) {
-            auto r = tracer_.poll(kPollMs, sink);
+            auto r = tracer_.poll(kPollMs, sink_);
             if (!r) {
                 error_ = r.error();
                 break;
             }
+            pacer.saw(tracer_.records_arrived());
         }
-        (void)tracer_.finish(sink);   // the ring, staged hops, calls in flight
+        last_record_ = pacer.last_arrival();
+        if (before_finish_) before_finish_();
+        (void)tracer_.finish(sink_);   // the ring, staged hops, calls in flight
     });
 }
 

@@ -21,6 +21,12 @@ struct OutputOptions {
     std::string perfetto;   // --perfetto FILE
     std::string html;       // --html FILE
     bool mermaid = false;   // --mermaid: the sequence diagram on stdout
+
+    // Each of them needs the whole journey at once: a streamed run
+    // (commands/chunk_printer.h) is not streamed with them.
+    bool need_whole_journey() const {
+        return mermaid || !pcapng.empty() || !perfetto.empty() || !html.empty();
+    }
 };
 
 // Adds --pcapng FILE, --perfetto FILE, --html FILE and --mermaid to cmd. A

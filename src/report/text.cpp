@@ -457,8 +457,9 @@ std::string render_stream_head_text(const Journey& first, const TextStyle& style
     Paint paint{style.color};
     std::string out = paint.head("tracepacket " + first.command) + " - " +
                       fit(first.traced.empty() ? connection_title(first) : first.traced, 78) + "\n";
-    out += paint.dim("streamed: each part is printed once its traffic has settled (packets numbered "
-                     "over the whole run; the route and the summary come last)") + "\n";
+    out += paint.dim("streamed: printed in parts while tracing goes on, each once its traffic has "
+                     "settled (packets numbered over the whole run; the route and the summary "
+                     "come last)") + "\n";
     out += paint.dim("times in µs from the first traced event; hops in µs since the packet's cause") +
            "\n\n";
     return out;
