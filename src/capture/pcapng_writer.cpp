@@ -87,20 +87,17 @@ std::string pcapng_packet_block(std::int64_t sec, std::uint32_t nsec, std::span<
 
 Result<PcapngWriter> PcapngWriter::create(const std::string& path, const PcapngInterface& iface,
                                           std::string_view application) {
-    FileHandle f(std::fopen(path.c_str(), "wb"));
-    if (!f) return errno_error("write " + path);
-    // A large stdio buffer: one fwrite per block, one write(2) per MiB.
-    std::setvbuf(f.get(), nullptr, _IOFBF, 1 << 20);
-    PcapngWriter w(std::move(f), path);
+    auto f = BlockFile::create(path);
+    if (!f) return std::move(f).take_error();
+    PcapngWriter w(std::move(*f), path);
     const std::string head = pcapng_section_header(application) + pcapng_interface_block(iface);
-    if (std::fwrite(head.data(), 1, head.size(), w.file_.get()) != head.size())
-        return errno_error("write " + path);
+    if (auto ok = w.file_.write(std::as_bytes(std::span(head))); !ok) return ok.error();
     return w;
 }
 
 Status PcapngWriter::write_packet(std::int64_t sec, std::uint32_t nsec, std::span<const std::byte> data,
                                   std::uint32_t wire_length, std::string_view comment) {
-    if (!file_) return make_error("write " + path_ + ": already closed");
+    if (!file_.is_open()) return make_error("write " + path_ + ": already closed");
     // Built in place (not via pcapng_packet_block) to avoid a copy per packet.
     block_.clear();
     const std::size_t padded = (data.size() + 3) & ~std::size_t{3};
@@ -125,20 +122,9 @@ Status PcapngWriter::write_packet(std::int64_t sec, std::uint32_t nsec, std::spa
         put<std::uint32_t>(block_, kOptEnd);
     }
     put(block_, total);
-    if (std::fwrite(block_.data(), 1, block_.size(), file_.get()) != block_.size())
-        return errno_error("write " + path_);
-    return {};
+    return file_.write(std::as_bytes(std::span(block_)));
 }
 
-Status PcapngWriter::close() {
-    if (!file_) return {};
-    std::FILE* f = file_.release();
-    const bool flushed = std::fflush(f) == 0;
-    const int saved = errno;
-    const bool closed = std::fclose(f) == 0;
-    if (!flushed) return errno_error(saved, "write " + path_);
-    if (!closed) return errno_error("close " + path_);
-    return {};
-}
+Status PcapngWriter::close() { return file_.close(); }
 
 }  // namespace tpk::capture

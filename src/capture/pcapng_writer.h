@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "util/fd.h"
+#include "capture/block_file.h"
 #include "util/result.h"
 
 namespace tpk::capture {
@@ -21,9 +21,6 @@ struct PcapngInterface {
     std::uint32_t snaplen = 262144;
     std::string name;            // if_name, e.g. "lo"
 };
-
-inline void close_file(std::FILE* f) { std::fclose(f); }
-using FileHandle = ScopedHandle<std::FILE, close_file>;
 
 class PcapngWriter {
 public:
@@ -37,10 +34,9 @@ public:
     Status close();
 
 private:
-    PcapngWriter(FileHandle f, std::string path) : file_(std::move(f)), path_(std::move(path)) {}
-    Status write_block(std::uint32_t type, std::span<const std::byte> body);
+    PcapngWriter(BlockFile f, std::string path) : file_(std::move(f)), path_(std::move(path)) {}
 
-    FileHandle file_;
+    BlockFile file_;   // large aligned writes, past the page cache where it can
     std::string path_;
     std::string block_;  // reused scratch for one block
 };

@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <span>
 
+#include "capture/block_file.h"
 #include "capture/pcapng_writer.h"
 #include "decode/packet.h"
 
@@ -15,7 +19,6 @@ namespace {
 // partly filled block after this long. tcpdump uses 1 s; a stop waits for
 // it, so shorter keeps Ctrl-C quick. Under load blocks fill long before.
 constexpr int kWriteBlockTimeoutMs = 200;
-constexpr std::size_t kWriteBufferBytes = 1 << 20;
 
 // The kernel ring, when -B is not given. Writing a file, the ring is what
 // rides out the moments the writer waits for a CPU: with full-size loopback
@@ -23,9 +26,6 @@ constexpr std::size_t kWriteBufferBytes = 1 << 20;
 // 16 Gbit/s stream, less than a scheduler slice on a busy machine; 32 MiB
 // holds ~12 ms. Printing is slower than the ring either way.
 int default_buffer_kib(const SessionOptions& o) { return o.write_path.empty() ? 4096 : 32768; }
-
-inline void close_dumper(pcap_dumper_t* d) { pcap_dump_close(d); }
-using DumperHandle = ScopedHandle<pcap_dumper_t, close_dumper>;
 
 // Decodes and renders into one large buffer, written with one fwrite per
 // 256 KiB: the text path costs one format pass per packet, no stdio per field.
@@ -64,28 +64,43 @@ private:
     std::uint64_t malformed_ = 0;
 };
 
+// Classic pcap, as pcap_dump() writes it (libpcap writes the file header,
+// with its link type and precision; each record is pcap_dump's: four 32-bit
+// fields in host order, then the bytes), into a BlockFile.
 class PcapSink : public FrameSink {
 public:
-    explicit PcapSink(DumperHandle d, std::string path) : dumper_(std::move(d)), path_(std::move(path)) {}
+    explicit PcapSink(BlockFile file) : file_(std::move(file)) {}
     Status on_frame(const RawFrame& f) override {
-        pcap_pkthdr h{};
-        h.ts.tv_sec = f.sec;
-        h.ts.tv_usec = f.nsec;  // the handle is nanosecond-precision; pcap_dump keeps it
-        h.caplen = static_cast<bpf_u_int32>(f.data.size());
-        h.len = f.wire_length;
-        pcap_dump(reinterpret_cast<u_char*>(dumper_.get()), &h, reinterpret_cast<const u_char*>(f.data.data()));
-        return {};
+        const std::uint32_t h[4] = {static_cast<std::uint32_t>(f.sec),
+                                    static_cast<std::uint32_t>(f.nsec),
+                                    static_cast<std::uint32_t>(f.data.size()), f.wire_length};
+        if (auto ok = file_.write(std::as_bytes(std::span(h))); !ok) return ok;
+        return file_.write(f.data);
     }
-    Status close() {
-        if (pcap_dump_flush(dumper_.get()) != 0) return make_error("write " + path_ + ": flush failed");
-        dumper_.reset();
-        return {};
-    }
+    Status close() { return file_.close(); }
 
 private:
-    DumperHandle dumper_;
-    std::string path_;
+    BlockFile file_;
 };
+
+// The pcap file header libpcap writes for this source (pcap_dump_fopen
+// into memory): its link type and time stamp precision, as tcpdump's.
+Result<std::string> pcap_file_header(pcap_t* handle) {
+    char* bytes = nullptr;
+    std::size_t size = 0;
+    std::FILE* mem = open_memstream(&bytes, &size);
+    if (!mem) return errno_error("pcap file header");
+    pcap_dumper_t* d = pcap_dump_fopen(handle, mem);
+    if (!d) {
+        std::fclose(mem);
+        std::free(bytes);
+        return make_error(std::string("pcap file header: ") + pcap_geterr(handle));
+    }
+    pcap_dump_close(d);   // closes mem: bytes and size are final
+    std::string header(bytes, size);
+    std::free(bytes);
+    return header;
+}
 
 class PcapngSink : public FrameSink {
 public:
@@ -140,17 +155,12 @@ Status run_writer(Source& source, const SessionOptions& o, int stop_fd) {
         Status c = sink.close();
         return s ? c : s;
     }
-    // Our own FILE with a large buffer: pcap_dump's stdio would otherwise use
-    // st_blksize (4 KiB), two or three write(2)s per 64 KiB loopback frame.
-    std::FILE* f = std::fopen(o.write_path.c_str(), "wb");
-    if (!f) return errno_error("write " + o.write_path);
-    std::setvbuf(f, nullptr, _IOFBF, kWriteBufferBytes);
-    DumperHandle d(pcap_dump_fopen(source.handle(), f));
-    if (!d) {
-        std::fclose(f);
-        return make_error("write " + o.write_path + ": " + pcap_geterr(source.handle()));
-    }
-    PcapSink sink(std::move(d), o.write_path);
+    auto header = pcap_file_header(source.handle());
+    if (!header) return std::move(header).take_error();
+    auto file = BlockFile::create(o.write_path);
+    if (!file) return std::move(file).take_error();
+    if (auto ok = file->write(std::as_bytes(std::span(*header))); !ok) return ok;
+    PcapSink sink(std::move(*file));
     Status s = source.run(sink, o.count, stop_fd);
     Status c = sink.close();
     return s ? c : s;
