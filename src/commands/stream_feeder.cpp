@@ -106,8 +106,9 @@ void StreamFeeder::cut_and_write(std::uint64_t hold_ns) {
 // batch meanwhile, so that the ring is read on.
 void StreamFeeder::cut(std::uint64_t hold_ns) {
     if (job_.valid()) job_.get();
+    const std::uint64_t records = tracer_.records_held();
     auto held = tracer_.take_held();
-    job_ = std::async(std::launch::async, [this, held, hold_ns]() mutable {
+    job_ = std::async(std::launch::async, [this, held, hold_ns, records]() mutable {
         // Lowest priority (nice 19, this thread only): the ring's reader and
         // the traced programs come first, yet a busy machine still leaves it
         // a share (SCHED_IDLE would leave none).
@@ -120,10 +121,12 @@ void StreamFeeder::cut(std::uint64_t hold_ns) {
         // wait, not the live cut's hold. A slice is written while the next
         // is converted and correlated: when the traffic ends, the job still
         // running has both CPUs.
-        slice_ = [this] {
+        slice_ = [this, records] {
             add_batch(false);
             cut_and_write(journey::JourneyStream::kFinishHoldNs);
+            reserve_batch(records);
         };
+        reserve_batch(records);
         tracer_.deliver_records(*held, sink());
         slice_ = nullptr;
         held.reset();
@@ -154,22 +157,21 @@ void StreamFeeder::before_finish() {
     // The sink's batch is the job's while it runs.
     if (job_.valid()) job_.get();
     // finish() delivers every record still held, each one event or (a
-    // packet's or a call's record) several: room for one per record
-    // (streamed: up to a slice) first, so that the vector's doubling starts
-    // from there.
+    // packet's or a call's record) several: room for one per record first
+    // (streamed: reserve_batch), so that the vector's doubling starts there.
     const auto held = tracer_.records_held();
     if (!rec_.stream) {
         rec_.input.events.reserve(rec_.input.events.size() + held);
         return;
     }
-    batch_.reserve(batch_.size() + std::min(options_.finish_slice_events, held));
     // The traffic is over: three stages on the two CPUs. This thread converts
     // the next slice while the one before is correlated on a thread of its
     // own, and the one before that explained and written on another
     // (cut_and_hand). The first slice is a fifth of the others: nothing else
     // runs while it is converted.
     slice_events_ = std::max<std::size_t>(1, options_.finish_slice_events / 5);
-    slice_ = [this] {
+    reserve_batch(held);
+    slice_ = [this, held] {
         slice_events_ = options_.finish_slice_events;
         take_frames();
         if (correlating_.valid()) correlating_.get();
@@ -177,7 +179,19 @@ void StreamFeeder::before_finish() {
         correlating_ = std::async(std::launch::async, [this] {
             cut_and_write(journey::JourneyStream::kFinishHoldNs);
         });
+        reserve_batch(held);
     };
+}
+
+void StreamFeeder::reserve_batch(std::uint64_t records) {
+    // A record gives one event or (a packet's or a call's) several, ~4 on
+    // average and rarely more than 8; a slice is cut at slice_events_, and
+    // its frames are added after its events. Grown by doubling instead, a
+    // batch of hundreds of MB was copied, and fresh pages faulted in, each
+    // time (5% of a busy trace's samples); reserved pages that stay unused
+    // are never touched.
+    const std::uint64_t events = std::min<std::uint64_t>(records * 8, slice_events_);
+    batch_.reserve(batch_.size() + static_cast<std::size_t>(events + events / 8));
 }
 
 void StreamFeeder::end(std::optional<std::chrono::steady_clock::time_point> last_record) {

@@ -75,6 +75,8 @@ public:
 
 private:
     void add_batch(bool all_frames);
+    // Room in the batch for what `records` held records deliver, up to a slice.
+    void reserve_batch(std::uint64_t records);
     void take_frames();
     void cut_and_write(std::uint64_t hold_ns);
     void cut(std::uint64_t hold_ns);
