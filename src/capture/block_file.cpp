@@ -160,7 +160,7 @@ BlockFile::~BlockFile() { (void)close(); }
 bool BlockFile::is_open() const { return state_ && state_->fd; }
 bool BlockFile::direct() const { return state_ && state_->direct; }
 
-Result<BlockFile> BlockFile::create(const std::string& path) {
+Result<BlockFile> BlockFile::create(const std::string& path, bool page_cache) {
     auto s = std::make_unique<State>();
     s->path = path;
     s->fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -170,7 +170,7 @@ Result<BlockFile> BlockFile::create(const std::string& path) {
     // then buffered.
     struct stat st {};
     s->regular = ::fstat(s->fd.get(), &st) == 0 && S_ISREG(st.st_mode);
-    s->direct = s->regular && set_direct(s->fd.get(), true, path);
+    s->direct = s->regular && !page_cache && set_direct(s->fd.get(), true, path);
     // The first block is filled in a buffer of its own until it is full: a
     // small file (a journey's pcapng) starts no thread.
     void* mem = nullptr;

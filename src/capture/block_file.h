@@ -21,8 +21,9 @@ namespace tpk::capture {
 
 class BlockFile {
 public:
-    // Creates (or truncates) path.
-    static Result<BlockFile> create(const std::string& path);
+    // Creates (or truncates) path. page_cache: never O_DIRECT (a slow disk
+    // then absorbs a burst in memory, as the page cache allows).
+    static Result<BlockFile> create(const std::string& path, bool page_cache = false);
     BlockFile(BlockFile&&) noexcept;
     BlockFile& operator=(BlockFile&&) noexcept;
     // Writes what is left, if close() was not called (errors unreported).

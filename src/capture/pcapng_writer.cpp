@@ -86,8 +86,8 @@ std::string pcapng_packet_block(std::int64_t sec, std::uint32_t nsec, std::span<
 }
 
 Result<PcapngWriter> PcapngWriter::create(const std::string& path, const PcapngInterface& iface,
-                                          std::string_view application) {
-    auto f = BlockFile::create(path);
+                                          std::string_view application, bool page_cache) {
+    auto f = BlockFile::create(path, page_cache);
     if (!f) return std::move(f).take_error();
     PcapngWriter w(std::move(*f), path);
     const std::string head = pcapng_section_header(application) + pcapng_interface_block(iface);

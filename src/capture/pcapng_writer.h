@@ -25,8 +25,10 @@ struct PcapngInterface {
 class PcapngWriter {
 public:
     // Creates path (truncating it) and writes the section and interface blocks.
+    // page_cache: as BlockFile::create's.
     static Result<PcapngWriter> create(const std::string& path, const PcapngInterface& iface,
-                                       std::string_view application = "tracepacket");
+                                       std::string_view application = "tracepacket",
+                                       bool page_cache = false);
 
     Status write_packet(std::int64_t sec, std::uint32_t nsec, std::span<const std::byte> data,
                         std::uint32_t wire_length, std::string_view comment = {});

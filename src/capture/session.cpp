@@ -148,7 +148,7 @@ Status run_writer(Source& source, const SessionOptions& o, int stop_fd) {
         iface.link_type = source.link_type();
         iface.snaplen = static_cast<std::uint32_t>(source.snaplen());
         iface.name = source.is_live() ? source.name() : "";
-        auto w = PcapngWriter::create(o.write_path, iface);
+        auto w = PcapngWriter::create(o.write_path, iface, "tracepacket", o.page_cache);
         if (!w) return std::move(w).take_error();
         PcapngSink sink(std::move(*w));
         Status s = source.run(sink, o.count, stop_fd);
@@ -157,7 +157,7 @@ Status run_writer(Source& source, const SessionOptions& o, int stop_fd) {
     }
     auto header = pcap_file_header(source.handle());
     if (!header) return std::move(header).take_error();
-    auto file = BlockFile::create(o.write_path);
+    auto file = BlockFile::create(o.write_path, o.page_cache);
     if (!file) return std::move(file).take_error();
     if (auto ok = file->write(std::as_bytes(std::span(*header))); !ok) return ok;
     PcapSink sink(std::move(*file));

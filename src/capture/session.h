@@ -19,6 +19,7 @@ struct SessionOptions {
     std::string interface = "lo";
     std::string read_path;    // -r: read this file instead of capturing
     std::string write_path;   // -w: write frames here (.pcapng -> pcapng, else pcap)
+    bool page_cache = false;  // --page-cache: -w through the page cache, not O_DIRECT
     std::uint64_t count = 0;  // -c: stop after this many packets (0: no limit)
     int snaplen = 262144;     // -s
     int buffer_kib = 0;       // -B, like tcpdump's (KiB); 0: 32 MiB with -w, else 4 MiB

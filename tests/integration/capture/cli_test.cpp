@@ -115,7 +115,8 @@ TEST_F(CaptureCli, BadInputIsOneClearLine) {
                           Case{"-r " + (dir_ / "missing.pcap").string(), "missing.pcap"},
                           Case{"-r " + (kDir / "make-variants.py").string(), "make-variants.py"},
                           Case{"-r " + file + " -w /nonexistent-dir/x.pcapng", "/nonexistent-dir/x.pcapng"},
-                          Case{"-i lo --buffered --immediate-mode -c 1", "--buffered and --immediate-mode"}}) {
+                          Case{"-i lo --buffered --immediate-mode -c 1", "--buffered and --immediate-mode"},
+                          Case{"-i lo --page-cache -c 1", "--page-cache"}}) {
         SCOPED_TRACE(c.args);
         const Outcome r = run(tpk(c.args));
         EXPECT_EQ(r.status, 1);
