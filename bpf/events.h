@@ -220,7 +220,11 @@ struct tpk_syscall_start {
 
 /* Ports pre-seeded or learned as part of the traced conversation: the BPF
  * object's global __u8 traced_ports[TPK_PORT_TABLES][TPK_PORTS], a flag per
- * port in host byte order, one table per transport. */
+ * port in host byte order, one table per transport: 0, or LEARNED (a traced
+ * sock's local port, forgotten when that sock closes), or PINNED (user
+ * space's ports and traced listeners': kept while tracing runs). */
+#define TPK_PORT_LEARNED 1
+#define TPK_PORT_PINNED 2
 #define TPK_PORT_TCP 0
 #define TPK_PORT_UDP 1
 #define TPK_PORT_TABLES 2

@@ -28,6 +28,8 @@
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define TPK_TCP_TIME_WAIT 6
+#define TPK_TCP_CLOSE 7
+#define TPK_TCP_LISTEN 10
 #define TPK_TCP_NEW_SYN_RECV 12
 #define TPK_PROTO_TCP 6
 #define TPK_PROTO_UDP 17

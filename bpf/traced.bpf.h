@@ -113,10 +113,41 @@ static __always_inline bool port_traced(__u8 protocol, __u16 port)
 static __always_inline void learn_port(__u8 protocol, __u16 port)
 {
 	int table = port_table(protocol);
+	__u8 *flag;
 
 	if (table < 0 || !port)
 		return;
-	traced_ports[table & 1][port_index(port)] = 1;
+	flag = &traced_ports[table & 1][port_index(port)];
+	if (!*flag)
+		*flag = TPK_PORT_LEARNED;
+}
+
+/* A traced listener's port stays the conversation's: every connection to
+ * it is (as user space's ports are). */
+static __always_inline void pin_port(__u8 protocol, __u16 port)
+{
+	int table = port_table(protocol);
+
+	if (table < 0 || !port)
+		return;
+	traced_ports[table & 1][port_index(port)] = TPK_PORT_PINNED;
+}
+
+/* A traced TCP sock closed: its port is nobody's now. Kept, an untraced
+ * program that got the same port number later was traced as if it were the
+ * conversation, and the ports of its peers learned from it: over 20,000
+ * short connections most of the ephemeral range was learned, and other
+ * programs' connections on the machine came out in the journey. */
+static __always_inline void forget_port(__u8 protocol, __u16 port)
+{
+	int table = port_table(protocol);
+	__u8 *flag;
+
+	if (table < 0 || !port)
+		return;
+	flag = &traced_ports[table & 1][port_index(port)];
+	if (*flag == TPK_PORT_LEARNED)
+		*flag = 0;
 }
 
 /* Whether net is one of the traced namespaces. Asked only after a port

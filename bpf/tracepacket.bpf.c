@@ -327,6 +327,12 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *csk, const int oldst
 	/* Not by task: state changes of others run in softirq in any task. */
 	if (!sock_traced(sk, &info))
 		return 0;
+	/* A closing sock may have lost its port already (sock_info). */
+	if (newstate == TPK_TCP_CLOSE)
+		forget_port(TPK_PROTO_TCP, info && info->lport ? info->lport
+							: TPK_RD(sk, __sk_common.skc_num));
+	else if (newstate == TPK_TCP_LISTEN)
+		pin_port(TPK_PROTO_TCP, TPK_RD(sk, __sk_common.skc_num));
 	e = new_event(TPK_EV_INET_SOCK_SET_STATE);
 	if (!e)
 		return 0;

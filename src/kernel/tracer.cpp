@@ -436,7 +436,8 @@ Status Tracer::add_port(TracedPort port) {
         return make_error("trace port " + std::to_string(port.port) +
                           ": only TCP and UDP ports can be traced");
     // The BPF programs read the flag from the mmapped .bss with a plain load.
-    __atomic_store_n(&s.skel->globals().traced_ports[table][port.port], 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s.skel->globals().traced_ports[table][port.port], TPK_PORT_PINNED,
+                     __ATOMIC_RELEASE);
     return {};
 }
 
