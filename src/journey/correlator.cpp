@@ -36,7 +36,8 @@ Journey correlate(const CorrelatorInput& input) {
     // Sockets and connections.
     const SocketMap sockets = learn_sockets(events, packets, j.syscalls, at);
     find_receivers(events.side, at, packets);
-    j.connections = build_connections(packets, j.syscalls, sockets, input.server_port);
+    const ServerPorts server_ports{input.server_port, &input.earlier_server_ports};
+    j.connections = build_connections(packets, j.syscalls, sockets, server_ports);
 
     // Attribution. Retransmits before the causes: a retransmit is never what
     // a syscall sent.
@@ -59,13 +60,13 @@ Journey correlate(const CorrelatorInput& input) {
     j.stats.frames_other = matched.other;
     j.states = build_states(events.side, j.connections,
                             connection_starts(packets, j.connections.size()), sockets,
-                            input.server_port, j.syscalls, at);
+                            server_ports, j.syscalls, at);
     j.routes = build_routes(input.routes, events.side, j.syscalls, lookup_packets, at,
                             !packets.empty() || !events.side.empty());
 
     // Wire order, links and summaries.
     j.packets = order_packets(std::move(packets), j.states, j.routes);
-    summarize(j, input, events.frames.size(), sockets);
+    summarize(j, input, events.frames.size(), sockets, server_ports);
     return j;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "journey/journey.h"
@@ -22,7 +23,15 @@ struct CorrelatorInput {
     std::vector<Route> routes;         // rtnetlink answers for the destinations
     std::string transport;             // "tcp", ... or "" when unknown (trace)
     std::uint16_t server_port = 0;     // tells client from server when no SYN was seen
+    // A streamed trace's (journey/stream.h): the TCP ports that were a
+    // connection's server end in an earlier chunk. A connection whose SYN is
+    // not in this chunk (closed, its context gone, then a late packet) is
+    // told apart by them as by server_port; taken for the first sender's, a
+    // server's late FIN made the server the client, and the stream printed
+    // the connection a second time, reversed. Not in recordings.
+    std::unordered_set<std::uint16_t> earlier_server_ports;
 };
+
 
 // The input is only read: a streamed trace keeps its events to carry some into
 // the next chunk (journey/stream.h).

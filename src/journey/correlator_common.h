@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "journey/journey.h"
@@ -79,6 +80,16 @@ std::vector<std::size_t> wire_order(const std::vector<PacketState>& ps);
 
 // A TCP/UDP conversation whichever way a flow goes: its protocol and its
 // two endpoints, the smaller first. Equal keys: same_conversation().
+// What tells a server's end when no SYN does: CorrelatorInput's server_port
+// and earlier_server_ports.
+struct ServerPorts {
+    std::uint16_t port = 0;
+    const std::unordered_set<std::uint16_t>* earlier = nullptr;
+    bool contains(std::uint16_t p) const {
+        return p && (p == port || (earlier && earlier->count(p)));
+    }
+};
+
 struct ConversationKey {
     std::uint8_t protocol = 0;
     model::Endpoint a, b;

@@ -14,9 +14,9 @@ using K = EventKind;
 
 
 // Who is the client: the sender of a SYN without ACK; else the side that is
-// not the known server port; else the first sender.
+// not a known server port; else the first sender.
 Flow client_direction(const std::vector<PacketState>& ps, const std::vector<std::size_t>& members,
-                      std::uint16_t server_port) {
+                      const ServerPorts& server_ports) {
     for (std::size_t i : members) {
         const auto& p = ps[i].p;
         if (p.flow.protocol == IPPROTO_TCP && (p.tcp_flags & model::kSyn) &&
@@ -24,10 +24,9 @@ Flow client_direction(const std::vector<PacketState>& ps, const std::vector<std:
             return p.flow;
     }
     const Flow& first = ps[members.front()].p.flow;
-    if (server_port) {
-        if (first.dst.port == server_port) return first;
-        if (first.src.port == server_port) return reversed(first);
-    }
+    const bool to_server = server_ports.contains(first.dst.port);
+    const bool from_server = server_ports.contains(first.src.port);
+    if (from_server && !to_server) return reversed(first);
     return first;
 }
 
@@ -124,7 +123,7 @@ SocketMap learn_sockets(const EventStreams& events, std::vector<PacketState>& pa
 }
 
 Role role_of_sk(std::uint64_t sk, const ConnectionIndex& connections, const SocketMap& sockets,
-                std::uint16_t server_port) {
+                const ServerPorts& server_ports) {
     if (!sk) return Role::unknown;
     if (auto role = connections.socket_role(sk); role != Role::unknown) return role;
     auto it = sockets.flow.find(sk);
@@ -138,7 +137,7 @@ Role role_of_sk(std::uint64_t sk, const ConnectionIndex& connections, const Sock
                      f.dst.port == 0 ? connections.first_serving(f.protocol, f.src.port) : kNone);
         if (client != kNone || server != kNone)
             return client <= server ? Role::client : Role::server;
-        if (server_port && f.src.port == server_port) return Role::server;
+        if (server_ports.contains(f.src.port)) return Role::server;
     }
     return Role::unknown;
 }
@@ -163,7 +162,7 @@ void find_receivers(const std::vector<const Event*>& side, const Timeline& at,
 
 std::vector<Connection> build_connections(std::vector<PacketState>& packets,
                                           std::vector<Syscall>& syscalls,
-                                          const SocketMap& sockets, std::uint16_t server_port) {
+                                          const SocketMap& sockets, const ServerPorts& server_ports) {
     std::vector<Connection> connections;
     const auto& sk_flow = sockets.flow;
     // Per connection, in order of first packet: a conversation's packets,
@@ -215,7 +214,7 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
     };
     for (std::size_t g = 0; g < groups.size(); ++g) {
         Connection c;
-        c.client_to_server = client_direction(packets, groups[g], server_port);
+        c.client_to_server = client_direction(packets, groups[g], server_ports);
         c.transport = transport_of(c.client_to_server);
         // Each end's socket: the one most of its packets name. Others
         // appear at the edges: the request sock sends the SYN-ACK, a
@@ -267,7 +266,7 @@ std::vector<Connection> build_connections(std::vector<PacketState>& packets,
     std::map<std::uint32_t, std::pair<std::size_t, std::size_t>> votes;  // client, server
     for (auto& s : syscalls) {
         if (s.role == Role::unknown)
-            s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk, index, sockets, server_port);
+            s.role = role_of_sk(s.new_sk ? s.new_sk : s.sk, index, sockets, server_ports);
         if (s.role == Role::client) ++votes[s.pid].first;
         if (s.role == Role::server) ++votes[s.pid].second;
     }

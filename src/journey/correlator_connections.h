@@ -36,11 +36,11 @@ void find_receivers(const std::vector<const Event*>& side, const Timeline& at,
 // syscalls without a role one (by socket, then by process).
 std::vector<Connection> build_connections(std::vector<PacketState>& packets,
                                           std::vector<Syscall>& syscalls,
-                                          const SocketMap& sockets, std::uint16_t server_port);
+                                          const SocketMap& sockets, const ServerPorts& server_ports);
 
 // Which end a socket is, from the connections (index), else its endpoints.
 Role role_of_sk(std::uint64_t sk, const ConnectionIndex& connections, const SocketMap& sockets,
-                std::uint16_t server_port);
+                const ServerPorts& server_ports);
 
 // "tcp", "tcp6", "udp", "udp6" or "unix".
 std::string transport_of(const Flow& f);

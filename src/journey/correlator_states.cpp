@@ -24,7 +24,7 @@ std::size_t own_syscall(const Event& e, const std::vector<Syscall>& syscalls, co
 std::vector<StateChange> build_states(const std::vector<const Event*>& side,
                                       const std::vector<Connection>& connections,
                                       const std::vector<std::uint64_t>& connection_starts,
-                                      const SocketMap& sockets, std::uint16_t server_port,
+                                      const SocketMap& sockets, const ServerPorts& server_ports,
                                       const std::vector<Syscall>& syscalls, const Timeline& at) {
     std::vector<StateChange> states;
     const ConnectionIndex index(connections, connection_starts);
@@ -41,7 +41,7 @@ std::vector<StateChange> build_states(const std::vector<const Event*>& side,
         // connection whose server end it is.
         if (s.connection == kNone)
             s.connection = index.last_serving(e->flow.protocol, e->flow.src.port);
-        s.role = role_of_sk(e->sk, index, sockets, server_port);
+        s.role = role_of_sk(e->sk, index, sockets, server_ports);
         if (s.role == Role::unknown && s.connection != kNone) {
             const auto& con = connections[s.connection];
             s.role = e->flow.src == con.client_to_server.src ? Role::client : Role::server;

@@ -19,7 +19,7 @@ namespace tpk::journey::stages {
 std::vector<StateChange> build_states(const std::vector<const Event*>& side,
                                       const std::vector<Connection>& connections,
                                       const std::vector<std::uint64_t>& connection_starts,
-                                      const SocketMap& sockets, std::uint16_t server_port,
+                                      const SocketMap& sockets, const ServerPorts& server_ports,
                                       const std::vector<Syscall>& syscalls, const Timeline& at);
 
 // any_traced: packets or side events were traced (else no note that no

@@ -145,7 +145,7 @@ std::vector<LayerSummary> LayerSamples::medians() const {
 std::uint64_t LayerSamples::median_one_way_ns() const { return median(one_way_); }
 
 void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
-               const SocketMap& sockets) {
+               const SocketMap& sockets, const ServerPorts& server_ports) {
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
         auto& p = j.packets[i];
         if (p.connection != kNone) j.connections[p.connection].packets.push_back(i);
@@ -186,7 +186,7 @@ void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
         auto& s = j.syscalls[i];
         if (s.role == Role::unknown)
-            s.role = role_of_sk(s.sk, index, sockets, in.server_port);
+            s.role = role_of_sk(s.sk, index, sockets, server_ports);
         // The connection of the packets it sent or read, else of its socket
         // (the kernel reuses a closed socket's address: its last connection).
         if (!s.packets.empty() && j.packets[s.packets.front()].connection != kNone)

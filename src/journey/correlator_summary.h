@@ -43,6 +43,6 @@ private:
 
 // frame_events: how many of the input's events were frames.
 void summarize(Journey& j, const CorrelatorInput& in, std::size_t frame_events,
-               const SocketMap& sockets);
+               const SocketMap& sockets, const ServerPorts& server_ports);
 
 }  // namespace tpk::journey::stages

@@ -1,5 +1,7 @@
 #include "journey/stream.h"
 
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <iterator>
 #include <unordered_set>
@@ -214,6 +216,11 @@ std::optional<Journey> JourneyStream::correlate_cut(bool last, std::uint64_t hol
     std::size_t chunk_frames = 0;
     for (const auto& e : in.events) chunk_frames += e.kind == model::EventKind::frame;
     Journey j = correlate(in);
+    // Ends that a SYN named a server's: they orient the later chunks'
+    // connections whose SYN is gone (CorrelatorInput::earlier_server_ports).
+    for (const auto& c : j.connections)
+        if (c.client_isn && c.client_to_server.protocol == IPPROTO_TCP)
+            setup_.earlier_server_ports.insert(c.client_to_server.dst.port);
     for (const auto& e : in.events) last_cut_ns_ = std::max(last_cut_ns_, e.t_ns);
     number_chunk(j, last);
     shown_skbs_.clear();

@@ -394,3 +394,42 @@ TEST(Correlator, NoEventsNoJourney) {
 
 }  // namespace
 }  // namespace tpk::journey
+
+namespace tpk::journey {
+namespace {
+
+// A streamed trace's chunk may hold a connection's late packets without its
+// SYN (its context dropped once it closed): the server's reply first, here.
+// Taken for the first sender's, the server was the client and the stream
+// printed the connection a second time, reversed; the ports that an earlier
+// chunk's SYN named a server's (earlier_server_ports) orient it.
+TEST(Correlator, EarlierServerPortsOrientAConnectionWithoutItsSyn) {
+    auto input = recording("journey-tcp.jsonl");
+    const std::uint16_t port = input.server_port;
+    ASSERT_NE(port, 0);
+    input.server_port = 0;   // as trace has it
+    const Journey whole = correlate(input);
+    std::uint64_t reply = 0;
+    for (const auto& p : whole.packets)
+        if (p.direction == Direction::server_to_client && p.payload_len > 0 && !p.hops.empty()) {
+            reply = p.hops.front().t_ns;
+            break;
+        }
+    ASSERT_NE(reply, 0u) << "no reply in the recording";
+    CorrelatorInput late = input;
+    std::erase_if(late.events, [&](const model::Event& e) { return e.t_ns < reply; });
+    const Journey guessed = correlate(late);
+    ASSERT_EQ(guessed.connections.size(), 1u);
+    EXPECT_EQ(guessed.connections[0].client_to_server.src.port, port)
+        << "the first sender (the server) taken for the client: what the hint is for";
+    late.earlier_server_ports.insert(port);
+    const Journey oriented = correlate(late);
+    ASSERT_EQ(oriented.connections.size(), 1u);
+    EXPECT_EQ(oriented.connections[0].client_to_server.dst.port, port);
+    for (const auto& p : oriented.packets)
+        if (p.payload_len > 0 && p.flow.src.port == port)
+            EXPECT_EQ(p.direction, Direction::server_to_client);
+}
+
+}  // namespace
+}  // namespace tpk::journey
