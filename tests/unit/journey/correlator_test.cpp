@@ -426,9 +426,11 @@ TEST(Correlator, EarlierServerPortsOrientAConnectionWithoutItsSyn) {
     const Journey oriented = correlate(late);
     ASSERT_EQ(oriented.connections.size(), 1u);
     EXPECT_EQ(oriented.connections[0].client_to_server.dst.port, port);
-    for (const auto& p : oriented.packets)
-        if (p.payload_len > 0 && p.flow.src.port == port)
+    for (const auto& p : oriented.packets) {
+        if (p.payload_len > 0 && p.flow.src.port == port) {
             EXPECT_EQ(p.direction, Direction::server_to_client);
+        }
+    }
 }
 
 }  // namespace
