@@ -124,6 +124,22 @@ protected:
     fs::path dir_;
 };
 
+// The frames a capture file holds, read back through libpcap; -1 when it
+// does not read.
+long frames_in(const std::string& file) {
+    auto source = tpk::capture::Source::open_file(file);
+    if (!source.ok()) {
+        ADD_FAILURE() << source.error().message();
+        return -1;
+    }
+    struct Count : tpk::capture::FrameSink {
+        long n = 0;
+        tpk::Status on_frame(const tpk::capture::RawFrame&) override { ++n; return {}; }
+    } count;
+    if (!source->run(count, 0, -1).ok()) return -1;
+    return count.n;
+}
+
 // Captures 5 datagrams to a file with the given extra options, stops with
 // SIGINT and checks the counters and the file.
 void sigint_stops_and_writes_all(const fs::path& dir, const std::vector<std::string>& extra) {
@@ -150,14 +166,7 @@ void sigint_stops_and_writes_all(const fs::path& dir, const std::vector<std::str
     EXPECT_NE(err.find("5 packets received by filter"), std::string::npos) << err;
     EXPECT_NE(err.find("0 packets dropped by kernel"), std::string::npos) << err;
 
-    auto source = tpk::capture::Source::open_file(file);
-    ASSERT_TRUE(source.ok()) << source.error().message();
-    struct Count : tpk::capture::FrameSink {
-        int n = 0;
-        tpk::Status on_frame(const tpk::capture::RawFrame&) override { ++n; return {}; }
-    } count;
-    ASSERT_TRUE(source->run(count, 0, -1).ok());
-    EXPECT_EQ(count.n, 5);
+    EXPECT_EQ(frames_in(file), 5);
 }
 
 TEST_F(CaptureCommand, SigintStopsAndPrintsTheCounters) {
@@ -195,14 +204,7 @@ TEST_F(CaptureCommand, ALargeCaptureReadsBackWhole) {
         const auto line = err.rfind('\n', at);
         const long captured = std::stol(err.substr(line == std::string::npos ? 0 : line + 1));
         EXPECT_GT(fs::file_size(file), 3 * (std::uintmax_t{4} << 20)) << "fewer than three blocks";
-        auto source = tpk::capture::Source::open_file(file);
-        ASSERT_TRUE(source.ok()) << source.error().message();
-        struct Count : tpk::capture::FrameSink {
-            long n = 0;
-            tpk::Status on_frame(const tpk::capture::RawFrame&) override { ++n; return {}; }
-        } count;
-        ASSERT_TRUE(source->run(count, 0, -1).ok());
-        EXPECT_EQ(count.n, captured) << err;
+        EXPECT_EQ(frames_in(file), captured) << err;
     }
 }
 
