@@ -253,6 +253,19 @@ lab::ClientMain traced_client_main(const LabJourneyOptions& o) {
     };
 }
 
+// What the kernel side lost, while its programs are still loaded: events
+// that found the ring full (counted), and hops whose program the kernel did
+// not run (its recursion guard), which nothing else would show.
+void note_kernel_losses(Recording& rec, const kernel::Tracer& tracer) {
+    rec.input.lost_events = tracer.lost_events();
+    if (auto skipped = tracer.skipped_runs())
+        rec.notes.push_back(fmt::format(
+            "the kernel skipped {} hop(s): a traced tracepoint fired again on a CPU where its "
+            "program was still running (an interrupt's softirq), and the kernel does not run a "
+            "BPF program twice at once; those packets miss the hops",
+            skipped));
+}
+
 // The lab pair's exit status, or its error.
 Status lab_exit(Recording& rec, const Result<int>& code) {
     if (!code) return code.error();
@@ -275,7 +288,7 @@ Status collect_traced_pair(Recording& rec, const Result<int>& code,
             rec.notes.push_back("reading the kernel's events stopped early, later hops are "
                                 "missing: " + pump->error()->message());
     }
-    rec.input.lost_events = tracer.lost_events();
+    note_kernel_losses(rec, tracer);
     tracer.stop();
     if (capture) {
         if (auto ok = capture->stop(); !ok) rec.notes.push_back(ok.error().message());
@@ -389,7 +402,7 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
             rec.notes.push_back("reading the kernel's events stopped early, later hops are "
                                 "missing: " + pump->error()->message());
     }
-    rec.input.lost_events = tracer->lost_events();
+    note_kernel_losses(rec, *tracer);
     if (auto dropped = tracer->records_dropped())
         rec.notes.push_back(fmt::format(
             "{} kernel records were dropped: {} were already waiting to be correlated; packets "
@@ -659,7 +672,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     so.command_stdout = target.command_stdout;
     so.before_finish = [&] { feeder.before_finish(); };
     auto result = kernel::run_session(*tracer, so, feeder.sink());
-    rec.input.lost_events = tracer->lost_events();
+    note_kernel_losses(rec, *tracer);
     // Not lost_events (the kernel's, ring buffer full): tracepacket's own cap.
     if (auto dropped = tracer->records_dropped())
         rec.notes.push_back(fmt::format(

@@ -636,6 +636,20 @@ std::vector<std::uint32_t> Tracer::program_ids() const {
     return ids;
 }
 
+std::uint64_t Tracer::skipped_runs() const {
+    std::uint64_t skipped = 0;
+    if (!state_ || !state_->loaded) return skipped;
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, state_->skel->obj()) {
+        int fd = bpf_program__fd(prog);
+        if (fd < 0) continue;
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) skipped += info.recursion_misses;
+    }
+    return skipped;
+}
+
 void Tracer::stop() {
     if (!state_) return;
     state_->rb.reset();

@@ -149,6 +149,12 @@ public:
     std::uint64_t records_dropped() const;
     // Records held now (hold_records), each an event or more once delivered.
     std::uint64_t records_held() const;
+    // Hops the kernel did not run a program for because it was already
+    // running on that CPU (its recursion guard: a softirq that interrupted
+    // the program fired the same tracepoint); counted by the kernel, summed
+    // over the programs, while they are loaded. Such a hop is missing from
+    // its packet without any lost event.
+    std::uint64_t skipped_runs() const;
     // Program ids while attached (the runtime test checks they vanish).
     std::vector<std::uint32_t> program_ids() const;
 
