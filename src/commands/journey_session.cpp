@@ -390,7 +390,7 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         fo.quiet_ms = 0;
         fo.finish_slice_events = o.finish_slice_events;
         feeder.emplace(rec, *tracer, capture.get(), fo);
-        pump.emplace(*tracer, feeder->sink(), feeder->pacing(), [&] { feeder->before_finish(); });
+        pump.emplace(*tracer, feeder->sink(), feeder->pacing(), [&](auto last_record) { feeder->before_finish(last_record); });
         return {};
     };
     auto code = lab::run_pair(traced_server_main(o, *addr), traced_client_main(o), hooks);
@@ -670,7 +670,7 @@ Result<Recording> record_trace(const TraceTarget& target) {
     if (rec.stream) rec.traced = traced_text(target, 0, pid_names);
     so.detach_on_signal = true;
     so.command_stdout = target.command_stdout;
-    so.before_finish = [&] { feeder.before_finish(); };
+    so.before_finish = [&](auto last_record) { feeder.before_finish(last_record); };
     auto result = kernel::run_session(*tracer, so, feeder.sink());
     note_kernel_losses(rec, *tracer);
     // Not lost_events (the kernel's, ring buffer full): tracepacket's own cap.

@@ -67,6 +67,7 @@ void StreamFeeder::take(model::Event&& e) {
 void StreamFeeder::add_batch(bool all_frames) {
     std::uint64_t newest = 0;
     for (const auto& e : batch_) newest = std::max(newest, e.t_ns);
+    batch_newest_ns_ = newest;
     for (; frames_from_ < frames_left_.size() &&
            (all_frames || frames_left_[frames_from_].t_ns <= newest);
          ++frames_from_)
@@ -83,7 +84,21 @@ void StreamFeeder::add_batch(bool all_frames) {
 
 void StreamFeeder::take_frames() {
     if (capture_)
-        for (auto& f : capture_->take_frames_so_far()) frames_left_.push_back(std::move(f));
+        for (auto& f : capture_->take_frames_so_far()) {
+            newest_frame_ns_ = std::max(newest_frame_ns_, f.t_ns);
+            frames_left_.push_back(std::move(f));
+        }
+}
+
+std::uint64_t StreamFeeder::frame_hold(std::uint64_t hold_ns) const {
+    // The capture hands its frames over in blocks (every 100 ms, later when
+    // its thread waits for a CPU): a cut of records newer than the newest
+    // frame taken would show their packets without the frames that are on
+    // their way. Bounded: traffic the capture does not see (UNIX sockets)
+    // brings no frame at all.
+    constexpr std::uint64_t kMaxFrameLagNs = 1'000'000'000;
+    if (!capture_ || capture_stopped_ || batch_newest_ns_ <= newest_frame_ns_) return hold_ns;
+    return std::max(hold_ns, std::min(batch_newest_ns_ - newest_frame_ns_ + hold_ns, kMaxFrameLagNs));
 }
 
 // Correlates what the stream holds; the chunk is explained and written on a
@@ -123,7 +138,7 @@ void StreamFeeder::cut(std::uint64_t hold_ns) {
         // running has both CPUs.
         slice_ = [this, records] {
             add_batch(false);
-            cut_and_write(journey::JourneyStream::kFinishHoldNs);
+            cut_and_write(frame_hold(journey::JourneyStream::kFinishHoldNs));
             reserve_batch(records);
         };
         reserve_batch(records);
@@ -133,7 +148,7 @@ void StreamFeeder::cut(std::uint64_t hold_ns) {
         // Frames after the newest event wait for the next cut, with the hops
         // they belong to.
         add_batch(false);
-        cut_and_write(hold_ns);
+        cut_and_write(frame_hold(hold_ns));
     });
 }
 
@@ -153,9 +168,10 @@ kernel::CutPacing StreamFeeder::pacing() {
     return p;
 }
 
-void StreamFeeder::before_finish() {
+void StreamFeeder::before_finish(std::chrono::steady_clock::time_point last_record) {
     // The sink's batch is the job's while it runs.
     if (job_.valid()) job_.get();
+    stop_capture(last_record);
     // finish() delivers every record still held, each one event or (a
     // packet's or a call's record) several: room for one per record first
     // (streamed: reserve_batch), so that the vector's doubling starts there.
@@ -194,17 +210,20 @@ void StreamFeeder::reserve_batch(std::uint64_t records) {
     batch_.reserve(batch_.size() + static_cast<std::size_t>(events + events / 8));
 }
 
+void StreamFeeder::stop_capture(std::optional<std::chrono::steady_clock::time_point> last_record) {
+    if (!capture_ || capture_stopped_) return;
+    capture_stopped_ = true;
+    if (auto ok = capture_->stop(last_record); !ok) rec_.notes.push_back(ok.error().message());
+    rec_.input.capture_dropped = capture_->dropped();
+}
+
 void StreamFeeder::end(std::optional<std::chrono::steady_clock::time_point> last_record) {
     slice_ = nullptr;
     if (correlating_.valid()) correlating_.get();
     if (job_.valid()) job_.get();
-    if (capture_) {
-        // Finishing the tracer took time since the traffic ended: the wait
-        // for the capture's last block is what is left of it.
-        if (auto ok = capture_->stop(last_record); !ok) rec_.notes.push_back(ok.error().message());
-        rec_.input.capture_dropped = capture_->dropped();
+    stop_capture(last_record);
+    if (capture_)
         for (auto& f : capture_->take_frames()) take(std::move(f));
-    }
     if (!rec_.stream) return;
     add_batch(/*all_frames=*/true);
     // A run that never went quiet is one journey, correlated whole.

@@ -329,7 +329,7 @@ Result<SessionResult> run_session(Tracer& tracer, const SessionOptions& options,
     // What the ring holds, the hops still staged per CPU and the calls the
     // traced threads are still blocked in (Ctrl-C while a server waits in
     // recv(): their enter would otherwise be missing).
-    if (options.before_finish) options.before_finish();
+    if (options.before_finish) options.before_finish(pacer.last_arrival());
     if (auto n = tracer.finish(counting_sink); !n) return n.error();
     result.last_record = pacer.last_arrival();
     result.lost_events = tracer.lost_events();

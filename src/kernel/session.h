@@ -71,7 +71,8 @@ struct SessionOptions {
     CutPacing pacing;
     // Called once tracing is over, before the tracer's last records are
     // read (Tracer::finish): work on other threads that uses the tracer ends.
-    std::function<void()> before_finish;
+    // last_record: when the last record came (SessionResult::last_record).
+    std::function<void(std::chrono::steady_clock::time_point last_record)> before_finish;
     // >= 0: the command's stdout is this fd (trace sends it to stderr while
     // its own output owns stdout).
     int command_stdout = -1;

@@ -3,7 +3,7 @@
 namespace tpk::kernel {
 
 TracerPump::TracerPump(Tracer& tracer, EventSink sink, CutPacing pacing,
-                       std::function<void()> before_finish)
+                       std::function<void(CutPacer::Clock::time_point)> before_finish)
     : tracer_(tracer),
       sink_(std::move(sink)),
       pacing_(std::move(pacing)),
@@ -20,7 +20,7 @@ TracerPump::TracerPump(Tracer& tracer, EventSink sink, CutPacing pacing,
             pacer.saw(tracer_.records_arrived());
         }
         last_record_ = pacer.last_arrival();
-        if (before_finish_) before_finish_();
+        if (before_finish_) before_finish_(last_record_);
         (void)tracer_.finish(sink_);   // the ring, staged hops, calls in flight
     });
 }

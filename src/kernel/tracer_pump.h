@@ -23,9 +23,10 @@ public:
     // Starts polling at once; tracer must outlive the pump. Events go to
     // sink, on the pump's thread, or without one are kept for finish().
     // pacing: cuts a streamed journey while it runs (as run_session does),
-    // on the pump's thread; before_finish runs there before Tracer::finish.
+    // on the pump's thread; before_finish runs there before Tracer::finish,
+    // told when the last record came.
     explicit TracerPump(Tracer& tracer, EventSink sink = {}, CutPacing pacing = {},
-                        std::function<void()> before_finish = {});
+                        std::function<void(CutPacer::Clock::time_point)> before_finish = {});
     TracerPump(const TracerPump&) = delete;
     TracerPump& operator=(const TracerPump&) = delete;
     ~TracerPump();
@@ -46,7 +47,7 @@ private:
     Tracer& tracer_;
     EventSink sink_;
     CutPacing pacing_;
-    std::function<void()> before_finish_;
+    std::function<void(CutPacer::Clock::time_point)> before_finish_;
     std::atomic<bool> stop_{false};
     std::vector<model::Event> events_;
     std::optional<Error> error_;
