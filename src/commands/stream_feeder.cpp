@@ -32,6 +32,8 @@ StreamFeeder::StreamFeeder(journey::Recording& rec, kernel::Tracer& tracer,
         setup.transport = rec_.input.transport;
         setup.server_port = rec_.input.server_port;
         rec_.stream = std::make_shared<journey::JourneyStream>(std::move(setup));
+        // What the caller asked rtnetlink before (the lab's one route).
+        for (const auto& r : rec_.input.routes) rec_.stream->add_route(r);
     }
 }
 

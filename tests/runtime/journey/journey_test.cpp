@@ -208,6 +208,14 @@ TEST(JourneyRuntime, LongRunIsStreamedAndLosesNothing) {
     EXPECT_EQ(*numbers.rbegin() + 1, numbers.size()) << "numbered 0..N-1 without a gap";
     EXPECT_EQ(out, static_cast<std::uint64_t>(kCount));
     EXPECT_EQ(back, static_cast<std::uint64_t>(kCount));
+    // The route as rtnetlink answered it, with the kernel's lookups, as
+    // the whole journey has it.
+    auto routes = r.of("route");
+    ASSERT_EQ(routes.size(), 1u) << r.raw.substr(0, 2000);
+    EXPECT_EQ(routes[0].at("answered"), true) << routes[0].dump().substr(0, 400);
+    EXPECT_EQ(routes[0].at("destination"), "127.0.0.1");
+    EXPECT_EQ(routes[0].at("dev"), "lo");
+    EXPECT_FALSE(routes[0].at("lookups").empty());
 }
 
 TEST(JourneyRuntime, SyscallsOfBothSidesAndTheRoute) {
