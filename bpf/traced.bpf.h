@@ -101,24 +101,28 @@ static __always_inline __u32 port_index(__u16 port)
 	return index & (TPK_PORTS - 1);
 }
 
-static __always_inline bool port_traced(__u8 protocol, __u16 port)
+/* A port's flag in its transport's table, or NULL (no table, or port 0). */
+static __always_inline __u8 *port_flag(__u8 protocol, __u16 port)
 {
 	int table = port_table(protocol);
 
 	if (table < 0 || !port)
-		return false;
-	return traced_ports[table & 1][port_index(port)];
+		return NULL;
+	return &traced_ports[table & 1][port_index(port)];
+}
+
+static __always_inline bool port_traced(__u8 protocol, __u16 port)
+{
+	__u8 *flag = port_flag(protocol, port);
+
+	return flag && *flag;
 }
 
 static __always_inline void learn_port(__u8 protocol, __u16 port)
 {
-	int table = port_table(protocol);
-	__u8 *flag;
+	__u8 *flag = port_flag(protocol, port);
 
-	if (table < 0 || !port)
-		return;
-	flag = &traced_ports[table & 1][port_index(port)];
-	if (!*flag)
+	if (flag && !*flag)
 		*flag = TPK_PORT_LEARNED;
 }
 
@@ -126,11 +130,10 @@ static __always_inline void learn_port(__u8 protocol, __u16 port)
  * it is (as user space's ports are). */
 static __always_inline void pin_port(__u8 protocol, __u16 port)
 {
-	int table = port_table(protocol);
+	__u8 *flag = port_flag(protocol, port);
 
-	if (table < 0 || !port)
-		return;
-	traced_ports[table & 1][port_index(port)] = TPK_PORT_PINNED;
+	if (flag)
+		*flag = TPK_PORT_PINNED;
 }
 
 /* A traced TCP sock closed: its port is nobody's now. Kept, an untraced
@@ -140,13 +143,9 @@ static __always_inline void pin_port(__u8 protocol, __u16 port)
  * programs' connections on the machine came out in the journey. */
 static __always_inline void forget_port(__u8 protocol, __u16 port)
 {
-	int table = port_table(protocol);
-	__u8 *flag;
+	__u8 *flag = port_flag(protocol, port);
 
-	if (table < 0 || !port)
-		return;
-	flag = &traced_ports[table & 1][port_index(port)];
-	if (*flag == TPK_PORT_LEARNED)
+	if (flag && *flag == TPK_PORT_LEARNED)
 		*flag = 0;
 }
 

@@ -622,31 +622,35 @@ std::uint64_t Tracer::lost_events() const {
     return total;
 }
 
-std::vector<std::uint32_t> Tracer::program_ids() const {
-    std::vector<std::uint32_t> ids;
-    if (!state_ || !state_->loaded) return ids;
+namespace {
+
+// f(info) for each loaded program whose bpf_prog_info the kernel gives.
+template <class F>
+void for_each_program_info(const Skeleton& skel, F&& f) {
     bpf_program* prog;
-    bpf_object__for_each_program(prog, state_->skel->obj()) {
+    bpf_object__for_each_program(prog, skel.obj()) {
         int fd = bpf_program__fd(prog);
         if (fd < 0) continue;
         bpf_prog_info info{};
         __u32 len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) ids.push_back(info.id);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) f(info);
     }
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> Tracer::program_ids() const {
+    std::vector<std::uint32_t> ids;
+    if (!state_ || !state_->loaded) return ids;
+    for_each_program_info(*state_->skel, [&](const bpf_prog_info& info) { ids.push_back(info.id); });
     return ids;
 }
 
 std::uint64_t Tracer::skipped_runs() const {
     std::uint64_t skipped = 0;
     if (!state_ || !state_->loaded) return skipped;
-    bpf_program* prog;
-    bpf_object__for_each_program(prog, state_->skel->obj()) {
-        int fd = bpf_program__fd(prog);
-        if (fd < 0) continue;
-        bpf_prog_info info{};
-        __u32 len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) skipped += info.recursion_misses;
-    }
+    for_each_program_info(*state_->skel,
+                          [&](const bpf_prog_info& info) { skipped += info.recursion_misses; });
     return skipped;
 }
 
