@@ -14,36 +14,43 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace tpk::report {
 
+// Writes straight into out's storage through a cursor: out is grown ahead
+// (resize) and each piece is stored with plain stores, instead of an append
+// per piece, each checking capacity and writing a terminator (a packet's
+// record is ~6 KB in ~300 pieces). out holds exactly the text written
+// whenever the outermost object or array closes, and when the writer goes;
+// in between its tail is the writer's room, so out is not to be touched.
+// (Once closed, out is the caller's again: a newline appended stays.)
 class JsonWriter {
 public:
-    explicit JsonWriter(std::string& out) : out_(out) {}
+    explicit JsonWriter(std::string& out) : out_(out), len_(out.size()) {}
+    ~JsonWriter() {
+        if (room_) commit();
+    }
+    JsonWriter(const JsonWriter&) = delete;
+    JsonWriter& operator=(const JsonWriter&) = delete;
 
-    JsonWriter& begin_object();
-    JsonWriter& end_object();
-    JsonWriter& begin_array();
-    JsonWriter& end_array();
+    JsonWriter& begin_object() { return open('{'); }
+    JsonWriter& end_object() { return close('}'); }
+    JsonWriter& begin_array() { return open('['); }
+    JsonWriter& end_array() { return close(']'); }
     // The next value's key (inside an object): one of the schema's names,
     // plain ASCII that needs no escaping, so it is copied as it is.
     JsonWriter& key(std::string_view k) {
-        separate();
-        // One append: the key is a literal, so its length is known here.
-        char quoted[64];
-        if (k.size() + 3 > sizeof quoted) {
-            out_ += '"';
-            out_ += k;
-            out_ += "\":";
-        } else {
-            quoted[0] = '"';
-            k.copy(quoted + 1, k.size());
-            quoted[k.size() + 1] = '"';
-            quoted[k.size() + 2] = ':';
-            out_.append(quoted, k.size() + 3);
-        }
+        char* p = room(k.size() + 4);
+        p = separate(p);
+        *p++ = '"';
+        std::memcpy(p, k.data(), k.size());
+        p += k.size();
+        *p++ = '"';
+        *p++ = ':';
+        advance(p);
         after_key_ = true;
         return *this;
     }
@@ -51,14 +58,14 @@ public:
     JsonWriter& value(std::string_view s);
     JsonWriter& value(const char* s) { return value(std::string_view(s)); }
     JsonWriter& value(const std::string& s) { return value(std::string_view(s)); }
-    JsonWriter& value(bool b);
+    JsonWriter& value(bool b) { return literal(b ? std::string_view("true") : "false"); }
     JsonWriter& value(std::uint64_t n);
     JsonWriter& value(std::int64_t n);
     JsonWriter& value(std::uint32_t n) { return value(std::uint64_t{n}); }
     JsonWriter& value(std::int32_t n) { return value(std::int64_t{n}); }
     JsonWriter& value(std::uint16_t n) { return value(std::uint64_t{n}); }
     JsonWriter& value(std::uint8_t n) { return value(std::uint64_t{n}); }
-    JsonWriter& null();
+    JsonWriter& null() { return literal("null"); }
     // "0x..." as the records write kernel addresses.
     JsonWriter& hex(std::uint64_t n);
 
@@ -74,22 +81,55 @@ public:
     }
 
 private:
+    // At least n bytes to store at the cursor.
+    char* room(std::size_t n) {
+        if (out_.size() - len_ < n) grow(n);
+        return out_.data() + len_;
+    }
+    void grow(std::size_t n);
+    void advance(char* p) { len_ = static_cast<std::size_t>(p - out_.data()); }
+    // out_ cut back to what was written.
+    void commit() {
+        out_.resize(len_);
+        room_ = false;
+    }
     // The comma before a value or key that is not first. Inline with key():
     // a record is dozens of them.
-    void separate() {
+    char* separate(char* p) {
         if (after_key_) {
             after_key_ = false;
-            return;
+            return p;
         }
-        if (depth_ == 0) return;
+        if (depth_ == 0) return p;
         const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
         if (first_ & bit) first_ &= ~bit;
-        else out_ += ',';
+        else *p++ = ',';
+        return p;
     }
-    void open(char bracket);
-    void close(char bracket);
+    JsonWriter& literal(std::string_view text) {
+        char* p = separate(room(text.size() + 1));
+        std::memcpy(p, text.data(), text.size());
+        advance(p + text.size());
+        return *this;
+    }
+    JsonWriter& open(char bracket) {
+        if (depth_ == 0 && !room_) len_ = out_.size();  // the caller may have appended
+        char* p = separate(room(2));
+        *p++ = bracket;
+        advance(p);
+        first_ |= std::uint64_t{1} << depth_++;
+        return *this;
+    }
+    JsonWriter& close(char bracket) {
+        *room(1) = bracket;
+        ++len_;
+        if (--depth_ == 0) commit();
+        return *this;
+    }
 
     std::string& out_;
+    std::size_t len_;   // the text written; out_ may be longer: room
+    bool room_ = false; // out_ is longer than the text
     // Bit d: the object/array open at depth d has nothing written in it yet.
     // The nesting is the writers' code, not their input: the records nest at
     // most five levels deep.

@@ -27,6 +27,17 @@ TEST(JsonWriter, StringsAreEscapedAsNlohmannDumpsThem) {
     for (const auto& s : cases) EXPECT_EQ(written(s), nlohmann::json(s).dump()) << s;
 }
 
+TEST(JsonWriter, ABytePastAnyPlainRunIsFound) {
+    // Plain runs are scanned 16 bytes a step: a byte to escape (or a UTF-8
+    // sequence to check) at every place of the first three steps and the tail.
+    for (const std::string special : {"\"", "\\", "\n", "\x1f", "\x7f", "é", "✓"})
+        for (std::size_t at = 0; at <= 50; ++at) {
+            std::string s(50, 'a');
+            s.insert(at, special);
+            EXPECT_EQ(written(s), nlohmann::json(s).dump()) << special << " at " << at;
+        }
+}
+
 TEST(JsonWriter, BytesThatAreNotUtf8BecomeReplacementCharacters) {
     // A lone continuation byte, a truncated sequence, an overlong '/', a surrogate.
     EXPECT_EQ(written("a\x80z"), "\"a\xEF\xBF\xBDz\"");
@@ -65,6 +76,35 @@ TEST(JsonWriter, KeysOfAnyLengthAreWrittenWhole) {
         JsonWriter w(out);
         w.begin_object().field(k, std::uint64_t{7}).field("z", false).end_object();
         EXPECT_EQ(out, nlohmann::json({{k, 7}, {"z", false}}).dump()) << n;
+    }
+}
+
+TEST(JsonWriter, RecordsFollowWhatIsInTheStringAndWhatIsAppendedAfterThem) {
+    // The writer stores through a cursor into room it adds to the string;
+    // closing the outermost object gives the string back, exact, so a
+    // newline appended then stays, and the next record starts after it.
+    std::string out = "before\n";
+    {
+        JsonWriter w(out);
+        w.begin_object().field("a", std::uint64_t{1}).end_object();
+        EXPECT_EQ(out, "before\n{\"a\":1}");
+        out += '\n';
+        w.begin_object().field("b", "x").end_object();
+        out += '\n';
+    }
+    EXPECT_EQ(out, "before\n{\"a\":1}\n{\"b\":\"x\"}\n");
+}
+
+TEST(JsonWriter, ValuesLargerThanItsRoomAreWrittenWhole) {
+    // Strings longer than the room grown at once (8 KiB), and the worst case
+    // of escaping: every byte a control byte (\u00xx, six bytes each).
+    for (std::size_t n : {8191, 8192, 20000}) {
+        const std::string plain(n, 'p');
+        const std::string controls(n, '\x01');
+        std::string out;
+        JsonWriter w(out);
+        w.begin_array().value(plain).value(controls).end_array();
+        EXPECT_EQ(out, nlohmann::json({plain, controls}).dump()) << n;
     }
 }
 
