@@ -123,14 +123,16 @@ bool is_data(const Packet& p) {
 // What identifies a packet when its events are correlated again: its first
 // hop of its own skb (the calls, route lookups and socket events around it
 // are attached from what else a chunk holds, and one chunk may lack the
-// call that an earlier one had), and its first skb.
+// call that an earlier one had), that hop's skb, and its sequence number
+// (the segments of one GSO skb share its first hops; a chunk that holds
+// only the GSO skb's net_dev_queue has not seen the segments' skbs yet).
 auto packet_key(const Packet& p) {
     auto own = std::find_if(p.hops.begin(), p.hops.end(),
                             [](const Hop& h) { return stages::is_skb_hop(h.event); });
     const Hop* h = own != p.hops.end() ? &*own : p.hops.empty() ? nullptr : &p.hops.front();
     return std::make_tuple(h ? h->t_ns : 0, h ? h->tid : 0u,
                            static_cast<std::uint16_t>(h ? h->event : EventKind::frame),
-                           p.skbs.empty() ? 0 : p.skbs.front());
+                           h ? h->skb : 0, p.seq);
 }
 
 // A syscall by its thread and enter (its exit when the enter was not seen).
@@ -283,21 +285,44 @@ void JourneyStream::finish(const ChunkHandler& on_chunk, std::size_t every) {
     wait_handed();
 }
 
+std::optional<std::size_t> JourneyStream::shown_before(const Packet& p) const {
+    std::optional<std::size_t> number;
+    for (const auto& h : p.hops) {
+        if (!stages::is_skb_hop(h.event)) continue;
+        auto it = shown_hops_.find(hop_key(h));
+        if (it == shown_hops_.end()) return std::nullopt;
+        if (!number) number = it->second;
+    }
+    return number;
+}
+
 void JourneyStream::number_chunk(Journey& j, bool last) {
     auto& n = j.numbering;
     n.packets.resize(j.packets.size());
     n.packet_shown.assign(j.packets.size(), false);
     for (std::size_t i = 0; i < j.packets.size(); ++i) {
-        auto key = packet_key(j.packets[i]);
+        const auto& p = j.packets[i];
+        const auto key = packet_key(p);
         auto it = packet_numbers_.find(key);
-        if (it == packet_numbers_.end()) it = packet_numbers_.emplace(key, next_packet_++).first;
+        if (it == packet_numbers_.end()) {
+            // A part of a packet shown whole before: its number, not shown.
+            if (auto number = shown_before(p)) {
+                n.packets[i] = *number;
+                continue;
+            }
+            it = packet_numbers_.emplace(key, next_packet_++).first;
+        }
         n.packets[i] = it->second;
         // Context was shown by an earlier chunk; an unfinished packet comes
         // again, whole, with the next one.
-        if ((last || !unfinished(j, i, busy_from_)) && !packets_shown_.count(key)) {
+        if (!packets_shown_.count(key)) {
+            if (!last && unfinished(j, i, busy_from_)) continue;
             n.packet_shown[i] = true;
             packets_shown_.insert(key);
         }
+        if (!last)
+            for (const auto& h : p.hops)
+                if (stages::is_skb_hop(h.event)) shown_hops_.insert_or_assign(hop_key(h), it->second);
     }
     std::set<std::size_t> waiting;   // calls named by packets that wait
     if (!last)
@@ -456,6 +481,7 @@ void JourneyStream::carry_context(const Journey& j, std::vector<model::Event>& e
                                   bool last) {
     if (last) {
         context_frames_ = 0;
+        shown_hops_.clear();
         packet_numbers_.clear();
         packets_shown_.clear();
         syscall_numbers_.clear();
@@ -612,9 +638,6 @@ void JourneyStream::carry_context(const Journey& j, std::vector<model::Event>& e
     const auto event_key = [](const Event& e) {
         return EventKey{e.t_ns, e.tid, static_cast<std::uint16_t>(e.kind)};
     };
-    const auto hop_key = [](const Hop& h) {
-        return EventKey{h.t_ns, h.tid, static_cast<std::uint16_t>(h.event)};
-    };
     // The events that come again. A packet some of whose hops come again
     // (inside the window of a call that does: a connect() waiting for its
     // connection, a read still blocked) comes again whole, and keeps its
@@ -662,7 +685,13 @@ void JourneyStream::carry_context(const Journey& j, std::vector<model::Event>& e
     context_.reserve(carried_events.size());
     for (auto i : carried_events) context_.push_back(std::move(events[i]));
 
-    // Forget the numbers nothing carried can ask for again.
+    // Forget the numbers, and the hops shown, that nothing carried can ask
+    // for again.
+    decltype(shown_hops_) hops_shown;
+    for (const auto& e : context_)
+        if (auto it = shown_hops_.find(event_key(e)); it != shown_hops_.end())
+            hops_shown.insert(*it);
+    shown_hops_ = std::move(hops_shown);
     decltype(packet_numbers_) packets;
     for (auto i : kept_packets) {
         auto key = packet_key(j.packets[i]);

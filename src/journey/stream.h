@@ -96,12 +96,21 @@ public:
 
 private:
     using EventKey = std::tuple<std::uint64_t, std::uint32_t, std::uint16_t>;  // t_ns, tid, kind
+    // A packet's first hop of its own skb, that skb, its sequence number: a
+    // GSO skb's net_dev_queue is the first hop of each segment it became.
+    using PacketKey =
+        std::tuple<std::uint64_t, std::uint32_t, std::uint16_t, std::uint64_t, std::uint32_t>;
     struct EventKeyHash {
         std::size_t operator()(const EventKey& k) const {
             const std::uint64_t tid_kind = std::uint64_t{std::get<1>(k)} << 16 | std::get<2>(k);
             return std::hash<std::uint64_t>{}(std::get<0>(k) * 0x9E3779B97F4A7C15ull ^ tid_kind);
         }
     };
+    static EventKey hop_key(const Hop& h) {
+        return EventKey{h.t_ns, h.tid, static_cast<std::uint16_t>(h.event)};
+    }
+    // The number of the packet shown before that had all of p's skb hops.
+    std::optional<std::size_t> shown_before(const Packet& p) const;
     bool late_free(const model::Event& e) const;
     std::optional<Journey> correlate_cut(bool last, std::uint64_t hold_ns);   // cut(), unexplained
     void number_chunk(Journey& j, bool last);
@@ -130,9 +139,15 @@ private:
     // Numbers over the whole run, by a key that survives being correlated
     // again: a packet's first hop, a syscall's (tid, enter), a connection's
     // sockets. Pruned to what the context still holds.
-    std::map<std::tuple<std::uint64_t, std::uint32_t, std::uint16_t, std::uint64_t>, std::size_t>
-        packet_numbers_;
-    std::set<std::tuple<std::uint64_t, std::uint32_t, std::uint16_t, std::uint64_t>> packets_shown_;
+    std::map<PacketKey, std::size_t> packet_numbers_;
+    std::set<PacketKey> packets_shown_;
+    // The skb hops of the packets shown, while their events are carried. A
+    // packet's events correlated again with less around them can come out
+    // split (a bulk segment's net_dev_queue, on the skb TCP cloned, apart
+    // from its later hops): a new first hop, a new key, and the packet was
+    // shown a second time, without its frame. A packet whose skb hops were
+    // all shown is not shown again. Each with its packet's number.
+    std::unordered_map<EventKey, std::size_t, EventKeyHash> shown_hops_;
     std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> syscall_numbers_;
     std::set<std::pair<std::uint32_t, std::uint64_t>> syscalls_shown_;
     std::set<std::tuple<std::uint64_t, std::uint64_t, std::int32_t>> states_shown_;

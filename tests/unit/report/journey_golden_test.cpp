@@ -34,8 +34,9 @@ const std::string kRecordingDir = std::string(TPK_FIXTURES_DIR) + "/events/6.18-
 const std::string kGoldenDir = std::string(TPK_SOURCE_DIR) + "/tests/unit/report/golden/journeys/";
 
 // Recordings larger than this are skipped (GTEST_SKIP, so the run lists
-// them): their goldens would be too big to review. None is today; the
-// largest, journey-tcp-lost.jsonl, is about 330 KB.
+// them): their goldens would be too big to review. One is: the 3 MB of
+// trace-tcp-bulk.jsonl (64 KiB segments) are there for the streamed
+// correlation's tests (stream_test.cpp).
 constexpr std::uintmax_t kMaxRecordingBytes = 2u << 20;
 
 // tests/unit/report/golden.h's comparison, for the files of this folder.

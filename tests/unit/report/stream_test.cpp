@@ -187,7 +187,12 @@ INSTANTIATE_TEST_SUITE_P(
                       "trace-tcp-syn-retransmit.jsonl",
                       // 30 short connections: the kernel hands a closed
                       // connection's socket addresses to later ones.
-                      "trace-tcp-30-connections.jsonl"),
+                      "trace-tcp-30-connections.jsonl",
+                      // 64 KiB segments of a bulk stream: cut while they
+                      // flow, a segment's hops carried as context came out
+                      // split in two when correlated again, and each part
+                      // was shown once more.
+                      "trace-tcp-bulk.jsonl"),
     [](const auto& info) {
         std::string n = info.param.substr(0, info.param.find('.'));
         std::replace(n.begin(), n.end(), '-', '_');
