@@ -36,7 +36,8 @@ model::Event frame_event(const RawFrame& f, int link_type, std::int64_t realtime
 
 Result<std::unique_ptr<LoopbackCapture>> LoopbackCapture::start(const std::string& filter,
                                                                 bool immediate,
-                                                                const std::string& interface) {
+                                                                const std::string& interface,
+                                                                int snaplen) {
     LiveOptions opts;
     opts.interface = interface;
     opts.immediate = immediate;
@@ -44,7 +45,8 @@ Result<std::unique_ptr<LoopbackCapture>> LoopbackCapture::start(const std::strin
     // before the timeout; a quiet one wakes this thread at most 10 times
     // a second. The timeout is what stop() waits for: 0.1 s, not 1 s.
     opts.timeout_ms = kBlockTimeoutMs;
-    opts.snaplen = 65535;
+    // Whole frames: lo's MTU is 65536, plus the 14-byte Ethernet header.
+    opts.snaplen = snaplen > 0 ? snaplen : 65536 + 14;
     opts.buffer_bytes = 32 << 20;  // long traces: the capture thread shares the CPUs
     // The sent copy of each packet would be cloned, filtered and copied
     // into the ring by the sender's system call, only for libpcap to drop

@@ -44,9 +44,11 @@ public:
     // kept (a veth end sees each packet once, sent or received); the handle
     // is opened in the calling thread's network namespace, so a lab enters
     // its namespace around start() and the capture thread reads it from there.
+    // snaplen: the bytes kept of each frame, 0 for all of them.
     static Result<std::unique_ptr<LoopbackCapture>> start(const std::string& filter,
                                                           bool immediate = true,
-                                                          const std::string& interface = "lo");
+                                                          const std::string& interface = "lo",
+                                                          int snaplen = 0);
 
     LoopbackCapture(const LoopbackCapture&) = delete;
     LoopbackCapture& operator=(const LoopbackCapture&) = delete;

@@ -646,7 +646,8 @@ Result<Recording> record_trace(const TraceTarget& target) {
     rec.kernel_traced = true;
     std::unique_ptr<capture::LoopbackCapture> capture;
     if (target.capture) {
-        auto c = capture::LoopbackCapture::start("tcp or udp", /*immediate=*/false);
+        auto c = capture::LoopbackCapture::start("tcp or udp", /*immediate=*/false, "lo",
+                                                 target.snaplen);
         if (c) capture = std::move(*c);
         else rec.partial_reasons.push_back(c.error().message());
     }

@@ -44,6 +44,8 @@ struct TraceTarget {
     std::vector<std::string> command;   // run this
     std::string ready_file;             // written once tracing runs (tests sync on it)
     bool capture = true;                // capture on lo meanwhile
+    // The bytes the capture keeps of each frame (trace --snaplen); 0: all.
+    int snaplen = 0;
     std::uint8_t bench_floor = 0;       // make bench only (kernel::TracerOptions)
     std::uint64_t linger_ms = 500;      // kernel::SessionOptions::linger_ms
     // kernel::TracerOptions::max_held_records: ring records waiting to be

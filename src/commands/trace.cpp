@@ -39,6 +39,7 @@ struct TraceCliOptions {
     bool json = false;
     bool brief = false;   // no explanation lines in the text
     bool no_capture = false;
+    int snaplen = -1;         // -1: the default (kJourneySnaplen, or whole frames for --pcapng)
     std::string output;       // -o FILE: tracepacket's own output (text or JSON)
     std::uint64_t linger_ms = 500;
     std::uint64_t max_held = 0;   // 0: kMaxHeldStreamed or kMaxHeldWhole
@@ -54,6 +55,16 @@ struct TraceCliOptions {
 // are correlated a slice at a time; whole, every event at once).
 constexpr std::uint64_t kMaxHeldStreamed = 8'000'000;
 constexpr std::uint64_t kMaxHeldWhole = 4'000'000;
+
+// The bytes of each frame the journey's capture keeps by default: the
+// headers (Ethernet 14, IPv6 40, TCP with options 60) and the start of the
+// payload. The journey reads no more of a frame; whole frames of a bulk
+// transfer on lo (64 KiB each) made the kernel copy every byte into the
+// capture's ring, and most frames were dropped (docs/performance.md).
+constexpr int kJourneySnaplen = 256;
+// Less would cut headers the frames are matched by: 114 bytes with IPv6 and
+// a TCP header full of options.
+constexpr int kMinSnaplen = 128;
 
 // Streamed unless something needs the whole run at once: the report files,
 // --mermaid, the raw recording.
@@ -74,6 +85,12 @@ Result<int> run_trace(const TraceCliOptions& o) {
     target.command = o.command;
     target.ready_file = o.ready_file;
     target.capture = !o.no_capture;
+    if (o.snaplen > 0 && o.snaplen < kMinSnaplen)
+        return make_error(fmt::format(
+            "--snaplen {}: too short for the headers the journey matches frames by (up to 114 "
+            "bytes); give at least {}, or 0 for whole frames",
+            o.snaplen, kMinSnaplen));
+    target.snaplen = o.snaplen >= 0 ? o.snaplen : o.outputs.pcapng.empty() ? kJourneySnaplen : 0;
     if (o.bench_floor == "attach") target.bench_floor = TPK_FLOOR_ATTACH;
     else if (o.bench_floor == "clock") target.bench_floor = TPK_FLOOR_CLOCK;
     else if (o.bench_floor == "decide") target.bench_floor = TPK_FLOOR_DECIDE;
@@ -171,6 +188,12 @@ void register_trace(CLI::App& app, Runner* run) {
     report::add_output_options(*cmd, opts->outputs);
     cmd->add_flag("--no-capture", opts->no_capture,
                   "do not capture on lo meanwhile (less overhead; packets get no wire view)");
+    cmd->add_option("-s,--snaplen", opts->snaplen,
+                    "bytes the capture keeps of each frame (at least 128): the journey needs "
+                    "the headers only; 0 keeps whole frames, as tcpdump -s 0 (the default with "
+                    "--pcapng)")
+        ->check(CLI::Range(0, 262144))
+        ->default_str(fmt::format("{}, or 0 with --pcapng", kJourneySnaplen));
     cmd->add_option("--ready-file", opts->ready_file, "written once tracing runs")->group("");
     cmd->add_option("--record-raw", opts->record_raw, "save the recorded events")->group("");
     cmd->add_option("--bench-floor", opts->bench_floor,
