@@ -348,13 +348,27 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
     n.connections.resize(j.connections.size());
     for (std::size_t c = 0; c < j.connections.size(); ++c) {
         const auto& conn = j.connections[c];
-        // The same connection in an earlier chunk: a socket in common (the
-        // server's may be unknown before its SYN-ACK), and the same
-        // transport, conversation and SYN, since the kernel hands a freed
-        // socket's address to a later connection (a busy server's thousands
-        // of connections a second soon show it); the first such.
+        // The same connection in an earlier chunk: the one with its
+        // conversation and SYN (client ISN), whatever sockets this chunk gave
+        // it; without its SYN here, a socket in common (the server's may be
+        // unknown before its SYN-ACK), and the same transport, conversation
+        // and SYN, since the kernel hands a freed socket's address to a later
+        // connection (a busy server's thousands of connections a second soon
+        // show it); the first such. The SYN first: a chunk's sockets can be
+        // another connection's. Late packets of a closed connection, carried
+        // without its SYN, join the handshake of an earlier connection on the
+        // same port pair (the kernel reuses it from the server's TIME-WAIT)
+        // and lend it their sockets; a socket found by its endpoints
+        // (learn_sockets) may be one whose address an earlier connection of
+        // that port pair had. Found by its sockets alone, such a connection
+        // was numbered anew and printed twice, the second time without
+        // packets (1 of 20,000 short connections).
         std::size_t number = kNone;
         const stages::ConversationKey conversation(conn.client_to_server);
+        const SynKey syn{conversation, conn.client_isn};
+        if (conn.client_isn)
+            if (auto it = connections_by_syn_.find(syn); it != connections_by_syn_.end())
+                number = it->second;
         auto earliest = [&](const auto& by_sk, std::uint64_t sk) {
             if (!sk) return;
             auto it = by_sk.find(sk);
@@ -370,8 +384,10 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
                     number = k;
             }
         };
-        earliest(connections_by_client_sk_, conn.client_sk);
-        earliest(connections_by_server_sk_, conn.server_sk);
+        if (number == kNone) {
+            earliest(connections_by_client_sk_, conn.client_sk);
+            earliest(connections_by_server_sk_, conn.server_sk);
+        }
         if (number == kNone) {
             number = connections_.size();
             Connection kept = conn;
@@ -380,6 +396,7 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
             kept.syscalls.clear();
             if (kept.client_sk) connections_by_client_sk_[kept.client_sk].push_back(number);
             if (kept.server_sk) connections_by_server_sk_[kept.server_sk].push_back(number);
+            if (kept.client_isn) connections_by_syn_.emplace(syn, number);
             connections_.push_back(std::move(kept));
         } else {
             // What a later chunk learned (the server's socket, its ISN).
@@ -389,7 +406,10 @@ void JourneyStream::number_chunk(Journey& j, bool last) {
             if (!seen.server_sk) seen.server_sk = conn.server_sk;
             if (!seen.listen_sk) seen.listen_sk = conn.listen_sk;
             if (!seen.server_isn) seen.server_isn = conn.server_isn;
-            if (!seen.client_isn) seen.client_isn = conn.client_isn;
+            if (!seen.client_isn && conn.client_isn) {
+                seen.client_isn = conn.client_isn;
+                connections_by_syn_.emplace(syn, number);
+            }
         }
         n.connections[c] = number;
     }
@@ -582,13 +602,21 @@ void JourneyStream::carry_context(const Journey& j, std::vector<model::Event>& e
     }
     for (std::size_t i = 0; i < j.syscalls.size(); ++i) {
         const auto& s = j.syscalls[i];
+        // A call the chunk gives to a connection is that connection's; one
+        // by its socket's address only when it has none. The kernel gives a
+        // closed socket's address to the next socket at once: a closed
+        // connection's connect() kept because an open one now had its
+        // socket's address brought its handshake back in every chunk (the
+        // context grew with every connection served, and a handshake carried
+        // seconds later met the next connection on its port pair).
         // An accept() is its connection's by the socket it returned, not by
         // the listener every accept() names: else a server's every accept()
         // so far would come again while any of its connections is open.
         const bool accept = s.name == "accept" || s.name == "accept4";
-        const bool ours = open_connections.count(s.connection) ||
-                          (s.sk && !accept && open_sockets.count(s.sk)) ||
-                          (s.new_sk && open_sockets.count(s.new_sk));
+        const bool ours = s.connection != kNone
+                              ? open_connections.count(s.connection) > 0
+                              : (s.sk && !accept && open_sockets.count(s.sk)) ||
+                                    (s.new_sk && open_sockets.count(s.new_sk));
         if (ours && is_socket_setup(s.name)) keep_syscall(i);
     }
     // Packets still alive come again, whole (their frame too), with the next

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "journey/correlator.h"
+#include "journey/correlator_common.h"
 #include "journey/correlator_summary.h"
 #include "journey/journey.h"
 #include "model/event.h"
@@ -167,6 +168,20 @@ private:
     // reuse for a later connection: each list in the order they were seen).
     std::unordered_map<std::uint64_t, std::vector<std::size_t>> connections_by_client_sk_,
         connections_by_server_sk_;
+    // Their numbers by conversation and client ISN, for those whose SYN was
+    // seen: what a chunk holding the SYN finds them by (number_chunk).
+    struct SynKey {
+        stages::ConversationKey conversation;
+        std::uint32_t client_isn;
+        bool operator==(const SynKey&) const = default;
+    };
+    struct SynKeyHash {
+        std::size_t operator()(const SynKey& k) const {
+            return stages::ConversationKeyHash{}(k.conversation) * 0x9E3779B97F4A7C15ull ^
+                   k.client_isn;
+        }
+    };
+    std::unordered_map<SynKey, std::size_t, SynKeyHash> connections_by_syn_;
     std::map<std::string, Route> routes_;  // by destination, lookups renumbered
     // Per destination, the lookups counted so far: (t_ns, pid) -> position.
     std::map<std::string, std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t>>

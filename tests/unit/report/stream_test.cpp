@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -198,6 +200,90 @@ INSTANTIATE_TEST_SUITE_P(
         std::replace(n.begin(), n.end(), '-', '_');
         return n;
     });
+
+// A trace of many short connections cut while busy: the events in time
+// order, a cut every `every` events (packets of the last hold_ns waiting) and
+// at every quiet 300 ms; each chunk to on_chunk; the totals.
+Journey cut_every(CorrelatorInput input, std::size_t every, std::uint64_t hold_ns,
+                  const std::function<void(const Journey&)>& on_chunk = {}) {
+    std::vector<model::Event> events = std::move(input.events);
+    std::stable_sort(events.begin(), events.end(),
+                     [](const model::Event& a, const model::Event& b) { return a.t_ns < b.t_ns; });
+    JourneyStream s(input);
+    auto take = [&](std::optional<Journey> chunk) {
+        if (chunk && on_chunk) on_chunk(*chunk);
+    };
+    std::uint64_t last = 0;
+    for (auto& e : events) {
+        if (last && e.t_ns > last + 300'000'000) take(s.cut());
+        else if (s.pending_events() >= every) take(s.cut(false, hold_ns));
+        last = e.t_ns;
+        s.add(std::move(e));
+    }
+    take(s.cut(true));
+    return s.totals(0, 0);
+}
+
+// trace-tcp-reused-port.jsonl: 30 short connections 100 ms apart, the 26th
+// from the client port of the 1st (2.5 s later) and the 13th from that of the
+// 5th, a port pair the server's TIME-WAIT socket still holds (the kernel
+// gives it to the new SYN). In some of these cuts the 26th's SYN met, in one
+// chunk, the 1st's handshake, or sockets found by their endpoints whose
+// addresses the 1st had used: numbered by its sockets it was a connection of
+// its own, printed again without packets (a 31st record; in
+// bench/journey-connections.sh about 1 of 20,000). Its SYN says which it is.
+TEST(StreamConnections, APortPairReusedFromTimeWaitIsOneConnectionEach) {
+    const auto input = testing::recording("trace-tcp-reused-port.jsonl");
+    const auto whole = correlate(input);
+    ASSERT_EQ(whole.connections.size(), 30u);
+    for (std::size_t every : {20, 29, 47, 74, 80, 185, 269, 296, 329})
+        for (std::uint64_t hold_ns : {1'000'000ull, 250'000'000ull}) {
+            SCOPED_TRACE(::testing::Message() << "cut every " << every << " events, hold "
+                                              << hold_ns / 1'000'000 << " ms");
+            const auto totals = cut_every(input, every, hold_ns);
+            ASSERT_EQ(totals.connections.size(), whole.connections.size());
+            for (std::size_t n = 0; n < whole.connections.size(); ++n) {
+                const auto& c = totals.connections[n];
+                const auto& w = whole.connections[n];
+                EXPECT_EQ(c.client_to_server.src.port, w.client_to_server.src.port);
+                EXPECT_EQ(c.client_isn, w.client_isn);
+                EXPECT_EQ(c.packets, w.packets) << "connection " << n;
+            }
+        }
+}
+
+// The same run: a closed connection's context ends with its TIME-WAIT's (2 s,
+// JourneyStream::carry_context). A connect() was kept as a setup call of any
+// open connection whose socket had its address: the kernel reuses a closed
+// socket's address at once, so each chunk carried the handshakes of every
+// connection before it again, the first one's still 3 s later.
+TEST(StreamConnections, AClosedConnectionIsNotCarriedAfterItsTimeWait) {
+    const auto input = testing::recording("trace-tcp-reused-port.jsonl");
+    const auto whole = correlate(input);
+    std::vector<std::uint64_t> ends;   // each connection's last hop
+    for (const auto& c : whole.connections) {
+        std::uint64_t end = 0;
+        for (auto i : c.packets)
+            for (const auto& h : whole.packets[i].hops) end = std::max(end, h.t_ns);
+        ends.push_back(end);
+    }
+    std::size_t chunks = 0;
+    cut_every(input, 74, 1'000'000, [&](const Journey& chunk) {
+        ++chunks;
+        std::uint64_t from = UINT64_MAX;   // its first packet shown
+        for (std::size_t i = 0; i < chunk.packets.size(); ++i)
+            if (chunk.shows_packet(i) && !chunk.packets[i].hops.empty())
+                from = std::min(from, chunk.packets[i].hops.front().t_ns);
+        if (from == UINT64_MAX) return;
+        for (std::size_t c = 0; c < chunk.connections.size(); ++c) {
+            const auto n = chunk.connection_number(c);
+            ASSERT_LT(n, ends.size());
+            EXPECT_LT(from, ends[n] + 2'500'000'000)
+                << "connection " << n << " in chunk " << chunks;
+        }
+    });
+    EXPECT_GT(chunks, 40u);
+}
 
 }  // namespace
 }  // namespace tpk::journey
