@@ -17,6 +17,7 @@
 #include "commands/command.h"
 #include "commands/journey_session.h"
 #include "journey/correlator.h"
+#include "lab/payload.h"
 #include "report/json_lines.h"
 #include "report/outputs.h"
 #include "report/text.h"
@@ -258,7 +259,16 @@ void register_journey(CLI::App& app, Runner* run) {
     cmd->add_option("--message,-m", opts->message, "what the client sends")->capture_default_str();
     cmd->add_option("--reply,-r", opts->reply, "what the server answers")->capture_default_str();
     cmd->add_option("--size,-s", opts->size,
-                    "send generated payloads of N bytes instead of --message (echoed back)");
+                    "send generated payloads of N bytes instead of --message (echoed back): "
+                    "64, 1K, 1M, as the client takes them")
+        ->type_name("N")
+        // The lab client's sizes (lab::parse_size), as bytes.
+        ->transform([](const std::string& text) {
+            auto size = lab::parse_size(text);
+            if (!size) throw CLI::ValidationError(size.error().message());
+            if (*size == 0) throw CLI::ValidationError("must be at least 1 byte");
+            return std::to_string(*size);
+        });
     auto* count = cmd->add_option("--count,-c", opts->count,
                                   "messages to send, each answered (--compare: 200 unless given)")
                       ->capture_default_str();

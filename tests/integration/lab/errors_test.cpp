@@ -190,6 +190,15 @@ TEST(LabErrors, UsageErrorsExitTwo) {
     EXPECT_EQ(both.code, 2) << both.err;
     auto size = testing::run_tracepacket(dir, {"client", "-s", "12Q"});
     expect_one_line_error(size, "malformed size '12Q'");
+    // journey takes the client's sizes (64, 1K, 1M); a bad one is its usage error.
+    auto journey_size = testing::run_tracepacket(dir, {"journey", "-s", "12Q"});
+    EXPECT_EQ(journey_size.code, 2) << journey_size.err;
+    EXPECT_NE(journey_size.err.find("--size: malformed size '12Q'"), std::string::npos)
+        << journey_size.err;
+    auto journey_zero = testing::run_tracepacket(dir, {"journey", "-s", "0"});
+    EXPECT_EQ(journey_zero.code, 2) << journey_zero.err;
+    EXPECT_NE(journey_zero.err.find("--size: must be at least 1 byte"), std::string::npos)
+        << journey_zero.err;
 }
 
 }  // namespace
