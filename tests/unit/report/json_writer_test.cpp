@@ -69,7 +69,7 @@ TEST(JsonWriter, NestedValuesMatchTheSameTreeDumped) {
 }
 
 TEST(JsonWriter, KeysOfAnyLengthAreWrittenWhole) {
-    // key() quotes a key in a 64-byte buffer, and appends a longer one in parts.
+    // Keys short and long, around the room key() asks for at once.
     for (std::size_t n : {0, 1, 60, 61, 62, 200}) {
         const std::string k(n, 'k');
         std::string out;
