@@ -390,7 +390,8 @@ Result<Recording> record_lab_journey(const LabJourneyOptions& o) {
         fo.quiet_ms = 0;
         fo.finish_slice_events = o.finish_slice_events;
         feeder.emplace(rec, *tracer, capture.get(), fo);
-        pump.emplace(*tracer, feeder->sink(), feeder->pacing(), [&](auto last_record) { feeder->before_finish(last_record); });
+        pump.emplace(*tracer, feeder->sink(), feeder->pacing(),
+                     [&](auto last_record) { feeder->before_finish(last_record); });
         return {};
     };
     auto code = lab::run_pair(traced_server_main(o, *addr), traced_client_main(o), hooks);

@@ -141,17 +141,15 @@ JsonWriter& JsonWriter::value(std::string_view s) {
     return *this;
 }
 
-JsonWriter& JsonWriter::value(std::uint64_t n) {
+template <typename Int>
+JsonWriter& JsonWriter::integer(Int n) {
     char* p = separate(room(24));
     advance(std::to_chars(p, p + 22, n).ptr);
     return *this;
 }
 
-JsonWriter& JsonWriter::value(std::int64_t n) {
-    char* p = separate(room(24));
-    advance(std::to_chars(p, p + 22, n).ptr);
-    return *this;
-}
+JsonWriter& JsonWriter::value(std::uint64_t n) { return integer(n); }
+JsonWriter& JsonWriter::value(std::int64_t n) { return integer(n); }
 
 JsonWriter& JsonWriter::hex(std::uint64_t n) {
     char* p = separate(room(24));

@@ -106,6 +106,8 @@ private:
         else *p++ = ',';
         return p;
     }
+    template <typename Int>
+    JsonWriter& integer(Int n);   // up to 20 digits and a sign
     JsonWriter& literal(std::string_view text) {
         char* p = separate(room(text.size() + 1));
         std::memcpy(p, text.data(), text.size());

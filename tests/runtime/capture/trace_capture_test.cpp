@@ -15,6 +15,19 @@
 
 namespace {
 
+// Why a traced run cannot be made here, or "".
+std::string why_skip() {
+    if (::geteuid() != 0) return "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW); run as root";
+    if (::access("/usr/bin/python3", X_OK) != 0) return "needs /usr/bin/python3";
+    return "";
+}
+
+// `tracepacket trace --json` of a python3 script given with -c.
+tpk::testing::JsonLinesOutput trace_python(const char* script) {
+    return tpk::testing::run_json_lines(std::string(TPK_BINARY) +
+                                        " trace --json -- /usr/bin/python3 -c \"" + script + "\"");
+}
+
 // One process, both ends: 40 ping-pongs of 64 bytes, then both sockets close.
 constexpr const char* kExchange =
     "import socket\n"
@@ -25,10 +38,8 @@ constexpr const char* kExchange =
     "c.close(); a.close()\n";
 
 TEST(TraceCapture, LastBlockOfFramesArrivesAfterTheCommandExits) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW); run as root";
-    if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-    auto r = tpk::testing::run_json_lines(std::string(TPK_BINARY) +
-                                          " trace --json -- /usr/bin/python3 -c \"" + kExchange + "\"");
+    if (auto why = why_skip(); !why.empty()) GTEST_SKIP() << why;
+    auto r = trace_python(kExchange);
     ASSERT_EQ(r.exit_code, 0) << r.raw;
     ASSERT_FALSE(r.records.empty()) << r.raw;
     const auto& s = r.summary();
@@ -66,10 +77,8 @@ constexpr const char* kBulk =
     "c.close(); t.join(); a.close()\n";
 
 TEST(TraceCapture, BulkFramesKeepTheirHeadersAndEverySegmentItsFrameOnce) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW); run as root";
-    if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-    auto r = tpk::testing::run_json_lines(std::string(TPK_BINARY) +
-                                          " trace --json -- /usr/bin/python3 -c \"" + kBulk + "\"");
+    if (auto why = why_skip(); !why.empty()) GTEST_SKIP() << why;
+    auto r = trace_python(kBulk);
     ASSERT_EQ(r.exit_code, 0) << r.raw;
     const auto& s = r.summary();
     ASSERT_EQ(s.at("type"), "summary") << r.raw;
